@@ -1,1 +1,13 @@
+//! The spatial core of gridmap: one module per algorithm, no IO, no HTTP, no database.
+//!
+//! * [`network`] — the walking graph (CSR) built from raw ways, snapping of points onto it.
+//! * [`coverage`] — multi-source bounded shortest paths per facility kind, statistics, gaps, what-if.
+//! * [`isochrone`] — nested walking-time contours for display.
+//! * [`partition`] — adjacency of buildings, automatic grids, rebalancing, validation, outlines.
 #![forbid(unsafe_code)]
+
+pub mod geometry;
+pub mod network;
+pub mod coverage;
+pub mod isochrone;
+pub mod partition;

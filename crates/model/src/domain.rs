@@ -391,3 +391,22 @@ mod tests {
         assert!(e.contains("roads") && e.contains("buildings"), "{e}");
     }
 }
+
+/// How a household-count row names its building.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BuildingKey {
+    Id(BuildingId),
+    Address(String),
+}
+
+/// One row of a household CSV: new counts for one building. `None` leaves a value as it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HouseholdUpdate {
+    pub key: BuildingKey,
+    pub households: Option<u32>,
+    pub elderly: Option<u32>,
+    pub steward: Option<String>,
+    /// Where the row came from, for error messages: `file.csv:17`.
+    pub origin: String,
+}
