@@ -6,8 +6,11 @@
 //! * [`partition`] — adjacency of buildings, automatic grids, rebalancing, validation, outlines.
 #![forbid(unsafe_code)]
 
+pub mod error;
 pub mod geometry;
 pub mod network;
 pub mod coverage;
 pub mod isochrone;
 pub mod partition;
+
+pub use error::AlgoError;
