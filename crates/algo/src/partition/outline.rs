@@ -1,0 +1,139 @@
+//! Display outlines of grids from their member buildings, without overlaps between neighbours.
+//!
+//! Every building centroid gets its Voronoi cell (spade Delaunay → circumcentres around each
+//! vertex; eight far-away guard sites keep every real cell bounded); a grid's outline is the
+//! union of its buildings' cells, clipped to the community boundary when it is known, else to the
+//! convex hull of the community's footprints grown by [`HULL_MARGIN_M`], then simplified. Cells
+//! tile the plane, so outlines of different grids never overlap.
+use super::{PartitionError, PartitionInput};
+use super::units::Prepared;
+use crate::geometry::LocalProjection;
+use geo::{BooleanOps, Buffer, ConvexHull, MultiPoint, Point, Simplify};
+use geo_types::{Coord, LineString, MultiPolygon, Polygon};
+use gridmap_model::{Building, BuildingId};
+use spade::{DelaunayTriangulation, Point2, Triangulation};
+use std::collections::HashMap;
+
+/// Margin around the buildings when no community boundary is known, in metres.
+pub const HULL_MARGIN_M: f64 = 25.0;
+/// Douglas–Peucker tolerance of outlines, in metres.
+pub const SIMPLIFY_M: f64 = 1.0;
+
+/// Outlines (WGS84) of grids given as lists of building ids, clipped to `boundary` (WGS84) when
+/// given. Buildings of `grids` must be in `buildings`; the result has one outline per grid.
+pub fn grid_outlines(
+    buildings: &[Building],
+    grids: &[Vec<BuildingId>],
+    boundary: Option<&MultiPolygon<f64>>,
+) -> Result<Vec<MultiPolygon<f64>>, PartitionError> {
+    let prep = Prepared::new(&PartitionInput { buildings, ..PartitionInput::default() })?;
+    let index: HashMap<&BuildingId, usize> = buildings.iter().enumerate().map(|(i, b)| (&b.id, i)).collect();
+    let mut members = Vec::with_capacity(grids.len());
+    for (g, list) in grids.iter().enumerate() {
+        let mut m = Vec::with_capacity(list.len());
+        for id in list {
+            let i = *index.get(id).ok_or_else(|| PartitionError::UnknownBuilding {
+                grid: format!("#{}", g + 1),
+                building: id.clone(),
+            })?;
+            m.push(i);
+        }
+        members.push(m);
+    }
+    let all: Vec<usize> = (0..buildings.len()).collect();
+    Ok(outlines(&prep, &all, &members, boundary))
+}
+
+/// Outlines of `members` (building indices per grid) among the sites `all` (building indices).
+pub(crate) fn outlines(
+    prep: &Prepared<'_>,
+    all: &[usize],
+    members: &[Vec<usize>],
+    boundary: Option<&MultiPolygon<f64>>,
+) -> Vec<MultiPolygon<f64>> {
+    let proj = prep.proj;
+    let cells = voronoi_cells(&prep.pts, all);
+    let clip: MultiPolygon<f64> = match boundary {
+        Some(b) => project_mp(b, &proj),
+        None => {
+            let pts: Vec<Point<f64>> = all
+                .iter()
+                .flat_map(|&i| prep.buildings[i].footprint.0.iter().flat_map(|p| p.exterior().0.iter()))
+                .map(|c| proj.project(c.x, c.y).into())
+                .collect();
+            MultiPoint::from(pts).convex_hull().buffer(HULL_MARGIN_M)
+        }
+    };
+    members
+        .iter()
+        .map(|m| {
+            let polys: Vec<&Polygon<f64>> = m.iter().filter_map(|i| cells.get(i)).collect();
+            if polys.is_empty() {
+                return MultiPolygon(Vec::new());
+            }
+            let union = geo::unary_union(polys);
+            let clipped = union.intersection(&clip).simplify(SIMPLIFY_M);
+            unproject_mp(&clipped, &proj)
+        })
+        .collect()
+}
+
+/// Voronoi cell (metres) of each building index in `sites`; coincident sites share the first cell.
+fn voronoi_cells(pts: &[(f64, f64)], sites: &[usize]) -> HashMap<usize, Polygon<f64>> {
+    let mut tri: DelaunayTriangulation<Point2<f64>> = DelaunayTriangulation::new();
+    let mut owner: HashMap<usize, usize> = HashMap::with_capacity(sites.len());
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for &i in sites {
+        let (x, y) = pts[i];
+        (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+        if let Ok(h) = tri.insert(Point2::new(x, y)) {
+            owner.entry(h.index()).or_insert(i);
+        }
+    }
+    if owner.is_empty() {
+        return HashMap::new();
+    }
+    let pad = ((x1 - x0).max(y1 - y0)).max(1_000.0);
+    let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+    let r = pad * 2.0;
+    for (dx, dy) in [(-1.0, -1.0), (0.0, -1.0), (1.0, -1.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0), (-1.0, 1.0), (-1.0, 0.0)] {
+        let _ = tri.insert(Point2::new(cx + dx * r, cy + dy * r));
+    }
+    let mut cells = HashMap::with_capacity(owner.len());
+    for v in tri.vertices() {
+        let Some(&i) = owner.get(&v.fix().index()) else { continue };
+        let mut ring: Vec<Coord<f64>> = Vec::new();
+        let mut bounded = true;
+        for e in v.out_edges() {
+            match e.face().as_inner() {
+                Some(f) => {
+                    let c = f.circumcenter();
+                    ring.push(Coord { x: c.x, y: c.y });
+                }
+                None => bounded = false,
+            }
+        }
+        if bounded && ring.len() >= 3 {
+            cells.insert(i, Polygon::new(LineString::from(ring), vec![]));
+        }
+    }
+    cells
+}
+
+pub(crate) fn project_mp(mp: &MultiPolygon<f64>, proj: &LocalProjection) -> MultiPolygon<f64> {
+    use geo::MapCoords;
+    mp.map_coords(|c| {
+        let (x, y) = proj.project(c.x, c.y);
+        Coord { x, y }
+    })
+}
+
+fn unproject_mp(mp: &MultiPolygon<f64>, proj: &LocalProjection) -> MultiPolygon<f64> {
+    use geo::MapCoords;
+    mp.map_coords(|c| {
+        let (x, y) = proj.unproject(c.x, c.y);
+        Coord { x, y }
+    })
+}
+
+
