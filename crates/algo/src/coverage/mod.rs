@@ -1,0 +1,466 @@
+//! Walking coverage: for every building, the network distance to the nearest facility of a kind,
+//! and from it statistics, gap areas, isochrones and what-if changes.
+//!
+//! ```text
+//! CoverageEngine::new(network, &buildings, &facilities, options)   snap everything once
+//!   .coverage(Some(&kind), WalkProfile::standard(), 15.0)  -> Arc<KindCoverage> (cached)
+//!   .building_times(&cov, 15.0) / .statistics(&cov, &[5., 10., 15.], |i| key) / .gaps(..)
+//!   .what_if(&cov, Change::Add { .. }, 15.0) / .isochrone_for_kind(&cov, &opts)
+//! ```
+//!
+//! **Distance of a building** = shortest walk from the nearest facility of the kind: one
+//! multi-source Dijkstra ([`crate::network::paths`]) per (kind, profile), bounded at the largest
+//! threshold asked. Facilities and buildings are snapped onto the graph ([`SnapOptions`]); a point
+//! snapped inside an edge reaches both of its ends (offset and remainder are walked), and a
+//! building on the same edge as a facility may walk straight along it. With `access_legs` the
+//! straight-line snap distances of building and facility are walked too.
+//!
+//! # Defaults and agreement with the scipy oracle
+//!
+//! The peer kit's oracle (`coverage_scipy.py`) snaps to the nearest *node* of any component and
+//! adds *no* access legs. We measured every combination on the interchange inputs of Monaco
+//! (23 298 buildings, 25 602-edge `--all-nodes` network) and Haidian, 15 min at 4.5 km/h: share of
+//! buildings within 1 minute of the oracle (or beyond 15 min on both sides), worst kind:
+//!
+//! | snap | legs | components | Monaco worst kind | Haidian worst kind |
+//! |---|---|---|---|---|
+//! | node | no  | any     | 100.00 % (identical minutes) | 100.00 % |
+//! | node | yes | any     | 99.15 % | 100.00 % |
+//! | edge | no  | any     | 99.92 % | 100.00 % |
+//! | edge | yes | any     | 99.18 % | 100.00 % |
+//! | edge | yes | largest | 90.95 % (service_station) | 100.00 % |
+//!
+//! The **default is edge snapping with access legs on any component** ([`CoverageOptions::default`]):
+//! it is what the issue asks for (a walk starts at the door, not at the nearest street node), it
+//! stays above the 99 % agreement rule, and the systematic difference is explained: access legs
+//! make our minutes *longer* by the building's and the facility's straight-line distance to the
+//! network (median a few metres, i.e. well under a minute, in dense Monaco), so the only
+//! disagreements are buildings within a leg of the 15-minute line, which we count as not covered
+//! and the oracle as covered. Edge snapping alone changes little (at most one edge's length).
+//! Snapping only to the largest component is *not* the default: on Monaco a town hall near a
+//! 6-node island would be moved across a barrier, which the oracle (and the ground) does not do.
+//! [`CoverageOptions::oracle`] reproduces the oracle exactly.
+use crate::network::paths::{improve, NodeTimes, Seed, NO_SOURCE};
+use crate::network::{Snap, SnapMode, SnapOptions, Unplaced, WalkingNetwork};
+use crate::AlgoError;
+use gridmap_model::{Building, BuildingId, Facility, FacilityId, FacilityKind};
+use geo_types::MultiPolygon;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+pub mod gaps;
+pub mod stats;
+pub mod whatif;
+
+pub use gaps::{GapArea, GapOptions};
+pub use stats::{CoverageStats, Tally};
+pub use whatif::{Change, WhatIfResult};
+
+/// Walking speed of a profile.
+///
+/// * **Standard, 4.5 km/h (1.25 m/s)**: the peer kit's and most 15-minute-city studies' planning
+///   figure; healthy adults' *comfortable* gait speed is 1.2–1.4 m/s in gait-speed surveys
+///   (e.g. Bohannon 1997, *Age and Ageing* 26:15–19). GB 50180-2018 equates the 15-minute circle
+///   with 800–1 000 m, i.e. an implied 3.2–4 km/h once crossings and waiting are included: our
+///   network distance without waiting is therefore on the generous side.
+/// * **Elderly, 3.0 km/h (0.83 m/s)**: slower than the US MUTCD (2009, §4E.06) pedestrian-signal
+///   design speed of 3.5 ft/s (1.07 m/s ≈ 3.8 km/h), and below its 3.0 ft/s (0.91 m/s ≈ 3.3 km/h)
+///   allowance for slower walkers; gait-speed studies of people over 65 report means around
+///   0.9–1.1 m/s with a wide spread, frail elders under 0.8 m/s. 3.0 km/h is a deliberately
+///   cautious round number, not a measured Chinese figure: pass your own speed when you have one.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct WalkProfile {
+    pub speed_kmh: f64,
+}
+
+impl WalkProfile {
+    pub const STANDARD_KMH: f64 = 4.5;
+    pub const ELDERLY_KMH: f64 = 3.0;
+    pub fn standard() -> Self {
+        Self { speed_kmh: Self::STANDARD_KMH }
+    }
+    pub fn elderly() -> Self {
+        Self { speed_kmh: Self::ELDERLY_KMH }
+    }
+    /// A custom speed; must be finite and > 0.
+    pub fn new(speed_kmh: f64) -> Result<Self, AlgoError> {
+        if speed_kmh.is_finite() && speed_kmh > 0.0 {
+            Ok(Self { speed_kmh })
+        } else {
+            Err(AlgoError::InvalidParameter {
+                name: "speed_kmh",
+                value: speed_kmh.to_string(),
+                expected: "a finite speed > 0 km/h",
+            })
+        }
+    }
+    /// Metres walked in `minutes` (the oracle's `minutes × speed × 1000 / 60`).
+    pub fn limit_m(&self, minutes: f64) -> f64 {
+        minutes * self.speed_kmh * 1000.0 / 60.0
+    }
+    /// Minutes needed for `metres`.
+    pub fn minutes(&self, metres: f64) -> f64 {
+        metres / (self.speed_kmh * 1000.0 / 60.0)
+    }
+}
+
+/// How buildings and facilities are put on the graph and what counts as walking.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct CoverageOptions {
+    pub snap: SnapOptions,
+    /// Walk the straight-line snap distances of buildings and facilities too.
+    pub access_legs: bool,
+}
+
+impl Default for CoverageOptions {
+    /// Edge snapping, any component, 300 m maximum, access legs walked (see the module docs).
+    fn default() -> Self {
+        Self { snap: SnapOptions::default(), access_legs: true }
+    }
+}
+
+impl CoverageOptions {
+    /// The scipy oracle's semantics: nearest node of any component, no access legs, no maximum.
+    pub fn oracle() -> Self {
+        Self {
+            snap: SnapOptions { mode: SnapMode::Node, max_distance_m: f64::INFINITY, ..SnapOptions::default() },
+            access_legs: false,
+        }
+    }
+}
+
+/// A building as the engine sees it.
+#[derive(Clone, Debug)]
+pub struct BuildingSite {
+    pub id: BuildingId,
+    pub households: u32,
+    pub elderly: Option<u32>,
+    /// Entrance or centroid, lon/lat; `None` without geometry.
+    pub location: Option<[f64; 2]>,
+    pub footprint: MultiPolygon<f64>,
+    pub placement: Result<Snap, Unplaced>,
+}
+
+/// A facility as the engine sees it.
+#[derive(Clone, Debug)]
+pub struct FacilitySite {
+    pub id: FacilityId,
+    pub kind: FacilityKind,
+    pub location: [f64; 2],
+    pub placement: Result<Snap, Unplaced>,
+}
+
+/// Distances of every building to the nearest facility of one kind, for one walking profile,
+/// up to `max_minutes`. Source labels index [`KindCoverage::source_ids`].
+#[derive(Clone, Debug)]
+pub struct KindCoverage {
+    /// `None`: every facility regardless of kind.
+    pub kind: Option<FacilityKind>,
+    pub profile: WalkProfile,
+    pub max_minutes: f64,
+    pub bound_m: f64,
+    /// Facilities taking part (placed on the graph), by source label.
+    pub source_ids: Vec<FacilityId>,
+    /// Facilities of the kind that could not be placed, with the reason.
+    pub unplaced_facilities: Vec<(FacilityId, Unplaced)>,
+    /// Per building: metres to the nearest facility, `INFINITY` beyond the bound or unreachable.
+    pub building_m: Vec<f64>,
+    /// Per building: source label of the nearest facility, [`NO_SOURCE`] if none.
+    pub building_source: Vec<u32>,
+    /// Why the result is empty or partial (no facilities of the kind, empty network, …).
+    pub note: Option<String>,
+    pub(crate) nodes: NodeTimes,
+    /// Per source label: where it is on the graph (`None` once removed by a what-if).
+    pub(crate) source_snaps: Vec<Option<Snap>>,
+}
+
+impl KindCoverage {
+    /// The nearest facility of building `i`, if one is within the bound.
+    pub fn nearest(&self, i: usize) -> Option<&FacilityId> {
+        let s = self.building_source[i];
+        (s != NO_SOURCE).then(|| &self.source_ids[s as usize])
+    }
+    /// Node distances (metres) and source labels, for isochrones.
+    pub fn node_times(&self) -> &NodeTimes {
+        &self.nodes
+    }
+    /// Sources still on the graph: (label, snap).
+    pub fn placed_sources(&self) -> impl Iterator<Item = (u32, &Snap)> {
+        self.source_snaps.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|s| (i as u32, s)))
+    }
+}
+
+/// One building's answer, for tables and `--per-building` CSV files.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BuildingTime {
+    pub building_id: BuildingId,
+    /// `None` when beyond the threshold, unreachable or unplaced.
+    pub distance_m: Option<f64>,
+    pub minutes: Option<f64>,
+    pub facility_id: Option<FacilityId>,
+    /// Set when the building could not be placed on the network.
+    pub unplaced: Option<String>,
+}
+
+type CacheKey = (Option<FacilityKind>, u64, u64);
+
+/// Snapped buildings and facilities over one walking network, with cached per-kind results.
+/// Cheap to share between threads (`Arc<CoverageEngine>`); queries take `&self`.
+#[derive(Debug)]
+pub struct CoverageEngine {
+    network: Arc<WalkingNetwork>,
+    options: CoverageOptions,
+    buildings: Vec<BuildingSite>,
+    facilities: Vec<FacilitySite>,
+    cache: Mutex<HashMap<CacheKey, Arc<KindCoverage>>>,
+}
+
+impl CoverageEngine {
+    /// Snaps every building (entrance, else centroid) and facility onto `network`.
+    pub fn new(
+        network: Arc<WalkingNetwork>,
+        buildings: &[Building],
+        facilities: &[Facility],
+        options: CoverageOptions,
+    ) -> Self {
+        let buildings = buildings
+            .iter()
+            .map(|b| {
+                let location = b.access_point().map(|p| [p.x(), p.y()]);
+                let placement = match location {
+                    None => Err(Unplaced::NoGeometry),
+                    Some(p) => network.snap(p[0], p[1], &options.snap),
+                };
+                BuildingSite {
+                    id: b.id.clone(),
+                    households: b.households,
+                    elderly: b.elderly,
+                    location,
+                    footprint: b.footprint.clone(),
+                    placement,
+                }
+            })
+            .collect();
+        let facilities = facilities
+            .iter()
+            .map(|f| {
+                let location = [f.location.x(), f.location.y()];
+                FacilitySite {
+                    id: f.id.clone(),
+                    kind: f.kind.clone(),
+                    location,
+                    placement: network.snap(location[0], location[1], &options.snap),
+                }
+            })
+            .collect();
+        Self { network, options, buildings, facilities, cache: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn network(&self) -> &WalkingNetwork {
+        &self.network
+    }
+    pub fn options(&self) -> &CoverageOptions {
+        &self.options
+    }
+    pub fn buildings(&self) -> &[BuildingSite] {
+        &self.buildings
+    }
+    pub fn facilities(&self) -> &[FacilitySite] {
+        &self.facilities
+    }
+
+    /// Distances to the nearest facility of `kind` (`None` = any kind) for `profile`, bounded at
+    /// `max_minutes`. Computed once per (kind, speed, bound) and kept; a cached run with a larger
+    /// bound for the same kind and speed is reused.
+    pub fn coverage(
+        &self,
+        kind: Option<&FacilityKind>,
+        profile: WalkProfile,
+        max_minutes: f64,
+    ) -> Result<Arc<KindCoverage>, AlgoError> {
+        let profile = WalkProfile::new(profile.speed_kmh)?;
+        check_minutes("max_minutes", max_minutes)?;
+        let key: CacheKey = (kind.cloned(), profile.speed_kmh.to_bits(), max_minutes.to_bits());
+        {
+            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(c) = cache.get(&key) {
+                return Ok(c.clone());
+            }
+            if let Some(c) = cache.iter().find_map(|((k, s, m), c)| {
+                (k.as_ref() == kind && *s == key.1 && f64::from_bits(*m) >= max_minutes).then_some(c)
+            }) {
+                return Ok(c.clone());
+            }
+        }
+        let cov = Arc::new(self.compute(kind, profile, max_minutes));
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, cov.clone());
+        Ok(cov)
+    }
+
+    /// Forgets cached results (after facilities or the network changed, build a new engine instead).
+    pub fn clear_cache(&self) {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    fn compute(&self, kind: Option<&FacilityKind>, profile: WalkProfile, max_minutes: f64) -> KindCoverage {
+        let bound_m = profile.limit_m(max_minutes);
+        let mut source_ids = Vec::new();
+        let mut source_snaps = Vec::new();
+        let mut unplaced_facilities = Vec::new();
+        for f in self.facilities.iter().filter(|f| kind.is_none_or(|k| &f.kind == k)) {
+            match &f.placement {
+                Ok(s) => {
+                    source_ids.push(f.id.clone());
+                    source_snaps.push(Some(*s));
+                }
+                Err(u) => unplaced_facilities.push((f.id.clone(), u.clone())),
+            }
+        }
+        let kind_name = kind.map_or("any kind".to_owned(), |k| k.as_str().to_owned());
+        let note = if self.network.is_empty() {
+            Some("the walking network is empty: no building can be reached".to_owned())
+        } else if source_ids.is_empty() && unplaced_facilities.is_empty() {
+            Some(format!("no facilities of kind {kind_name}"))
+        } else if source_ids.is_empty() {
+            Some(format!(
+                "none of the {} facilities of kind {kind_name} could be placed on the walking network",
+                unplaced_facilities.len()
+            ))
+        } else if !unplaced_facilities.is_empty() {
+            Some(format!(
+                "{} of {} facilities of kind {kind_name} could not be placed on the walking network",
+                unplaced_facilities.len(),
+                unplaced_facilities.len() + source_ids.len()
+            ))
+        } else {
+            None
+        };
+        let mut cov = KindCoverage {
+            kind: kind.cloned(),
+            profile,
+            max_minutes,
+            bound_m,
+            source_ids,
+            unplaced_facilities,
+            building_m: Vec::new(),
+            building_source: Vec::new(),
+            note,
+            nodes: NodeTimes::unreached(self.network.node_count()),
+            source_snaps,
+        };
+        let seeds: Vec<Seed> =
+            cov.placed_sources().flat_map(|(label, s)| self.seeds_of(label, s)).collect();
+        improve(&self.network, &mut cov.nodes, &seeds, bound_m, |_| true);
+        self.assign_buildings(&mut cov);
+        cov
+    }
+
+    /// The graph starts of a source snapped at `s`: both ends of its edge.
+    pub(crate) fn seeds_of(&self, label: u32, s: &Snap) -> [Seed; 2] {
+        let e = self.network.edge(s.edge);
+        let leg = if self.options.access_legs { s.distance_m } else { 0.0 };
+        [
+            Seed { node: e.u, dist_m: leg + s.offset_m, source: label },
+            Seed { node: e.v, dist_m: leg + (e.length_m - s.offset_m).max(0.0), source: label },
+        ]
+    }
+
+    /// Fills `building_m` / `building_source` from the node distances and same-edge walks.
+    pub(crate) fn assign_buildings(&self, cov: &mut KindCoverage) {
+        let legs = self.options.access_legs;
+        let mut on_edge: HashMap<u32, Vec<(f64, f64, u32)>> = HashMap::new();
+        for (label, s) in cov.placed_sources() {
+            let leg = if legs { s.distance_m } else { 0.0 };
+            on_edge.entry(s.edge).or_default().push((s.offset_m, leg, label));
+        }
+        let n = self.buildings.len();
+        cov.building_m = vec![f64::INFINITY; n];
+        cov.building_source = vec![NO_SOURCE; n];
+        for (i, b) in self.buildings.iter().enumerate() {
+            let Ok(s) = &b.placement else { continue };
+            let e = self.network.edge(s.edge);
+            let (du, dv) = (cov.nodes.dist[e.u as usize], cov.nodes.dist[e.v as usize]);
+            let mut best = (f64::INFINITY, NO_SOURCE);
+            let via_u = du + s.offset_m;
+            if via_u < best.0 {
+                best = (via_u, cov.nodes.source[e.u as usize]);
+            }
+            let via_v = dv + (e.length_m - s.offset_m).max(0.0);
+            if via_v < best.0 {
+                best = (via_v, cov.nodes.source[e.v as usize]);
+            }
+            if let Some(list) = on_edge.get(&s.edge) {
+                for &(t, leg, label) in list {
+                    let d = leg + (s.offset_m - t).abs();
+                    if d < best.0 {
+                        best = (d, label);
+                    }
+                }
+            }
+            let d = best.0 + if legs { s.distance_m } else { 0.0 };
+            if d <= cov.bound_m {
+                cov.building_m[i] = d;
+                cov.building_source[i] = best.1;
+            }
+        }
+    }
+
+    /// Per-building minutes at `minutes` (≤ the coverage's bound): one row per building, in input order.
+    pub fn building_times(&self, cov: &KindCoverage, minutes: f64) -> Result<Vec<BuildingTime>, AlgoError> {
+        let limit = self.threshold_m(cov, minutes)?;
+        Ok(self
+            .buildings
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let d = cov.building_m[i];
+                let ok = d <= limit;
+                BuildingTime {
+                    building_id: b.id.clone(),
+                    distance_m: ok.then_some(d),
+                    minutes: ok.then(|| cov.profile.minutes(d)),
+                    facility_id: if ok { cov.nearest(i).cloned() } else { None },
+                    unplaced: b.placement.as_ref().err().map(ToString::to_string),
+                }
+            })
+            .collect())
+    }
+
+    /// Whether building `i` is within `minutes` (no check of the bound: callers validated it).
+    pub(crate) fn covered(cov: &KindCoverage, i: usize, limit_m: f64) -> bool {
+        cov.building_m[i] <= limit_m
+    }
+
+    /// Metres of a threshold in minutes, checked against the coverage's bound.
+    pub(crate) fn threshold_m(&self, cov: &KindCoverage, minutes: f64) -> Result<f64, AlgoError> {
+        check_minutes("minutes", minutes)?;
+        if minutes > cov.max_minutes {
+            return Err(AlgoError::InvalidParameter {
+                name: "minutes",
+                value: minutes.to_string(),
+                expected: "at most the bound the coverage was computed with (ask coverage() with a larger max_minutes)",
+            });
+        }
+        Ok(cov.profile.limit_m(minutes))
+    }
+
+    /// Unplaced buildings by reason (for reports).
+    pub fn unplaced_buildings(&self) -> BTreeMap<String, usize> {
+        let mut m = BTreeMap::new();
+        for b in &self.buildings {
+            if let Err(u) = &b.placement {
+                *m.entry(u.to_string()).or_default() += 1;
+            }
+        }
+        m
+    }
+}
+
+fn check_minutes(name: &'static str, minutes: f64) -> Result<(), AlgoError> {
+    if minutes.is_finite() && minutes >= 0.0 {
+        Ok(())
+    } else {
+        Err(AlgoError::InvalidParameter { name, value: minutes.to_string(), expected: "finite minutes ≥ 0" })
+    }
+}
