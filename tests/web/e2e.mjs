@@ -1,0 +1,359 @@
+// End-to-end scenarios of the gridmap web map in headless Chromium (playwright-core driving
+// Debian's /usr/bin/chromium). Usage: node e2e.mjs BASE_URL [scenario...]
+// Every scenario fails on a console error, an uncaught exception, an HTTP response >= 400, a
+// failed request or any request to a non-loopback host. Prints `N passed, N failed`.
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(path.join(here, '../../web/package.json'));
+const { chromium } = require('playwright-core');
+
+const base = process.argv[2];
+const only = new Set(process.argv.slice(3));
+if (!base) {
+  console.error('usage: node e2e.mjs BASE_URL [scenario...]');
+  process.exit(2);
+}
+const shots = process.env.GRIDMAP_SCREENSHOTS || '/tmp/gridmap-web-shots';
+mkdirSync(shots, { recursive: true });
+
+const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--enable-unsafe-swiftshader',
+  '--use-angle=swiftshader', '--ignore-gpu-blocklist'];
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: FLAGS, headless: true });
+
+class Failure extends Error {}
+/** Pages opened by the running scenario: closed, and their problems collected, after it. */
+let opened = [];
+const assert = (cond, msg) => {
+  if (!cond) throw new Failure(msg);
+};
+
+/** Opens the app in a fresh context and records everything that counts as a page error. */
+async function openPage({ locale = 'zh-CN', hash = '' } = {}) {
+  const context = await browser.newContext({ locale, viewport: { width: 1366, height: 860 }, acceptDownloads: true });
+  const problems = [];
+  await context.route('**/*', (route) => {
+    const u = new URL(route.request().url());
+    if (['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol) && !/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(u.hostname)) {
+      problems.push(`BLOCKED external ${u.href}`);
+      return route.abort();
+    }
+    return route.continue();
+  });
+  const page = await context.newPage();
+  page.on('console', (m) => m.type() === 'error' && problems.push(`console error: ${m.text()}`));
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('response', (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`));
+  page.on('requestfailed', (r) => {
+    const err = r.failure()?.errorText ?? '';
+    if (!err.includes('ERR_ABORTED')) problems.push(`request failed ${r.url()}: ${err}`);
+  });
+  opened.push({ context, problems });
+  await page.goto(`${base}/${hash}`, { waitUntil: 'load' });
+  await page.waitForFunction(() => window.map && window.map.loaded(), null, { timeout: 30000 });
+  await waitIdle(page);
+  return { page, context, problems };
+}
+
+/** Waits until the MapLibre map fires `idle` (tiles loaded, no animation). */
+async function waitIdle(page, timeout = 30000) {
+  await page.evaluate(
+    (ms) =>
+      new Promise((resolve, reject) => {
+        const m = window.map;
+        const timer = setTimeout(() => reject(new Error('map did not go idle')), ms);
+        m.once('idle', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        m.triggerRepaint();
+      }),
+    timeout,
+  );
+}
+
+const rendered = (page, layer) =>
+  page.evaluate((l) => (window.map.getLayer(l) ? window.map.queryRenderedFeatures({ layers: [l] }).length : -1), layer);
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(shots, `${name}.png`) });
+}
+
+async function api(page, p, init) {
+  return page.evaluate(
+    async ([p, init]) => {
+      const r = await fetch(p, { headers: { Accept: 'application/json' }, ...init });
+      return { status: r.status, body: r.status < 300 && r.status !== 204 ? await r.json() : null };
+    },
+    [p, init],
+  );
+}
+
+async function documented(page, route) {
+  const r = await api(page, '/openapi.json');
+  return Object.keys(r.body?.paths ?? {}).includes(route);
+}
+
+/** Zooms to the first grid (by code) so scenarios work on a known, populated area. */
+async function zoomToFirstGrid(page) {
+  const grids = await api(page, '/api/grids?limit=10000');
+  assert(grids.status === 200 && grids.body.features.length > 0, `GET /api/grids gave ${grids.status} with no grids`);
+  const f = [...grids.body.features].sort((a, b) => String(a.properties.code).localeCompare(String(b.properties.code)))[0];
+  await page.evaluate((f) => {
+    let w = Infinity, s = Infinity, e = -Infinity, n = -Infinity;
+    const walk = (c) => (typeof c[0] === 'number' ? ((w = Math.min(w, c[0])), (e = Math.max(e, c[0])), (s = Math.min(s, c[1])), (n = Math.max(n, c[1]))) : c.forEach(walk));
+    walk(f.geometry.coordinates);
+    window.map.fitBounds([w, s, e, n], { padding: 40, duration: 0 });
+  }, f);
+  await waitIdle(page);
+  return f;
+}
+
+async function tab(page, id) {
+  await page.click(`#tab-${id}`);
+  await waitIdle(page);
+}
+
+// ---------------------------------------------------------------- scenarios
+
+const scenarios = [];
+const scenario = (name, fn) => scenarios.push({ name, fn });
+
+scenario('map_loads_idle_with_buildings_and_grids', async () => {
+  const o = await openPage();
+  const b = await rendered(o.page, 'building-fill');
+  const g = await rendered(o.page, 'grid-fill');
+  const bm = await rendered(o.page, 'bm-roads-minor');
+  await shot(o.page, '01-planner-default');
+  assert(b > 0, `no buildings rendered (building-fill: ${b})`);
+  assert(g > 0, `no grids rendered (grid-fill: ${g})`);
+  assert(bm !== -1, 'basemap road layer missing');
+  const attribution = await o.page.textContent('.maplibregl-ctrl-attrib');
+  assert(/OpenStreetMap/.test(attribution ?? ''), `attribution missing: ${attribution}`);
+  return o;
+});
+
+scenario('switching_language_relabels_the_interface', async () => {
+  const o = await openPage({ locale: 'zh-CN' });
+  const zh = await o.page.textContent('#tab-planner');
+  assert(zh === '网格规划', `zh-CN first for a Chinese browser, got "${zh}"`);
+  await o.page.click('#lang-toggle');
+  const en = await o.page.textContent('#tab-planner');
+  const lang = await o.page.evaluate(() => document.documentElement.lang);
+  await shot(o.page, '02-planner-english');
+  assert(en === 'Grids' && lang === 'en', `after switching: tab "${en}", lang ${lang}`);
+  await o.page.click('#lang-toggle');
+  assert((await o.page.textContent('#tab-planner')) === '网格规划', 'switching back to Chinese failed');
+  const o2 = await openPage({ locale: 'en-US' });
+  const en2 = await o2.page.textContent('#tab-planner');
+  assert(en2 === 'Grids', `English browser should start in English, got "${en2}"`);
+  return o;
+});
+
+scenario('drawing_a_grid_shows_its_household_count', async () => {
+  const o = await openPage();
+  await zoomToFirstGrid(o.page);
+  await o.page.click('#draw-start');
+  await o.page.waitForFunction(() => window.map.getStyle().layers.some((l) => l.id.startsWith('td-')), null, { timeout: 10000 });
+  const box = await o.page.locator('#map').boundingBox();
+  const pts = [[0.3, 0.3], [0.7, 0.3], [0.7, 0.7], [0.3, 0.7]].map(([x, y]) => [box.x + box.width * x, box.y + box.height * y]);
+  for (const [x, y] of pts) {
+    await o.page.mouse.move(x, y, { steps: 4 });
+    await o.page.mouse.click(x, y);
+    await o.page.waitForTimeout(150);
+  }
+  await o.page.mouse.move(pts[0][0], pts[0][1], { steps: 4 });
+  await o.page.mouse.click(pts[0][0], pts[0][1]);
+  const cell = o.page.locator('.drawn-households').first();
+  await cell.waitFor({ timeout: 15000 }).catch(() => undefined);
+  const status = await o.page.locator('#draw-box .status').textContent().catch(() => '');
+  await shot(o.page, '03-planner-drawing');
+  const txt = (await cell.count()) ? await cell.textContent() : null;
+  assert(txt !== null, `no live statistics for the drawn polygon (${status || 'no status'})`);
+  const n = Number(txt.replace(/[^\d]/g, ''));
+  assert(n > 0, `drawn polygon over a populated grid counts ${txt} households`);
+  // Undo removes the polygon, redo restores it.
+  await o.page.click('#draw-undo');
+  await o.page.waitForFunction(() => !document.querySelector('.drawn-households'), null, { timeout: 5000 });
+  await o.page.click('#draw-redo');
+  await cell.waitFor({ timeout: 10000 });
+  return o;
+});
+
+scenario('running_and_accepting_a_partition_updates_grids', async () => {
+  const o = await openPage();
+  const communities = await api(o.page, '/api/communities?limit=10000');
+  await o.page.waitForFunction(() => document.querySelectorAll('#partition-community option').length > 1, null, { timeout: 10000 }).catch(() => undefined);
+  if (communities.body?.features?.length) {
+    const first = communities.body.features[0];
+    await o.page.selectOption('#partition-community', String(first.properties?.id ?? first.id)).catch(() => undefined);
+  }
+  await o.page.click('#partition-run');
+  await o.page.waitForSelector('#partition-report, #view-planner .card .status-warn, #view-planner .card .status-error', { timeout: 120000 });
+  const report = await o.page.locator('#partition-report').count();
+  const status = await o.page.locator('#view-planner .card .status').last().textContent();
+  assert(report === 1, `no partition proposal: ${status}`);
+  await waitIdle(o.page);
+  const proposal = await rendered(o.page, 'proposal-fill');
+  await shot(o.page, '04-partition-proposal');
+  assert(proposal > 0, 'the proposal layer shows no grids');
+  await o.page.click('#partition-accept');
+  await o.page.waitForSelector('#view-planner .status-ok, #view-planner .status-error', { timeout: 60000 });
+  const ok = await o.page.locator('#view-planner .status-ok').count();
+  assert(ok > 0, `accepting failed: ${await o.page.locator('#view-planner .status-error').textContent()}`);
+  await waitIdle(o.page);
+  assert((await rendered(o.page, 'grid-fill')) > 0, 'no grids after accepting');
+  return o;
+});
+
+/** The facility kind with the most facilities, so that coverage is not trivially 0. */
+async function busiestKind(page) {
+  const r = await api(page, '/api/facilities?limit=10000');
+  const counts = {};
+  for (const f of r.body?.features ?? []) counts[f.properties.kind] = (counts[f.properties.kind] ?? 0) + 1;
+  const core = ['service_station', 'canteen', 'reading_room', 'outreach_point', 'other'];
+  return Object.entries(counts).filter(([k]) => core.includes(k)).sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'other';
+}
+
+async function covPct(page) {
+  return Number(((await page.textContent('#cov-pct')) ?? '').replace(/[^\d.]/g, ''));
+}
+
+scenario('changing_coverage_minutes_changes_the_percentage', async () => {
+  const o = await openPage({ hash: '#coverage' });
+  const kind = await busiestKind(o.page);
+  await o.page.selectOption('#cov-kind', kind);
+  await o.page.locator('#cov-minutes').fill('5');
+  await o.page.click('#cov-run');
+  await o.page.waitForSelector('#cov-pct, #view-coverage > .status-warn', { timeout: 60000 });
+  assert(await o.page.locator('#cov-pct').count(), `coverage failed: ${await o.page.locator('#view-coverage > .status').textContent()}`);
+  const p5 = await covPct(o.page);
+  await o.page.locator('#cov-minutes').fill('30');
+  await o.page.waitForFunction((p) => Number(document.querySelector('#cov-pct')?.textContent?.replace(/[^\d.]/g, '')) !== p, p5, { timeout: 60000 }).catch(() => undefined);
+  const p30 = await covPct(o.page);
+  await waitIdle(o.page);
+  const colored = await rendered(o.page, 'coverage-fill');
+  await shot(o.page, '05-coverage');
+  assert(p30 > p5, `${kind}: coverage at 30 min (${p30}%) should exceed 5 min (${p5}%)`);
+  assert(colored > 0, 'no buildings coloured by walking minutes');
+  return o;
+});
+
+scenario('dragging_a_facility_in_what_if_shows_a_delta', async () => {
+  const o = await openPage({ hash: '#coverage' });
+  const kind = await busiestKind(o.page);
+  await o.page.selectOption('#cov-kind', kind);
+  await o.page.locator('#cov-minutes').fill('10');
+  await o.page.click('#cov-run');
+  await o.page.waitForSelector('#cov-pct, #view-coverage > .status-warn', { timeout: 60000 });
+  await o.page.check('#cov-whatif');
+  const marker = o.page.locator('.whatif-marker').first();
+  await marker.waitFor({ timeout: 15000 });
+  const mb = await marker.boundingBox();
+  const mapBox = await o.page.locator('#map').boundingBox();
+  const from = [mb.x + mb.width / 2, mb.y + mb.height / 2];
+  const to = [Math.min(mapBox.x + mapBox.width - 20, Math.max(mapBox.x + 20, from[0] + (from[0] > mapBox.x + mapBox.width / 2 ? -300 : 300))), from[1]];
+  await o.page.mouse.move(...from);
+  await o.page.mouse.down();
+  await o.page.mouse.move(...to, { steps: 12 });
+  await o.page.mouse.up();
+  await o.page.waitForFunction(() => document.querySelector('#whatif-result')?.dataset.delta !== undefined || document.querySelector('#view-coverage > .status-warn:not([hidden])'), null, { timeout: 60000 });
+  const delta = await o.page.evaluate(() => document.querySelector('#whatif-result')?.dataset.delta);
+  const text = await o.page.textContent('#whatif-result');
+  await shot(o.page, '06-whatif');
+  assert(delta !== undefined, `no what-if result: ${await o.page.locator('#view-coverage > .status').textContent()}`);
+  assert(Number(delta) !== 0, `moving a ${kind} 300 px changed nothing: ${text}`);
+  return o;
+});
+
+scenario('grid_lead_sees_only_their_grid', async () => {
+  const o = await openPage();
+  if (await documented(o.page, '/api/login')) {
+    const user = process.env.GRIDMAP_LEAD_USER || 'lead';
+    const password = process.env.GRIDMAP_LEAD_PASSWORD || 'lead';
+    await o.page.click('#login-btn');
+    await o.page.fill('#login-user', user);
+    await o.page.fill('#login-password', password);
+    await o.page.click('#login-submit');
+    await o.page.waitForSelector('#user-name', { timeout: 10000 });
+    const me = await api(o.page, '/api/me');
+    assert(me.status === 200 && me.body.role === 'grid_lead', `logged in as ${JSON.stringify(me.body)}`);
+    await o.page.waitForSelector('#lead-buildings tbody tr', { timeout: 30000 });
+    const options = await o.page.$$eval('#lead-grid option', (os) => os.map((x) => x.value));
+    assert(options.length === me.body.grids.length && options.every((g) => me.body.grids.map(String).includes(g)), `grid lead sees grids ${options} but is assigned ${me.body.grids}`);
+  } else {
+    await tab(o.page, 'gridlead');
+  }
+  await o.page.waitForSelector('#lead-buildings tbody tr', { timeout: 30000 });
+  const rows = await o.page.locator('#lead-buildings tbody tr').count();
+  await o.page.waitForSelector('#lead-facilities, #lead-serving .status-warn', { timeout: 60000 });
+  await waitIdle(o.page);
+  await shot(o.page, '07-grid-lead');
+  assert(rows > 0, 'the grid lead view lists no buildings');
+  const serving = await o.page.locator('#lead-facilities').count();
+  assert(serving === 1, `serving facilities not shown: ${await o.page.locator('#lead-serving').textContent()}`);
+  if (!(await documented(o.page, '/api/login'))) throw new Failure('auth (/api/login, /api/me) is not implemented yet: showing all grids');
+  return o;
+});
+
+scenario('adding_and_deleting_a_facility_round_trips', async () => {
+  const o = await openPage({ hash: '#facilities' });
+  const before = (await api(o.page, '/api/facilities?limit=10000')).body.features.length;
+  await o.page.click('#fac-add');
+  const box = await o.page.locator('#map').boundingBox();
+  await o.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await o.page.selectOption('#fac-kind', 'canteen');
+  await o.page.fill('#fac-name', 'e2e 幸福食堂');
+  await o.page.fill('#fac-capacity', '40');
+  await o.page.click('#fac-save');
+  await o.page.waitForSelector('.toast-ok, #fac-form .status-error', { timeout: 15000 });
+  const afterAdd = (await api(o.page, '/api/facilities?limit=10000')).body.features;
+  const added = afterAdd.find((f) => f.properties.name === 'e2e 幸福食堂');
+  assert(afterAdd.length === before + 1 && added, `after adding: ${afterAdd.length} facilities (was ${before}): ${await o.page.locator('#fac-form').textContent()}`);
+  await waitIdle(o.page);
+  await shot(o.page, '08-facilities');
+  await o.page.click(`#fac-list li[data-id="${added.id}"]`);
+  await o.page.waitForSelector('#fac-delete', { timeout: 10000 });
+  await o.page.click('#fac-delete');
+  await o.page.waitForFunction(() => !document.querySelector('#fac-delete'), null, { timeout: 15000 });
+  const afterDel = (await api(o.page, '/api/facilities?limit=10000')).body.features.length;
+  assert(afterDel === before, `after deleting: ${afterDel} facilities (was ${before})`);
+  return o;
+});
+
+// ---------------------------------------------------------------- runner
+
+let passed = 0;
+let failed = 0;
+for (const s of scenarios) {
+  if (only.size && !only.has(s.name)) continue;
+  const t0 = Date.now();
+  let error = null;
+  opened = [];
+  try {
+    await s.fn();
+  } catch (e) {
+    error = e instanceof Failure ? e.message : `${e?.name ?? 'Error'}: ${e?.message ?? e}`;
+  }
+  const problems = opened.flatMap((x) => x.problems);
+  if (!error && problems.length) error = `page problems:\n    ${problems.slice(0, 8).join('\n    ')}`;
+  else if (error && problems.length) error += `\n    page problems: ${problems.slice(0, 5).join(' | ')}`;
+  for (const x of opened) await x.context.close().catch(() => undefined);
+  const secs = ((Date.now() - t0) / 1000).toFixed(1);
+  if (error) {
+    failed++;
+    console.log(`FAIL ${s.name} (${secs} s)\n    ${error}`);
+  } else {
+    passed++;
+    console.log(`ok   ${s.name} (${secs} s)`);
+  }
+}
+await browser.close();
+console.log(`screenshots: ${shots}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,326 @@
+/**
+ * Two-language user interface (zh-CN and English). zh-CN is chosen first when the browser
+ * prefers Chinese; the choice is remembered in localStorage. Elements carry `data-i18n="key"`
+ * (text) or `data-i18n-title` / `data-i18n-placeholder` and are re-labelled on every switch.
+ */
+export type Lang = 'zh-CN' | 'en';
+
+const zh = {
+  app_title: 'gridmap 网格地图',
+  tab_planner: '网格规划',
+  tab_coverage: '设施覆盖',
+  tab_gridlead: '我的网格',
+  tab_facilities: '设施管理',
+  lang_switch: 'English',
+  loading: '加载中…',
+  households: '户数',
+  elderly: '老年人',
+  buildings: '楼栋',
+  steward: '楼长',
+  grid: '网格',
+  community: '社区',
+  compound: '小区',
+  code: '编号',
+  name: '名称',
+  kind: '类型',
+  capacity: '容量',
+  minutes: '分钟',
+  pct: '覆盖率',
+  total: '合计',
+  none: '无',
+  close: '关闭',
+  save: '保存',
+  delete: '删除',
+  cancel: '取消',
+  edit: '编辑',
+  add: '新增',
+  not_available: '服务器尚未提供此功能（{path}），请稍后再试。',
+  request_failed: '请求失败：{msg}',
+  saved: '已保存',
+  deleted: '已删除',
+  conflict: '数据已被他人修改，请刷新后重试（版本冲突）。',
+  // planner
+  band: '户数区间',
+  target: '目标户数',
+  tolerance: '容差',
+  legend_under: '低于区间',
+  legend_in: '区间内',
+  legend_over: '高于区间',
+  draw_grid: '绘制新网格',
+  edit_boundary: '编辑边界',
+  finish_drawing: '完成',
+  undo: '撤销',
+  redo: '重做',
+  clear_drawing: '清除',
+  drawing_hint: '在地图上单击添加顶点，单击第一个顶点结束。可拖动顶点修改。',
+  live_stats: '实时统计',
+  in_band: '在区间内',
+  out_of_band: '不在区间内',
+  contiguous: '连通',
+  not_contiguous: '不连通',
+  crosses_community: '跨社区',
+  overlaps: '重叠',
+  unassigned: '未分配楼栋',
+  partition: '自动划分',
+  partition_run: '运行自动划分',
+  all_communities: '全部社区',
+  proposal: '划分方案',
+  accept: '采纳方案',
+  discard: '放弃',
+  accepted: '方案已采纳，网格已更新',
+  report_grids: '网格数',
+  report_within: '区间内比例',
+  report_min: '最少户数',
+  report_max: '最多户数',
+  report_contig: '连通比例',
+  report_split: '被拆分小区',
+  grid_details: '网格详情',
+  grid_lead: '网格长',
+  assign_lead: '指定网格长',
+  select_grid_hint: '单击地图上的网格查看详情。',
+  seed: '随机种子',
+  // coverage
+  facility_kind: '设施类型',
+  walk_minutes: '步行时间',
+  profile: '人群',
+  profile_adult: '成年人（4.5 km/h）',
+  profile_elderly: '老年人（较慢）',
+  run_coverage: '计算覆盖',
+  covered_households: '覆盖户数',
+  covered_elderly: '覆盖老年人',
+  unreachable: '无法到达楼栋',
+  by_community: '按社区',
+  by_grid: '按网格',
+  isochrones: '等时圈',
+  show_isochrones: '显示等时圈',
+  gaps: '覆盖缺口（按户数排序）',
+  gap_rank: '第 {rank} 名',
+  whatif: '假设分析',
+  whatif_hint: '拖动设施标记，或单击“放置新设施”后在地图上单击。',
+  whatif_add: '放置新设施',
+  whatif_reset: '重置',
+  whatif_result: '覆盖户数 {before} → {after}（{delta}）',
+  export: '导出',
+  export_geojson: 'GeoJSON',
+  export_csv: 'CSV',
+  export_png: 'PNG 图片',
+  legend_minutes: '步行分钟',
+  unreachable_short: '不可达',
+  // grid lead
+  my_grid: '我的网格',
+  choose_grid: '选择网格',
+  serving_facilities: '服务本网格的设施',
+  walk_time: '步行时间',
+  print: '打印楼栋清单',
+  building_list: '楼栋清单',
+  login: '登录',
+  logout: '退出',
+  user: '用户名',
+  password: '密码',
+  login_failed: '登录失败',
+  only_your_grids: '仅显示您负责的网格',
+  // facilities
+  import_geojson: '导入 GeoJSON',
+  add_facility_hint: '单击地图放置新设施',
+  imported: '已导入 {n} 个设施',
+  import_failed: '导入失败：{msg}',
+  facility_list: '设施列表',
+  // kinds
+  kind_service_station: '党群服务站',
+  kind_canteen: '幸福食堂',
+  kind_reading_room: '城市书房',
+  kind_outreach_point: '暖“新”驿站',
+  kind_other: '其他',
+  attribution: '© OpenStreetMap 贡献者',
+};
+
+export type Key = keyof typeof zh;
+
+const en: Record<Key, string> = {
+  app_title: 'gridmap',
+  tab_planner: 'Grids',
+  tab_coverage: 'Coverage',
+  tab_gridlead: 'My grid',
+  tab_facilities: 'Facilities',
+  lang_switch: '中文',
+  loading: 'Loading…',
+  households: 'Households',
+  elderly: 'Elderly',
+  buildings: 'Buildings',
+  steward: 'Steward',
+  grid: 'Grid',
+  community: 'Community',
+  compound: 'Compound',
+  code: 'Code',
+  name: 'Name',
+  kind: 'Kind',
+  capacity: 'Capacity',
+  minutes: 'min',
+  pct: 'Covered',
+  total: 'Total',
+  none: 'none',
+  close: 'Close',
+  save: 'Save',
+  delete: 'Delete',
+  cancel: 'Cancel',
+  edit: 'Edit',
+  add: 'Add',
+  not_available: 'The server does not offer this yet ({path}); please try again later.',
+  request_failed: 'Request failed: {msg}',
+  saved: 'Saved',
+  deleted: 'Deleted',
+  conflict: 'Someone else changed this item; reload and try again (version conflict).',
+  band: 'Household band',
+  target: 'Target households',
+  tolerance: 'Tolerance',
+  legend_under: 'Under band',
+  legend_in: 'In band',
+  legend_over: 'Over band',
+  draw_grid: 'Draw a new grid',
+  edit_boundary: 'Edit boundary',
+  finish_drawing: 'Done',
+  undo: 'Undo',
+  redo: 'Redo',
+  clear_drawing: 'Clear',
+  drawing_hint: 'Click the map to add vertices; click the first vertex to close the polygon. Drag vertices to edit.',
+  live_stats: 'Live statistics',
+  in_band: 'in band',
+  out_of_band: 'out of band',
+  contiguous: 'contiguous',
+  not_contiguous: 'not contiguous',
+  crosses_community: 'crosses a community boundary',
+  overlaps: 'Overlaps',
+  unassigned: 'Unassigned buildings',
+  partition: 'Automatic partition',
+  partition_run: 'Run partition',
+  all_communities: 'All communities',
+  proposal: 'Proposal',
+  accept: 'Accept proposal',
+  discard: 'Discard',
+  accepted: 'Proposal accepted; grids updated',
+  report_grids: 'Grids',
+  report_within: 'Within band',
+  report_min: 'Min households',
+  report_max: 'Max households',
+  report_contig: 'Contiguous',
+  report_split: 'Compounds split',
+  grid_details: 'Grid details',
+  grid_lead: 'Grid lead',
+  assign_lead: 'Assign grid lead',
+  select_grid_hint: 'Click a grid on the map to see its details.',
+  seed: 'Seed',
+  facility_kind: 'Facility kind',
+  walk_minutes: 'Walking time',
+  profile: 'Walkers',
+  profile_adult: 'Adults (4.5 km/h)',
+  profile_elderly: 'Elderly (slower)',
+  run_coverage: 'Compute coverage',
+  covered_households: 'Covered households',
+  covered_elderly: 'Covered elderly',
+  unreachable: 'Unreachable buildings',
+  by_community: 'By community',
+  by_grid: 'By grid',
+  isochrones: 'Isochrones',
+  show_isochrones: 'Show isochrones',
+  gaps: 'Coverage gaps (by households)',
+  gap_rank: '#{rank}',
+  whatif: 'What-if',
+  whatif_hint: 'Drag a facility marker, or press “Drop a new facility” and click the map.',
+  whatif_add: 'Drop a new facility',
+  whatif_reset: 'Reset',
+  whatif_result: 'Covered households {before} → {after} ({delta})',
+  export: 'Export',
+  export_geojson: 'GeoJSON',
+  export_csv: 'CSV',
+  export_png: 'PNG image',
+  legend_minutes: 'Walking minutes',
+  unreachable_short: 'unreachable',
+  my_grid: 'My grid',
+  choose_grid: 'Choose a grid',
+  serving_facilities: 'Facilities serving this grid',
+  walk_time: 'Walking time',
+  print: 'Print building list',
+  building_list: 'Building list',
+  login: 'Log in',
+  logout: 'Log out',
+  user: 'User',
+  password: 'Password',
+  login_failed: 'Login failed',
+  only_your_grids: 'Only your assigned grids are shown',
+  import_geojson: 'Import GeoJSON',
+  add_facility_hint: 'Click the map to place the new facility',
+  imported: 'Imported {n} facilities',
+  import_failed: 'Import failed: {msg}',
+  facility_list: 'Facilities',
+  kind_service_station: 'Service station',
+  kind_canteen: 'Canteen / day care',
+  kind_reading_room: 'Reading room',
+  kind_outreach_point: 'Outreach point',
+  kind_other: 'Other',
+  attribution: '© OpenStreetMap contributors',
+};
+
+const dicts: Record<Lang, Record<Key, string>> = { 'zh-CN': zh, en };
+const listeners: Array<(l: Lang) => void> = [];
+
+/** Picks the first language: a saved choice, else zh-CN when the browser prefers Chinese. */
+export function initialLang(): Lang {
+  const saved = localStorage.getItem('gridmap.lang');
+  if (saved === 'zh-CN' || saved === 'en') return saved;
+  const prefs = navigator.languages?.length ? navigator.languages : [navigator.language];
+  for (const p of prefs) {
+    const l = p.toLowerCase();
+    if (l.startsWith('zh')) return 'zh-CN';
+    if (l.startsWith('en')) return 'en';
+  }
+  return 'zh-CN';
+}
+
+let current: Lang = initialLang();
+
+export function lang(): Lang {
+  return current;
+}
+
+/** Translates `key`, replacing `{name}` placeholders with `vars`. */
+export function t(key: Key, vars: Record<string, string | number> = {}): string {
+  const s = dicts[current][key] ?? key;
+  return s.replace(/\{(\w+)\}/g, (_, k: string) => (k in vars ? String(vars[k]) : `{${k}}`));
+}
+
+/** Localised label of a facility kind (free-form kinds are shown as they are). */
+export function kindLabel(kind: string): string {
+  const key = `kind_${kind}` as Key;
+  return key in zh ? t(key) : kind;
+}
+
+/** Formats a number in the current locale. */
+export function num(n: number, digits = 0): string {
+  return n.toLocaleString(current, { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+export function setLang(l: Lang): void {
+  current = l;
+  localStorage.setItem('gridmap.lang', l);
+  applyTranslations(document);
+  for (const f of listeners) f(l);
+}
+
+export function onLangChange(f: (l: Lang) => void): void {
+  listeners.push(f);
+}
+
+/** Re-labels every element that carries a `data-i18n*` attribute under `root`. */
+export function applyTranslations(root: ParentNode): void {
+  document.documentElement.lang = current;
+  document.title = t('app_title');
+  root.querySelectorAll<HTMLElement>('[data-i18n]').forEach((el) => {
+    el.textContent = t(el.dataset.i18n as Key);
+  });
+  root.querySelectorAll<HTMLElement>('[data-i18n-title]').forEach((el) => {
+    el.title = t(el.dataset.i18nTitle as Key);
+  });
+  root.querySelectorAll<HTMLInputElement>('[data-i18n-placeholder]').forEach((el) => {
+    el.placeholder = t(el.dataset.i18nPlaceholder as Key);
+  });
+}

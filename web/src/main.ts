@@ -1,0 +1,139 @@
+/**
+ * Entry point: builds the style from the server's TileJSONs, opens the map on the dataset's
+ * extent, and wires the four views (planner, coverage, grid lead, facilities) into the panel.
+ * Only requests documented by the server are made on load (TileJSON, collection extent,
+ * OpenAPI document), so a fresh page never produces a failed request.
+ */
+import * as maplibregl from 'maplibre-gl';
+import 'maplibre-gl/dist/maplibre-gl.css';
+import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
+import './style.css';
+import { get, hasRoute, loadCapabilities, type Collection } from './api';
+import { applyTranslations, lang, onLangChange, setLang, t, type Key } from './i18n';
+import { buildStyle } from './map/style';
+import { loadTileJson, TILE_LAYERS, type TileJson, type TileLayer } from './map/tilejson';
+import { AppContext, type View } from './context';
+import { PlannerView } from './views/planner';
+import { CoverageView } from './views/coverage';
+import { GridLeadView } from './views/gridlead';
+import { FacilitiesView } from './views/facilities';
+import { h } from './ui/dom';
+import { initAuth } from './views/auth';
+
+declare global {
+  interface Window {
+    map: maplibregl.Map;
+    gridmap: AppContext;
+  }
+}
+
+maplibregl.setWorkerUrl(new URL(workerUrl, location.href).href);
+
+type TabId = 'planner' | 'coverage' | 'gridlead' | 'facilities';
+const TABS: Array<{ id: TabId; label: Key }> = [
+  { id: 'planner', label: 'tab_planner' },
+  { id: 'coverage', label: 'tab_coverage' },
+  { id: 'gridlead', label: 'tab_gridlead' },
+  { id: 'facilities', label: 'tab_facilities' },
+];
+
+async function datasetBounds(tiles: Partial<Record<TileLayer, TileJson | null>>): Promise<[number, number, number, number] | null> {
+  try {
+    const c = await get<Collection>('/collections/buildings');
+    const b = c.extent?.spatial?.bbox?.[0];
+    if (b && b.length >= 4 && b.every(Number.isFinite) && b[0] < b[2]) return b.length === 6 ? [b[0], b[1], b[3], b[4]] : [b[0], b[1], b[2], b[3]];
+  } catch {
+    /* fall back to the TileJSON bounds */
+  }
+  const b = tiles.buildings?.bounds ?? tiles.basemap?.bounds;
+  return b && b[0] < b[2] ? b : null;
+}
+
+async function start(): Promise<void> {
+  applyTranslations(document);
+  const panel = document.getElementById('panel')!;
+  panel.append(h('p', { class: 'muted', 'data-i18n': 'loading' }, t('loading')));
+
+  const [, ...tjs] = await Promise.all([loadCapabilities(), ...TILE_LAYERS.map((l) => loadTileJson(l))]);
+  const tiles: Partial<Record<TileLayer, TileJson | null>> = {};
+  TILE_LAYERS.forEach((l, i) => (tiles[l] = tjs[i]));
+  const bounds = await datasetBounds(tiles);
+
+  const ctx0 = { target: 300, tolerance: 0.15 };
+  const lo = Math.round(ctx0.target * (1 - ctx0.tolerance));
+  const hi = Math.round(ctx0.target * (1 + ctx0.tolerance));
+  const map = new maplibregl.Map({
+    container: 'map',
+    style: buildStyle({ tiles, band: [lo, hi] }),
+    ...(bounds ? { bounds, fitBoundsOptions: { padding: 20 } } : { center: [116.3, 39.98], zoom: 12 }),
+    localIdeographFontFamily: "'Noto Sans CJK SC', 'Noto Sans SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', sans-serif",
+    attributionControl: { compact: false, customAttribution: '© OpenStreetMap contributors' },
+    canvasContextAttributes: { preserveDrawingBuffer: true },
+    maxZoom: 20,
+  });
+  window.map = map;
+  map.addControl(new maplibregl.NavigationControl({ visualizePitch: false }), 'top-right');
+  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
+
+  const ctx = new AppContext(map, maplibregl);
+  window.gridmap = ctx;
+  const views: Record<TabId, View> = {
+    planner: new PlannerView(ctx),
+    coverage: new CoverageView(ctx),
+    gridlead: new GridLeadView(ctx),
+    facilities: new FacilitiesView(ctx),
+  };
+
+  panel.replaceChildren();
+  const nav = document.getElementById('tabs')!;
+  const sections = {} as Record<TabId, HTMLElement>;
+  const buttons = {} as Record<TabId, HTMLButtonElement>;
+  for (const tab of TABS) {
+    const btn = h('button', { role: 'tab', id: `tab-${tab.id}`, 'aria-controls': `view-${tab.id}`, 'data-i18n': tab.label }, t(tab.label));
+    const sec = h('section', { id: `view-${tab.id}`, role: 'tabpanel', class: 'view', hidden: true });
+    nav.append(btn);
+    panel.append(sec);
+    buttons[tab.id] = btn;
+    sections[tab.id] = sec;
+    views[tab.id].mount(sec);
+  }
+  let current: TabId | null = null;
+  const show = (id: TabId) => {
+    if (current === id) return;
+    if (current) views[current].deactivate();
+    for (const tab of TABS) {
+      sections[tab.id].hidden = tab.id !== id;
+      buttons[tab.id].setAttribute('aria-selected', String(tab.id === id));
+    }
+    current = id;
+    history.replaceState(null, '', `#${id}`);
+    if (map.loaded()) views[id].activate();
+    else map.once('load', () => current === id && views[id].activate());
+  };
+  for (const tab of TABS) buttons[tab.id].addEventListener('click', () => show(tab.id));
+  applyTranslations(document);
+
+  document.getElementById('lang-toggle')!.addEventListener('click', () => setLang(lang() === 'zh-CN' ? 'en' : 'zh-CN'));
+  onLangChange(() => applyTranslations(document));
+
+  const toggle = document.getElementById('panel-toggle')!;
+  toggle.addEventListener('click', () => {
+    const collapsed = document.body.classList.toggle('panel-collapsed');
+    toggle.setAttribute('aria-expanded', String(!collapsed));
+    setTimeout(() => map.resize(), 0);
+  });
+
+  // Auth: only when the server has it; a grid lead lands on their grid.
+  if (hasRoute('/api/me', false)) {
+    await initAuth(ctx, document.getElementById('user-box')!, (me) => {
+      if (me?.role === 'grid_lead') show('gridlead');
+    });
+  }
+  const fromHash = location.hash.slice(1) as TabId;
+  show(current ?? (TABS.some((x) => x.id === fromHash) ? fromHash : 'planner'));
+}
+
+start().catch((e: unknown) => {
+  console.warn('gridmap failed to start', e);
+  document.getElementById('panel')?.replaceChildren(h('p', { class: 'status status-error' }, String((e as Error)?.message ?? e)));
+});

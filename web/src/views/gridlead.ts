@@ -1,0 +1,192 @@
+/**
+ * Grid lead view (我的网格): one grid only — its buildings with households, elderly and
+ * stewards, the facilities that serve it with their walking times, and a printable building
+ * list. A logged-in grid lead sees only the grids assigned to them (`/api/me`).
+ */
+import { get, qs, type FeatureCollection, type GridDetail } from '../api';
+import { bboxOf, type AppContext, type View } from '../context';
+import { kindLabel, num, onLangChange, t } from '../i18n';
+import { errorMessage, h, setStatus, tr } from '../ui/dom';
+import { CORE_KINDS } from './coverage';
+
+interface BuildingRow {
+  id: string;
+  name: string;
+  address: string;
+  households: number;
+  elderly: number | null;
+  steward: string;
+}
+
+export class GridLeadView implements View {
+  private select!: HTMLSelectElement;
+  private body!: HTMLElement;
+  private serving!: HTMLElement;
+  private status!: HTMLElement;
+  private note!: HTMLElement;
+  private current: string | null = null;
+  private loadedFor: string | null = null;
+
+  constructor(private readonly ctx: AppContext) {}
+
+  mount(el: HTMLElement): void {
+    this.select = h('select', { id: 'lead-grid' });
+    this.select.addEventListener('change', () => void this.open(this.select.value));
+    this.status = h('p', { class: 'status', hidden: true });
+    this.note = h('p', { class: 'muted small', hidden: true, 'data-i18n': 'only_your_grids' }, t('only_your_grids'));
+    this.body = h('div', { id: 'lead-body', class: 'printable' });
+    this.serving = h('div', { id: 'lead-serving', class: 'card' });
+    el.append(
+      tr('h2', 'my_grid'),
+      h('div', { class: 'card no-print' }, h('div', { class: 'form-grid' }, tr('label', 'choose_grid', { for: 'lead-grid' }), this.select), this.note,
+        h('div', { class: 'row' }, tr('button', 'print', { id: 'lead-print', onclick: () => window.print() }))),
+      this.status,
+      this.body,
+      this.serving,
+    );
+    onLangChange(() => this.current && void this.open(this.current));
+  }
+
+  activate(): void {
+    void this.fillGrids();
+  }
+
+  deactivate(): void {
+    this.ctx.setOverlay('selection', null);
+    document.body.classList.remove('print-lead');
+  }
+
+  private async fillGrids(): Promise<void> {
+    const key = this.ctx.me ? `${this.ctx.me.user}:${this.ctx.me.grids.join(',')}` : 'all';
+    if (this.loadedFor === key) {
+      document.body.classList.add('print-lead');
+      if (this.current) void this.highlight();
+      return;
+    }
+    try {
+      const fc = await get<FeatureCollection>(`/api/grids${qs({ limit: 10000 })}`);
+      let grids = fc.features.map((f) => ({ id: String(f.properties?.id ?? f.id ?? ''), code: String(f.properties?.code ?? f.id ?? '') }));
+      const restrict = this.ctx.me?.role === 'grid_lead';
+      if (restrict) grids = grids.filter((g) => this.ctx.me!.grids.map(String).includes(g.id));
+      this.note.hidden = !restrict;
+      grids.sort((a, b) => a.code.localeCompare(b.code, undefined, { numeric: true }));
+      this.select.replaceChildren(...grids.map((g) => h('option', { value: g.id }, g.code)));
+      this.loadedFor = key;
+      document.body.classList.add('print-lead');
+      const first = this.current && grids.some((g) => g.id === this.current) ? this.current : grids[0]?.id;
+      if (first) {
+        this.select.value = first;
+        await this.open(first);
+      } else {
+        this.body.replaceChildren(h('p', { class: 'muted' }, t('none')));
+      }
+    } catch (e) {
+      setStatus(this.status, errorMessage(e), 'warn');
+    }
+  }
+
+  /** Outlines the current grid and zooms to it; resolves to its bbox. */
+  private async highlight(): Promise<[number, number, number, number] | null> {
+    const id = this.current;
+    if (!id) return null;
+    try {
+      const f = await get<FeatureCollection['features'][number]>(`/collections/grids/items/${encodeURIComponent(id)}`);
+      this.ctx.setOverlay('selection', { type: 'FeatureCollection', features: [f] });
+      const b = bboxOf(f);
+      if (b) this.ctx.map.fitBounds(b, { padding: 40, maxZoom: 18, duration: 0 });
+      return b;
+    } catch {
+      return null;
+    }
+  }
+
+  async open(id: string): Promise<void> {
+    this.current = id;
+    setStatus(this.status, t('loading'));
+    try {
+      const d = await get<GridDetail>(`/api/grids/${encodeURIComponent(id)}`);
+      setStatus(this.status, '');
+      const rows = buildingRows(d);
+      const bboxPromise = this.highlight();
+      const sumH = rows.reduce((a, r) => a + r.households, 0);
+      const sumE = rows.reduce((a, r) => a + (r.elderly ?? 0), 0);
+      this.body.replaceChildren(
+        h('div', { class: 'card' },
+          h('h3', {}, `${t('grid')} ${String(d.code ?? id)}${d.name ? ` · ${d.name}` : ''}`),
+          h('dl', { class: 'kv' },
+            h('dt', {}, t('households')), h('dd', { id: 'lead-households' }, num(Number(d.households ?? sumH))),
+            h('dt', {}, t('buildings')), h('dd', {}, num(Number(d.building_count ?? rows.length))),
+            h('dt', {}, t('elderly')), h('dd', {}, num(Number(d.elderly ?? sumE))),
+            h('dt', {}, t('grid_lead')), h('dd', {}, (d.leads ?? []).join(', ') || '—'),
+            h('dt', {}, t('community')), h('dd', {}, String(d.community ?? '—')),
+          ),
+          h('h4', {}, t('building_list')),
+          h('table', { class: 'table building-list', id: 'lead-buildings' },
+            h('thead', {}, h('tr', {}, h('th', {}, t('name')), h('th', {}, t('households')), h('th', {}, t('elderly')), h('th', {}, t('steward')))),
+            h('tbody', {}, ...rows.map((r) => h('tr', { 'data-id': r.id }, h('td', {}, r.name || r.address || r.id), h('td', { class: 'num' }, num(r.households)), h('td', { class: 'num' }, r.elderly === null ? '—' : num(r.elderly)), h('td', {}, r.steward || '—')))),
+            h('tfoot', {}, h('tr', {}, h('th', {}, t('total')), h('th', { class: 'num' }, num(sumH)), h('th', { class: 'num' }, num(sumE)), h('th', {}, ''))),
+          ),
+        ),
+      );
+      void bboxPromise.then((b) => this.loadServing(rows, b));
+    } catch (e) {
+      setStatus(this.status, errorMessage(e), 'warn');
+    }
+  }
+
+  /** Facilities serving the grid: per kind, the nearest facility of each building and the walk. */
+  private async loadServing(rows: BuildingRow[], gridBbox: [number, number, number, number] | null): Promise<void> {
+    const ids = new Set(rows.map((r) => r.id));
+    const box = this.serving;
+    box.replaceChildren(h('h3', {}, t('serving_facilities')), h('p', { class: 'muted' }, t('loading')));
+    const grid = this.current;
+    try {
+      const mb = this.ctx.map.getBounds();
+      const b = gridBbox ?? [mb.getWest(), mb.getSouth(), mb.getEast(), mb.getNorth()];
+      const bbox = b.map((v) => v.toFixed(6)).join(',');
+      const [facilities, ...perKind] = await Promise.all([
+        this.ctx.facilities(),
+        ...CORE_KINDS.slice(0, 4).map((kind) => get<FeatureCollection>(`/api/coverage/buildings${qs({ kind, profile: 'adult', bbox })}`)),
+      ]);
+      if (grid !== this.current) return;
+      const names = new Map(facilities.map((f) => [f.id, f]));
+      const list = h('table', { class: 'table', id: 'lead-facilities' },
+        h('thead', {}, h('tr', {}, h('th', {}, t('kind')), h('th', {}, t('name')), h('th', {}, t('buildings')), h('th', {}, t('walk_time')))));
+      const tbody = h('tbody', {});
+      CORE_KINDS.slice(0, 4).forEach((kind, i) => {
+        const by = new Map<string, number[]>();
+        for (const f of perKind[i].features) {
+          const p = f.properties ?? {};
+          if (!ids.has(String(p.id ?? f.id)) || p.facility_id === null || p.facility_id === undefined || p.minutes === null) continue;
+          const k = String(p.facility_id);
+          by.set(k, [...(by.get(k) ?? []), Number(p.minutes)]);
+        }
+        if (!by.size) tbody.append(h('tr', {}, h('td', {}, kindLabel(kind)), h('td', { colspan: 3, class: 'muted' }, t('none'))));
+        for (const [fid, mins] of [...by].sort((a, b) => Math.min(...a[1]) - Math.min(...b[1]))) {
+          const lo = Math.min(...mins), hi = Math.max(...mins);
+          tbody.append(h('tr', {}, h('td', {}, kindLabel(kind)), h('td', {}, names.get(fid)?.name ?? fid), h('td', { class: 'num' }, num(mins.length)), h('td', { class: 'num' }, `${num(lo, 1)}–${num(hi, 1)} ${t('minutes')}`)));
+        }
+      });
+      list.append(tbody);
+      box.replaceChildren(h('h3', {}, t('serving_facilities')), list);
+    } catch (e) {
+      box.replaceChildren(h('h3', {}, t('serving_facilities')), h('p', { class: 'status status-warn' }, errorMessage(e)));
+    }
+  }
+}
+
+/** Buildings of a grid detail, whichever shape the server gives (FeatureCollection or array). */
+function buildingRows(d: GridDetail): BuildingRow[] {
+  const raw = d.buildings;
+  const items: Array<Record<string, unknown>> = !raw ? [] : Array.isArray(raw) ? raw : raw.features.map((f) => ({ id: f.id, ...(f.properties ?? {}) }));
+  return items
+    .map((p) => ({
+      id: String(p.id ?? ''),
+      name: String(p.name ?? ''),
+      address: String(p.address ?? ''),
+      households: Number(p.households ?? 0),
+      elderly: p.elderly === null || p.elderly === undefined ? null : Number(p.elderly),
+      steward: String(p.steward ?? ''),
+    }))
+    .sort((a, b) => (a.address || a.name || a.id).localeCompare(b.address || b.name || b.id, undefined, { numeric: true }));
+}
