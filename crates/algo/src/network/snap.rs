@@ -18,9 +18,10 @@ use serde::Serialize;
 #[serde(rename_all = "snake_case")]
 pub enum SnapMode {
     /// Nearest point on the nearest edge segment.
-    #[default]
     Edge,
-    /// Nearest polyline point (vertex or shape point): the oracle's rule.
+    /// Nearest polyline point (vertex or shape point): the oracle's rule, and the default
+    /// (see the `coverage` module docs for the measurements behind it).
+    #[default]
     Node,
 }
 
@@ -46,7 +47,7 @@ pub struct SnapOptions {
 
 impl Default for SnapOptions {
     fn default() -> Self {
-        Self { mode: SnapMode::Edge, to: SnapTo::AnyComponent, max_distance_m: 300.0 }
+        Self { mode: SnapMode::Node, to: SnapTo::AnyComponent, max_distance_m: 300.0 }
     }
 }
 
@@ -219,7 +220,7 @@ mod tests {
     #[test]
     fn edge_snapping_lands_between_vertices_and_measures_both_legs() {
         let net = street();
-        let s = net.snap(0.0005, 0.0001, &SnapOptions::default()).unwrap();
+        let s = net.snap(0.0005, 0.0001, &SnapOptions { mode: SnapMode::Edge, ..SnapOptions::default() }).unwrap();
         let ed = net.edge(s.edge);
         assert!((s.distance_m - 11.12).abs() < 0.05, "{}", s.distance_m);
         assert!((s.lonlat[0] - 0.0005).abs() < 1e-9 && s.lonlat[1].abs() < 1e-12);
