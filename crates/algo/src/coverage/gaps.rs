@@ -1,9 +1,10 @@
 //! Gap areas: uncovered buildings clustered by single linkage (two buildings are in the same gap
 //! when a chain of uncovered buildings links them with steps ≤ `link_m`), ranked by households.
 //!
-//! Each gap gets a display polygon: the union of its footprints buffered by `margin_m` (raster,
-//! enclosed courtyards filled, simplified) — it hugs the buildings, never spans covered blocks
-//! the way a convex hull would. Buildings that could not be snapped to the network (farther than
+//! Each gap gets a display polygon: the union of its footprints and of the single-linkage links
+//! that joined them (a spanning forest), buffered by `margin_m` (raster, enclosed areas up to
+//! 25 ha filled, simplified) — one connected shape that hugs the buildings and never spans
+//! covered blocks the way a convex hull would. Buildings that could not be snapped to the network (farther than
 //! the snap limit) are uncovered too and belong to gaps; buildings without geometry cannot.
 use super::{CoverageEngine, KindCoverage};
 use crate::isochrone::raster::{unproject, Raster};
@@ -92,13 +93,21 @@ impl CoverageEngine {
             RTree::bulk_load(xy.iter().enumerate().map(|(k, p)| GeomWithData::new(*p, k as u32)).collect());
         let mut parent: Vec<u32> = (0..members.len() as u32).collect();
         let link2 = opts.link_m * opts.link_m;
+        // the links that joined two groups form a spanning forest: drawn as corridors
+        let mut links: Vec<(usize, usize)> = Vec::new();
         for (k, p) in xy.iter().enumerate() {
             for other in tree.locate_within_distance(*p, link2) {
                 let (a, b) = (find(&mut parent, k as u32), find(&mut parent, other.data));
                 if a != b {
                     parent[a.max(b) as usize] = a.min(b);
+                    links.push((k, other.data as usize));
                 }
             }
+        }
+        let mut links_of: std::collections::HashMap<u32, Vec<(usize, usize)>> = std::collections::HashMap::new();
+        for (a, b) in links {
+            let root = find(&mut parent, a as u32);
+            links_of.entry(root).or_default().push((a, b));
         }
         let mut clusters: std::collections::BTreeMap<u32, Vec<usize>> = std::collections::BTreeMap::new();
         for k in 0..members.len() {
@@ -106,7 +115,7 @@ impl CoverageEngine {
             clusters.entry(root).or_default().push(k);
         }
         let mut gaps: Vec<GapArea> = Vec::new();
-        for ks in clusters.into_values() {
+        for (root, ks) in clusters {
             let households: u64 = ks.iter().map(|&k| u64::from(self.buildings[members[k]].households)).sum();
             if households < opts.min_households {
                 continue;
@@ -120,7 +129,8 @@ impl CoverageEngine {
                 cy += xy[k][1] * w;
             }
             let (clon, clat) = proj.unproject(cx, cy);
-            let (polys, area) = self.gap_polygon(&ks, &members, &xy, &proj, opts);
+            let links = links_of.get(&root).map_or(&[][..], Vec::as_slice);
+            let (polys, area) = self.gap_polygon(&ks, links, &members, &xy, &proj, opts);
             gaps.push(GapArea {
                 rank: 0,
                 households,
@@ -142,12 +152,13 @@ impl CoverageEngine {
     fn gap_polygon(
         &self,
         ks: &[usize],
+        links: &[(usize, usize)],
         members: &[usize],
         xy: &[[f64; 2]],
         proj: &crate::geometry::LocalProjection,
         opts: &GapOptions,
     ) -> (Vec<geo_types::Polygon<f64>>, f64) {
-        let mut segs: Vec<([f64; 2], [f64; 2])> = Vec::new();
+        let mut segs: Vec<([f64; 2], [f64; 2])> = links.iter().map(|&(a, b)| (xy[a], xy[b])).collect();
         for &k in ks {
             segs.push((xy[k], xy[k]));
             for poly in &self.buildings[members[k]].footprint.0 {
