@@ -1,0 +1,607 @@
+//! PostgreSQL + PostGIS backend. Geometries are written as WKB (`ST_GeomFromWKB(.., 4326)`)
+//! and read with `ST_AsBinary`, so coordinates round-trip bit-exactly; bbox reads use the GiST
+//! indexes through `ST_Intersects(geom, ST_MakeEnvelope(..))`. Bulk writes bind whole columns
+//! as arrays and insert with `UNNEST`. Grid writes take one transaction-scoped advisory lock, so
+//! they serialize like SQLite's writers; other edits lock their row (`SELECT … FOR UPDATE`).
+use crate::error::{DbContext, StoreError};
+use crate::query::{Page, Query};
+use crate::sqlite::check_version;
+use crate::store::{ImportCounts, Store};
+use crate::{codec, validate, wkb};
+use async_trait::async_trait;
+use gridmap_model::*;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::str::FromStr;
+use std::time::Duration;
+
+const BUILDING_COLS: &str = "id, name, building_type, address, ST_AsBinary(footprint) AS footprint, ST_AsBinary(entrance) AS entrance, levels, households, households_source, elderly, steward, compound, community, version";
+const FACILITY_COLS: &str = "id, kind, name, ST_AsBinary(location) AS location, capacity, opening_hours, version";
+const GRID_COLS: &str = "id, code, name, community, leads::text AS leads, ST_AsBinary(boundary) AS boundary, version, ARRAY(SELECT building_id FROM grid_buildings gb WHERE gb.grid_id = grids.id ORDER BY gb.position) AS buildings";
+const COMPOUND_COLS: &str = "id, name, kind, community, ST_AsBinary(boundary) AS boundary";
+const COMMUNITY_COLS: &str = "id, name, street, ST_AsBinary(boundary) AS boundary";
+/// Rows per `UNNEST` statement in bulk imports.
+const CHUNK: usize = 10_000;
+/// Key of the advisory lock every grid write takes.
+const GRID_LOCK: i64 = 0x6772_6964; // "grid"
+
+/// The PostgreSQL/PostGIS store.
+pub struct PgStore {
+    pool: PgPool,
+}
+
+fn grid_row(r: &PgRow) -> Result<Grid, StoreError> {
+    let (mut g, _) = decode_grid!(r)?;
+    let ids: Vec<String> = r.try_get("buildings").ctx("decoding a grid row")?;
+    g.buildings = ids.into_iter().map(BuildingId).collect();
+    Ok(g)
+}
+
+/// Turns a unique violation on grid membership (a concurrent claim) into the domain error.
+fn membership_error(e: sqlx::Error, ctx: &str) -> StoreError {
+    if let Some(db) = e.as_database_error() {
+        if db.constraint() == Some("grid_buildings_building_id_key") {
+            let detail = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().and_then(|p| p.detail()).unwrap_or("");
+            let building = detail.split(")=(").nth(1).and_then(|s| s.split(')').next()).unwrap_or("?").to_owned();
+            return StoreError::BuildingInOtherGrid { building, grid: "another grid".into() };
+        }
+    }
+    StoreError::db(ctx, e)
+}
+
+impl PgStore {
+    /// Connects to `url` and migrates the schema (creating the PostGIS extension if missing).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl { url: url.to_owned(), reason: e.to_string() })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(opts)
+            .await
+            .map_err(|e| StoreError::db(format!("connecting to PostgreSQL at {url}"), e))?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migration { backend: "postgres", source })?;
+        Ok(PgStore { pool })
+    }
+
+    async fn lock_grids(tx: &mut PgConnection) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(GRID_LOCK).execute(&mut *tx).await.ctx("locking grids")?;
+        Ok(())
+    }
+
+    async fn version_of(tx: &mut PgConnection, table: &'static str, id: &str) -> Result<Option<i64>, StoreError> {
+        let sql = match table {
+            "grids" => "SELECT version FROM grids WHERE id = $1 FOR UPDATE",
+            "facilities" => "SELECT version FROM facilities WHERE id = $1 FOR UPDATE",
+            _ => "SELECT version FROM buildings WHERE id = $1 FOR UPDATE",
+        };
+        sqlx::query_scalar(sql).bind(id).fetch_optional(&mut *tx).await.ctx("reading a version")
+    }
+
+    /// Inserts or replaces buildings (replaced rows: version + 1).
+    async fn upsert_buildings(tx: &mut PgConnection, bs: &[Building]) -> Result<(), StoreError> {
+        for chunk in bs.chunks(CHUNK) {
+            let col = |f: fn(&Building) -> Option<String>| chunk.iter().map(f).collect::<Vec<_>>();
+            sqlx::query(
+                "INSERT INTO buildings (id, name, building_type, address, footprint, entrance, levels, households, households_source, elderly, steward, compound, community, version)
+                 SELECT id, name, bt, addr, ST_GeomFromWKB(fp, 4326), ST_GeomFromWKB(en, 4326), lv, hh, src, el, st, cp, cm, 1
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bytea[], $7::float8[], $8::int8[], $9::text[], $10::int8[], $11::text[], $12::text[], $13::text[])
+                   AS t(id, name, bt, addr, fp, en, lv, hh, src, el, st, cp, cm)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, building_type = excluded.building_type, address = excluded.address,
+                   footprint = excluded.footprint, entrance = excluded.entrance, levels = excluded.levels, households = excluded.households,
+                   households_source = excluded.households_source, elderly = excluded.elderly, steward = excluded.steward,
+                   compound = excluded.compound, community = excluded.community, version = buildings.version + 1",
+            )
+            .bind(chunk.iter().map(|b| b.id.0.clone()).collect::<Vec<_>>())
+            .bind(col(|b| b.name.clone()))
+            .bind(col(|b| b.building_type.clone()))
+            .bind(col(|b| b.address.clone()))
+            .bind(chunk.iter().map(|b| wkb::multipolygon_to_wkb(&b.footprint)).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|b| b.entrance.as_ref().map(wkb::point_to_wkb)).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|b| b.levels).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|b| i64::from(b.households)).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|b| b.households_source.as_str()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|b| b.elderly.map(i64::from)).collect::<Vec<_>>())
+            .bind(col(|b| b.steward.clone()))
+            .bind(col(|b| b.compound.as_ref().map(|c| c.0.clone())))
+            .bind(col(|b| b.community.as_ref().map(|c| c.0.clone())))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::db(format!("writing {} buildings starting at '{}'", chunk.len(), chunk[0].id), e))?;
+        }
+        Ok(())
+    }
+
+    /// Inserts or replaces facilities; `version` None = import rule (new 1, replaced + 1).
+    async fn upsert_facilities(tx: &mut PgConnection, fs: &[Facility], version: Option<i64>) -> Result<(), StoreError> {
+        for chunk in fs.chunks(CHUNK) {
+            sqlx::query(
+                "INSERT INTO facilities (id, kind, name, location, capacity, opening_hours, version)
+                 SELECT id, kind, name, ST_GeomFromWKB(loc, 4326), cap, oh, COALESCE($7, 1)
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bytea[], $5::int8[], $6::text[]) AS t(id, kind, name, loc, cap, oh)
+                 ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, location = excluded.location,
+                   capacity = excluded.capacity, opening_hours = excluded.opening_hours,
+                   version = COALESCE($7, facilities.version + 1)",
+            )
+            .bind(chunk.iter().map(|f| f.id.0.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|f| f.kind.as_str().to_owned()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|f| f.name.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|f| wkb::point_to_wkb(&f.location)).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|f| f.capacity.map(i64::from)).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|f| f.opening_hours.clone()).collect::<Vec<_>>())
+            .bind(version)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::db(format!("writing {} facilities starting at '{}'", chunk.len(), chunk[0].id), e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes grid rows with the given versions, then their memberships (after checks).
+    async fn write_grids(tx: &mut PgConnection, grids: &[(&Grid, i64)]) -> Result<(), StoreError> {
+        if grids.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = grids.iter().map(|(g, _)| g.id.0.clone()).collect();
+        sqlx::query(
+            "INSERT INTO grids (id, code, name, community, leads, boundary, version)
+             SELECT id, code, name, community, leads::jsonb, ST_GeomFromWKB(boundary, 4326), version
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::int8[]) AS t(id, code, name, community, leads, boundary, version)
+             ON CONFLICT (id) DO UPDATE SET code = excluded.code, name = excluded.name, community = excluded.community,
+               leads = excluded.leads, boundary = excluded.boundary, version = excluded.version",
+        )
+        .bind(&ids)
+        .bind(grids.iter().map(|(g, _)| g.code.clone()).collect::<Vec<_>>())
+        .bind(grids.iter().map(|(g, _)| g.name.clone()).collect::<Vec<_>>())
+        .bind(grids.iter().map(|(g, _)| g.community.as_ref().map(|c| c.0.clone())).collect::<Vec<_>>())
+        .bind(grids.iter().map(|(g, _)| codec::leads_json(&g.leads)).collect::<Vec<_>>())
+        .bind(grids.iter().map(|(g, _)| codec::opt_wkb_mp(&g.boundary)).collect::<Vec<_>>())
+        .bind(grids.iter().map(|(_, v)| *v).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await
+        .ctx("writing grids")?;
+        sqlx::query("DELETE FROM grid_buildings WHERE grid_id = ANY($1)").bind(&ids).execute(&mut *tx).await.ctx("clearing grid memberships")?;
+        let mut gid = Vec::new();
+        let mut bid = Vec::new();
+        let mut pos = Vec::new();
+        for (g, _) in grids {
+            for (i, b) in g.buildings.iter().enumerate() {
+                gid.push(g.id.0.clone());
+                bid.push(b.0.clone());
+                pos.push(i as i32);
+            }
+        }
+        let unknown: Option<(String, String)> = sqlx::query_as(
+            "SELECT g, b FROM UNNEST($1::text[], $2::text[]) WITH ORDINALITY AS t(g, b, n)
+             WHERE NOT EXISTS (SELECT 1 FROM buildings WHERE id = t.b) ORDER BY n LIMIT 1",
+        )
+        .bind(&gid)
+        .bind(&bid)
+        .fetch_optional(&mut *tx)
+        .await
+        .ctx("checking grid buildings")?;
+        if let Some((g, b)) = unknown {
+            return Err(StoreError::UnknownReference { from: format!("grid '{g}'"), what: "building", id: b });
+        }
+        let taken: Option<(String, String)> = sqlx::query_as(
+            "SELECT t.b, gb.grid_id FROM UNNEST($1::text[]) WITH ORDINALITY AS t(b, n) JOIN grid_buildings gb ON gb.building_id = t.b ORDER BY n LIMIT 1",
+        )
+        .bind(&bid)
+        .fetch_optional(&mut *tx)
+        .await
+        .ctx("checking grid buildings")?;
+        if let Some((building, grid)) = taken {
+            return Err(StoreError::BuildingInOtherGrid { building, grid });
+        }
+        sqlx::query("INSERT INTO grid_buildings (grid_id, building_id, position) SELECT * FROM UNNEST($1::text[], $2::text[], $3::int4[])")
+            .bind(&gid)
+            .bind(&bid)
+            .bind(&pos)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| membership_error(e, "writing grid memberships"))?;
+        Ok(())
+    }
+
+    /// Appends the WHERE clauses of `q` for `layer` (checked already).
+    fn filters(qb: &mut QueryBuilder<Postgres>, q: &Query, layer: &str, geom: &str) {
+        if let Some([a, b, c, d]) = q.bbox {
+            qb.push(format!(" AND ST_Intersects({geom}, ST_MakeEnvelope("));
+            qb.push_bind(a).push(", ").push_bind(b).push(", ").push_bind(c).push(", ").push_bind(d).push(", 4326))");
+        }
+        if let Some(ids) = &q.ids {
+            qb.push(" AND id = ANY(").push_bind(ids.clone()).push(")");
+        }
+        if let Some(c) = &q.community {
+            qb.push(" AND community = ").push_bind(c.0.clone());
+        }
+        if let Some(g) = &q.grid {
+            qb.push(" AND id IN (SELECT building_id FROM grid_buildings WHERE grid_id = ").push_bind(g.0.clone()).push(")");
+        }
+        if let Some(k) = &q.kind {
+            let col = if layer == "buildings" { "building_type" } else { "kind" };
+            qb.push(format!(" AND {col} = ")).push_bind(k.clone());
+        }
+    }
+
+    /// Counts and fetches one page of `layer`.
+    async fn page(&self, q: &Query, layer: &'static str, cols: &str, geom: &str) -> Result<(Vec<PgRow>, u64), StoreError> {
+        q.check(layer)?;
+        let ctx = format!("querying {layer}");
+        let mut count = QueryBuilder::<Postgres>::new(format!("SELECT count(*) FROM {layer} WHERE TRUE"));
+        Self::filters(&mut count, q, layer, geom);
+        let matched: i64 = count.build_query_scalar().fetch_one(&self.pool).await.ctx(&ctx)?;
+        let mut items = QueryBuilder::<Postgres>::new(format!("SELECT {cols} FROM {layer} WHERE TRUE"));
+        Self::filters(&mut items, q, layer, geom);
+        items.push(" ORDER BY id LIMIT ").push_bind(i64::try_from(q.limit).unwrap_or(i64::MAX));
+        items.push(" OFFSET ").push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
+        let rows = items.build().fetch_all(&self.pool).await.ctx(&ctx)?;
+        Ok((rows, matched.max(0) as u64))
+    }
+
+    async fn one(&self, sql: &'static str, id: &str, what: &str) -> Result<Option<PgRow>, StoreError> {
+        sqlx::query(sql).bind(id).fetch_optional(&self.pool).await.map_err(|e| StoreError::db(format!("reading {what} '{id}'"), e))
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn import(&self, ds: &Dataset) -> Result<ImportCounts, StoreError> {
+        validate::dataset(ds)?;
+        let mut tx = self.pool.begin().await.ctx("starting the import transaction")?;
+        for chunk in ds.streets.chunks(CHUNK) {
+            sqlx::query(
+                "INSERT INTO streets (id, name, boundary) SELECT id, name, ST_GeomFromWKB(b, 4326) FROM UNNEST($1::text[], $2::text[], $3::bytea[]) AS t(id, name, b)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, boundary = excluded.boundary",
+            )
+            .bind(chunk.iter().map(|s| s.id.0.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|s| s.name.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|s| codec::opt_wkb_mp(&s.boundary)).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await
+            .ctx("writing streets")?;
+        }
+        for chunk in ds.communities.chunks(CHUNK) {
+            sqlx::query(
+                "INSERT INTO communities (id, name, street, boundary) SELECT id, name, street, ST_GeomFromWKB(b, 4326)
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bytea[]) AS t(id, name, street, b)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, street = excluded.street, boundary = excluded.boundary",
+            )
+            .bind(chunk.iter().map(|c| c.id.0.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|c| c.name.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|c| c.street.as_ref().map(|s| s.0.clone())).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|c| codec::opt_wkb_mp(&c.boundary)).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await
+            .ctx("writing communities")?;
+        }
+        for chunk in ds.compounds.chunks(CHUNK) {
+            sqlx::query(
+                "INSERT INTO compounds (id, name, kind, community, boundary) SELECT id, name, kind, community, ST_GeomFromWKB(b, 4326)
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]) AS t(id, name, kind, community, b)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, community = excluded.community, boundary = excluded.boundary",
+            )
+            .bind(chunk.iter().map(|c| c.id.0.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|c| c.name.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|c| c.community.as_ref().map(|s| s.0.clone())).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|c| codec::opt_wkb_mp(&c.boundary)).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await
+            .ctx("writing compounds")?;
+        }
+        Self::upsert_buildings(&mut tx, &ds.buildings).await?;
+        Self::upsert_facilities(&mut tx, &ds.facilities, None).await?;
+        if !ds.grids.is_empty() {
+            Self::lock_grids(&mut tx).await?;
+            let ids: Vec<String> = ds.grids.iter().map(|g| g.id.0.clone()).collect();
+            let old: HashMap<String, i64> = sqlx::query_as("SELECT id, version FROM grids WHERE id = ANY($1)")
+                .bind(&ids)
+                .fetch_all(&mut *tx)
+                .await
+                .ctx("reading grid versions")?
+                .into_iter()
+                .collect();
+            let versioned: Vec<(&Grid, i64)> =
+                ds.grids.iter().map(|g| (g, old.get(g.id.as_str()).map_or(g.version.max(1), |c| (c + 1).max(g.version)))).collect();
+            Self::write_grids(&mut tx, &versioned).await?;
+        }
+        for chunk in ds.ways.chunks(CHUNK) {
+            sqlx::query(
+                "INSERT INTO network_ways (id, geometry, tags, length_m) SELECT id, ST_GeomFromWKB(g, 4326), tags::jsonb, len
+                 FROM UNNEST($1::text[], $2::bytea[], $3::text[], $4::float8[]) AS t(id, g, tags, len)
+                 ON CONFLICT (id) DO UPDATE SET geometry = excluded.geometry, tags = excluded.tags, length_m = excluded.length_m",
+            )
+            .bind(chunk.iter().map(|w| w.id.0.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|w| wkb::linestring_to_wkb(&w.geometry)).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|w| codec::tags_json(&w.tags)).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|w| w.length_m).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await
+            .ctx("writing network ways")?;
+        }
+        tx.commit().await.ctx("committing the import")?;
+        Ok(ImportCounts {
+            streets: ds.streets.len(),
+            communities: ds.communities.len(),
+            compounds: ds.compounds.len(),
+            buildings: ds.buildings.len(),
+            facilities: ds.facilities.len(),
+            grids: ds.grids.len(),
+            ways: ds.ways.len(),
+        })
+    }
+
+    async fn apply_household_updates(&self, ups: &[HouseholdUpdate]) -> Result<usize, StoreError> {
+        let mut tx = self.pool.begin().await.ctx("starting a transaction")?;
+        let mut changed = HashSet::new();
+        for u in ups {
+            let ids: Vec<String> = match &u.key {
+                BuildingKey::Id(id) => sqlx::query_scalar("SELECT id FROM buildings WHERE id = $1").bind(id.as_str()).fetch_all(&mut *tx).await,
+                BuildingKey::Address(a) => sqlx::query_scalar("SELECT id FROM buildings WHERE address = $1").bind(a).fetch_all(&mut *tx).await,
+            }
+            .map_err(|e| StoreError::db(format!("{}: looking up the building", u.origin), e))?;
+            let id = crate::resolve_household_key(u, ids)?;
+            sqlx::query(
+                "UPDATE buildings SET households = COALESCE($2, households),
+                   households_source = CASE WHEN $2::int8 IS NULL THEN households_source ELSE 'imported' END,
+                   elderly = COALESCE($3, elderly), steward = COALESCE($4, steward), version = version + 1
+                 WHERE id = $1",
+            )
+            .bind(&id)
+            .bind(u.households.map(i64::from))
+            .bind(u.elderly.map(i64::from))
+            .bind(u.steward.as_deref())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::db(format!("{}: updating building '{id}'", u.origin), e))?;
+            changed.insert(id);
+        }
+        tx.commit().await.ctx("committing household updates")?;
+        Ok(changed.len())
+    }
+
+    async fn load(&self) -> Result<Dataset, StoreError> {
+        let mut tx = self.pool.begin().await.ctx("starting a read transaction")?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await.ctx("starting a read transaction")?;
+        let all = |table: &str, cols: &str| sqlx::AssertSqlSafe(format!("SELECT {cols} FROM {table} ORDER BY id"));
+        let rows = sqlx::query(all("streets", "id, name, ST_AsBinary(boundary) AS boundary")).fetch_all(&mut *tx).await.ctx("reading streets")?;
+        let streets = rows.iter().map(|r| decode_street!(r)).collect::<Result<_, _>>()?;
+        let rows = sqlx::query(all("communities", COMMUNITY_COLS)).fetch_all(&mut *tx).await.ctx("reading communities")?;
+        let communities = rows.iter().map(|r| decode_community!(r).map(|x| x.0)).collect::<Result<_, _>>()?;
+        let rows = sqlx::query(all("compounds", COMPOUND_COLS)).fetch_all(&mut *tx).await.ctx("reading compounds")?;
+        let compounds = rows.iter().map(|r| decode_compound!(r).map(|x| x.0)).collect::<Result<_, _>>()?;
+        let rows = sqlx::query(all("buildings", BUILDING_COLS)).fetch_all(&mut *tx).await.ctx("reading buildings")?;
+        let buildings = rows.iter().map(|r| decode_building!(r).map(|x| x.0)).collect::<Result<_, _>>()?;
+        let rows = sqlx::query(all("facilities", FACILITY_COLS)).fetch_all(&mut *tx).await.ctx("reading facilities")?;
+        let facilities = rows.iter().map(|r| decode_facility!(r).map(|x| x.0)).collect::<Result<_, _>>()?;
+        let rows = sqlx::query(all("grids", GRID_COLS)).fetch_all(&mut *tx).await.ctx("reading grids")?;
+        let grids = rows.iter().map(grid_row).collect::<Result<_, _>>()?;
+        let rows = sqlx::query(all("network_ways", "id, ST_AsBinary(geometry) AS geometry, tags::text AS tags, length_m"))
+            .fetch_all(&mut *tx)
+            .await
+            .ctx("reading network ways")?;
+        let ways = rows.iter().map(|r| decode_way!(r)).collect::<Result<_, _>>()?;
+        tx.commit().await.ctx("ending a read transaction")?;
+        Ok(Dataset { streets, communities, compounds, buildings, facilities, grids, ways })
+    }
+
+    async fn counts(&self) -> Result<BTreeMap<String, u64>, StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT count(*) FROM streets) AS streets, (SELECT count(*) FROM communities) AS communities,
+                    (SELECT count(*) FROM compounds) AS compounds, (SELECT count(*) FROM buildings) AS buildings,
+                    (SELECT count(*) FROM facilities) AS facilities, (SELECT count(*) FROM grids) AS grids,
+                    (SELECT count(*) FROM network_ways) AS network, (SELECT count(*) FROM results) AS results,
+                    (SELECT COALESCE(SUM(households), 0)::int8 FROM buildings) AS households",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .ctx("counting records")?;
+        let mut out = BTreeMap::new();
+        for k in ["streets", "communities", "compounds", "buildings", "facilities", "grids", "network", "results", "households"] {
+            let v: i64 = row.try_get(k).ctx("counting records")?;
+            out.insert(k.to_owned(), v.max(0) as u64);
+        }
+        Ok(out)
+    }
+
+    async fn buildings(&self, q: &Query) -> Result<Page<Building>, StoreError> {
+        let (rows, matched) = self.page(q, "buildings", BUILDING_COLS, "footprint").await?;
+        Ok(Page { items: rows.iter().map(|r| decode_building!(r).map(|x| x.0)).collect::<Result<_, _>>()?, matched })
+    }
+
+    async fn facilities(&self, q: &Query) -> Result<Page<Facility>, StoreError> {
+        let (rows, matched) = self.page(q, "facilities", FACILITY_COLS, "location").await?;
+        Ok(Page { items: rows.iter().map(|r| decode_facility!(r).map(|x| x.0)).collect::<Result<_, _>>()?, matched })
+    }
+
+    async fn grids(&self, q: &Query) -> Result<Page<Grid>, StoreError> {
+        let (rows, matched) = self.page(q, "grids", GRID_COLS, "boundary").await?;
+        Ok(Page { items: rows.iter().map(grid_row).collect::<Result<_, _>>()?, matched })
+    }
+
+    async fn compounds(&self, q: &Query) -> Result<Page<Compound>, StoreError> {
+        let (rows, matched) = self.page(q, "compounds", COMPOUND_COLS, "boundary").await?;
+        Ok(Page { items: rows.iter().map(|r| decode_compound!(r).map(|x| x.0)).collect::<Result<_, _>>()?, matched })
+    }
+
+    async fn communities(&self, q: &Query) -> Result<Page<Community>, StoreError> {
+        let (rows, matched) = self.page(q, "communities", COMMUNITY_COLS, "boundary").await?;
+        Ok(Page { items: rows.iter().map(|r| decode_community!(r).map(|x| x.0)).collect::<Result<_, _>>()?, matched })
+    }
+
+    async fn building(&self, id: &BuildingId) -> Result<Option<Building>, StoreError> {
+        let row = self.one("SELECT id, name, building_type, address, ST_AsBinary(footprint) AS footprint, ST_AsBinary(entrance) AS entrance, levels, households, households_source, elderly, steward, compound, community, version FROM buildings WHERE id = $1", id.as_str(), "building").await?;
+        row.map(|r| decode_building!(&r).map(|x| x.0)).transpose()
+    }
+
+    async fn building_version(&self, id: &BuildingId) -> Result<Option<i64>, StoreError> {
+        sqlx::query_scalar("SELECT version FROM buildings WHERE id = $1").bind(id.as_str()).fetch_optional(&self.pool).await.ctx("reading a building version")
+    }
+
+    async fn facility(&self, id: &FacilityId) -> Result<Option<(Facility, i64)>, StoreError> {
+        let row = self.one("SELECT id, kind, name, ST_AsBinary(location) AS location, capacity, opening_hours, version FROM facilities WHERE id = $1", id.as_str(), "facility").await?;
+        row.map(|r| decode_facility!(&r)).transpose()
+    }
+
+    async fn grid(&self, id: &GridId) -> Result<Option<Grid>, StoreError> {
+        let row = self.one("SELECT id, code, name, community, leads::text AS leads, ST_AsBinary(boundary) AS boundary, version, ARRAY(SELECT building_id FROM grid_buildings gb WHERE gb.grid_id = grids.id ORDER BY gb.position) AS buildings FROM grids WHERE id = $1", id.as_str(), "grid").await?;
+        row.as_ref().map(grid_row).transpose()
+    }
+
+    async fn compound(&self, id: &CompoundId) -> Result<Option<Compound>, StoreError> {
+        let row = self.one("SELECT id, name, kind, community, ST_AsBinary(boundary) AS boundary FROM compounds WHERE id = $1", id.as_str(), "compound").await?;
+        row.map(|r| decode_compound!(&r).map(|x| x.0)).transpose()
+    }
+
+    async fn community(&self, id: &CommunityId) -> Result<Option<Community>, StoreError> {
+        let row = self.one("SELECT id, name, street, ST_AsBinary(boundary) AS boundary FROM communities WHERE id = $1", id.as_str(), "community").await?;
+        row.map(|r| decode_community!(&r).map(|x| x.0)).transpose()
+    }
+
+    async fn put_grid(&self, g: &Grid, expected: Option<i64>) -> Result<Grid, StoreError> {
+        validate::grid(g)?;
+        let mut tx = self.pool.begin().await.ctx("starting a transaction")?;
+        Self::lock_grids(&mut tx).await?;
+        let current = Self::version_of(&mut tx, "grids", g.id.as_str()).await?;
+        let version = check_version("grid", g.id.as_str(), expected, current)?;
+        Self::write_grids(&mut tx, &[(g, version)]).await?;
+        tx.commit().await.ctx("committing a grid edit")?;
+        Ok(Grid { version, ..g.clone() })
+    }
+
+    async fn delete_grid(&self, id: &GridId, expected: Option<i64>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.ctx("starting a transaction")?;
+        Self::lock_grids(&mut tx).await?;
+        let current = Self::version_of(&mut tx, "grids", id.as_str()).await?;
+        check_version("grid", id.as_str(), Some(expected.or(current).unwrap_or(0)), current)?;
+        sqlx::query("DELETE FROM grids WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.ctx("deleting a grid")?;
+        tx.commit().await.ctx("committing a grid deletion")
+    }
+
+    async fn put_facility(&self, f: &Facility, expected: Option<i64>) -> Result<(Facility, i64), StoreError> {
+        validate::point("facility", f.id.as_str(), &f.location)?;
+        let mut tx = self.pool.begin().await.ctx("starting a transaction")?;
+        let current = Self::version_of(&mut tx, "facilities", f.id.as_str()).await?;
+        let version = check_version("facility", f.id.as_str(), expected, current)?;
+        if current.is_none() {
+            // Two concurrent creates: the loser's insert waits on the key, then must not overwrite.
+            let inserted = sqlx::query("INSERT INTO facilities (id, kind, version, location) VALUES ($1, $2, 1, ST_GeomFromWKB($3, 4326)) ON CONFLICT (id) DO NOTHING")
+                .bind(f.id.as_str())
+                .bind(f.kind.as_str())
+                .bind(wkb::point_to_wkb(&f.location))
+                .execute(&mut *tx)
+                .await
+                .ctx("creating a facility")?;
+            if inserted.rows_affected() == 0 {
+                let current = Self::version_of(&mut tx, "facilities", f.id.as_str()).await?.unwrap_or(1);
+                return Err(StoreError::VersionConflict { what: "facility", id: f.id.to_string(), current });
+            }
+        }
+        Self::upsert_facilities(&mut tx, std::slice::from_ref(f), Some(version)).await?;
+        tx.commit().await.ctx("committing a facility edit")?;
+        Ok((f.clone(), version))
+    }
+
+    async fn delete_facility(&self, id: &FacilityId, expected: Option<i64>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.ctx("starting a transaction")?;
+        let current = Self::version_of(&mut tx, "facilities", id.as_str()).await?;
+        check_version("facility", id.as_str(), Some(expected.or(current).unwrap_or(0)), current)?;
+        sqlx::query("DELETE FROM facilities WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.ctx("deleting a facility")?;
+        tx.commit().await.ctx("committing a facility deletion")
+    }
+
+    async fn replace_grids(&self, community: Option<&CommunityId>, grids: &[Grid]) -> Result<(), StoreError> {
+        crate::check_replacement(community, grids)?;
+        let mut tx = self.pool.begin().await.ctx("starting a transaction")?;
+        Self::lock_grids(&mut tx).await?;
+        let old: Vec<(String, i64)> = match community {
+            Some(c) => sqlx::query_as("DELETE FROM grids WHERE community = $1 RETURNING id, version").bind(c.as_str()).fetch_all(&mut *tx).await,
+            None => sqlx::query_as("DELETE FROM grids RETURNING id, version").fetch_all(&mut *tx).await,
+        }
+        .ctx("deleting the replaced grids")?;
+        let old: HashMap<String, i64> = old.into_iter().collect();
+        let ids: Vec<String> = grids.iter().map(|g| g.id.0.clone()).collect();
+        let clash: Option<String> = sqlx::query_scalar("SELECT id FROM grids WHERE id = ANY($1) ORDER BY id LIMIT 1")
+            .bind(&ids)
+            .fetch_optional(&mut *tx)
+            .await
+            .ctx("checking grid ids")?;
+        if let Some(id) = clash {
+            return Err(StoreError::Invalid { what: "grid", id, reason: "the id is already used by a grid of another community".into() });
+        }
+        let versioned: Vec<(&Grid, i64)> = grids.iter().map(|g| (g, old.get(g.id.as_str()).map_or(1, |v| v + 1))).collect();
+        Self::write_grids(&mut tx, &versioned).await?;
+        tx.commit().await.ctx("committing the grid replacement")
+    }
+
+    async fn update_building(&self, b: &Building, expected: Option<i64>) -> Result<(Building, i64), StoreError> {
+        validate::building(b)?;
+        let mut tx = self.pool.begin().await.ctx("starting a transaction")?;
+        let stored: Option<(i64, i64, String)> =
+            sqlx::query_as("SELECT version, households, households_source FROM buildings WHERE id = $1 FOR UPDATE")
+                .bind(b.id.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .ctx("reading a building")?;
+        let version = check_version("building", b.id.as_str(), expected, stored.as_ref().map(|s| s.0))?;
+        let mut out = b.clone();
+        match &stored {
+            Some((_, households, source)) => {
+                out.households_source = if i64::from(b.households) != *households {
+                    HouseholdSource::Edited
+                } else {
+                    codec::household_source(b.id.as_str(), source)?
+                };
+                Self::upsert_buildings(&mut tx, std::slice::from_ref(&out)).await?;
+            }
+            None => {
+                let n = sqlx::query("INSERT INTO buildings (id, footprint, households, households_source, version) VALUES ($1, ST_GeomFromWKB($2, 4326), 0, 'estimated', 0) ON CONFLICT (id) DO NOTHING")
+                    .bind(b.id.as_str())
+                    .bind(wkb::multipolygon_to_wkb(&b.footprint))
+                    .execute(&mut *tx)
+                    .await
+                    .ctx("creating a building")?;
+                if n.rows_affected() == 0 {
+                    let current = Self::version_of(&mut tx, "buildings", b.id.as_str()).await?.unwrap_or(1);
+                    return Err(StoreError::VersionConflict { what: "building", id: b.id.to_string(), current });
+                }
+                // The placeholder row has version 0; the upsert makes it 1.
+                Self::upsert_buildings(&mut tx, std::slice::from_ref(&out)).await?;
+            }
+        }
+        tx.commit().await.ctx("committing a building edit")?;
+        Ok((out, version))
+    }
+
+    async fn put_result(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO results (key, value) VALUES ($1, $2::json) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()")
+            .bind(key)
+            .bind(value.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::db(format!("storing result '{key}'"), e))?;
+        Ok(())
+    }
+
+    async fn get_result(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        let text: Option<String> = sqlx::query_scalar("SELECT value::text FROM results WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| StoreError::db(format!("reading result '{key}'"), e))?;
+        text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt { what: "result", id: key.to_owned(), reason: e.to_string() }))
+            .transpose()
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,725 @@
+//! Embedded SQLite backend (the default). WAL journal, foreign keys on, every write in a
+//! `BEGIN IMMEDIATE` transaction (writers queue on the busy timeout instead of failing on a
+//! stale snapshot). Reads of the API layers are answered from in-memory copies with an R-tree
+//! ([`MemLayer`]); each layer has a change counter in `meta` (`gen.<layer>`) that every write
+//! transaction bumps, so a copy is rebuilt when this or another process changed the layer.
+use crate::error::{DbContext, StoreError};
+use crate::memindex::{MemLayer, Spatial};
+use crate::query::{Page, Query};
+use crate::store::{ImportCounts, Store};
+use crate::{codec, validate, wkb};
+use async_trait::async_trait;
+use gridmap_model::*;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+const BUILDING_COLS: &str = "id, name, building_type, address, footprint, entrance, levels, households, households_source, elderly, steward, compound, community, version";
+const FACILITY_COLS: &str = "id, kind, name, location, capacity, opening_hours, version";
+const GRID_COLS: &str = "id, code, name, community, leads, boundary, version";
+
+/// The SQLite store. Cheap to share: hold it as `Arc<dyn Store>`.
+pub struct SqliteStore {
+    pool: SqlitePool,
+    buildings: Slot<Building>,
+    facilities: Slot<Facility>,
+    grids: Slot<Grid>,
+    compounds: Slot<Compound>,
+    communities: Slot<Community>,
+}
+
+/// One cached layer: the copy with the change counter it was built at, and a lock so only one
+/// task rebuilds it at a time.
+struct Slot<T> {
+    current: RwLock<Option<(i64, Arc<MemLayer<T>>)>>,
+    rebuild: tokio::sync::Mutex<()>,
+}
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Slot { current: RwLock::new(None), rebuild: tokio::sync::Mutex::new(()) }
+    }
+}
+
+impl<T> Slot<T> {
+    fn get(&self, gen: i64) -> Option<Arc<MemLayer<T>>> {
+        let cur = self.current.read().unwrap_or_else(|p| p.into_inner());
+        cur.as_ref().filter(|(g, _)| *g == gen).map(|(_, l)| l.clone())
+    }
+    fn set(&self, gen: i64, layer: Arc<MemLayer<T>>) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some((gen, layer));
+    }
+}
+
+/// A layer the SQLite store keeps in memory.
+trait Cached: Spatial {
+    /// Its change counter in `meta`.
+    const GEN: &'static str;
+    fn read_all(conn: &mut SqliteConnection) -> impl Future<Output = Result<Vec<(Self, i64)>, StoreError>> + Send;
+}
+
+impl Cached for Building {
+    const GEN: &'static str = "gen.buildings";
+    async fn read_all(conn: &mut SqliteConnection) -> Result<Vec<(Self, i64)>, StoreError> {
+        let sql = format!("SELECT {BUILDING_COLS} FROM buildings ORDER BY id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await.ctx("reading buildings")?;
+        rows.iter().map(|r| decode_building!(r)).collect()
+    }
+}
+
+impl Cached for Facility {
+    const GEN: &'static str = "gen.facilities";
+    async fn read_all(conn: &mut SqliteConnection) -> Result<Vec<(Self, i64)>, StoreError> {
+        let sql = format!("SELECT {FACILITY_COLS} FROM facilities ORDER BY id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await.ctx("reading facilities")?;
+        rows.iter().map(|r| decode_facility!(r)).collect()
+    }
+}
+
+impl Cached for Grid {
+    const GEN: &'static str = "gen.grids";
+    async fn read_all(conn: &mut SqliteConnection) -> Result<Vec<(Self, i64)>, StoreError> {
+        let sql = format!("SELECT {GRID_COLS} FROM grids ORDER BY id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await.ctx("reading grids")?;
+        let mut grids: Vec<(Grid, i64)> = rows.iter().map(|r| decode_grid!(r)).collect::<Result<_, _>>()?;
+        let members = sqlx::query("SELECT grid_id, building_id FROM grid_buildings ORDER BY grid_id, position")
+            .fetch_all(&mut *conn)
+            .await
+            .ctx("reading grid memberships")?;
+        let index: HashMap<String, usize> = grids.iter().enumerate().map(|(i, (g, _))| (g.id.0.clone(), i)).collect();
+        for m in members {
+            let gid: String = m.try_get("grid_id").ctx("reading grid memberships")?;
+            let bid: String = m.try_get("building_id").ctx("reading grid memberships")?;
+            if let Some(&i) = index.get(&gid) {
+                grids[i].0.buildings.push(BuildingId(bid));
+            }
+        }
+        Ok(grids)
+    }
+}
+
+impl Cached for Compound {
+    const GEN: &'static str = "gen.compounds";
+    async fn read_all(conn: &mut SqliteConnection) -> Result<Vec<(Self, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT id, name, kind, community, boundary FROM compounds ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await
+            .ctx("reading compounds")?;
+        rows.iter().map(|r| decode_compound!(r)).collect()
+    }
+}
+
+impl Cached for Community {
+    const GEN: &'static str = "gen.communities";
+    async fn read_all(conn: &mut SqliteConnection) -> Result<Vec<(Self, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT id, name, street, boundary FROM communities ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await
+            .ctx("reading communities")?;
+        rows.iter().map(|r| decode_community!(r)).collect()
+    }
+}
+
+async fn read_streets(conn: &mut SqliteConnection) -> Result<Vec<Street>, StoreError> {
+    let rows = sqlx::query("SELECT id, name, boundary FROM streets ORDER BY id").fetch_all(&mut *conn).await.ctx("reading streets")?;
+    rows.iter().map(|r| decode_street!(r)).collect()
+}
+
+async fn read_ways(conn: &mut SqliteConnection) -> Result<Vec<NetworkWay>, StoreError> {
+    let rows = sqlx::query("SELECT id, geometry, tags, length_m FROM network_ways ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await
+        .ctx("reading network ways")?;
+    rows.iter().map(|r| decode_way!(r)).collect()
+}
+
+async fn generation(conn: &mut SqliteConnection, key: &str) -> Result<i64, StoreError> {
+    sqlx::query_scalar("SELECT CAST(value AS INTEGER) FROM meta WHERE key = $1")
+        .bind(key)
+        .fetch_one(&mut *conn)
+        .await
+        .ctx("reading a layer change counter")
+}
+
+/// Bumps the change counters of `layers` inside the caller's write transaction.
+async fn bump(conn: &mut SqliteConnection, layers: &[&str]) -> Result<(), StoreError> {
+    for key in layers {
+        sqlx::query("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = $1")
+            .bind(*key)
+            .execute(&mut *conn)
+            .await
+            .ctx("bumping a layer change counter")?;
+    }
+    Ok(())
+}
+
+fn env(e: Option<[f64; 4]>) -> [Option<f64>; 4] {
+    match e {
+        Some([a, b, c, d]) => [Some(a), Some(b), Some(c), Some(d)],
+        None => [None; 4],
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` and migrates it.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let bad = |reason: String| StoreError::InvalidUrl { url: url.to_owned(), reason };
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(|e| bad(e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(opts)
+            .await
+            .map_err(|e| StoreError::db(format!("opening SQLite database {url}"), e))?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migration { backend: "sqlite", source })?;
+        Ok(SqliteStore {
+            pool,
+            buildings: Slot::default(),
+            facilities: Slot::default(),
+            grids: Slot::default(),
+            compounds: Slot::default(),
+            communities: Slot::default(),
+        })
+    }
+
+    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.ctx("starting a write transaction")
+    }
+
+    /// The in-memory copy of a layer, rebuilt when its change counter moved.
+    async fn layer<T: Cached>(&self, slot: &Slot<T>) -> Result<Arc<MemLayer<T>>, StoreError> {
+        let mut conn = self.pool.acquire().await.ctx("acquiring a connection")?;
+        let gen = generation(&mut conn, T::GEN).await?;
+        drop(conn);
+        if let Some(l) = slot.get(gen) {
+            return Ok(l);
+        }
+        let _one_builder = slot.rebuild.lock().await;
+        if let Some(l) = slot.get(gen) {
+            return Ok(l);
+        }
+        // Counter and rows from one read transaction: the copy matches the counter exactly.
+        let mut tx = self.pool.begin().await.ctx("starting a read transaction")?;
+        let gen = generation(&mut tx, T::GEN).await?;
+        let rows = T::read_all(&mut tx).await?;
+        tx.commit().await.ctx("ending a read transaction")?;
+        let layer = Arc::new(MemLayer::new(rows));
+        slot.set(gen, layer.clone());
+        Ok(layer)
+    }
+
+    async fn upsert_building(tx: &mut SqliteConnection, b: &Building, version_sql: &'static str) -> Result<(), StoreError> {
+        let [minx, miny, maxx, maxy] = env(validate::envelope(&b.footprint));
+        let sql = match version_sql {
+            "import" => "INSERT INTO buildings (id, name, building_type, address, footprint, entrance, levels, households, households_source, elderly, steward, compound, community, version, minx, miny, maxx, maxy)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $15, $16, $17)
+                ON CONFLICT (id) DO UPDATE SET name = excluded.name, building_type = excluded.building_type, address = excluded.address,
+                  footprint = excluded.footprint, entrance = excluded.entrance, levels = excluded.levels, households = excluded.households,
+                  households_source = excluded.households_source, elderly = excluded.elderly, steward = excluded.steward,
+                  compound = excluded.compound, community = excluded.community, version = buildings.version + 1,
+                  minx = excluded.minx, miny = excluded.miny, maxx = excluded.maxx, maxy = excluded.maxy",
+            _ => "UPDATE buildings SET name = $2, building_type = $3, address = $4, footprint = $5, entrance = $6, levels = $7,
+                  households = $8, households_source = $9, elderly = $10, steward = $11, compound = $12, community = $13,
+                  version = version + 1, minx = $14, miny = $15, maxx = $16, maxy = $17 WHERE id = $1",
+        };
+        sqlx::query(sql)
+            .bind(b.id.as_str())
+            .bind(b.name.as_deref())
+            .bind(b.building_type.as_deref())
+            .bind(b.address.as_deref())
+            .bind(wkb::multipolygon_to_wkb(&b.footprint))
+            .bind(b.entrance.as_ref().map(wkb::point_to_wkb))
+            .bind(b.levels)
+            .bind(i64::from(b.households))
+            .bind(b.households_source.as_str())
+            .bind(b.elderly.map(i64::from))
+            .bind(b.steward.as_deref())
+            .bind(b.compound.as_ref().map(|c| c.as_str()))
+            .bind(b.community.as_ref().map(|c| c.as_str()))
+            .bind(minx)
+            .bind(miny)
+            .bind(maxx)
+            .bind(maxy)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::db(format!("writing building '{}'", b.id), e))?;
+        Ok(())
+    }
+
+    async fn upsert_facility(tx: &mut SqliteConnection, f: &Facility, version: Option<i64>) -> Result<(), StoreError> {
+        // version None: import upsert (new rows 1, replaced rows +1); Some(v): set exactly v.
+        let sql = match version {
+            None => "INSERT INTO facilities (id, kind, name, location, capacity, opening_hours, version) VALUES ($1, $2, $3, $4, $5, $6, 1)
+                ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, location = excluded.location,
+                  capacity = excluded.capacity, opening_hours = excluded.opening_hours, version = facilities.version + 1",
+            Some(_) => "INSERT INTO facilities (id, kind, name, location, capacity, opening_hours, version) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, location = excluded.location,
+                  capacity = excluded.capacity, opening_hours = excluded.opening_hours, version = excluded.version",
+        };
+        sqlx::query(sql)
+            .bind(f.id.as_str())
+            .bind(f.kind.as_str())
+            .bind(f.name.as_deref())
+            .bind(wkb::point_to_wkb(&f.location))
+            .bind(f.capacity.map(i64::from))
+            .bind(f.opening_hours.as_deref())
+            .bind(version.unwrap_or(1))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::db(format!("writing facility '{}'", f.id), e))?;
+        Ok(())
+    }
+
+    /// Writes a grid row with exactly `version` and replaces its membership.
+    async fn write_grid(tx: &mut SqliteConnection, g: &Grid, version: i64) -> Result<(), StoreError> {
+        let [minx, miny, maxx, maxy] = env(g.boundary.as_ref().and_then(validate::envelope));
+        sqlx::query(
+            "INSERT INTO grids (id, code, name, community, leads, boundary, version, minx, miny, maxx, maxy)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (id) DO UPDATE SET code = excluded.code, name = excluded.name, community = excluded.community,
+               leads = excluded.leads, boundary = excluded.boundary, version = excluded.version,
+               minx = excluded.minx, miny = excluded.miny, maxx = excluded.maxx, maxy = excluded.maxy",
+        )
+        .bind(g.id.as_str())
+        .bind(&g.code)
+        .bind(g.name.as_deref())
+        .bind(g.community.as_ref().map(|c| c.as_str()))
+        .bind(codec::leads_json(&g.leads))
+        .bind(codec::opt_wkb_mp(&g.boundary))
+        .bind(version)
+        .bind(minx)
+        .bind(miny)
+        .bind(maxx)
+        .bind(maxy)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::db(format!("writing grid '{}'", g.id), e))?;
+        Self::write_members(tx, g).await
+    }
+
+    /// Replaces a grid's building list after checking every building exists and is in no other grid.
+    async fn write_members(tx: &mut SqliteConnection, g: &Grid) -> Result<(), StoreError> {
+        let ctx = format!("writing the buildings of grid '{}'", g.id);
+        sqlx::query("DELETE FROM grid_buildings WHERE grid_id = $1").bind(g.id.as_str()).execute(&mut *tx).await.ctx(&ctx)?;
+        let ids = serde_json::to_string(&g.buildings).unwrap_or_else(|_| "[]".into());
+        let unknown: Option<String> = sqlx::query_scalar(
+            "SELECT j.value FROM json_each($1) j WHERE NOT EXISTS (SELECT 1 FROM buildings b WHERE b.id = j.value) ORDER BY j.key LIMIT 1",
+        )
+        .bind(&ids)
+        .fetch_optional(&mut *tx)
+        .await
+        .ctx(&ctx)?;
+        if let Some(id) = unknown {
+            return Err(StoreError::UnknownReference { from: format!("grid '{}'", g.id), what: "building", id });
+        }
+        let taken = sqlx::query(
+            "SELECT gb.building_id, gb.grid_id FROM json_each($1) j JOIN grid_buildings gb ON gb.building_id = j.value ORDER BY j.key LIMIT 1",
+        )
+        .bind(&ids)
+        .fetch_optional(&mut *tx)
+        .await
+        .ctx(&ctx)?;
+        if let Some(row) = taken {
+            return Err(StoreError::BuildingInOtherGrid {
+                building: row.try_get("building_id").ctx(&ctx)?,
+                grid: row.try_get("grid_id").ctx(&ctx)?,
+            });
+        }
+        for (pos, b) in g.buildings.iter().enumerate() {
+            sqlx::query("INSERT INTO grid_buildings (grid_id, building_id, position) VALUES ($1, $2, $3)")
+                .bind(g.id.as_str())
+                .bind(b.as_str())
+                .bind(pos as i64)
+                .execute(&mut *tx)
+                .await
+                .ctx(&ctx)?;
+        }
+        Ok(())
+    }
+
+    async fn version_of(tx: &mut SqliteConnection, table: &'static str, id: &str) -> Result<Option<i64>, StoreError> {
+        let sql = match table {
+            "grids" => "SELECT version FROM grids WHERE id = $1",
+            "facilities" => "SELECT version FROM facilities WHERE id = $1",
+            _ => "SELECT version FROM buildings WHERE id = $1",
+        };
+        sqlx::query_scalar(sql).bind(id).fetch_optional(&mut *tx).await.ctx("reading a version")
+    }
+}
+
+/// The version a write may proceed with, per the optimistic-concurrency rules of [`Store`].
+pub(crate) fn check_version(what: &'static str, id: &str, expected: Option<i64>, current: Option<i64>) -> Result<i64, StoreError> {
+    match (expected, current) {
+        (None, None) => Ok(1),
+        (None, Some(c)) => Err(StoreError::VersionConflict { what, id: id.to_owned(), current: c }),
+        (Some(_), None) => Err(StoreError::NotFound { what, id: id.to_owned() }),
+        (Some(e), Some(c)) if e != c => Err(StoreError::VersionConflict { what, id: id.to_owned(), current: c }),
+        (Some(_), Some(c)) => Ok(c + 1),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn import(&self, ds: &Dataset) -> Result<ImportCounts, StoreError> {
+        validate::dataset(ds)?;
+        let mut tx = self.write_tx().await?;
+        for s in &ds.streets {
+            sqlx::query("INSERT INTO streets (id, name, boundary) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET name = excluded.name, boundary = excluded.boundary")
+                .bind(s.id.as_str())
+                .bind(&s.name)
+                .bind(codec::opt_wkb_mp(&s.boundary))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::db(format!("writing street '{}'", s.id), e))?;
+        }
+        for c in &ds.communities {
+            let [minx, miny, maxx, maxy] = env(c.boundary.as_ref().and_then(validate::envelope));
+            sqlx::query(
+                "INSERT INTO communities (id, name, street, boundary, minx, miny, maxx, maxy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, street = excluded.street, boundary = excluded.boundary,
+                   minx = excluded.minx, miny = excluded.miny, maxx = excluded.maxx, maxy = excluded.maxy",
+            )
+            .bind(c.id.as_str())
+            .bind(&c.name)
+            .bind(c.street.as_ref().map(|s| s.as_str()))
+            .bind(codec::opt_wkb_mp(&c.boundary))
+            .bind(minx)
+            .bind(miny)
+            .bind(maxx)
+            .bind(maxy)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::db(format!("writing community '{}'", c.id), e))?;
+        }
+        for c in &ds.compounds {
+            let [minx, miny, maxx, maxy] = env(c.boundary.as_ref().and_then(validate::envelope));
+            sqlx::query(
+                "INSERT INTO compounds (id, name, kind, community, boundary, minx, miny, maxx, maxy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, community = excluded.community,
+                   boundary = excluded.boundary, minx = excluded.minx, miny = excluded.miny, maxx = excluded.maxx, maxy = excluded.maxy",
+            )
+            .bind(c.id.as_str())
+            .bind(c.name.as_deref())
+            .bind(c.kind.as_str())
+            .bind(c.community.as_ref().map(|s| s.as_str()))
+            .bind(codec::opt_wkb_mp(&c.boundary))
+            .bind(minx)
+            .bind(miny)
+            .bind(maxx)
+            .bind(maxy)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::db(format!("writing compound '{}'", c.id), e))?;
+        }
+        for b in &ds.buildings {
+            Self::upsert_building(&mut tx, b, "import").await?;
+        }
+        for f in &ds.facilities {
+            Self::upsert_facility(&mut tx, f, None).await?;
+        }
+        // Free the memberships of every imported grid first, so grids of this dataset can trade buildings.
+        for g in &ds.grids {
+            sqlx::query("DELETE FROM grid_buildings WHERE grid_id = $1").bind(g.id.as_str()).execute(&mut *tx).await.ctx("clearing grid memberships")?;
+        }
+        for g in &ds.grids {
+            let current = Self::version_of(&mut tx, "grids", g.id.as_str()).await?;
+            let version = current.map_or(g.version.max(1), |c| (c + 1).max(g.version));
+            Self::write_grid(&mut tx, g, version).await?;
+        }
+        for w in &ds.ways {
+            sqlx::query(
+                "INSERT INTO network_ways (id, geometry, tags, length_m) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (id) DO UPDATE SET geometry = excluded.geometry, tags = excluded.tags, length_m = excluded.length_m",
+            )
+            .bind(w.id.as_str())
+            .bind(wkb::linestring_to_wkb(&w.geometry))
+            .bind(codec::tags_json(&w.tags))
+            .bind(w.length_m)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::db(format!("writing network way '{}'", w.id), e))?;
+        }
+        bump(&mut tx, &["gen.communities", "gen.compounds", "gen.buildings", "gen.facilities", "gen.grids"]).await?;
+        tx.commit().await.ctx("committing the import")?;
+        Ok(ImportCounts {
+            streets: ds.streets.len(),
+            communities: ds.communities.len(),
+            compounds: ds.compounds.len(),
+            buildings: ds.buildings.len(),
+            facilities: ds.facilities.len(),
+            grids: ds.grids.len(),
+            ways: ds.ways.len(),
+        })
+    }
+
+    async fn apply_household_updates(&self, ups: &[HouseholdUpdate]) -> Result<usize, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let mut changed = HashSet::new();
+        for u in ups {
+            let ids: Vec<String> = match &u.key {
+                BuildingKey::Id(id) => sqlx::query_scalar("SELECT id FROM buildings WHERE id = $1").bind(id.as_str()).fetch_all(&mut *tx).await,
+                BuildingKey::Address(a) => sqlx::query_scalar("SELECT id FROM buildings WHERE address = $1").bind(a).fetch_all(&mut *tx).await,
+            }
+            .map_err(|e| StoreError::db(format!("{}: looking up the building", u.origin), e))?;
+            let id = crate::resolve_household_key(u, ids)?;
+            sqlx::query(
+                "UPDATE buildings SET households = COALESCE($2, households),
+                   households_source = CASE WHEN $2 IS NULL THEN households_source ELSE 'imported' END,
+                   elderly = COALESCE($3, elderly), steward = COALESCE($4, steward), version = version + 1
+                 WHERE id = $1",
+            )
+            .bind(&id)
+            .bind(u.households.map(i64::from))
+            .bind(u.elderly.map(i64::from))
+            .bind(u.steward.as_deref())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::db(format!("{}: updating building '{id}'", u.origin), e))?;
+            changed.insert(id);
+        }
+        bump(&mut tx, &["gen.buildings"]).await?;
+        tx.commit().await.ctx("committing household updates")?;
+        Ok(changed.len())
+    }
+
+    async fn load(&self) -> Result<Dataset, StoreError> {
+        let mut tx = self.pool.begin().await.ctx("starting a read transaction")?;
+        let ds = Dataset {
+            streets: read_streets(&mut tx).await?,
+            communities: Community::read_all(&mut tx).await?.into_iter().map(|(c, _)| c).collect(),
+            compounds: Compound::read_all(&mut tx).await?.into_iter().map(|(c, _)| c).collect(),
+            buildings: Building::read_all(&mut tx).await?.into_iter().map(|(b, _)| b).collect(),
+            facilities: Facility::read_all(&mut tx).await?.into_iter().map(|(f, _)| f).collect(),
+            grids: Grid::read_all(&mut tx).await?.into_iter().map(|(g, _)| g).collect(),
+            ways: read_ways(&mut tx).await?,
+        };
+        tx.commit().await.ctx("ending a read transaction")?;
+        Ok(ds)
+    }
+
+    async fn counts(&self) -> Result<BTreeMap<String, u64>, StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT count(*) FROM streets) AS streets, (SELECT count(*) FROM communities) AS communities,
+                    (SELECT count(*) FROM compounds) AS compounds, (SELECT count(*) FROM buildings) AS buildings,
+                    (SELECT count(*) FROM facilities) AS facilities, (SELECT count(*) FROM grids) AS grids,
+                    (SELECT count(*) FROM network_ways) AS network, (SELECT count(*) FROM results) AS results,
+                    (SELECT COALESCE(SUM(households), 0) FROM buildings) AS households",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .ctx("counting records")?;
+        let mut out = BTreeMap::new();
+        for k in ["streets", "communities", "compounds", "buildings", "facilities", "grids", "network", "results", "households"] {
+            let v: i64 = row.try_get(k).ctx("counting records")?;
+            out.insert(k.to_owned(), v.max(0) as u64);
+        }
+        Ok(out)
+    }
+
+    async fn buildings(&self, q: &Query) -> Result<Page<Building>, StoreError> {
+        q.check("buildings")?;
+        let members: Option<HashSet<String>> = match &q.grid {
+            Some(gid) => {
+                let grids = self.layer(&self.grids).await?;
+                Some(grids.get(gid.as_str()).map(|(g, _)| g.buildings.iter().map(|b| b.0.clone()).collect()).unwrap_or_default())
+            }
+            None => None,
+        };
+        let layer = self.layer(&self.buildings).await?;
+        Ok(layer.query(q, |b| {
+            q.community.as_ref().is_none_or(|c| b.community.as_ref() == Some(c))
+                && q.kind.as_ref().is_none_or(|k| b.building_type.as_ref() == Some(k))
+                && members.as_ref().is_none_or(|m| m.contains(b.id.as_str()))
+        }))
+    }
+
+    async fn facilities(&self, q: &Query) -> Result<Page<Facility>, StoreError> {
+        q.check("facilities")?;
+        let layer = self.layer(&self.facilities).await?;
+        Ok(layer.query(q, |f| q.kind.as_ref().is_none_or(|k| f.kind.as_str() == k)))
+    }
+
+    async fn grids(&self, q: &Query) -> Result<Page<Grid>, StoreError> {
+        q.check("grids")?;
+        let layer = self.layer(&self.grids).await?;
+        Ok(layer.query(q, |g| q.community.as_ref().is_none_or(|c| g.community.as_ref() == Some(c))))
+    }
+
+    async fn compounds(&self, q: &Query) -> Result<Page<Compound>, StoreError> {
+        q.check("compounds")?;
+        let layer = self.layer(&self.compounds).await?;
+        Ok(layer.query(q, |c| {
+            q.community.as_ref().is_none_or(|x| c.community.as_ref() == Some(x)) && q.kind.as_ref().is_none_or(|k| c.kind.as_str() == k)
+        }))
+    }
+
+    async fn communities(&self, q: &Query) -> Result<Page<Community>, StoreError> {
+        q.check("communities")?;
+        let layer = self.layer(&self.communities).await?;
+        Ok(layer.query(q, |_| true))
+    }
+
+    async fn building(&self, id: &BuildingId) -> Result<Option<Building>, StoreError> {
+        Ok(self.layer(&self.buildings).await?.get(id.as_str()).map(|(b, _)| b.clone()))
+    }
+
+    async fn building_version(&self, id: &BuildingId) -> Result<Option<i64>, StoreError> {
+        Ok(self.layer(&self.buildings).await?.get(id.as_str()).map(|(_, v)| v))
+    }
+
+    async fn facility(&self, id: &FacilityId) -> Result<Option<(Facility, i64)>, StoreError> {
+        Ok(self.layer(&self.facilities).await?.get(id.as_str()).map(|(f, v)| (f.clone(), v)))
+    }
+
+    async fn grid(&self, id: &GridId) -> Result<Option<Grid>, StoreError> {
+        Ok(self.layer(&self.grids).await?.get(id.as_str()).map(|(g, _)| g.clone()))
+    }
+
+    async fn compound(&self, id: &CompoundId) -> Result<Option<Compound>, StoreError> {
+        Ok(self.layer(&self.compounds).await?.get(id.as_str()).map(|(c, _)| c.clone()))
+    }
+
+    async fn community(&self, id: &CommunityId) -> Result<Option<Community>, StoreError> {
+        Ok(self.layer(&self.communities).await?.get(id.as_str()).map(|(c, _)| c.clone()))
+    }
+
+    async fn put_grid(&self, g: &Grid, expected: Option<i64>) -> Result<Grid, StoreError> {
+        validate::grid(g)?;
+        let mut tx = self.write_tx().await?;
+        let current = Self::version_of(&mut tx, "grids", g.id.as_str()).await?;
+        let version = check_version("grid", g.id.as_str(), expected, current)?;
+        Self::write_grid(&mut tx, g, version).await?;
+        bump(&mut tx, &["gen.grids"]).await?;
+        tx.commit().await.ctx("committing a grid edit")?;
+        Ok(Grid { version, ..g.clone() })
+    }
+
+    async fn delete_grid(&self, id: &GridId, expected: Option<i64>) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        let current = Self::version_of(&mut tx, "grids", id.as_str()).await?;
+        check_version("grid", id.as_str(), Some(expected.or(current).unwrap_or(0)), current)?;
+        sqlx::query("DELETE FROM grids WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.ctx("deleting a grid")?;
+        bump(&mut tx, &["gen.grids"]).await?;
+        tx.commit().await.ctx("committing a grid deletion")
+    }
+
+    async fn put_facility(&self, f: &Facility, expected: Option<i64>) -> Result<(Facility, i64), StoreError> {
+        validate::point("facility", f.id.as_str(), &f.location)?;
+        let mut tx = self.write_tx().await?;
+        let current = Self::version_of(&mut tx, "facilities", f.id.as_str()).await?;
+        let version = check_version("facility", f.id.as_str(), expected, current)?;
+        Self::upsert_facility(&mut tx, f, Some(version)).await?;
+        bump(&mut tx, &["gen.facilities"]).await?;
+        tx.commit().await.ctx("committing a facility edit")?;
+        Ok((f.clone(), version))
+    }
+
+    async fn delete_facility(&self, id: &FacilityId, expected: Option<i64>) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        let current = Self::version_of(&mut tx, "facilities", id.as_str()).await?;
+        check_version("facility", id.as_str(), Some(expected.or(current).unwrap_or(0)), current)?;
+        sqlx::query("DELETE FROM facilities WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.ctx("deleting a facility")?;
+        bump(&mut tx, &["gen.facilities"]).await?;
+        tx.commit().await.ctx("committing a facility deletion")
+    }
+
+    async fn replace_grids(&self, community: Option<&CommunityId>, grids: &[Grid]) -> Result<(), StoreError> {
+        crate::check_replacement(community, grids)?;
+        let mut tx = self.write_tx().await?;
+        let old: Vec<(String, i64)> = match community {
+            Some(c) => sqlx::query_as("SELECT id, version FROM grids WHERE community = $1").bind(c.as_str()).fetch_all(&mut *tx).await,
+            None => sqlx::query_as("SELECT id, version FROM grids").fetch_all(&mut *tx).await,
+        }
+        .ctx("reading the grids to replace")?;
+        match community {
+            Some(c) => sqlx::query("DELETE FROM grids WHERE community = $1").bind(c.as_str()).execute(&mut *tx).await,
+            None => sqlx::query("DELETE FROM grids").execute(&mut *tx).await,
+        }
+        .ctx("deleting the replaced grids")?;
+        let old: HashMap<String, i64> = old.into_iter().collect();
+        for g in grids {
+            if Self::version_of(&mut tx, "grids", g.id.as_str()).await?.is_some() {
+                return Err(StoreError::Invalid {
+                    what: "grid",
+                    id: g.id.to_string(),
+                    reason: "the id is already used by a grid of another community".into(),
+                });
+            }
+            let version = old.get(g.id.as_str()).map_or(1, |v| v + 1);
+            Self::write_grid(&mut tx, g, version).await?;
+        }
+        bump(&mut tx, &["gen.grids"]).await?;
+        tx.commit().await.ctx("committing the grid replacement")
+    }
+
+    async fn update_building(&self, b: &Building, expected: Option<i64>) -> Result<(Building, i64), StoreError> {
+        validate::building(b)?;
+        let mut tx = self.write_tx().await?;
+        let stored: Option<(i64, i64, String)> = sqlx::query_as("SELECT version, households, households_source FROM buildings WHERE id = $1")
+            .bind(b.id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .ctx("reading a building")?;
+        let version = check_version("building", b.id.as_str(), expected, stored.as_ref().map(|s| s.0))?;
+        let mut out = b.clone();
+        if let Some((_, households, source)) = &stored {
+            out.households_source = if i64::from(b.households) != *households {
+                HouseholdSource::Edited
+            } else {
+                codec::household_source(b.id.as_str(), source)?
+            };
+            Self::upsert_building(&mut tx, &out, "update").await?;
+        } else {
+            Self::upsert_building(&mut tx, &out, "import").await?;
+        }
+        bump(&mut tx, &["gen.buildings"]).await?;
+        tx.commit().await.ctx("committing a building edit")?;
+        Ok((out, version))
+    }
+
+    async fn put_result(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO results (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+        )
+        .bind(key)
+        .bind(value.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| StoreError::db(format!("storing result '{key}'"), e))?;
+        Ok(())
+    }
+
+    async fn get_result(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        let text: Option<String> = sqlx::query_scalar("SELECT value FROM results WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| StoreError::db(format!("reading result '{key}'"), e))?;
+        text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt { what: "result", id: key.to_owned(), reason: e.to_string() }))
+            .transpose()
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

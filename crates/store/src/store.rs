@@ -1,0 +1,91 @@
+//! The [`Store`] trait: everything the CLI and the server ask of a database.
+use crate::error::StoreError;
+use crate::query::{Page, Query};
+use async_trait::async_trait;
+use gridmap_model::*;
+use std::collections::BTreeMap;
+
+/// How many records of each layer one import wrote (inserted or replaced).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportCounts {
+    pub streets: usize,
+    pub communities: usize,
+    pub compounds: usize,
+    pub buildings: usize,
+    pub facilities: usize,
+    pub grids: usize,
+    pub ways: usize,
+}
+
+/// A gridmap database. Implemented for SQLite and PostgreSQL/PostGIS; both pass the same
+/// test suite (`tests/suite`). Invariants every implementation keeps:
+/// * a building is in at most one grid;
+/// * versions of grids, facilities and buildings start at 1 and bump by exactly 1 per edit;
+/// * every write call is one transaction: it applies completely or not at all.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+
+    /// Writes a dataset in one transaction, replacing records with the same id (upsert).
+    /// Records not in `ds` stay. A grid in `ds` replaces that grid's building list.
+    /// Fails, leaving the database unchanged, on duplicate ids, unusable geometry, a grid naming
+    /// a building that neither `ds` nor the store holds, or a building claimed by two grids.
+    async fn import(&self, ds: &Dataset) -> Result<ImportCounts, StoreError>;
+
+    /// Applies household-count rows in one transaction; returns how many buildings changed.
+    /// A row whose building (by id or address) is unknown fails the whole call
+    /// ([`StoreError::UnknownBuilding`]). Rows that set `households` mark the source `Imported`.
+    async fn apply_household_updates(&self, ups: &[HouseholdUpdate]) -> Result<usize, StoreError>;
+
+    /// Everything, for the analysis core; every layer sorted by id.
+    async fn load(&self) -> Result<Dataset, StoreError>;
+
+    /// Record counts per layer (`streets`, `communities`, `compounds`, `buildings`,
+    /// `facilities`, `grids`, `network`), plus `households` (sum) and `results`.
+    async fn counts(&self) -> Result<BTreeMap<String, u64>, StoreError>;
+
+    async fn buildings(&self, q: &Query) -> Result<Page<Building>, StoreError>;
+    async fn facilities(&self, q: &Query) -> Result<Page<Facility>, StoreError>;
+    async fn grids(&self, q: &Query) -> Result<Page<Grid>, StoreError>;
+    async fn compounds(&self, q: &Query) -> Result<Page<Compound>, StoreError>;
+    async fn communities(&self, q: &Query) -> Result<Page<Community>, StoreError>;
+
+    async fn building(&self, id: &BuildingId) -> Result<Option<Building>, StoreError>;
+    /// Version (ETag) of a building, if it exists.
+    async fn building_version(&self, id: &BuildingId) -> Result<Option<i64>, StoreError>;
+    /// A facility with its version (ETag).
+    async fn facility(&self, id: &FacilityId) -> Result<Option<(Facility, i64)>, StoreError>;
+    async fn grid(&self, id: &GridId) -> Result<Option<Grid>, StoreError>;
+    async fn compound(&self, id: &CompoundId) -> Result<Option<Compound>, StoreError>;
+    async fn community(&self, id: &CommunityId) -> Result<Option<Community>, StoreError>;
+
+    /// Creates (`expected = None`: must not exist) or replaces (`Some(v)`: stored version must
+    /// be `v`) a grid; returns it as stored, with the bumped version (1 for a new grid).
+    /// `g.version` is ignored. Errors: [`StoreError::VersionConflict`], [`StoreError::NotFound`]
+    /// (replace of a missing grid), [`StoreError::BuildingInOtherGrid`],
+    /// [`StoreError::UnknownReference`] (unknown building).
+    async fn put_grid(&self, g: &Grid, expected: Option<i64>) -> Result<Grid, StoreError>;
+    /// Deletes a grid whose stored version is `expected` (`None`: unconditionally).
+    async fn delete_grid(&self, id: &GridId, expected: Option<i64>) -> Result<(), StoreError>;
+    /// Creates or replaces a facility under the same version rules as [`Store::put_grid`];
+    /// returns it with its new version.
+    async fn put_facility(&self, f: &Facility, expected: Option<i64>) -> Result<(Facility, i64), StoreError>;
+    /// Deletes a facility whose stored version is `expected` (`None`: unconditionally).
+    async fn delete_facility(&self, id: &FacilityId, expected: Option<i64>) -> Result<(), StoreError>;
+    /// Replaces, in one transaction, all grids of `community` (`None`: all grids) by `grids`
+    /// (a partition result). Every new grid must belong to `community` when it is given.
+    /// A grid id that existed before keeps counting its version (old + 1); new ids start at 1.
+    async fn replace_grids(&self, community: Option<&CommunityId>, grids: &[Grid]) -> Result<(), StoreError>;
+    /// Replaces a stored building (`expected` = its version; `None` means it must not exist,
+    /// i.e. create). A changed household count becomes `HouseholdSource::Edited`. Returns the
+    /// stored building and its new version.
+    async fn update_building(&self, b: &Building, expected: Option<i64>) -> Result<(Building, i64), StoreError>;
+
+    /// Stores a JSON blob under `key` (replacing any previous one).
+    async fn put_result(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError>;
+    async fn get_result(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError>;
+
+    /// Closes the connection pool; later calls fail.
+    async fn close(&self);
+}

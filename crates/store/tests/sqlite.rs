@@ -1,0 +1,63 @@
+//! The store suite on embedded SQLite (a fresh file per test), plus SQLite-only checks.
+mod suite;
+
+use gridmap_store::{Query, Store, StoreError};
+use std::future::Future;
+use std::sync::Arc;
+
+async fn run<F, Fut>(_name: &str, test: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("gridmap.db").display());
+    let store = gridmap_store::open(&url).await.expect("open SQLite store");
+    assert_eq!(store.backend(), "sqlite");
+    test(store.clone()).await;
+    store.close().await;
+}
+
+store_suite!(run);
+
+#[tokio::test]
+async fn open_creates_the_file_and_reopening_keeps_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub-less.db");
+    let url = format!("sqlite://{}", path.display());
+    let ds = suite::city(25, 40);
+    {
+        let s = gridmap_store::open(&url).await.unwrap();
+        s.import(&ds).await.unwrap();
+        s.close().await;
+    }
+    assert!(path.exists());
+    let s = gridmap_store::open(&url).await.unwrap();
+    assert_eq!(s.load().await.unwrap(), suite::sorted(ds));
+}
+
+#[tokio::test]
+async fn a_second_process_sees_writes_of_the_first() {
+    // Two stores on one file stand for two processes (server + CLI): the in-memory index of
+    // one must notice the other's commits.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("shared.db").display());
+    let a = gridmap_store::open(&url).await.unwrap();
+    let b = gridmap_store::open(&url).await.unwrap();
+    let ds = suite::city(30, 41);
+    a.import(&ds).await.unwrap();
+    let q = Query::bbox([116.0, 39.0, 117.0, 41.0]);
+    assert_eq!(b.buildings(&q).await.unwrap().matched, 30);
+    let mut more = suite::city(45, 41);
+    more.grids.clear();
+    a.import(&more).await.unwrap();
+    assert_eq!(b.buildings(&q).await.unwrap().matched, 45);
+    b.delete_grid(&ds.grids[0].id, Some(1)).await.unwrap();
+    assert!(a.grid(&ds.grids[0].id).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn unknown_url_schemes_are_refused_with_the_url() {
+    let e = gridmap_store::open("mysql://localhost/x").await.err().expect("must fail");
+    assert!(matches!(&e, StoreError::InvalidUrl { url, .. } if url == "mysql://localhost/x"), "{e}");
+}

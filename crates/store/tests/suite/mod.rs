@@ -1,0 +1,671 @@
+//! The store test suite, written once against `&dyn Store` and run on every backend
+//! (`tests/sqlite.rs`, `tests/postgres.rs`).
+#![allow(dead_code)]
+use geo::Intersects;
+use geo_types::{coord, LineString, MultiPolygon, Point, Polygon, Rect};
+use gridmap_model::*;
+use gridmap_store::{Query, Store, StoreError};
+use std::collections::BTreeMap;
+
+/// One name per test; each backend file turns this list into `#[tokio::test]`s.
+#[macro_export]
+macro_rules! store_suite {
+    ($run:path) => {
+        $crate::store_suite!(@each $run;
+            import_then_load_is_lossless,
+            reimport_replaces_rows_with_the_same_id,
+            a_duplicate_building_id_fails_the_import_and_changes_nothing,
+            a_grid_naming_an_unknown_building_fails_the_import_and_changes_nothing,
+            a_building_claimed_by_two_grids_fails_the_import_and_changes_nothing,
+            household_updates_apply_by_id_and_by_address,
+            an_unknown_building_in_a_household_file_applies_nothing,
+            an_ambiguous_address_applies_nothing,
+            bbox_queries_equal_a_brute_force_filter,
+            paging_walks_every_match_once_in_id_order,
+            filters_by_community_grid_kind_and_ids,
+            a_filter_the_layer_does_not_have_is_refused,
+            stale_grid_versions_conflict_and_change_nothing,
+            stale_facility_versions_conflict_and_change_nothing,
+            a_building_is_in_at_most_one_grid,
+            eight_concurrent_grid_edits_with_the_same_version_one_wins,
+            eight_concurrent_creates_of_one_facility_one_wins,
+            replace_grids_replaces_one_community_only,
+            editing_households_marks_them_edited_and_bumps_the_version,
+            result_blobs_round_trip_and_replace,
+            reads_see_every_write_at_once,
+        );
+    };
+    (@each $run:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                $run(stringify!($name), |s: std::sync::Arc<dyn gridmap_store::Store>| async move { suite::$name(&*s).await }).await
+            }
+        )*
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic city
+
+fn square(x: f64, y: f64, d: f64) -> LineString<f64> {
+    LineString::from(vec![(x, y), (x + d, y), (x + d, y + d), (x, y + d), (x, y)])
+}
+
+/// A small city: 2 communities (Chinese names), compounds, `n` buildings on a jittered grid with
+/// awkward doubles (holes, two-part footprints, entrances), facilities of every kind, grids and ways.
+pub fn city(n: usize, seed: u64) -> Dataset {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let x0 = 116.30_f64;
+    let y0 = 39.98_f64;
+    let side = (n as f64).sqrt().ceil() as usize;
+    let step = 0.0005;
+    let span = side as f64 * step;
+    let communities = vec![
+        Community {
+            id: "c-east".into(),
+            name: "东升社区".into(),
+            street: Some("s-1".into()),
+            boundary: Some(MultiPolygon(vec![Polygon::new(square(x0 - 0.001, y0 - 0.001, span / 2.0 + 0.001), vec![])])),
+        },
+        Community { id: "c-west".into(), name: "学院路社区 \"西\"".into(), street: Some("s-1".into()), boundary: None },
+    ];
+    let streets = vec![Street { id: "s-1".into(), name: "学院路街道".into(), boundary: None }];
+    let compounds = vec![
+        Compound { id: "cp-1".into(), name: Some("清华园小区".into()), kind: CompoundKind::Old, community: Some("c-east".into()), boundary: Some(MultiPolygon(vec![Polygon::new(square(x0, y0, span / 3.0), vec![])])) },
+        Compound { id: "cp-2".into(), name: None, kind: CompoundKind::WorkUnit, community: Some("c-west".into()), boundary: Some(MultiPolygon(vec![Polygon::new(square(x0 + span / 2.0, y0 + span / 2.0, span / 4.0), vec![])])) },
+        Compound { id: "cp-3".into(), name: Some("无边界".into()), kind: CompoundKind::Unknown, community: None, boundary: None },
+    ];
+    let mut buildings = Vec::with_capacity(n);
+    for i in 0..n {
+        let (r, c) = (i / side, i % side);
+        let x = (x0 + c as f64 * step + rng.f64() * 1e-4).next_up();
+        let y = (y0 + r as f64 * step + rng.f64() * 1e-4).next_down();
+        let d = 1e-4 + rng.f64() * 2e-4;
+        let mut polys = vec![Polygon::new(
+            square(x, y, d),
+            if i % 7 == 0 { vec![square(x + d / 4.0, y + d / 4.0, d / 4.0)] } else { vec![] },
+        )];
+        if i % 11 == 0 {
+            polys.push(Polygon::new(square(x + d * 1.5, y, d / 3.0), vec![]));
+        }
+        let east = c < side / 2;
+        buildings.push(Building {
+            id: BuildingId(format!("w{}", 1000 + i)),
+            name: (i % 3 == 0).then(|| format!("{}号楼", i + 1)),
+            building_type: Some(["apartments", "residential", "yes", "house"][i % 4].into()),
+            address: (i % 5 != 4).then(|| format!("学院路{}号", i + 1)),
+            footprint: MultiPolygon(polys),
+            entrance: (i % 4 == 0).then(|| Point::new(x, y + d / 2.0)),
+            levels: (i % 2 == 0).then(|| (3 + i % 20) as f64 + 0.1),
+            households: (i % 97) as u32 * 3,
+            households_source: [HouseholdSource::Estimated, HouseholdSource::Imported, HouseholdSource::Edited][i % 3],
+            elderly: (i % 6 == 0).then_some((i % 13) as u32),
+            steward: (i % 9 == 0).then(|| format!("张{} 138{:08}", i, i)),
+            compound: (i % 10 < 6).then(|| CompoundId::from(if east { "cp-1" } else { "cp-2" })),
+            community: Some(CommunityId::from(if east { "c-east" } else { "c-west" })),
+        });
+    }
+    let kinds = [FacilityKind::ServiceStation, FacilityKind::Canteen, FacilityKind::ReadingRoom, FacilityKind::OutreachPoint, FacilityKind::Other("pharmacy".into())];
+    let facilities = (0..(n / 10).max(5))
+        .map(|i| Facility {
+            id: FacilityId(format!("f{i:03}")),
+            kind: kinds[i % kinds.len()].clone(),
+            name: (i % 2 == 0).then(|| format!("{}号{}", i, kinds[i % kinds.len()].label_zh())),
+            location: Point::new((x0 + rng.f64() * span).next_up(), y0 + rng.f64() * span),
+            capacity: (i % 3 == 0).then_some(20 + i as u32),
+            opening_hours: (i % 2 == 1).then(|| "Mo-Fr 08:00-17:00".into()),
+        })
+        .collect();
+    // Grids: chunks of 7 buildings per community, the last few buildings left out of any grid.
+    let mut grids = Vec::new();
+    for comm in ["c-east", "c-west"] {
+        let ids: Vec<BuildingId> = buildings.iter().filter(|b| b.community.as_ref().map(|c| c.as_str()) == Some(comm)).map(|b| b.id.clone()).collect();
+        for (k, chunk) in ids.chunks(7).enumerate().take(ids.len() / 7) {
+            grids.push(Grid {
+                id: GridId(format!("g-{comm}-{k:02}")),
+                code: format!("{}-{:02}", if comm == "c-east" { "DS" } else { "XY" }, k + 1),
+                name: (k % 2 == 0).then(|| format!("第{}网格", k + 1)),
+                community: Some(comm.into()),
+                buildings: chunk.to_vec(),
+                leads: if k % 3 == 0 { vec![UserId::from("li.wei"), UserId::from("王芳")] } else { vec![] },
+                boundary: (k % 2 == 1).then(|| MultiPolygon(vec![Polygon::new(square(x0 + k as f64 * step, y0, step * 2.0), vec![])])),
+                version: 1,
+            });
+        }
+    }
+    let ways = (0..side)
+        .map(|r| NetworkWay {
+            id: WayId(format!("w{}", 900_000 + r)),
+            geometry: LineString::from(vec![(x0 - step / 2.0, y0 + r as f64 * step - step / 4.0), ((x0 + span).next_up(), y0 + r as f64 * step - step / 4.0)]),
+            tags: BTreeMap::from([("highway".into(), ["footway", "residential", "steps"][r % 3].into()), ("name".into(), format!("{}胡同", r))]),
+            length_m: (r % 2 == 0).then_some(123.456 + r as f64),
+        })
+        .collect();
+    Dataset { streets, communities, compounds, buildings, facilities, grids, ways }
+}
+
+/// Sorts every layer by id, as `load` returns them.
+pub fn sorted(mut ds: Dataset) -> Dataset {
+    ds.streets.sort_by(|a, b| a.id.cmp(&b.id));
+    ds.communities.sort_by(|a, b| a.id.cmp(&b.id));
+    ds.compounds.sort_by(|a, b| a.id.cmp(&b.id));
+    ds.buildings.sort_by(|a, b| a.id.cmp(&b.id));
+    ds.facilities.sort_by(|a, b| a.id.cmp(&b.id));
+    ds.grids.sort_by(|a, b| a.id.cmp(&b.id));
+    ds.ways.sort_by(|a, b| a.id.cmp(&b.id));
+    ds
+}
+
+/// Every coordinate's bits, in order, so `-0.0` vs `0.0` or an ulp of drift is caught.
+fn coordinate_bits(ds: &Dataset) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut mp = |m: &MultiPolygon<f64>| {
+        for p in &m.0 {
+            for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                out.extend(ring.0.iter().flat_map(|c| [c.x.to_bits(), c.y.to_bits()]));
+            }
+        }
+    };
+    for b in &ds.buildings {
+        mp(&b.footprint);
+    }
+    for c in &ds.communities {
+        c.boundary.iter().for_each(&mut mp);
+    }
+    for g in &ds.grids {
+        g.boundary.iter().for_each(&mut mp);
+    }
+    for b in &ds.buildings {
+        if let Some(e) = b.entrance {
+            out.extend([e.x().to_bits(), e.y().to_bits()]);
+        }
+    }
+    for f in &ds.facilities {
+        out.extend([f.location.x().to_bits(), f.location.y().to_bits()]);
+    }
+    for w in &ds.ways {
+        out.extend(w.geometry.0.iter().flat_map(|c| [c.x.to_bits(), c.y.to_bits()]));
+    }
+    out
+}
+
+async fn snapshot(s: &dyn Store) -> (Dataset, BTreeMap<String, u64>) {
+    (s.load().await.unwrap(), s.counts().await.unwrap())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Import and load
+
+pub async fn import_then_load_is_lossless(s: &dyn Store) {
+    let mut ds = city(120, 1);
+    ds.buildings[5].levels = Some(0.1 + 0.2);
+    ds.buildings[6].households = u32::MAX;
+    let counts = s.import(&ds).await.unwrap();
+    assert_eq!((counts.buildings, counts.grids, counts.ways), (120, ds.grids.len(), ds.ways.len()));
+    let back = s.load().await.unwrap();
+    let want = sorted(ds);
+    assert_eq!(back, want);
+    assert_eq!(coordinate_bits(&back), coordinate_bits(&want));
+    assert_eq!(back.communities[0].name, "东升社区");
+    assert_eq!(back.buildings.iter().find(|b| b.id.as_str() == "w1006").unwrap().households, u32::MAX);
+    let c = s.counts().await.unwrap();
+    assert_eq!(c["buildings"], 120);
+    assert_eq!(c["network"], want.ways.len() as u64);
+    assert_eq!(c["households"], want.households());
+    assert_eq!(s.building(&"w1000".into()).await.unwrap().as_ref(), want.buildings.first());
+    assert_eq!(s.building(&"nope".into()).await.unwrap(), None);
+    assert_eq!(s.grid(&want.grids[0].id).await.unwrap().as_ref(), Some(&want.grids[0]));
+    assert_eq!(s.compound(&"cp-1".into()).await.unwrap().as_ref(), Some(&want.compounds[0]));
+    assert_eq!(s.community(&"c-west".into()).await.unwrap().as_ref(), Some(&want.communities[1]));
+    assert_eq!(s.facility(&"f001".into()).await.unwrap(), Some((want.facilities[1].clone(), 1)));
+}
+
+pub async fn reimport_replaces_rows_with_the_same_id(s: &dyn Store) {
+    let ds = city(60, 2);
+    s.import(&ds).await.unwrap();
+    let mut again = Dataset { buildings: ds.buildings[..10].to_vec(), grids: vec![ds.grids[0].clone()], ..Default::default() };
+    again.buildings[0].name = Some("新名字".into());
+    again.buildings[0].households = 42;
+    again.buildings[1].footprint = MultiPolygon(vec![Polygon::new(square(1.0, 2.0, 0.5), vec![])]);
+    again.grids[0].buildings.pop();
+    s.import(&again).await.unwrap();
+    let back = s.load().await.unwrap();
+    assert_eq!(back.buildings.len(), 60, "rows not in the re-import stay");
+    let b0 = s.building(&again.buildings[0].id).await.unwrap().unwrap();
+    assert_eq!((b0.name.as_deref(), b0.households), (Some("新名字"), 42));
+    assert_eq!(s.building(&again.buildings[1].id).await.unwrap().unwrap().footprint, again.buildings[1].footprint);
+    assert_eq!(s.building_version(&again.buildings[0].id).await.unwrap(), Some(2));
+    assert_eq!(s.building_version(&ds.buildings[30].id).await.unwrap(), Some(1));
+    let g = s.grid(&ds.grids[0].id).await.unwrap().unwrap();
+    assert_eq!(g.buildings, again.grids[0].buildings);
+    assert_eq!(g.version, 2, "a re-imported grid gets a new version so stale ETags fail");
+    // The building dropped from the grid is free again.
+    let freed = ds.grids[0].buildings.last().unwrap().clone();
+    let mut other = ds.grids[1].clone();
+    other.buildings.push(freed);
+    s.put_grid(&other, Some(1)).await.unwrap();
+}
+
+async fn assert_failed_import_changes_nothing(s: &dyn Store, bad: &Dataset, check: impl Fn(&StoreError) -> bool) {
+    let before = snapshot(s).await;
+    let e = s.import(bad).await.unwrap_err();
+    assert!(check(&e), "unexpected error: {e}");
+    assert_eq!(snapshot(s).await, before, "a failed import must leave every table as it was");
+}
+
+pub async fn a_duplicate_building_id_fails_the_import_and_changes_nothing(s: &dyn Store) {
+    s.import(&city(30, 3)).await.unwrap();
+    let mut bad = city(40, 4);
+    bad.buildings[0].name = Some("changed".into());
+    let dup = bad.buildings[5].clone();
+    bad.buildings.push(dup);
+    assert_failed_import_changes_nothing(s, &bad, |e| matches!(e, StoreError::DuplicateId { what: "building", id } if id == "w1005")).await;
+}
+
+pub async fn a_grid_naming_an_unknown_building_fails_the_import_and_changes_nothing(s: &dyn Store) {
+    s.import(&city(30, 5)).await.unwrap();
+    // Everything else in this dataset is valid and would be written before the grids.
+    let mut bad = city(50, 6);
+    bad.grids[0].buildings.push("w-missing".into());
+    assert_failed_import_changes_nothing(s, &bad, |e| {
+        matches!(e, StoreError::UnknownReference { what: "building", id, from } if id == "w-missing" && from.contains(bad.grids[0].id.as_str()))
+    })
+    .await;
+    assert!(s.building(&"w1045".into()).await.unwrap().is_none());
+}
+
+pub async fn a_building_claimed_by_two_grids_fails_the_import_and_changes_nothing(s: &dyn Store) {
+    let ds = city(60, 7);
+    s.import(&ds).await.unwrap();
+    // Within one dataset.
+    let mut bad = ds.clone();
+    let taken = bad.grids[0].buildings[0].clone();
+    bad.grids[1].buildings.push(taken.clone());
+    assert_failed_import_changes_nothing(s, &bad, |e| matches!(e, StoreError::BuildingInOtherGrid { building, .. } if *building == taken.0)).await;
+    // Against a stored grid that the dataset does not replace.
+    let new_grid = Grid { id: "g-new".into(), code: "NEW".into(), name: None, community: None, buildings: vec![taken.clone()], leads: vec![], boundary: None, version: 1 };
+    let bad = Dataset { grids: vec![new_grid], buildings: vec![ds.buildings[2].clone()], ..Default::default() };
+    assert_failed_import_changes_nothing(s, &bad, |e| {
+        matches!(e, StoreError::BuildingInOtherGrid { building, grid } if *building == taken.0 && *grid == ds.grids[0].id.0)
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Household files
+
+fn update(key: BuildingKey, households: Option<u32>, line: usize) -> HouseholdUpdate {
+    HouseholdUpdate { key, households, elderly: Some(7), steward: Some("楼长 李".into()), origin: format!("households.csv:{line}") }
+}
+
+pub async fn household_updates_apply_by_id_and_by_address(s: &dyn Store) {
+    let ds = city(20, 8);
+    s.import(&ds).await.unwrap();
+    let ups = vec![
+        update(BuildingKey::Id("w1001".into()), Some(88), 2),
+        update(BuildingKey::Address("学院路3号".into()), Some(5), 3),
+        HouseholdUpdate { key: BuildingKey::Id("w1003".into()), households: None, elderly: None, steward: Some("王".into()), origin: "households.csv:4".into() },
+    ];
+    assert_eq!(s.apply_household_updates(&ups).await.unwrap(), 3);
+    let b1 = s.building(&"w1001".into()).await.unwrap().unwrap();
+    assert_eq!((b1.households, b1.households_source, b1.elderly, b1.steward.as_deref()), (88, HouseholdSource::Imported, Some(7), Some("楼长 李")));
+    let b2 = s.building(&"w1002".into()).await.unwrap().unwrap();
+    assert_eq!((b2.households, b2.households_source), (5, HouseholdSource::Imported));
+    let b3 = s.building(&"w1003".into()).await.unwrap().unwrap();
+    let orig = &ds.buildings[3];
+    assert_eq!((b3.households, b3.households_source, b3.elderly), (orig.households, orig.households_source, orig.elderly), "None leaves values");
+    assert_eq!(b3.steward.as_deref(), Some("王"));
+    assert_eq!(s.building_version(&"w1001".into()).await.unwrap(), Some(2));
+}
+
+pub async fn an_unknown_building_in_a_household_file_applies_nothing(s: &dyn Store) {
+    s.import(&city(20, 9)).await.unwrap();
+    let before = snapshot(s).await;
+    let ups = vec![update(BuildingKey::Id("w1001".into()), Some(1), 2), update(BuildingKey::Id("w999999".into()), Some(2), 3)];
+    let e = s.apply_household_updates(&ups).await.unwrap_err();
+    assert!(matches!(&e, StoreError::UnknownBuilding { origin, key } if origin == "households.csv:3" && key.contains("w999999")), "{e}");
+    let ups = vec![update(BuildingKey::Address("学院路2号".into()), Some(1), 2), update(BuildingKey::Address("不存在路1号".into()), Some(2), 9)];
+    let e = s.apply_household_updates(&ups).await.unwrap_err();
+    assert!(e.to_string().contains("households.csv:9") && e.to_string().contains("不存在路1号"), "{e}");
+    assert_eq!(snapshot(s).await, before);
+}
+
+pub async fn an_ambiguous_address_applies_nothing(s: &dyn Store) {
+    let mut ds = city(20, 10);
+    ds.buildings[4].address = ds.buildings[1].address.clone();
+    s.import(&ds).await.unwrap();
+    let before = snapshot(s).await;
+    let ups = vec![update(BuildingKey::Id("w1000".into()), Some(1), 2), update(BuildingKey::Address("学院路2号".into()), Some(9), 3)];
+    let e = s.apply_household_updates(&ups).await.unwrap_err();
+    assert!(matches!(&e, StoreError::AmbiguousAddress { count: 2, .. }), "{e}");
+    assert_eq!(snapshot(s).await, before);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+
+fn rect(b: [f64; 4]) -> Rect<f64> {
+    Rect::new(coord! { x: b[0], y: b[1] }, coord! { x: b[2], y: b[3] })
+}
+
+fn ids<T>(items: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
+    items.iter().map(|x| id(x).to_owned()).collect()
+}
+
+pub async fn bbox_queries_equal_a_brute_force_filter(s: &dyn Store) {
+    let ds = sorted(city(900, 11));
+    s.import(&ds).await.unwrap();
+    let mut rng = fastrand::Rng::with_seed(12);
+    for round in 0..25 {
+        let (x, y) = (116.2995 + rng.f64() * 0.016, 39.9795 + rng.f64() * 0.016);
+        let w = if round == 0 { 1.0 } else { rng.f64() * 0.006 };
+        let b = [x, y, x + w, y + w * 0.8];
+        let r = rect(b);
+        let q = Query::bbox(b);
+        let want = ids(&ds.buildings.iter().filter(|x| x.footprint.intersects(&r)).cloned().collect::<Vec<_>>(), |x| x.id.as_str());
+        let got = s.buildings(&q).await.unwrap();
+        assert_eq!(ids(&got.items, |x| x.id.as_str()), want, "buildings in {b:?}");
+        assert_eq!(got.matched, want.len() as u64);
+        let want: Vec<_> = ds.facilities.iter().filter(|f| f.location.intersects(&r)).map(|f| f.id.0.clone()).collect();
+        assert_eq!(ids(&s.facilities(&q).await.unwrap().items, |x| x.id.as_str()), want, "facilities in {b:?}");
+        let want: Vec<_> = ds.grids.iter().filter(|g| g.boundary.as_ref().is_some_and(|m| m.intersects(&r))).map(|g| g.id.0.clone()).collect();
+        assert_eq!(ids(&s.grids(&q).await.unwrap().items, |x| x.id.as_str()), want, "grids in {b:?}");
+        let want: Vec<_> = ds.compounds.iter().filter(|g| g.boundary.as_ref().is_some_and(|m| m.intersects(&r))).map(|g| g.id.0.clone()).collect();
+        assert_eq!(ids(&s.compounds(&q).await.unwrap().items, |x| x.id.as_str()), want, "compounds in {b:?}");
+        let want: Vec<_> = ds.communities.iter().filter(|g| g.boundary.as_ref().is_some_and(|m| m.intersects(&r))).map(|g| g.id.0.clone()).collect();
+        assert_eq!(ids(&s.communities(&q).await.unwrap().items, |x| x.id.as_str()), want, "communities in {b:?}");
+        // bbox combined with a filter
+        let q = Query { community: Some("c-west".into()), kind: Some("yes".into()), ..Query::bbox(b) };
+        let want: Vec<_> = ds
+            .buildings
+            .iter()
+            .filter(|x| x.footprint.intersects(&r) && x.community.as_ref().map(|c| c.as_str()) == Some("c-west") && x.building_type.as_deref() == Some("yes"))
+            .map(|x| x.id.0.clone())
+            .collect();
+        assert_eq!(ids(&s.buildings(&q).await.unwrap().items, |x| x.id.as_str()), want);
+    }
+    let far = s.buildings(&Query::bbox([0.0, 0.0, 1.0, 1.0])).await.unwrap();
+    assert_eq!((far.items.len(), far.matched), (0, 0));
+}
+
+pub async fn paging_walks_every_match_once_in_id_order(s: &dyn Store) {
+    let ds = sorted(city(103, 13));
+    s.import(&ds).await.unwrap();
+    let mut seen = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = s.buildings(&Query::all().page(offset, 10)).await.unwrap();
+        assert_eq!(page.matched, 103);
+        if page.items.is_empty() {
+            break;
+        }
+        assert!(page.items.len() <= 10);
+        offset += page.items.len() as u64;
+        seen.extend(page.items);
+    }
+    assert_eq!(seen, ds.buildings);
+    let count_only = s.facilities(&Query::all().page(0, 0)).await.unwrap();
+    assert_eq!((count_only.items.len(), count_only.matched), (0, ds.facilities.len() as u64));
+    let past = s.grids(&Query::all().page(10_000, 5)).await.unwrap();
+    assert_eq!((past.items.len(), past.matched), (0, ds.grids.len() as u64));
+    let huge = s.buildings(&Query::all().page(u64::MAX, u64::MAX)).await.unwrap();
+    assert!(huge.items.is_empty());
+}
+
+pub async fn filters_by_community_grid_kind_and_ids(s: &dyn Store) {
+    let ds = sorted(city(80, 14));
+    s.import(&ds).await.unwrap();
+    let g = &ds.grids[2];
+    let page = s.buildings(&Query { grid: Some(g.id.clone()), ..Query::all() }).await.unwrap();
+    let mut want = g.buildings.clone();
+    want.sort();
+    assert_eq!(page.items.iter().map(|b| b.id.clone()).collect::<Vec<_>>(), want);
+    let none = s.buildings(&Query { grid: Some("no-such-grid".into()), ..Query::all() }).await.unwrap();
+    assert_eq!(none.matched, 0);
+    let canteens = s.facilities(&Query { kind: Some("canteen".into()), ..Query::all() }).await.unwrap();
+    assert_eq!(canteens.matched as usize, ds.facilities.iter().filter(|f| f.kind == FacilityKind::Canteen).count());
+    assert!(canteens.items.iter().all(|f| f.kind == FacilityKind::Canteen));
+    let pharmacies = s.facilities(&Query { kind: Some("pharmacy".into()), ..Query::all() }).await.unwrap();
+    assert!(pharmacies.matched > 0);
+    let east = s.grids(&Query { community: Some("c-east".into()), ..Query::all() }).await.unwrap();
+    assert_eq!(east.matched as usize, ds.grids.iter().filter(|g| g.community.as_ref().map(|c| c.as_str()) == Some("c-east")).count());
+    let old = s.compounds(&Query { kind: Some("old".into()), ..Query::all() }).await.unwrap();
+    assert_eq!(ids(&old.items, |c| c.id.as_str()), vec!["cp-1"]);
+    let picked = s.buildings(&Query { ids: Some(vec!["w1005".into(), "w1002".into(), "missing".into()]), ..Query::all() }).await.unwrap();
+    assert_eq!(ids(&picked.items, |b| b.id.as_str()), vec!["w1002", "w1005"]);
+    let west = s.communities(&Query { ids: Some(vec!["c-west".into()]), ..Query::all() }).await.unwrap();
+    assert_eq!(west.items[0].name, "学院路社区 \"西\"");
+}
+
+pub async fn a_filter_the_layer_does_not_have_is_refused(s: &dyn Store) {
+    s.import(&city(10, 15)).await.unwrap();
+    let e = s.facilities(&Query { community: Some("c-east".into()), ..Query::all() }).await.unwrap_err();
+    assert!(matches!(e, StoreError::InvalidQuery { layer: "facilities", .. }), "{e}");
+    let e = s.grids(&Query { kind: Some("x".into()), ..Query::all() }).await.unwrap_err();
+    assert!(matches!(e, StoreError::InvalidQuery { layer: "grids", .. }), "{e}");
+    let e = s.buildings(&Query::bbox([2.0, 0.0, 1.0, 1.0])).await.unwrap_err();
+    assert!(e.to_string().contains("bbox"), "{e}");
+    let e = s.buildings(&Query::bbox([f64::NAN, 0.0, 1.0, 1.0])).await.unwrap_err();
+    assert!(matches!(e, StoreError::InvalidQuery { .. }), "{e}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Edits with optimistic concurrency
+
+fn grid(id: &str, community: &str, buildings: &[&str]) -> Grid {
+    Grid {
+        id: id.into(),
+        code: id.to_uppercase(),
+        name: Some("测试网格".into()),
+        community: Some(community.into()),
+        buildings: buildings.iter().map(|b| BuildingId::from(*b)).collect(),
+        leads: vec!["zhao".into()],
+        boundary: None,
+        version: 0,
+    }
+}
+
+pub async fn stale_grid_versions_conflict_and_change_nothing(s: &dyn Store) {
+    let mut ds = city(30, 16);
+    ds.grids.clear();
+    s.import(&ds).await.unwrap();
+    let g = grid("g-a", "c-east", &["w1000", "w1001"]);
+    let v1 = s.put_grid(&g, None).await.unwrap();
+    assert_eq!(v1.version, 1);
+    let e = s.put_grid(&g, None).await.unwrap_err();
+    assert!(matches!(e, StoreError::VersionConflict { current: 1, .. }), "create over an existing grid: {e}");
+    let mut g2 = g.clone();
+    g2.buildings.push("w1002".into());
+    g2.name = None;
+    let v2 = s.put_grid(&g2, Some(1)).await.unwrap();
+    assert_eq!(v2.version, 2);
+    let before = snapshot(s).await;
+    let mut stale = g.clone();
+    stale.code = "STALE".into();
+    stale.buildings = vec!["w1005".into()];
+    let e = s.put_grid(&stale, Some(1)).await.unwrap_err();
+    assert!(matches!(&e, StoreError::VersionConflict { what: "grid", id, current: 2 } if id == "g-a"), "{e}");
+    let e = s.delete_grid(&"g-a".into(), Some(1)).await.unwrap_err();
+    assert!(matches!(e, StoreError::VersionConflict { current: 2, .. }), "{e}");
+    let e = s.put_grid(&grid("g-missing", "c-east", &[]), Some(3)).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { what: "grid", .. }), "{e}");
+    assert_eq!(snapshot(s).await, before, "rejected edits change nothing");
+    assert_eq!(s.grid(&"g-a".into()).await.unwrap().unwrap(), Grid { version: 2, ..g2 });
+    s.delete_grid(&"g-a".into(), Some(2)).await.unwrap();
+    assert!(s.grid(&"g-a".into()).await.unwrap().is_none());
+    let e = s.delete_grid(&"g-a".into(), None).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { .. }), "{e}");
+    // Its buildings are free again.
+    s.put_grid(&grid("g-b", "c-east", &["w1000", "w1001", "w1002"]), None).await.unwrap();
+}
+
+pub async fn stale_facility_versions_conflict_and_change_nothing(s: &dyn Store) {
+    s.import(&city(10, 17)).await.unwrap();
+    let f = Facility { id: "f-new".into(), kind: FacilityKind::Canteen, name: Some("幸福食堂".into()), location: Point::new(116.3001, 39.9802), capacity: Some(40), opening_hours: None };
+    assert_eq!(s.put_facility(&f, None).await.unwrap().1, 1);
+    let e = s.put_facility(&f, None).await.unwrap_err();
+    assert!(matches!(e, StoreError::VersionConflict { current: 1, .. }), "{e}");
+    let moved = Facility { location: Point::new(116.31, 39.99), ..f.clone() };
+    assert_eq!(s.put_facility(&moved, Some(1)).await.unwrap(), (moved.clone(), 2));
+    let before = snapshot(s).await;
+    let e = s.put_facility(&f, Some(1)).await.unwrap_err();
+    assert!(matches!(&e, StoreError::VersionConflict { what: "facility", current: 2, .. }), "{e}");
+    let e = s.delete_facility(&f.id, Some(1)).await.unwrap_err();
+    assert!(matches!(&e, StoreError::VersionConflict { current: 2, .. }), "{e}");
+    assert_eq!(snapshot(s).await, before);
+    assert_eq!(s.facility(&f.id).await.unwrap(), Some((moved, 2)));
+    // Imported facilities start at version 1 and can be edited the same way.
+    let (imported, v) = s.facility(&"f000".into()).await.unwrap().unwrap();
+    assert_eq!(v, 1);
+    s.put_facility(&Facility { name: None, ..imported }, Some(1)).await.unwrap();
+    s.delete_facility(&f.id, Some(2)).await.unwrap();
+    assert_eq!(s.facility(&f.id).await.unwrap(), None);
+    let e = s.delete_facility(&f.id, None).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { what: "facility", .. }), "{e}");
+}
+
+pub async fn a_building_is_in_at_most_one_grid(s: &dyn Store) {
+    let mut ds = city(30, 18);
+    ds.grids.clear();
+    s.import(&ds).await.unwrap();
+    s.put_grid(&grid("g-1", "c-east", &["w1000", "w1001"]), None).await.unwrap();
+    let before = snapshot(s).await;
+    let e = s.put_grid(&grid("g-2", "c-east", &["w1002", "w1001"]), None).await.unwrap_err();
+    assert!(matches!(&e, StoreError::BuildingInOtherGrid { building, grid } if building == "w1001" && grid == "g-1"), "{e}");
+    let e = s.put_grid(&grid("g-2", "c-east", &["w1002", "w-ghost"]), None).await.unwrap_err();
+    assert!(matches!(&e, StoreError::UnknownReference { id, .. } if id == "w-ghost"), "{e}");
+    let e = s.put_grid(&grid("g-2", "c-east", &["w1002", "w1002"]), None).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid { .. }), "{e}");
+    assert_eq!(snapshot(s).await, before);
+    // A grid may keep its own buildings when edited.
+    s.put_grid(&grid("g-1", "c-east", &["w1001", "w1000", "w1003"]), Some(1)).await.unwrap();
+    assert_eq!(s.grid(&"g-1".into()).await.unwrap().unwrap().buildings, vec![BuildingId::from("w1001"), "w1000".into(), "w1003".into()]);
+}
+
+pub async fn eight_concurrent_grid_edits_with_the_same_version_one_wins(s: &dyn Store) {
+    let mut ds = city(30, 19);
+    ds.grids.clear();
+    s.import(&ds).await.unwrap();
+    s.put_grid(&grid("g-hot", "c-east", &["w1000"]), None).await.unwrap();
+    let edit = |i: usize| {
+        let mut g = grid("g-hot", "c-east", &["w1000"]);
+        g.code = format!("EDIT-{i}");
+        g.buildings.push(BuildingId(format!("w{}", 1001 + i)));
+        async move { (i, s.put_grid(&g, Some(1)).await) }
+    };
+    let results = tokio::join!(edit(0), edit(1), edit(2), edit(3), edit(4), edit(5), edit(6), edit(7));
+    let results = [results.0, results.1, results.2, results.3, results.4, results.5, results.6, results.7];
+    let winners: Vec<usize> = results.iter().filter(|(_, r)| r.is_ok()).map(|(i, _)| *i).collect();
+    assert_eq!(winners.len(), 1, "exactly one edit wins: {results:?}");
+    for (_, r) in &results {
+        if let Err(e) = r {
+            assert!(matches!(e, StoreError::VersionConflict { current: 2, .. }), "losers see the winner's version: {e}");
+        }
+    }
+    let stored = s.grid(&"g-hot".into()).await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.code.clone()), (2, format!("EDIT-{}", winners[0])));
+    assert_eq!(stored.buildings.len(), 2);
+}
+
+pub async fn eight_concurrent_creates_of_one_facility_one_wins(s: &dyn Store) {
+    s.import(&city(10, 20)).await.unwrap();
+    let create = |i: usize| {
+        let f = Facility { id: "f-race".into(), kind: FacilityKind::ReadingRoom, name: Some(format!("书房{i}")), location: Point::new(116.3, 39.98 + i as f64 * 1e-4), capacity: None, opening_hours: None };
+        async move { s.put_facility(&f, None).await }
+    };
+    let r = tokio::join!(create(0), create(1), create(2), create(3), create(4), create(5), create(6), create(7));
+    let r = [r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7];
+    assert_eq!(r.iter().filter(|x| x.is_ok()).count(), 1, "{r:?}");
+    assert!(r.iter().filter_map(|x| x.as_ref().err()).all(|e| matches!(e, StoreError::VersionConflict { current: 1, .. })), "{r:?}");
+    let winner = r.iter().find_map(|x| x.as_ref().ok()).unwrap();
+    assert_eq!(s.facility(&"f-race".into()).await.unwrap().as_ref(), Some(winner));
+}
+
+pub async fn replace_grids_replaces_one_community_only(s: &dyn Store) {
+    let ds = sorted(city(70, 21));
+    s.import(&ds).await.unwrap();
+    let east_before: Vec<Grid> = ds.grids.iter().filter(|g| g.community.as_ref().map(|c| c.as_str()) == Some("c-east")).cloned().collect();
+    let west_before: Vec<Grid> = ds.grids.iter().filter(|g| g.community.as_ref().map(|c| c.as_str()) == Some("c-west")).cloned().collect();
+    // New partition of the east: one grid keeps its id, one is new; the others disappear.
+    let kept = east_before[0].id.clone();
+    let new_grids = vec![
+        Grid { buildings: east_before[1].buildings.clone(), ..grid(kept.as_str(), "c-east", &[]) },
+        Grid { buildings: east_before[0].buildings.clone(), ..grid("g-east-new", "c-east", &[]) },
+    ];
+    s.replace_grids(Some(&"c-east".into()), &new_grids).await.unwrap();
+    let east = s.grids(&Query { community: Some("c-east".into()), ..Query::all() }).await.unwrap().items;
+    assert_eq!(ids(&east, |g| g.id.as_str()), vec![kept.0.clone(), "g-east-new".into()]);
+    assert_eq!(east[0].version, 2, "a replaced id keeps counting versions");
+    assert_eq!(east[1].version, 1);
+    assert_eq!(east[0].buildings, east_before[1].buildings);
+    let west = s.grids(&Query { community: Some("c-west".into()), ..Query::all() }).await.unwrap().items;
+    assert_eq!(west, west_before, "other communities are untouched");
+    // A grid of another community, or a building of a west grid, fails and changes nothing.
+    let before = snapshot(s).await;
+    let e = s.replace_grids(Some(&"c-east".into()), &[grid("x", "c-west", &[])]).await.unwrap_err();
+    assert!(matches!(e, StoreError::Invalid { .. }), "{e}");
+    let stolen = west_before[0].buildings[0].as_str();
+    let e = s.replace_grids(Some(&"c-east".into()), &[grid("x", "c-east", &[stolen])]).await.unwrap_err();
+    assert!(matches!(&e, StoreError::BuildingInOtherGrid { building, .. } if building == stolen), "{e}");
+    assert_eq!(snapshot(s).await, before);
+    // None replaces everything.
+    s.replace_grids(None, &[grid("only", "c-west", &[stolen])]).await.unwrap();
+    assert_eq!(ids(&s.grids(&Query::all()).await.unwrap().items, |g| g.id.as_str()), vec!["only"]);
+}
+
+pub async fn editing_households_marks_them_edited_and_bumps_the_version(s: &dyn Store) {
+    let mut ds = city(10, 22);
+    ds.buildings[1].households_source = HouseholdSource::Imported;
+    s.import(&ds).await.unwrap();
+    let mut b = s.building(&"w1001".into()).await.unwrap().unwrap();
+    b.name = Some("改名".into());
+    let (same, v) = s.update_building(&b, Some(1)).await.unwrap();
+    assert_eq!((same.households_source, v), (HouseholdSource::Imported, 2), "unchanged households keep their source");
+    b.households += 12;
+    let (edited, v) = s.update_building(&b, Some(2)).await.unwrap();
+    assert_eq!((edited.households_source, v), (HouseholdSource::Edited, 3));
+    assert_eq!(s.building(&"w1001".into()).await.unwrap().unwrap(), edited);
+    assert_eq!(s.building_version(&"w1001".into()).await.unwrap(), Some(3));
+    let e = s.update_building(&b, Some(2)).await.unwrap_err();
+    assert!(matches!(e, StoreError::VersionConflict { what: "building", current: 3, .. }), "{e}");
+    let e = s.update_building(&Building { id: "w-none".into(), ..b.clone() }, Some(1)).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { .. }), "{e}");
+    let (created, v) = s.update_building(&Building { id: "w-created".into(), ..b.clone() }, None).await.unwrap();
+    assert_eq!(v, 1);
+    assert_eq!(s.building(&"w-created".into()).await.unwrap(), Some(created));
+    let bad = Building { footprint: MultiPolygon(vec![]), ..b };
+    assert!(matches!(s.update_building(&bad, Some(3)).await.unwrap_err(), StoreError::Invalid { .. }));
+}
+
+pub async fn result_blobs_round_trip_and_replace(s: &dyn Store) {
+    assert_eq!(s.get_result("coverage").await.unwrap(), None);
+    let v = serde_json::json!({"buildings": {"w1": 312.5, "w2": null}, "名称": "覆盖率", "share": 0.1 + 0.2, "big": u64::MAX});
+    s.put_result("coverage", &v).await.unwrap();
+    assert_eq!(s.get_result("coverage").await.unwrap(), Some(v));
+    s.put_result("coverage", &serde_json::json!([1, 2, 3])).await.unwrap();
+    assert_eq!(s.get_result("coverage").await.unwrap(), Some(serde_json::json!([1, 2, 3])));
+    assert_eq!(s.counts().await.unwrap()["results"], 1);
+}
+
+pub async fn reads_see_every_write_at_once(s: &dyn Store) {
+    let ds = city(40, 23);
+    s.import(&ds).await.unwrap();
+    // Warm every read path, then write and read again: no stale answers.
+    let q = Query::bbox([116.2, 39.9, 116.4, 40.1]);
+    let n = s.buildings(&q).await.unwrap().matched;
+    s.facilities(&q).await.unwrap();
+    s.grids(&Query::all()).await.unwrap();
+    let mut b = ds.buildings[0].clone();
+    b.footprint = MultiPolygon(vec![Polygon::new(square(7.42, 43.73, 0.001), vec![])]);
+    s.update_building(&b, Some(1)).await.unwrap();
+    assert_eq!(s.buildings(&q).await.unwrap().matched, n - 1);
+    assert_eq!(s.buildings(&Query::bbox([7.4, 43.7, 7.5, 43.8])).await.unwrap().items, vec![b.clone()]);
+    let f = Facility { id: "f-mc".into(), kind: FacilityKind::Canteen, name: None, location: Point::new(7.421, 43.731), capacity: None, opening_hours: None };
+    s.put_facility(&f, None).await.unwrap();
+    assert_eq!(s.facilities(&Query::bbox([7.4, 43.7, 7.5, 43.8])).await.unwrap().items, vec![f]);
+    s.delete_grid(&ds.grids[0].id, Some(1)).await.unwrap();
+    assert_eq!(s.grids(&Query::all()).await.unwrap().matched as usize, ds.grids.len() - 1);
+    s.apply_household_updates(&[update(BuildingKey::Id(b.id.clone()), Some(77), 1)]).await.unwrap();
+    assert_eq!(s.building(&b.id).await.unwrap().unwrap().households, 77);
+}
