@@ -1,1 +1,95 @@
+//! gridmap's HTTP server: OGC API - Features (Part 1 core/GeoJSON, Part 2 CRS, Part 3
+//! queryables, Part 4 create/replace/update/delete with ETag/If-Match), a REST GeoJSON API under
+//! `/api/`, Mapbox vector tiles under `/tiles/`, and an OpenAPI 3.1 document generated from the
+//! handlers (`/openapi.json`, browsable at `/docs`).
+//!
+//! Layers are answered from an in-memory [`snapshot`] of the store, rebuilt when an edit bumps
+//! the data generation; vector tiles are cached per generation.
 #![forbid(unsafe_code)]
+
+pub mod backend;
+pub mod crs;
+pub mod error;
+pub mod etag;
+pub mod geojson;
+mod middleware;
+mod openapi;
+pub mod query;
+pub mod routes;
+pub mod snapshot;
+mod state;
+pub mod tiles;
+mod time;
+pub mod web;
+
+pub use error::{ApiError, Problem};
+pub use state::AppState;
+
+use backend::Store;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How the server runs (the CLI fills it from flags).
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub bind: SocketAddr,
+    /// Origins allowed by CORS; empty = no CORS headers; `*` = any origin.
+    pub cors_origins: Vec<String>,
+    /// Largest accepted request body (413 above).
+    pub body_limit_bytes: usize,
+    /// Longest time a request may take (503 problem after it).
+    pub request_timeout: Duration,
+    /// Base URL for absolute links (e.g. `https://maps.example.org/gridmap`); else from `Host`.
+    pub public_url: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            cors_origins: vec![],
+            body_limit_bytes: 2 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            public_url: None,
+        }
+    }
+}
+
+/// Failures of [`serve`].
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("server stopped with an error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// The whole application: every route with its middleware.
+pub fn router(state: AppState) -> axum::Router {
+    let (api, _doc) = routes::api_router(state.clone());
+    middleware::wrap(api, &state)
+}
+
+/// Serves `store` until `shutdown` resolves, then drains open requests.
+pub async fn serve(
+    store: Arc<dyn Store>,
+    cfg: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let listener = tokio::net::TcpListener::bind(cfg.bind).await.map_err(|source| ServerError::Bind { addr: cfg.bind, source })?;
+    let addr = listener.local_addr().unwrap_or(cfg.bind);
+    let state = AppState::new(store, cfg);
+    // Warm the layer cache so the first user does not pay for it.
+    let warm = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = warm.snapshot().await {
+            tracing::warn!(error = %e, "could not preload layers");
+        }
+    });
+    tracing::info!(%addr, "gridmap server listening");
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await.map_err(ServerError::Serve)?;
+    tracing::info!("gridmap server stopped");
+    Ok(())
+}

@@ -1,0 +1,2 @@
+//! The one place the server names the store crate, so its API is adapted here only.
+pub use gridmap_store::{Page, Query, Store, StoreError};

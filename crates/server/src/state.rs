@@ -1,0 +1,61 @@
+//! Shared state of all handlers.
+use crate::backend::Store;
+use crate::error::ApiError;
+use crate::snapshot::{DataCache, Snapshot};
+use crate::tiles::TileCache;
+use crate::ServerConfig;
+use axum::http::HeaderMap;
+use std::any::Any;
+use std::sync::Arc;
+
+/// What every handler sees. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<ServerConfig>,
+    /// Layer snapshot keyed by data generation.
+    pub data: Arc<DataCache>,
+    /// Encoded vector tiles keyed by layer/z/x/y and data generation.
+    pub tiles: Arc<TileCache>,
+    /// Slot for the analysis engine (coverage, gaps, isochrones, what-if, partition,
+    /// validation), wired by the CLI once `gridmap-algo` lands; see `routes::analysis`.
+    pub analysis: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
+        Self {
+            store,
+            config: Arc::new(config),
+            data: Arc::new(DataCache::default()),
+            tiles: Arc::new(TileCache::new(20_000)),
+            analysis: None,
+        }
+    }
+
+    /// The layer snapshot of the current data generation.
+    pub async fn snapshot(&self) -> Result<Arc<Snapshot>, ApiError> {
+        self.data.get(self.store.as_ref()).await
+    }
+
+    /// Marks every cache stale: call after writing to the store outside the API (analysis
+    /// results, partition); edits through the API call it themselves.
+    pub fn invalidate(&self) {
+        self.data.invalidate();
+        self.tiles.clear();
+    }
+
+    /// Base URL for absolute links: the configured public URL, else `http://{Host}`.
+    pub fn base_url(&self, headers: &HeaderMap) -> String {
+        if let Some(u) = &self.config.public_url {
+            return u.trim_end_matches('/').to_owned();
+        }
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+            .map(str::to_owned)
+            .unwrap_or_else(|| self.config.bind.to_string());
+        format!("http://{host}")
+    }
+}

@@ -1,0 +1,437 @@
+//! Mapbox Vector Tiles of the layers and of a basemap drawn from the stored network ways:
+//! features are projected to Web Mercator tile space (extent 4096), clipped to the tile plus a
+//! buffer, simplified to about one tile unit (so detail follows the zoom), and encoded with
+//! `geozero`'s MVT protobuf types. Encoded tiles are cached per data generation.
+mod clip;
+
+use crate::snapshot::{Collection, Row, Snapshot};
+use clip::{clip_line, clip_ring};
+use geo::Simplify;
+use geo_types::{Coord, Geometry, LineString, MultiLineString, MultiPolygon, Point, Polygon};
+use geozero::mvt::{tile, Message, TagsBuilder, Tile, TileValue};
+use geozero::ToMvt;
+use serde_json::Value;
+use std::f64::consts::PI;
+use std::sync::Arc;
+
+/// Tile extent (units per tile side).
+pub const EXTENT: u32 = 4096;
+/// Buffer around the tile kept when clipping, in tile units.
+pub const BUFFER: f64 = 64.0;
+/// Highest zoom served.
+pub const MAX_ZOOM: u8 = 22;
+/// Highest zoom advertised in TileJSON (clients overzoom past it).
+pub const TILEJSON_MAXZOOM: u8 = 16;
+
+/// A tile layer (source) the server renders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TileLayer {
+    Collection(Collection),
+    /// Roads, railways, water, building footprints and labels.
+    Basemap,
+}
+
+impl TileLayer {
+    pub const ALL: [TileLayer; 6] = [
+        Self::Collection(Collection::Buildings),
+        Self::Collection(Collection::Grids),
+        Self::Collection(Collection::Facilities),
+        Self::Collection(Collection::Compounds),
+        Self::Collection(Collection::Communities),
+        Self::Basemap,
+    ];
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Collection(c) => c.id(),
+            Self::Basemap => "basemap",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.id() == s)
+    }
+    /// Lowest zoom with content (below it tiles are empty).
+    pub fn minzoom(self) -> u8 {
+        match self {
+            Self::Collection(Collection::Buildings) => 13,
+            Self::Collection(Collection::Facilities | Collection::Grids) => 10,
+            _ => 0,
+        }
+    }
+    /// MVT layers inside a tile of this source, with their property names and types.
+    pub fn vector_layers(self) -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+        match self {
+            Self::Collection(Collection::Buildings) => vec![("buildings", vec![
+                ("id", "String"), ("name", "String"), ("households", "Number"), ("households_source", "String"),
+                ("elderly", "Number"), ("levels", "Number"), ("grid", "String"), ("compound", "String"), ("community", "String"),
+            ])],
+            Self::Collection(Collection::Grids) => vec![("grids", vec![
+                ("id", "String"), ("code", "String"), ("name", "String"), ("community", "String"),
+                ("households", "Number"), ("elderly", "Number"), ("building_count", "Number"),
+            ])],
+            Self::Collection(Collection::Facilities) => vec![("facilities", vec![
+                ("id", "String"), ("kind", "String"), ("kind_label", "String"), ("name", "String"), ("capacity", "Number"),
+            ])],
+            Self::Collection(Collection::Compounds) => vec![("compounds", vec![
+                ("id", "String"), ("name", "String"), ("kind", "String"), ("community", "String"), ("households", "Number"),
+            ])],
+            Self::Collection(Collection::Communities) => vec![("communities", vec![
+                ("id", "String"), ("name", "String"), ("street", "String"), ("households", "Number"), ("grids", "Number"),
+            ])],
+            Self::Basemap => vec![
+                ("water", vec![("class", "String"), ("name", "String")]),
+                ("railways", vec![("class", "String")]),
+                ("roads", vec![("class", "String"), ("name", "String")]),
+                ("buildings", vec![("id", "String")]),
+                ("labels", vec![("name", "String"), ("class", "String")]),
+            ],
+        }
+    }
+}
+
+/// Tile coordinates, validated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TileId {
+    pub z: u8,
+    pub x: u32,
+    pub y: u32,
+}
+
+impl TileId {
+    /// `None` when the zoom is above [`MAX_ZOOM`] or x/y are outside the zoom's grid.
+    pub fn new(z: u32, x: u32, y: u32) -> Option<Self> {
+        if z > u32::from(MAX_ZOOM) {
+            return None;
+        }
+        let n = 1u64 << z;
+        (u64::from(x) < n && u64::from(y) < n).then_some(TileId { z: z as u8, x, y })
+    }
+
+    /// WGS84 bounds [west, south, east, north] of the tile grown by `buffer` tile units.
+    pub fn bounds(&self, buffer: f64) -> [f64; 4] {
+        let n = f64::from(1u32 << self.z);
+        let b = buffer / f64::from(EXTENT);
+        let lon = |x: f64| x / n * 360.0 - 180.0;
+        let lat = |y: f64| (PI * (1.0 - 2.0 * y / n)).sinh().atan().to_degrees();
+        let (x0, y0) = (f64::from(self.x) - b, f64::from(self.y) - b);
+        let (x1, y1) = (f64::from(self.x) + 1.0 + b, f64::from(self.y) + 1.0 + b);
+        [lon(x0).max(-180.0), lat(y1).max(-85.06), lon(x1).min(180.0), lat(y0).min(85.06)]
+    }
+
+    /// Projects WGS84 lon/lat to this tile's coordinate space (y down, 0..EXTENT inside).
+    pub fn project(&self, lon: f64, lat: f64) -> Coord<f64> {
+        let n = f64::from(1u32 << self.z);
+        let lat = lat.clamp(-85.051_128_78, 85.051_128_78).to_radians();
+        let wx = (lon + 180.0) / 360.0 * n;
+        let wy = (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / PI) / 2.0 * n;
+        let e = f64::from(EXTENT);
+        Coord { x: (wx - f64::from(self.x)) * e, y: (wy - f64::from(self.y)) * e }
+    }
+}
+
+/// Cached encoded tiles: key = (source, tile, data generation); value = (bytes, ETag).
+pub struct TileCache {
+    cache: quick_cache::sync::Cache<(TileLayer, TileId, u64), Arc<(Vec<u8>, String)>>,
+}
+
+impl TileCache {
+    pub fn new(capacity: usize) -> Self {
+        Self { cache: quick_cache::sync::Cache::new(capacity) }
+    }
+    pub fn get(&self, key: &(TileLayer, TileId, u64)) -> Option<Arc<(Vec<u8>, String)>> {
+        self.cache.get(key)
+    }
+    pub fn insert(&self, key: (TileLayer, TileId, u64), v: Arc<(Vec<u8>, String)>) {
+        self.cache.insert(key, v);
+    }
+    pub fn clear(&self) {
+        self.cache.clear();
+    }
+}
+
+/// Strong ETag of tile bytes (FNV-1a 64).
+pub fn content_etag(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("\"{h:016x}-{}\"", bytes.len())
+}
+
+/// Projects, clips and simplifies a WGS84 geometry into tile space; `None` when nothing is left.
+pub fn to_tile_geometry(g: &Geometry<f64>, t: &TileId) -> Option<Geometry<f64>> {
+    let (lo, hi) = (-BUFFER, f64::from(EXTENT) + BUFFER);
+    let proj_line = |l: &LineString<f64>| LineString(l.0.iter().map(|c| t.project(c.x, c.y)).collect());
+    match g {
+        Geometry::Point(p) => {
+            let c = t.project(p.x(), p.y());
+            (c.x >= lo && c.x <= hi && c.y >= lo && c.y <= hi).then(|| Geometry::Point(Point(round(c))))
+        }
+        Geometry::LineString(l) => lines_out(clip_line(&proj_line(l), lo, hi)),
+        Geometry::MultiLineString(ml) => lines_out(ml.0.iter().flat_map(|l| clip_line(&proj_line(l), lo, hi)).collect()),
+        Geometry::Polygon(p) => polygons_out(vec![p], &proj_line, lo, hi),
+        Geometry::MultiPolygon(mp) => polygons_out(mp.0.iter().collect(), &proj_line, lo, hi),
+        _ => None,
+    }
+}
+
+fn round(c: Coord<f64>) -> Coord<f64> {
+    Coord { x: c.x.round(), y: c.y.round() }
+}
+
+/// Rounds to integers and drops repeated points.
+fn snap(l: &LineString<f64>) -> LineString<f64> {
+    let mut out: Vec<Coord<f64>> = Vec::with_capacity(l.0.len());
+    for c in &l.0 {
+        let r = round(*c);
+        if out.last() != Some(&r) {
+            out.push(r);
+        }
+    }
+    LineString(out)
+}
+
+fn lines_out(parts: Vec<LineString<f64>>) -> Option<Geometry<f64>> {
+    let parts: Vec<LineString<f64>> = parts.iter().map(|l| snap(&l.simplify(0.5))).filter(|l| l.0.len() >= 2).collect();
+    match parts.len() {
+        0 => None,
+        1 => parts.into_iter().next().map(Geometry::LineString),
+        _ => Some(Geometry::MultiLineString(MultiLineString(parts))),
+    }
+}
+
+/// Shoelace sum in tile space (positive = MVT exterior winding).
+fn signed_area(l: &LineString<f64>) -> f64 {
+    l.0.windows(2).map(|w| w[0].x * w[1].y - w[1].x * w[0].y).sum::<f64>() / 2.0
+}
+
+fn ring_out(l: &LineString<f64>, lo: f64, hi: f64, exterior: bool) -> Option<LineString<f64>> {
+    let clipped = clip_ring(l, lo, hi);
+    if clipped.0.len() < 4 {
+        return None;
+    }
+    let mut r = snap(&clipped.simplify(0.5));
+    if r.0.first() != r.0.last() {
+        let f = r.0[0];
+        r.0.push(f);
+    }
+    let a = signed_area(&r);
+    if r.0.len() < 4 || a.abs() < 0.5 {
+        return None; // collapsed below one tile unit at this zoom
+    }
+    if (a > 0.0) != exterior {
+        r.0.reverse();
+    }
+    Some(r)
+}
+
+fn polygons_out(polys: Vec<&Polygon<f64>>, proj: &impl Fn(&LineString<f64>) -> LineString<f64>, lo: f64, hi: f64) -> Option<Geometry<f64>> {
+    let out: Vec<Polygon<f64>> = polys
+        .into_iter()
+        .filter_map(|p| {
+            let ext = ring_out(&proj(p.exterior()), lo, hi, true)?;
+            let holes = p.interiors().iter().filter_map(|h| ring_out(&proj(h), lo, hi, false)).collect();
+            Some(Polygon::new(ext, holes))
+        })
+        .collect();
+    match out.len() {
+        0 => None,
+        1 => out.into_iter().next().map(Geometry::Polygon),
+        _ => Some(Geometry::MultiPolygon(MultiPolygon(out))),
+    }
+}
+
+/// One MVT layer being filled.
+struct LayerBuilder {
+    name: &'static str,
+    tags: TagsBuilder,
+    features: Vec<tile::Feature>,
+}
+
+impl LayerBuilder {
+    fn new(name: &'static str) -> Self {
+        Self { name, tags: TagsBuilder::new(), features: vec![] }
+    }
+
+    fn add(&mut self, g: &Geometry<f64>, t: &TileId, props: &[(&str, TileValue)]) {
+        let Some(tg) = to_tile_geometry(g, t) else { return };
+        let Ok(mut f) = tg.to_mvt_unscaled() else { return };
+        for (k, v) in props {
+            let (ki, vi) = self.tags.insert_ref(k, v.clone());
+            f.tags.push(ki);
+            f.tags.push(vi);
+        }
+        self.features.push(f);
+    }
+
+    fn finish(self) -> Option<tile::Layer> {
+        if self.features.is_empty() {
+            return None;
+        }
+        let (keys, values) = self.tags.into_tags();
+        Some(tile::Layer {
+            version: 2,
+            name: self.name.to_owned(),
+            features: self.features,
+            keys,
+            values: values.into_iter().map(Into::into).collect(),
+            extent: Some(EXTENT),
+        })
+    }
+}
+
+fn tile_value(v: &Value) -> Option<TileValue> {
+    match v {
+        Value::String(s) => Some(TileValue::Str(s.clone())),
+        Value::Bool(b) => Some(TileValue::Bool(*b)),
+        Value::Number(n) => n.as_i64().map(TileValue::Sint).or_else(|| n.as_f64().map(TileValue::Double)),
+        _ => None,
+    }
+}
+
+fn row_props<'a>(row: &'a Row, fields: &[(&'a str, &str)]) -> Vec<(&'a str, TileValue)> {
+    fields
+        .iter()
+        .filter_map(|(k, _)| {
+            if *k == "id" {
+                return Some((*k, TileValue::Str(row.id.clone())));
+            }
+            row.properties.get(*k).and_then(tile_value).map(|v| (*k, v))
+        })
+        .collect()
+}
+
+/// Basemap classes of a way from its tags; `None` for ways the basemap does not draw.
+fn way_class<'a>(tags: &'a std::collections::BTreeMap<String, String>) -> Option<(&'static str, &'a str)> {
+    if let Some(h) = tags.get("highway") {
+        return Some(("roads", h.as_str()));
+    }
+    if let Some(r) = tags.get("railway") {
+        return Some(("railways", r.as_str()));
+    }
+    if let Some(w) = tags.get("waterway") {
+        return Some(("water", w.as_str()));
+    }
+    if tags.get("natural").is_some_and(|n| n == "water" || n == "coastline") {
+        return Some(("water", tags.get("natural").map_or("water", String::as_str)));
+    }
+    None
+}
+
+/// Whether a road class is drawn at zoom `z` (minor roads appear from z12).
+fn road_visible(class: &str, z: u8) -> bool {
+    match class {
+        "motorway" | "trunk" | "primary" | "motorway_link" | "trunk_link" => true,
+        "secondary" | "tertiary" | "primary_link" | "secondary_link" => z >= 10,
+        _ => z >= 12,
+    }
+}
+
+/// Renders one tile of a source. Empty tiles encode to zero bytes.
+pub fn render(snap: &Snapshot, source: TileLayer, t: &TileId) -> Vec<u8> {
+    if t.z < source.minzoom() {
+        return Vec::new();
+    }
+    let bounds = t.bounds(BUFFER);
+    let mut layers = Vec::new();
+    match source {
+        TileLayer::Collection(c) => {
+            let fields = source.vector_layers().into_iter().next().map(|(_, f)| f).unwrap_or_default();
+            let index = snap.layer(c);
+            let mut lb = LayerBuilder::new(c.id());
+            for i in index.candidates(bounds) {
+                let row = &index.rows[i as usize];
+                if let Some(g) = &row.geometry {
+                    lb.add(g, t, &row_props(row, &fields));
+                }
+            }
+            layers.extend(lb.finish());
+        }
+        TileLayer::Basemap => {
+            let ds = &snap.dataset;
+            let (mut water, mut rail, mut roads, mut bld, mut labels) = (
+                LayerBuilder::new("water"), LayerBuilder::new("railways"), LayerBuilder::new("roads"),
+                LayerBuilder::new("buildings"), LayerBuilder::new("labels"),
+            );
+            let inside = |l: &LineString<f64>| {
+                l.0.iter().any(|c| c.x >= bounds[0] && c.x <= bounds[2] && c.y >= bounds[1] && c.y <= bounds[3])
+                    || geo::BoundingRect::bounding_rect(l).is_some_and(|r| {
+                        r.min().x <= bounds[2] && r.max().x >= bounds[0] && r.min().y <= bounds[3] && r.max().y >= bounds[1]
+                    })
+            };
+            for w in &ds.ways {
+                let Some((layer, class)) = way_class(&w.tags) else { continue };
+                if !inside(&w.geometry) {
+                    continue;
+                }
+                let g = Geometry::LineString(w.geometry.clone());
+                let mut props = vec![("class", TileValue::Str(class.to_owned()))];
+                if let Some(n) = w.tags.get("name") {
+                    props.push(("name", TileValue::Str(n.clone())));
+                }
+                match layer {
+                    "roads" if road_visible(class, t.z) => roads.add(&g, t, &props),
+                    "railways" => rail.add(&g, t, &props[..1]),
+                    "water" => water.add(&g, t, &props),
+                    _ => {}
+                }
+            }
+            if t.z >= 13 {
+                let index = snap.layer(Collection::Buildings);
+                for i in index.candidates(bounds) {
+                    let row = &index.rows[i as usize];
+                    if let Some(g) = &row.geometry {
+                        bld.add(g, t, &[("id", TileValue::Str(row.id.clone()))]);
+                    }
+                }
+            }
+            if t.z >= 14 {
+                for (c, class) in [(Collection::Compounds, "compound"), (Collection::Buildings, "building"), (Collection::Facilities, "facility")] {
+                    let index = snap.layer(c);
+                    for i in index.candidates(bounds) {
+                        let row = &index.rows[i as usize];
+                        let Some(name) = row.properties.get("name").and_then(Value::as_str).filter(|s| !s.is_empty()) else { continue };
+                        let Some(p) = row.geometry.as_ref().and_then(|g| geo::InteriorPoint::interior_point(g)) else { continue };
+                        labels.add(&Geometry::Point(p), t, &[("name", TileValue::Str(name.to_owned())), ("class", TileValue::Str(class.into()))]);
+                    }
+                }
+            }
+            layers.extend([water, rail, roads, bld, labels].into_iter().filter_map(LayerBuilder::finish));
+        }
+    }
+    if layers.is_empty() {
+        return Vec::new();
+    }
+    Tile { layers }.encode_to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn projection_puts_tile_corners_at_zero_and_extent() {
+        let t = TileId::new(14, 8529, 5975).unwrap();
+        let b = t.bounds(0.0);
+        let nw = t.project(b[0], b[3]);
+        let se = t.project(b[2], b[1]);
+        assert!(nw.x.abs() < 1e-6 && nw.y.abs() < 1e-6, "{nw:?}");
+        assert!((se.x - 4096.0).abs() < 1e-6 && (se.y - 4096.0).abs() < 1e-6, "{se:?}");
+    }
+
+    #[test]
+    fn tiles_outside_the_zoom_grid_do_not_exist() {
+        assert!(TileId::new(2, 4, 0).is_none());
+        assert!(TileId::new(23, 0, 0).is_none());
+        assert!(TileId::new(0, 0, 0).is_some());
+    }
+
+    #[test]
+    fn exterior_rings_get_mvt_winding() {
+        let t = TileId::new(0, 0, 0).unwrap();
+        // counter-clockwise in lon/lat is clockwise on screen after the y flip: positive area.
+        let p = Polygon::new(LineString::from(vec![(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0), (0.0, 0.0)]), vec![]);
+        let Some(Geometry::Polygon(out)) = to_tile_geometry(&Geometry::Polygon(p), &t) else { panic!("polygon lost") };
+        assert!(signed_area(out.exterior()) > 0.0);
+    }
+}
