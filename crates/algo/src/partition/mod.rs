@@ -43,19 +43,19 @@ mod barriers;
 mod graph;
 mod metrics;
 mod outline;
-// mod rebalance;
+mod rebalance;
 mod refine;
 mod rng;
 mod run;
 mod split;
 mod units;
-// mod validate;
+mod validate;
 
 pub use barriers::BarrierRules;
 pub use outline::grid_outlines;
-// pub use rebalance::{rebalance, BuildingMove, RebalanceReport, RebalanceResult};
+pub use rebalance::{rebalance, BuildingMove, RebalanceReport, RebalanceResult};
 pub use run::partition;
-// VALIDATE
+pub use validate::{DrawnGrid, GridCheck, GridOverlap, ValidationReport, Validator};
 
 use gridmap_model::{Building, BuildingId, Community, CommunityId, Compound, NetworkWay};
 use serde::Serialize;

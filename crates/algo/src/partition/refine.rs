@@ -56,8 +56,8 @@ impl<'a, 's> Refiner<'a, 's> {
         self.band.violation(hh).sqrt()
     }
 
-    /// Runs the search and returns the non-empty parts.
-    pub(crate) fn run(mut self, max_rounds: usize) -> Vec<Vec<u32>> {
+    /// Runs the search; `resplits` allows pair and neighbourhood re-cuts besides single moves.
+    pub(crate) fn search(&mut self, max_rounds: usize, resplits: bool) {
         for _ in 0..max_rounds {
             let mut out: Vec<usize> = (0..self.members.len())
                 .filter(|&p| !self.members[p].is_empty() && self.viol(self.pw[p]) > 0.0)
@@ -72,8 +72,8 @@ impl<'a, 's> Refiner<'a, 's> {
                     continue;
                 }
                 let moved = self.boundary_moves(p);
-                if moved && self.viol(self.pw[p]) == 0.0 {
-                    progress = true;
+                if (moved && self.viol(self.pw[p]) == 0.0) || !resplits {
+                    progress |= moved;
                     continue;
                 }
                 let fixed = self.resplit_pair(p) || self.resplit_neighbourhood(p, 1) || self.resplit_neighbourhood(p, 2);
@@ -83,7 +83,51 @@ impl<'a, 's> Refiner<'a, 's> {
                 break;
             }
         }
-        self.members.into_iter().filter(|m| !m.is_empty()).collect()
+    }
+
+    /// Parts by slot: slot `i` is the `i`-th input part (possibly emptied by a merge); slots
+    /// past the input count are parts created by splits.
+    pub(crate) fn into_parts(self) -> Vec<Vec<u32>> {
+        self.members
+    }
+
+    /// Whether slot `p` has no units (emptied by a merge or never used).
+    pub(crate) fn is_empty(&self, p: usize) -> bool {
+        self.members[p].is_empty()
+    }
+
+    /// Households of each slot.
+    pub(crate) fn weights(&self) -> &[u64] {
+        &self.pw
+    }
+
+    /// Replaces slot `p` by `new` parts: the first keeps the slot, the others get new slots.
+    pub(crate) fn replace_one(&mut self, p: usize, new: Vec<Vec<u32>>) {
+        self.replace(&[p], new);
+    }
+
+    /// Merges slot `q` into slot `p` (they must be adjacent); `q` is left empty.
+    pub(crate) fn merge(&mut self, p: usize, q: usize) {
+        let moved = std::mem::take(&mut self.members[q]);
+        for &u in &moved {
+            self.part_of[u as usize] = p as u32;
+        }
+        self.pw[p] += self.pw[q];
+        self.pw[q] = 0;
+        self.members[p].extend(moved);
+    }
+
+    /// Splits slot `p` with the splitter into `k` parts; the largest keeps the slot.
+    pub(crate) fn split(&mut self, p: usize, k: usize) {
+        let region = self.members[p].clone();
+        let mut new = self.splitter.partition(region, k);
+        new.sort_by_key(|m| std::cmp::Reverse(m.iter().map(|&u| self.w[u as usize]).sum::<u64>()));
+        self.replace_one(p, new);
+    }
+
+    /// Neighbouring non-empty slots of `p`, public to rebalancing.
+    pub(crate) fn neighbours_of(&self, p: usize) -> Vec<usize> {
+        self.neighbour_parts(p)
     }
 
     /// Neighbouring parts of `p`.

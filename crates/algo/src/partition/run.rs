@@ -6,7 +6,7 @@ use super::metrics::{connectivity, hull_polsby_popper};
 use super::outline::outlines;
 use super::refine::Refiner;
 use super::split::Splitter;
-use super::units::{make_units, Group, Merge, Prepared, Unit};
+use super::units::{make_units, Group, Prepared, Unit};
 use super::{
     Band, Infeasible, PartitionError, PartitionInput, PartitionParams, PartitionReport, PartitionResult,
     ProposedGrid,
@@ -74,7 +74,7 @@ fn partition_group(
     infeasible: &mut Vec<Infeasible>,
     stats: &mut Stats,
 ) -> Vec<(Vec<usize>, ProposedGrid)> {
-    let units: Vec<Unit> = make_units(prep, &group.buildings, band, Merge::CompoundsThatFit);
+    let units: Vec<Unit> = make_units(prep, &group.buildings, band);
     let pts: Vec<(f64, f64)> = units.iter().map(|u| (u.x, u.y)).collect();
     let w: Vec<u64> = units.iter().map(|u| u.households).collect();
     let g = Graph::delaunay(&pts, barriers);
@@ -98,9 +98,11 @@ fn partition_group(
     }
     islands(&g, &w, band, &units, prep, &mut note);
 
-    let mut splitter = Splitter::new(&g, &w, *band, params.barrier_penalty_m, params.tries, seed);
+    let mut splitter = Splitter::new(&g, &w, &pts, *band, params.barrier_penalty_m, params.tries, seed);
     let parts = splitter.partition((0..units.len() as u32).collect(), k);
-    let parts = Refiner::new(&g, &w, &pts, *band, &mut splitter, parts).run(4 * k + 16);
+    let mut refiner = Refiner::new(&g, &w, &pts, *band, &mut splitter, parts);
+    refiner.search(4 * k + 16, true);
+    let parts: Vec<Vec<u32>> = refiner.into_parts().into_iter().filter(|p| !p.is_empty()).collect();
     let out_of_band = parts.iter().filter(|p| !band.contains(p.iter().map(|&u| w[u as usize]).sum())).count();
     if out_of_band > 0 && band.feasible_counts(total).is_some() && (total as f64) >= band.lo {
         note(format!("{name}: {out_of_band} of {} grids stay out of band after local search", parts.len()));

@@ -17,6 +17,7 @@ const NONE: u32 = u32::MAX;
 pub(crate) struct Splitter<'a> {
     g: &'a Graph,
     w: &'a [u64],
+    pts: &'a [(f64, f64)],
     band: Band,
     penalty_m: f64,
     tries: usize,
@@ -33,8 +34,17 @@ struct Cut {
 }
 
 impl<'a> Splitter<'a> {
-    pub(crate) fn new(g: &'a Graph, w: &'a [u64], band: Band, penalty_m: f64, tries: usize, seed: u64) -> Self {
-        Self { g, w, band, penalty_m, tries: tries.max(1), rng: Rng::new(seed), local: vec![NONE; g.len()] }
+    /// `pts` are the node positions in metres (for the compactness of cuts).
+    pub(crate) fn new(
+        g: &'a Graph,
+        w: &'a [u64],
+        pts: &'a [(f64, f64)],
+        band: Band,
+        penalty_m: f64,
+        tries: usize,
+        seed: u64,
+    ) -> Self {
+        Self { g, w, pts, band, penalty_m, tries: tries.max(1), rng: Rng::new(seed), local: vec![NONE; g.len()] }
     }
 
     /// Splits `region` into (at most) `k` contiguous parts; fewer only when it has fewer nodes.
@@ -135,18 +145,24 @@ impl<'a> Splitter<'a> {
         let tries = if feasible_region { self.tries } else { 1 };
         let mut best: Option<(Cut, Vec<bool>)> = None;
         let mut costs = vec![0.0f64; edges.len()];
+        let lp: Vec<(f64, f64)> = region.iter().map(|&u| self.pts[u as usize]).collect();
+        // Small regions get a few trees even when the first has a feasible cut: the best-shaped
+        // cut among them wins. Large regions stop at the first feasible tree.
+        let min_trees = if m <= MANY_TREES_BELOW { MIN_TREES } else { 1 };
         for t in 0..tries {
+            // Jittered costs break the ties of regular layouts (a lattice MST is a comb of rows);
+            // later tries perturb more, towards random spanning trees as in ReCom.
+            let amp = 0.5 * (1 + t.min(6)) as f64;
             for (c, e) in costs.iter_mut().zip(&edges) {
-                let jitter = if t == 0 { 1.0 } else { 1.0 + (t.min(6) as f64) * self.rng.unit() };
-                *c = e.2 * jitter + if e.3 { self.penalty_m } else { 0.0 };
+                *c = e.2 * (1.0 + amp * self.rng.unit()) + if e.3 { self.penalty_m } else { 0.0 };
             }
             let tree = self.spanning_tree(m, &edges, &costs);
-            let (cut, side) = self.best_cut(m, &tree, &lw, total, k);
+            let (cut, side) = self.best_cut(m, &tree, &lw, &lp, total, k);
             let better = best.as_ref().is_none_or(|(b, _)| cut.score < b.score);
             if better {
                 best = Some((cut, side));
             }
-            if best.as_ref().is_some_and(|(b, _)| b.score < FEASIBLE) {
+            if t + 1 >= min_trees && best.as_ref().is_some_and(|(b, _)| b.score < FEASIBLE) {
                 break;
             }
         }
@@ -196,7 +212,15 @@ impl<'a> Splitter<'a> {
     }
 
     /// Scores every tree edge and returns the best cut with its side-A membership.
-    fn best_cut(&self, m: usize, tree: &[Vec<(u32, bool)>], lw: &[u64], total: u64, k: usize) -> (Cut, Vec<bool>) {
+    fn best_cut(
+        &self,
+        m: usize,
+        tree: &[Vec<(u32, bool)>],
+        lw: &[u64],
+        lp: &[(f64, f64)],
+        total: u64,
+        k: usize,
+    ) -> (Cut, Vec<bool>) {
         let mut parent = vec![NONE; m];
         let mut pbar = vec![false; m];
         let mut order = Vec::with_capacity(m);
@@ -215,14 +239,37 @@ impl<'a> Splitter<'a> {
             }
         }
         let mut sub: Vec<u64> = lw.to_vec();
+        // Shape moments of every subtree: count, Σx, Σy, Σ(x²+y²) around the region's mean.
+        let (mx, my) = lp.iter().fold((0.0, 0.0), |a, p| (a.0 + p.0 / m as f64, a.1 + p.1 / m as f64));
+        let mut mom: Vec<[f64; 4]> = lp
+            .iter()
+            .map(|p| {
+                let (x, y) = (p.0 - mx, p.1 - my);
+                [1.0, x, y, x * x + y * y]
+            })
+            .collect();
         for &u in order.iter().skip(1).rev() {
             let p = parent[u as usize] as usize;
             sub[p] += sub[u as usize];
+            let mu = mom[u as usize];
+            for (a, b) in mom[p].iter_mut().zip(mu) {
+                *a += b;
+            }
         }
+        let whole = mom[0];
+        let spread = |q: [f64; 4]| if q[0] > 0.0 { (q[3] - (q[1] * q[1] + q[2] * q[2]) / q[0]) / (q[0] * q[0]) } else { 0.0 };
+        let base = spread(whole).max(1e-9);
         let mut best = Cut { node: usize::MAX, k1: k / 2, score: f64::INFINITY };
         for &u in order.iter().skip(1) {
             let u = u as usize;
-            if let Some((score, k1)) = self.score(sub[u], total, k, pbar[u]) {
+            if let Some((mut score, k1)) = self.score(sub[u], total, k, pbar[u]) {
+                // Elongated sides spread more per unit² than the region they come from: a
+                // scale-free second-moment compactness, cheap to get for every cut at once.
+                let a = mom[u];
+                let b = [whole[0] - a[0], whole[1] - a[1], whole[2] - a[2], whole[3] - a[3]];
+                let (ka, kb) = (k1 as f64 / k as f64, (k - k1) as f64 / k as f64);
+                let shape = spread(a) * ka / base + spread(b) * kb / base;
+                score += SHAPE_WEIGHT * shape;
                 if score < best.score {
                     best = Cut { node: u, k1, score };
                 }
@@ -282,6 +329,11 @@ impl<'a> Splitter<'a> {
 
 /// Scores at or above this are infeasible cuts.
 const FEASIBLE: f64 = 1.0e3;
+/// Weight of the shape term in a cut's score (against balance in band widths).
+const SHAPE_WEIGHT: f64 = 0.3;
+/// Regions with at most this many units try [`MIN_TREES`] trees for a better-shaped cut.
+const MANY_TREES_BELOW: usize = 4_000;
+const MIN_TREES: usize = 3;
 
 #[cfg(test)]
 mod tests {
@@ -299,7 +351,8 @@ mod tests {
         let g = lattice(30, 30);
         let w = vec![10u64; 900];
         let band = Band::new(300.0, 0.15);
-        let mut s = Splitter::new(&g, &w, band, 5000.0, 8, 1);
+        let pts: Vec<_> = (0..900).map(|i| ((i % 30) as f64 * 20.0, (i / 30) as f64 * 20.0)).collect();
+        let mut s = Splitter::new(&g, &w, &pts, band, 5000.0, 8, 1);
         let parts = s.partition((0..900).collect(), 30);
         assert_eq!(parts.len(), 30);
         let mut seen = vec![false; 900];

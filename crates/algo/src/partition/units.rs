@@ -81,23 +81,15 @@ pub(crate) struct Unit {
     pub y: f64,
 }
 
-/// How buildings are merged into units.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Merge {
-    /// A compound whose households fit under the band's upper bound is one unit.
-    CompoundsThatFit,
-    /// Every building is its own unit (validation of drawn grids).
-    Buildings,
-}
-
-/// Units of a set of buildings (indices into `prep.buildings`), in a deterministic order.
-pub(crate) fn make_units(prep: &Prepared<'_>, members: &[usize], band: &Band, merge: Merge) -> Vec<Unit> {
+/// Units of a set of buildings (indices into `prep.buildings`), in a deterministic order: a
+/// compound that fits under the band's upper bound is one unit, other buildings are single units.
+pub(crate) fn make_units(prep: &Prepared<'_>, members: &[usize], band: &Band) -> Vec<Unit> {
     let mut compounds: BTreeMap<&CompoundId, Vec<usize>> = BTreeMap::new();
     let mut singles = Vec::new();
     for &i in members {
-        match (&prep.buildings[i].compound, merge) {
-            (Some(c), Merge::CompoundsThatFit) => compounds.entry(c).or_default().push(i),
-            _ => singles.push(i),
+        match &prep.buildings[i].compound {
+            Some(c) => compounds.entry(c).or_default().push(i),
+            None => singles.push(i),
         }
     }
     let mut units = Vec::with_capacity(members.len());

@@ -1,0 +1,225 @@
+//! Validation of hand-drawn grid polygons against the buildings of a community.
+//!
+//! Build a [`Validator`] once per community (it indexes the footprints in an R-tree, projects them
+//! to metres and triangulates the building centroids), then call [`Validator::validate`] after
+//! every edit of the drawing. A building belongs to the grid holding the majority of its
+//! footprint area; without a majority, to the grid containing its centroid; else it is
+//! unassigned.
+use super::barriers::{BarrierIndex, BarrierRules};
+use super::graph::Graph;
+use super::outline::project_mp;
+use super::units::Prepared;
+use super::{Band, PartitionError, PartitionInput, PartitionParams};
+use crate::geometry::LocalProjection;
+use geo::{Area, BooleanOps, BoundingRect, Contains, Intersects};
+use geo_types::{MultiPolygon, Point};
+use gridmap_model::{BuildingId, CommunityId};
+use rstar::{primitives::GeomWithData, RTree, AABB};
+use serde::Serialize;
+use std::time::Instant;
+
+/// A grid as drawn by hand: an id (or code) and its polygon in WGS84.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DrawnGrid {
+    pub id: String,
+    pub boundary: MultiPolygon<f64>,
+}
+
+/// What one drawn grid gets.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GridCheck {
+    pub id: String,
+    pub buildings: Vec<BuildingId>,
+    pub households: u64,
+    pub in_band: bool,
+    /// Pieces of the grid in the building adjacency graph (1 = contiguous; 0 = no buildings).
+    pub components: usize,
+    pub contiguous: bool,
+    /// Communities of its buildings (more than one = crosses a community border).
+    pub communities: Vec<Option<CommunityId>>,
+    pub crosses_community: bool,
+    /// Drawn area in m².
+    pub area_m2: f64,
+}
+
+/// Area shared by two drawn grids.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GridOverlap {
+    pub a: String,
+    pub b: String,
+    pub area_m2: f64,
+}
+
+/// The structured answer of [`Validator::validate`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ValidationReport {
+    pub grids: Vec<GridCheck>,
+    pub overlaps: Vec<GridOverlap>,
+    pub unassigned: Vec<BuildingId>,
+    pub unassigned_households: u64,
+    pub out_of_band: Vec<String>,
+    pub non_contiguous: Vec<String>,
+    pub crossing_communities: Vec<String>,
+    pub within_band_pct: f64,
+    /// True when nothing above needs attention.
+    pub ok: bool,
+    pub seconds: f64,
+}
+
+type Indexed = GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>;
+
+/// Prebuilt indexes over the buildings of one community (or any set of buildings).
+pub struct Validator<'a> {
+    prep: Prepared<'a>,
+    band: Band,
+    tree: RTree<Indexed>,
+    footprints: Vec<MultiPolygon<f64>>,
+    areas: Vec<f64>,
+    graph: Graph,
+}
+
+impl<'a> Validator<'a> {
+    /// Indexes `input.buildings` (communities, compounds and ways are not needed).
+    pub fn new(input: &PartitionInput<'a>, params: &PartitionParams) -> Result<Self, PartitionError> {
+        let band = params.band()?;
+        let prep = Prepared::new(input)?;
+        let footprints: Vec<MultiPolygon<f64>> = prep.buildings.iter().map(|b| project_mp(&b.footprint, &prep.proj)).collect();
+        let areas = footprints.iter().map(Area::unsigned_area).collect();
+        let tree = RTree::bulk_load(
+            footprints
+                .iter()
+                .enumerate()
+                .filter_map(|(i, f)| {
+                    let r = f.bounding_rect()?;
+                    Some(Indexed::new(rstar::primitives::Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]), i))
+                })
+                .collect(),
+        );
+        let none = BarrierIndex::new(&[], &BarrierRules::default(), &LocalProjection::new(0.0, 0.0));
+        let graph = Graph::delaunay(&prep.pts, &none);
+        Ok(Self { prep, band, tree, footprints, areas, graph })
+    }
+
+    /// Checks drawn grids: membership, overlaps, unassigned buildings, band, contiguity and
+    /// community borders.
+    pub fn validate(&self, grids: &[DrawnGrid]) -> ValidationReport {
+        let t0 = Instant::now();
+        let n = self.prep.buildings.len();
+        let polys: Vec<MultiPolygon<f64>> = grids.iter().map(|g| project_mp(&g.boundary, &self.prep.proj)).collect();
+        // Best (fraction, grid) per building, and the grid holding its centroid.
+        let mut best: Vec<(f64, u32)> = vec![(0.0, u32::MAX); n];
+        let mut by_centroid: Vec<u32> = vec![u32::MAX; n];
+        for (gi, poly) in polys.iter().enumerate() {
+            let Some(r) = poly.bounding_rect() else { continue };
+            let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+            for cand in self.tree.locate_in_envelope_intersecting(&env) {
+                let i = cand.data;
+                let (cx, cy) = self.prep.pts[i];
+                if by_centroid[i] == u32::MAX && poly.contains(&Point::new(cx, cy)) {
+                    by_centroid[i] = gi as u32;
+                }
+                let frac = self.inside_fraction(i, poly);
+                if frac > best[i].0 {
+                    best[i] = (frac, gi as u32);
+                }
+            }
+        }
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); grids.len()];
+        let mut unassigned = Vec::new();
+        for i in 0..n {
+            let g = if best[i].0 > 0.5 { best[i].1 } else { by_centroid[i] };
+            if g == u32::MAX {
+                unassigned.push(i);
+            } else {
+                members[g as usize].push(i);
+            }
+        }
+        let mut in_part = vec![false; n];
+        let mut seen = vec![false; n];
+        let mut checks = Vec::with_capacity(grids.len());
+        for (gi, g) in grids.iter().enumerate() {
+            let m = &members[gi];
+            let nodes: Vec<u32> = m.iter().map(|&i| i as u32).collect();
+            for &i in m {
+                in_part[i] = true;
+            }
+            let components = self.graph.count_components(&nodes, &|v| in_part[v], &|_| true, &mut seen);
+            for &i in m {
+                in_part[i] = false;
+            }
+            let households: u64 = m.iter().map(|&i| u64::from(self.prep.buildings[i].households)).sum();
+            let mut communities: Vec<Option<CommunityId>> = m.iter().map(|&i| self.prep.community[i].clone()).collect();
+            communities.sort();
+            communities.dedup();
+            checks.push(GridCheck {
+                id: g.id.clone(),
+                buildings: m.iter().map(|&i| self.prep.buildings[i].id.clone()).collect(),
+                households,
+                in_band: self.band.contains(households),
+                components,
+                contiguous: components == 1,
+                crosses_community: communities.len() > 1,
+                communities,
+                area_m2: polys[gi].unsigned_area(),
+            });
+        }
+        let mut overlaps = Vec::new();
+        for a in 0..polys.len() {
+            for b in a + 1..polys.len() {
+                let (Some(ra), Some(rb)) = (polys[a].bounding_rect(), polys[b].bounding_rect()) else { continue };
+                if !ra.intersects(&rb) {
+                    continue;
+                }
+                let area = polys[a].intersection(&polys[b]).unsigned_area();
+                if area > 0.01 {
+                    overlaps.push(GridOverlap { a: grids[a].id.clone(), b: grids[b].id.clone(), area_m2: (area * 100.0).round() / 100.0 });
+                }
+            }
+        }
+        let pick = |f: &dyn Fn(&GridCheck) -> bool| checks.iter().filter(|c| f(c)).map(|c| c.id.clone()).collect::<Vec<_>>();
+        let out_of_band = pick(&|c| !c.in_band);
+        let non_contiguous = pick(&|c| !c.contiguous);
+        let crossing_communities = pick(&|c| c.crosses_community);
+        let in_band = checks.iter().filter(|c| c.in_band).count();
+        let within_band_pct =
+            if checks.is_empty() { 100.0 } else { (10_000.0 * in_band as f64 / checks.len() as f64).round() / 100.0 };
+        let ok = overlaps.is_empty()
+            && unassigned.is_empty()
+            && out_of_band.is_empty()
+            && non_contiguous.is_empty()
+            && crossing_communities.is_empty();
+        ValidationReport {
+            unassigned_households: unassigned.iter().map(|&i| u64::from(self.prep.buildings[i].households)).sum(),
+            unassigned: unassigned.iter().map(|&i| self.prep.buildings[i].id.clone()).collect(),
+            grids: checks,
+            overlaps,
+            out_of_band,
+            non_contiguous,
+            crossing_communities,
+            within_band_pct,
+            ok,
+            seconds: t0.elapsed().as_secs_f64(),
+        }
+    }
+
+    /// Share of building `i`'s footprint inside `poly` (metres): 1 or 0 when all or none of its
+    /// vertices are inside, else the exact intersection area.
+    fn inside_fraction(&self, i: usize, poly: &MultiPolygon<f64>) -> f64 {
+        let fp = &self.footprints[i];
+        let (mut inside, mut total) = (0usize, 0usize);
+        for c in fp.0.iter().flat_map(|p| p.exterior().0.iter()) {
+            total += 1;
+            inside += usize::from(poly.intersects(&Point::new(c.x, c.y)));
+        }
+        if total == 0 || self.areas[i] <= 0.0 {
+            return 0.0;
+        }
+        if inside == total {
+            return 1.0;
+        }
+        if inside == 0 {
+            return 0.0;
+        }
+        (fp.intersection(poly).unsigned_area() / self.areas[i]).clamp(0.0, 1.0)
+    }
+}
