@@ -1,0 +1,117 @@
+//! Opening input files: transparent gzip, format detection by name and content, and mapping a
+//! byte offset back to line/column for error messages.
+use crate::error::{file_name, io_error, ImportError};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+/// Input formats [`crate::import_file`] understands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    OsmPbf,
+    OsmXml,
+    GeoJson,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::OsmPbf => "osm.pbf",
+            Format::OsmXml => "osm.xml",
+            Format::GeoJson => "geojson",
+        }
+    }
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+fn is_gzip(path: &Path) -> Result<bool, ImportError> {
+    let mut f = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let mut magic = [0u8; 2];
+    let n = read_up_to(&mut f, &mut magic).map_err(|e| io_error(path, e))?;
+    Ok(n == 2 && magic == GZIP_MAGIC)
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Opens a file for streaming, decompressing gzip when the file starts with the gzip magic.
+/// Returns the reader and the file's size on disk (for progress).
+pub(crate) fn open_input(path: &Path) -> Result<(Box<dyn BufRead>, u64), ImportError> {
+    let gz = is_gzip(path)?;
+    let f = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let r: Box<dyn BufRead> = if gz {
+        Box::new(BufReader::with_capacity(1 << 16, flate2::read::MultiGzDecoder::new(f)))
+    } else {
+        Box::new(BufReader::with_capacity(1 << 16, f))
+    };
+    Ok((r, len))
+}
+
+/// Reads a whole (possibly gzipped) file into memory.
+pub(crate) fn read_all(path: &Path) -> Result<Vec<u8>, ImportError> {
+    let (mut r, len) = open_input(path)?;
+    let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    r.read_to_end(&mut out).map_err(|e| io_error(path, e))?;
+    Ok(out)
+}
+
+/// 1-based line and column of a byte offset in the (decompressed) file; (0, 0) if unreadable.
+pub(crate) fn line_col_at(path: &Path, byte: u64) -> (u64, u64) {
+    let Ok((r, _)) = open_input(path) else { return (0, 0) };
+    let mut line = 1u64;
+    let mut col = 1u64;
+    for b in r.bytes().take(usize::try_from(byte).unwrap_or(usize::MAX)) {
+        match b {
+            Ok(b'\n') => {
+                line += 1;
+                col = 1;
+            }
+            // Count characters, not UTF-8 continuation bytes.
+            Ok(b) if b & 0xC0 != 0x80 => col += 1,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    (line, col)
+}
+
+/// Decides the format from the file name, else from the first bytes.
+pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    if name.ends_with(".pbf") {
+        return Ok(Format::OsmPbf);
+    }
+    if name.ends_with(".osm") || name.ends_with(".xml") {
+        return Ok(Format::OsmXml);
+    }
+    if name.ends_with(".geojson") || name.ends_with(".json") {
+        return Ok(Format::GeoJson);
+    }
+    let (mut r, _) = open_input(path)?;
+    let mut head = [0u8; 64];
+    let n = read_up_to(&mut r, &mut head).map_err(|e| io_error(path, e))?;
+    let head = &head[..n];
+    let text = head.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(head);
+    match text.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'<') => return Ok(Format::OsmXml),
+        Some(b'{') => return Ok(Format::GeoJson),
+        _ => {}
+    }
+    if head.windows(9).any(|w| w == b"OSMHeader") {
+        return Ok(Format::OsmPbf);
+    }
+    Err(ImportError::UnknownFormat {
+        file: file_name(path),
+        detail: "neither the name nor the first bytes match a known format".to_owned(),
+    })
+}
