@@ -1,0 +1,53 @@
+//! Household CSV input.
+use gridmap_import::{read_household_csv, ImportError, NoProgress};
+use gridmap_model::{BuildingId, BuildingKey};
+
+fn csv(name: &str, text: &str) -> Result<Vec<gridmap_model::HouseholdUpdate>, ImportError> {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join(name);
+    std::fs::write(&p, text).unwrap();
+    read_household_csv(&p, &NoProgress)
+}
+
+#[test]
+fn rows_by_building_id_carry_their_origin_line() {
+    let rows = csv("counts.csv", "\u{feff}building_id,households,elderly,steward\nw1,40,6,王芳\nw2, 12 ,,\nw3,,3,\n").unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0].key, BuildingKey::Id(BuildingId::new("w1")));
+    assert_eq!((rows[0].households, rows[0].elderly, rows[0].steward.as_deref()), (Some(40), Some(6), Some("王芳")));
+    assert_eq!((rows[1].households, rows[1].elderly, rows[1].steward.as_deref()), (Some(12), None, None));
+    assert_eq!((rows[2].households, rows[2].elderly), (None, Some(3)));
+    assert_eq!(rows[0].origin, "counts.csv:2");
+    assert_eq!(rows[2].origin, "counts.csv:4");
+}
+
+#[test]
+fn rows_by_address_and_the_id_alias() {
+    let rows = csv("a.csv", "address,households\n学院路17号,30\n").unwrap();
+    assert_eq!(rows[0].key, BuildingKey::Address("学院路17号".into()));
+    let rows = csv("b.csv", "id,elderly\nr5,2\n").unwrap();
+    assert_eq!(rows[0].key, BuildingKey::Id(BuildingId::new("r5")));
+}
+
+#[test]
+fn bad_rows_name_the_line_and_column() {
+    let cases = [
+        ("building_id,households\nw1,10\nw2,lots\n", 3, "households", "not an integer"),
+        ("building_id,households\nw1,-4\n", 2, "households", "negative"),
+        ("building_id,elderly\nw1,2.5\n", 2, "elderly", "not an integer"),
+        ("building_id,households\nw1,1\n,5\n", 3, "building_id", "empty key"),
+        ("name,households\nx,1\n", 1, "building_id", "missing key column"),
+        ("building_id,floors\nw1,1\n", 1, "households", "no value column"),
+        ("building_id,households\nw1,1,9\n", 2, "(row)", "fields"),
+    ];
+    for (text, want_line, want_col, want_msg) in cases {
+        match csv("bad.csv", text) {
+            Err(ImportError::Csv { line, column, message, file }) => {
+                assert_eq!((line, column.as_str()), (want_line, want_col), "{text:?}: {message}");
+                assert!(message.contains(want_msg), "{text:?}: {message}");
+                assert!(file.ends_with("bad.csv"));
+            }
+            other => panic!("{text:?}: expected a CSV error, got {other:?}"),
+        }
+    }
+}
