@@ -33,17 +33,17 @@ pub struct IsochroneOptions {
     pub levels_min: Vec<f64>,
     /// Buffer each side of a reached path, metres (default 30).
     pub half_width_m: f64,
-    /// Raster cell, metres (default 5; coarser automatically for very large extents).
+    /// Raster cell, metres (default 8; coarser automatically for very large extents).
     pub cell_m: f64,
     /// Enclosed unreached areas smaller than this are filled (default 20 000 m² ≈ a 140 m block).
     pub fill_holes_m2: f64,
-    /// Douglas–Peucker tolerance for the output, metres (default 4).
+    /// Douglas–Peucker tolerance for the output, metres (default 4; at least half a cell).
     pub simplify_m: f64,
 }
 
 impl Default for IsochroneOptions {
     fn default() -> Self {
-        Self { levels_min: vec![5.0, 10.0, 15.0], half_width_m: 30.0, cell_m: 5.0, fill_holes_m2: 20_000.0, simplify_m: 4.0 }
+        Self { levels_min: vec![5.0, 10.0, 15.0], half_width_m: 30.0, cell_m: 8.0, fill_holes_m2: 20_000.0, simplify_m: 4.0 }
     }
 }
 
@@ -117,17 +117,25 @@ pub fn isochrone_bands(
             let (a, b) = (xy[k], xy[k + 1]);
             let geo_len = ((b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)).sqrt();
             let (o0, o1) = (off[k], off[k + 1]);
-            let to_off = |s: f64| if geo_len > 0.0 { o0 + (s / geo_len) * (o1 - o0) } else { o0 };
-            r.burn_segment(a, b, opts.half_width_m, |s1, s2| {
-                let (f1, f2) = (to_off(s1), to_off(s2));
-                let mut v = at(f1).min(at(f2));
-                for o in own {
-                    if o.offset_m >= f1 && o.offset_m <= f2 {
-                        v = v.min(o.start_m);
+            let ratio = if geo_len > 0.0 { (o1 - o0) / geo_len } else { 0.0 };
+            if own.is_empty() {
+                // fast path: f(s) = min(du + o0 + ratio·s, dv + len − o0 − ratio·s); over [s1, s2]
+                // the rising branch is lowest at s1 and the falling one at s2
+                let (c1, c2) = (du + o0, dv + (len - o0));
+                r.burn_segment(a, b, opts.half_width_m, |s1, s2| (c1 + ratio * s1).min(c2 - ratio * s2));
+            } else {
+                let to_off = |s: f64| o0 + s * ratio;
+                r.burn_segment(a, b, opts.half_width_m, |s1, s2| {
+                    let (f1, f2) = (to_off(s1), to_off(s2));
+                    let mut v = at(f1).min(at(f2));
+                    for o in own {
+                        if o.offset_m >= f1 && o.offset_m <= f2 {
+                            v = v.min(o.start_m);
+                        }
                     }
-                }
-                v
-            });
+                    v
+                });
+            }
         }
     }
     let tolerance = opts.simplify_m.max(0.0);

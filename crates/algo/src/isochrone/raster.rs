@@ -84,45 +84,57 @@ impl Raster {
         if max_hole == 0 {
             return m;
         }
-        // label outside regions (4-connected); fill those not touching the border and small
+        // 1. the outside connected to the border (4-connected), without collecting it
         let (w, h) = (self.w, self.h);
-        let mut seen = vec![false; w * h];
-        let mut stack = Vec::new();
-        let mut region = Vec::new();
-        for start in 0..w * h {
-            if m[start] || seen[start] {
+        let mut outer = vec![false; w * h];
+        let mut stack: Vec<usize> = Vec::new();
+        for i in 0..w {
+            stack.push(i);
+            stack.push((h - 1) * w + i);
+        }
+        for j in 0..h {
+            stack.push(j * w);
+            stack.push(j * w + w - 1);
+        }
+        while let Some(c) = stack.pop() {
+            if m[c] || outer[c] {
                 continue;
             }
-            seen[start] = true;
-            stack.push(start);
+            outer[c] = true;
+            let (i, j) = (c % w, c / w);
+            if i > 0 && !outer[c - 1] {
+                stack.push(c - 1);
+            }
+            if i + 1 < w && !outer[c + 1] {
+                stack.push(c + 1);
+            }
+            if j > 0 && !outer[c - w] {
+                stack.push(c - w);
+            }
+            if j + 1 < h && !outer[c + w] {
+                stack.push(c + w);
+            }
+        }
+        // 2. every other outside region is a hole: fill it when small
+        let mut region: Vec<usize> = Vec::new();
+        for start in 0..w * h {
+            if m[start] || outer[start] {
+                continue;
+            }
             region.clear();
-            let mut border = false;
+            outer[start] = true;
+            stack.push(start);
             while let Some(c) = stack.pop() {
                 region.push(c);
                 let (i, j) = (c % w, c / w);
-                if i == 0 || j == 0 || i == w - 1 || j == h - 1 {
-                    border = true;
-                }
-                let mut visit = |n: usize| {
-                    if !m[n] && !seen[n] {
-                        seen[n] = true;
+                for (ok, n) in [(i > 0, c.wrapping_sub(1)), (i + 1 < w, c + 1), (j > 0, c.wrapping_sub(w)), (j + 1 < h, c + w)] {
+                    if ok && !m[n] && !outer[n] {
+                        outer[n] = true;
                         stack.push(n);
                     }
-                };
-                if i > 0 {
-                    visit(c - 1);
-                }
-                if i + 1 < w {
-                    visit(c + 1);
-                }
-                if j > 0 {
-                    visit(c - w);
-                }
-                if j + 1 < h {
-                    visit(c + w);
                 }
             }
-            if !border && region.len() <= max_hole {
+            if region.len() <= max_hole {
                 for &c in &region {
                     m[c] = true;
                 }

@@ -139,10 +139,16 @@ pub fn oracle_minutes(dir: &Path, kind: &str, extra: &[&str]) -> Option<(HashMap
         eprintln!("\n!!!!!!!! NOTE: {msg} — SKIPPED !!!!!!!!\n");
         return None;
     }
-    let work = std::env::temp_dir().join(format!("gridmap-oracle-{}-{}", std::process::id(), dir.display().to_string().replace('/', "_")));
-    std::fs::create_dir_all(&work).expect("temp dir");
-    if !work.join("edges.csv").is_file() {
-        write_graph_csv(&dir.join("network.geojson"), &work);
+    // one work dir per input dir, graph CSVs rewritten once per test process
+    static WRITTEN: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let work = std::env::temp_dir().join(format!("gridmap-oracle{}", dir.display().to_string().replace(['/', '\\', ':'], "_")));
+    {
+        let mut written = WRITTEN.lock().unwrap_or_else(|e| e.into_inner());
+        if !written.contains(&work) {
+            std::fs::create_dir_all(&work).expect("temp dir");
+            write_graph_csv(&dir.join("network.geojson"), &work);
+            written.push(work.clone());
+        }
     }
     let out = work.join(format!("o-{kind}{}.csv", extra.join("")));
     let o = Command::new(&py)
