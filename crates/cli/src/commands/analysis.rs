@@ -1,0 +1,128 @@
+//! `gridmap coverage`, `gaps`, `isochrone`: walking coverage questions answered from the store.
+use crate::config::{CoverageArgs, GapsArgs, Global, IsochroneArgs};
+use crate::error::{CliError, Result};
+use crate::output::emit;
+use crate::progress::Bar;
+use gridmap_algo::coverage::GapOptions;
+use gridmap_service::{gaps_geojson, isochrones_geojson, walk_profile, Analysis, CoverageQuery};
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+fn service(e: gridmap_service::ServiceError) -> CliError {
+    match e {
+        gridmap_service::ServiceError::Invalid { name, value, reason } => CliError::usage(format!("--{}", name.replace('_', "-")), format!("'{value}': {reason}")),
+        other => CliError::algo(other),
+    }
+}
+
+/// Loads the store and builds the analysis session (network + snapping) off the async threads.
+async fn session(g: &Global) -> Result<(Arc<dyn gridmap_store::Store>, Arc<Analysis>)> {
+    let store = super::open_store(g).await?;
+    let bar = Bar::new(g.quiet, "load");
+    bar.message("reading the database");
+    let ds = store.load().await?;
+    if ds.buildings.is_empty() {
+        return Err(CliError::usage("--db", format!("{} holds no buildings: run `gridmap import` first", super::import::redact(&g.db))));
+    }
+    bar.message("building the walking network");
+    let analysis = tokio::task::spawn_blocking(move || Analysis::new(Arc::new(ds)))
+        .await
+        .map_err(|e| CliError::algo(format!("analysis task failed: {e}")))?;
+    bar.finish();
+    Ok((store, Arc::new(analysis)))
+}
+
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    if path.as_os_str() == "-" {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{text}").map_err(|e| CliError::Write { path: path.to_owned(), source: e })
+    } else {
+        std::fs::write(path, text).map_err(|e| CliError::Write { path: path.to_owned(), source: e })
+    }
+}
+
+pub async fn coverage(g: &Global, a: CoverageArgs) -> Result<()> {
+    let t0 = Instant::now();
+    let profile = walk_profile(Some(&a.walk.profile), a.walk.speed_kmh).map_err(service)?;
+    gridmap_service::facility_kind(&a.walk.kind).map_err(service)?;
+    gridmap_service::check_minutes(&a.minutes).map_err(service)?;
+    let (store, analysis) = session(g).await?;
+    let q = CoverageQuery { kind: a.walk.kind.clone(), minutes: a.minutes.clone(), profile };
+    let an = analysis.clone();
+    let summary = tokio::task::spawn_blocking(move || an.coverage(&q))
+        .await
+        .map_err(|e| CliError::algo(format!("coverage task failed: {e}")))?
+        .map_err(service)?;
+    if let Some(path) = &a.per_building {
+        let times = analysis.building_times(&a.walk.kind, a.minutes[0], profile).map_err(service)?;
+        let mut w = csv::Writer::from_path(path).map_err(|e| CliError::Write { path: path.clone(), source: e.into() })?;
+        let werr = |e: csv::Error| CliError::Write { path: path.clone(), source: std::io::Error::other(e) };
+        w.write_record(["building_id", "minutes", "facility_id"]).map_err(werr)?;
+        for t in &times {
+            let minutes = t.minutes.map(|m| format!("{m:.4}")).unwrap_or_default();
+            let facility = t.facility_id.as_ref().map(ToString::to_string).unwrap_or_default();
+            w.write_record([t.building_id.as_str(), minutes.as_str(), facility.as_str()]).map_err(werr)?;
+        }
+        w.flush().map_err(|e| CliError::Write { path: path.clone(), source: e })?;
+    }
+    let key = format!("coverage/{}/{}", a.walk.kind, profile.speed_kmh);
+    let mut out = serde_json::to_value(&summary).unwrap_or_default();
+    store.put_result(&key, &out).await?;
+    if let Some(o) = out.as_object_mut() {
+        o.insert("seconds".into(), t0.elapsed().as_secs_f64().into());
+    }
+    emit(g.json, &format!("coverage of {} within {} min at {} km/h", a.walk.kind, a.minutes[0], profile.speed_kmh), &out);
+    Ok(())
+}
+
+pub async fn gaps(g: &Global, a: GapsArgs) -> Result<()> {
+    let profile = walk_profile(Some(&a.walk.profile), a.walk.speed_kmh).map_err(service)?;
+    gridmap_service::facility_kind(&a.walk.kind).map_err(service)?;
+    if !(a.cluster_m.is_finite() && a.cluster_m > 0.0) {
+        return Err(CliError::usage("--cluster-m", format!("must be a positive distance, got {}", a.cluster_m)));
+    }
+    let (store, analysis) = session(g).await?;
+    let opts = GapOptions { link_m: a.cluster_m, ..GapOptions::default() };
+    let gaps = analysis.gaps(&a.walk.kind, a.minutes, profile, &opts).map_err(service)?;
+    let fc = gaps_geojson(&gaps);
+    if let Some(p) = &a.geojson {
+        write_file(p, &fc.to_string())?;
+    }
+    store.put_result(&format!("gaps/{}/{}/{}", a.walk.kind, a.minutes, profile.speed_kmh), &serde_json::to_value(&fc).unwrap_or_default()).await?;
+    let rows: Vec<serde_json::Value> = gaps
+        .iter()
+        .map(|x| serde_json::json!({"rank": x.rank, "households": x.households, "elderly": x.elderly, "buildings": x.buildings.len(), "area_m2": x.area_m2.round(), "centre": x.centre}))
+        .collect();
+    let out = serde_json::json!({
+        "kind": a.walk.kind, "minutes": a.minutes, "speed_kmh": profile.speed_kmh,
+        "gap_areas": gaps.len(), "uncovered_households": gaps.iter().map(|x| x.households).sum::<u64>(),
+        "uncovered_buildings": gaps.iter().map(|x| x.buildings.len()).sum::<usize>(), "gaps": rows,
+    });
+    emit(g.json, &format!("gaps beyond {} min of {}", a.minutes, a.walk.kind), &out);
+    Ok(())
+}
+
+pub async fn isochrone(g: &Global, a: IsochroneArgs) -> Result<()> {
+    let profile = walk_profile(Some(&a.profile), a.speed_kmh).map_err(service)?;
+    gridmap_service::check_minutes(&a.minutes).map_err(service)?;
+    let (_, analysis) = session(g).await?;
+    let t0 = Instant::now();
+    let bands = match (&a.facility, &a.kind) {
+        (Some(f), None) => analysis.isochrone_for_facility(f, &a.minutes, profile),
+        (None, Some(k)) => analysis.isochrone_for_kind(k, &a.minutes, profile),
+        _ => return Err(CliError::usage("--facility/--kind", "give exactly one of --facility ID or --kind KIND")),
+    }
+    .map_err(service)?;
+    let fc = isochrones_geojson(&bands);
+    write_file(&a.geojson, &fc.to_string())?;
+    if a.geojson.as_os_str() != "-" {
+        let out = serde_json::json!({
+            "bands": bands.iter().map(|b| serde_json::json!({"minutes": b.minutes, "area_m2": b.area_m2.round()})).collect::<Vec<_>>(),
+            "file": a.geojson.display().to_string(), "seconds": t0.elapsed().as_secs_f64(),
+        });
+        emit(g.json, "isochrones", &out);
+    }
+    Ok(())
+}

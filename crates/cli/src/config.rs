@@ -1,0 +1,261 @@
+//! Command-line and environment configuration, parsed once.
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Grid mapping and 15-minute walking coverage for community planners.
+///
+/// Typical session: `gridmap import city.osm.pbf`, `gridmap partition --target 300`,
+/// `gridmap coverage --kind canteen --minutes 15`, `gridmap serve`. Or just `gridmap demo`.
+#[derive(Debug, Parser)]
+#[command(name = "gridmap", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command understands.
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// Database URL: `sqlite://FILE` (embedded, default) or `postgres://USER@HOST/DB` (PostGIS).
+    #[arg(long, global = true, env = "GRIDMAP_DB", default_value = "sqlite://gridmap.db")]
+    pub db: String,
+    /// Print machine-readable JSON (one object on the last line of stdout) instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Log filter (tracing syntax), e.g. `info`, `gridmap=debug`.
+    #[arg(long, global = true, env = "GRIDMAP_LOG", default_value = "warn")]
+    pub log: String,
+    /// Log as JSON lines (for servers) instead of human-readable text.
+    #[arg(long, global = true, env = "GRIDMAP_LOG_JSON")]
+    pub log_json: bool,
+    /// Hide progress bars.
+    #[arg(long, global = true, env = "GRIDMAP_QUIET")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import an OSM (.osm.pbf/.osm), GeoJSON (.geojson[.gz]) or household CSV file (all or nothing).
+    Import(ImportArgs),
+    /// Export a layer as GeoJSON.
+    Export(ExportArgs),
+    /// Walking coverage of one facility kind: covered households at the given minutes.
+    Coverage(CoverageArgs),
+    /// Buildings beyond N minutes of a facility kind, clustered into gap areas.
+    Gaps(GapsArgs),
+    /// Walking-time contours around one facility or all facilities of a kind.
+    Isochrone(IsochroneArgs),
+    /// Cut communities into grids of about N households and store them.
+    Partition(PartitionArgs),
+    /// Fix grids whose households left the band, moving as few households as possible.
+    Rebalance(RebalanceArgs),
+    /// Check hand-drawn grid polygons: assignment, overlaps, band, contiguity, borders.
+    Validate(ValidateArgs),
+    /// Serve the web map, GeoJSON, OGC API - Features, vector tiles and OpenAPI.
+    Serve(ServeArgs),
+    /// Import the bundled real data into an embedded SQLite file and serve the map.
+    Demo(DemoArgs),
+    /// Build a large test city by tiling an extract N×N times.
+    Synth(SynthArgs),
+    /// Counts of what the database holds.
+    Stats,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LayerArg {
+    Buildings,
+    Facilities,
+    Network,
+    Compounds,
+    Communities,
+    Streets,
+    Grids,
+    /// Household CSV (building_id|address, households, elderly, steward)
+    Households,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// File to import.
+    pub file: PathBuf,
+    /// What the file holds (GeoJSON and CSV); inferred when omitted.
+    #[arg(long, value_enum)]
+    pub layer: Option<LayerArg>,
+    /// CRS of the input coordinates: EPSG:4326 (WGS84), EPSG:4490 (CGCS2000), GCJ02, BD09.
+    #[arg(long, default_value = "EPSG:4326")]
+    pub crs: String,
+    /// Average dwelling size in m² for the household estimate.
+    #[arg(long, default_value_t = 90.0)]
+    pub dwelling_m2: f64,
+    /// OSM tag → facility kind mapping (TOML); defaults to the bundled data/facility_tags.toml.
+    #[arg(long)]
+    pub facility_tags: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Layer to export.
+    #[arg(long, value_enum)]
+    pub layer: LayerArg,
+    /// Output GeoJSON file (`-` for stdout).
+    #[arg(long, short, default_value = "-")]
+    pub out: PathBuf,
+    /// CRS of the output coordinates.
+    #[arg(long, default_value = "EPSG:4326")]
+    pub crs: String,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WalkArgs {
+    /// Facility kind: service_station, canteen, reading_room, outreach_point, other, a free-form kind, or `all`.
+    #[arg(long)]
+    pub kind: String,
+    /// Walking speed in km/h (overrides the profile).
+    #[arg(long)]
+    pub speed_kmh: Option<f64>,
+    /// Speed profile: adult (4.5 km/h) or elderly (3.0 km/h).
+    #[arg(long, default_value = "adult")]
+    pub profile: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CoverageArgs {
+    #[command(flatten)]
+    pub walk: WalkArgs,
+    /// Thresholds in minutes (comma-separated); the first is the headline figure.
+    #[arg(long, default_value = "15", value_delimiter = ',')]
+    pub minutes: Vec<f64>,
+    /// Write `building_id,minutes,facility_id` for every building to this CSV.
+    #[arg(long)]
+    pub per_building: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GapsArgs {
+    #[command(flatten)]
+    pub walk: WalkArgs,
+    #[arg(long, default_value_t = 15.0)]
+    pub minutes: f64,
+    /// Uncovered buildings closer than this (metres) belong to the same gap area.
+    #[arg(long, default_value_t = 150.0)]
+    pub cluster_m: f64,
+    /// Write the gap areas as GeoJSON.
+    #[arg(long)]
+    pub geojson: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct IsochroneArgs {
+    /// One facility id; or give --kind for the union over all facilities of a kind.
+    #[arg(long)]
+    pub facility: Option<String>,
+    #[arg(long)]
+    pub kind: Option<String>,
+    #[arg(long, default_value = "5,10,15", value_delimiter = ',')]
+    pub minutes: Vec<f64>,
+    #[arg(long)]
+    pub speed_kmh: Option<f64>,
+    #[arg(long, default_value = "adult")]
+    pub profile: String,
+    /// Output GeoJSON file (`-` for stdout).
+    #[arg(long, default_value = "-")]
+    pub geojson: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PartitionArgs {
+    /// Only this community (id or name); all communities when omitted.
+    #[arg(long)]
+    pub community: Option<String>,
+    /// Target households per grid.
+    #[arg(long, default_value_t = 300.0)]
+    pub target: f64,
+    /// Allowed relative deviation from the target (0.15 = ±15 %).
+    #[arg(long, default_value_t = 0.15)]
+    pub tolerance: f64,
+    /// Report only; do not store the grids.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write `building_id,grid_id` for every building to this CSV.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Seed of the randomized search (results are deterministic for a seed).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct RebalanceArgs {
+    #[arg(long, default_value_t = 300.0)]
+    pub target: f64,
+    #[arg(long, default_value_t = 0.15)]
+    pub tolerance: f64,
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// GeoJSON of grid polygons (properties: id, code, name, community).
+    #[arg(long)]
+    pub grids: PathBuf,
+    #[arg(long, default_value_t = 300.0)]
+    pub target: f64,
+    #[arg(long, default_value_t = 0.15)]
+    pub tolerance: f64,
+    #[arg(long, default_value = "EPSG:4326")]
+    pub crs: String,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "GRIDMAP_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Allowed CORS origins (comma-separated); none by default.
+    #[arg(long, env = "GRIDMAP_CORS", value_delimiter = ',')]
+    pub cors: Vec<String>,
+    /// Largest accepted request body in bytes.
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    pub body_limit: usize,
+    /// Request timeout in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub timeout_s: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Bundled city: monaco (default) or haidian (Beijing).
+    #[arg(long, default_value = "monaco")]
+    pub city: String,
+    /// Import and partition, then exit without serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Extract to tile (any importable file).
+    pub file: PathBuf,
+    /// Tile the extract N×N times.
+    #[arg(long, short, default_value_t = 2)]
+    pub n: u32,
+}
+
+/// Sets up tracing once: to stderr, text or JSON, filtered by `--log`.
+pub fn init_tracing(g: &Global) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&g.log).unwrap_or_else(|_| EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if g.log_json {
+        builder.json().init();
+    } else {
+        builder.compact().init();
+    }
+}
