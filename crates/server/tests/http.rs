@@ -1,0 +1,450 @@
+//! HTTP-level tests of the server on a SQLite store holding a small synthetic city in Beijing
+//! (so GCJ-02 really shifts coordinates): two communities, 30 buildings, two grids, facilities.
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use geo::Intersects;
+use geo_types::{LineString, MultiPolygon, Point, Polygon, Rect};
+use gridmap_model::*;
+use gridmap_server::{router, AppState, ServerConfig};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const LON0: f64 = 116.30;
+const LAT0: f64 = 39.90;
+const STEP: f64 = 0.001;
+
+fn square(x: f64, y: f64, s: f64) -> MultiPolygon<f64> {
+    MultiPolygon(vec![Polygon::new(LineString::from(vec![(x, y), (x + s, y), (x + s, y + s), (x, y + s), (x, y)]), vec![])])
+}
+
+/// 6 × 5 buildings; columns 0-2 in community c1, 3-5 in c2. Grids: g1 = first 6 of c1, g2 = next 3.
+fn city() -> Dataset {
+    let mut ds = Dataset::default();
+    ds.streets.push(Street { id: "s1".into(), name: "学院路街道".into(), boundary: None });
+    for (id, name, x0) in [("c1", "一社区", 0.0), ("c2", "二社区", 3.0)] {
+        ds.communities.push(Community {
+            id: id.into(),
+            name: name.into(),
+            street: Some("s1".into()),
+            boundary: Some(square(LON0 + x0 * STEP - 0.0001, LAT0 - 0.0001, 3.0 * STEP)),
+        });
+    }
+    ds.compounds.push(Compound { id: "k1".into(), name: Some("清华园小区".into()), kind: CompoundKind::Old, community: Some("c1".into()), boundary: None });
+    for i in 0..6 {
+        for j in 0..5 {
+            let comm = if i < 3 { "c1" } else { "c2" };
+            ds.buildings.push(Building {
+                id: BuildingId::new(format!("b{i}{j}")),
+                name: (i == 0 && j == 0).then(|| "1号楼".to_owned()),
+                building_type: Some("apartments".into()),
+                address: None,
+                footprint: square(LON0 + f64::from(i) * STEP, LAT0 + f64::from(j) * STEP, 0.0006),
+                entrance: None,
+                levels: Some(6.0),
+                households: 20 + i * 5 + j,
+                households_source: HouseholdSource::Estimated,
+                elderly: Some(3),
+                steward: None,
+                compound: (i == 0).then(|| "k1".into()),
+                community: Some(comm.into()),
+            });
+        }
+    }
+    let c1: Vec<BuildingId> = ds.buildings.iter().filter(|b| b.community.as_ref().is_some_and(|c| c.as_str() == "c1")).map(|b| b.id.clone()).collect();
+    for (id, code, range) in [("g1", "C1-01", 0..6), ("g2", "C1-02", 6..9)] {
+        ds.grids.push(Grid {
+            id: id.into(), code: code.into(), name: None, community: Some("c1".into()),
+            buildings: c1[range].to_vec(), leads: vec![], boundary: None, version: 1,
+        });
+    }
+    for (id, kind, dx) in [("f1", FacilityKind::Canteen, 0.5), ("f2", FacilityKind::ReadingRoom, 4.5), ("f3", FacilityKind::ServiceStation, 2.5)] {
+        ds.facilities.push(Facility {
+            id: id.into(), kind, name: Some(format!("facility {id}")),
+            location: Point::new(LON0 + dx * STEP, LAT0 + 2.5 * STEP), capacity: Some(40), opening_hours: None,
+        });
+    }
+    ds
+}
+
+struct App {
+    router: axum::Router,
+    _dir: tempfile::TempDir,
+}
+
+async fn app_with(cfg: ServerConfig) -> App {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = gridmap_store::open(&url).await.expect("open store");
+    store.import(&city()).await.expect("import");
+    App { router: router(AppState::new(store, cfg)), _dir: dir }
+}
+
+async fn app() -> App {
+    app_with(ServerConfig { public_url: Some("http://test".into()), ..Default::default() }).await
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    fn header(&self, k: &str) -> &str {
+        self.headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+}
+
+async fn call(app: &App, method: Method, uri: &str, headers: &[(&str, &str)], body: Option<Value>) -> Resp {
+    let mut b = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let req = match body {
+        Some(v) => b.header(header::CONTENT_TYPE, "application/geo+json").body(Body::from(v.to_string())),
+        None => b.body(Body::empty()),
+    }
+    .expect("request");
+    let resp = app.router.clone().oneshot(req).await.expect("infallible");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.expect("body").to_bytes().to_vec();
+    Resp { status, headers, body }
+}
+
+async fn get(app: &App, uri: &str) -> Resp {
+    call(app, Method::GET, uri, &[], None).await
+}
+
+fn ids(fc: &Value) -> Vec<String> {
+    fc["features"].as_array().expect("features").iter().map(|f| f["id"].as_str().expect("id").to_owned()).collect()
+}
+
+#[tokio::test]
+async fn paging_follows_next_links_to_every_building_once() {
+    let app = app().await;
+    let mut url = "/collections/buildings/items?limit=7".to_owned();
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let r = get(&app, &url).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("content-type"), "application/geo+json");
+        let fc = r.json();
+        assert_eq!(fc["numberMatched"], 30);
+        assert_eq!(fc["numberReturned"].as_u64().unwrap() as usize, fc["features"].as_array().unwrap().len());
+        seen.extend(ids(&fc));
+        pages += 1;
+        let next = fc["links"].as_array().unwrap().iter().find(|l| l["rel"] == "next").map(|l| l["href"].as_str().unwrap().to_owned());
+        match next {
+            Some(n) => url = n.trim_start_matches("http://test").to_owned(),
+            None => break,
+        }
+        assert!(pages < 10, "paging does not end");
+    }
+    assert_eq!(pages, 5);
+    let mut all: Vec<String> = city().buildings.iter().map(|b| b.id.to_string()).collect();
+    all.sort();
+    assert_eq!(seen, all, "every building exactly once, in id order");
+    let last = get(&app, "/collections/buildings/items?limit=7&offset=28").await.json();
+    assert!(last["links"].as_array().unwrap().iter().any(|l| l["rel"] == "prev"));
+}
+
+#[tokio::test]
+async fn bbox_filtering_equals_a_brute_force_intersection() {
+    let app = app().await;
+    let ds = city();
+    for (x0, y0, x1, y1) in [(116.3005, 39.9005, 116.3025, 39.9021), (116.299, 39.899, 116.2995, 39.8995), (116.3031, 39.9, 116.31, 39.91)] {
+        let r = get(&app, &format!("/collections/buildings/items?limit=100&bbox={x0},{y0},{x1},{y1}")).await;
+        assert_eq!(r.status, 200);
+        let rect = Rect::new((x0, y0), (x1, y1));
+        let mut want: Vec<String> = ds.buildings.iter().filter(|b| b.footprint.intersects(&rect)).map(|b| b.id.to_string()).collect();
+        want.sort();
+        assert_eq!(ids(&r.json()), want, "bbox {x0},{y0},{x1},{y1}");
+    }
+}
+
+#[tokio::test]
+async fn epsg_4490_output_is_lat_lon_and_gcj02_is_shifted() {
+    let app = app().await;
+    let base = get(&app, "/collections/facilities/items/f1").await;
+    let p = base.json()["geometry"]["coordinates"].clone();
+    let r = get(&app, "/collections/facilities/items/f1?crs=http://www.opengis.net/def/crs/EPSG/0/4490").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-crs"), "<http://www.opengis.net/def/crs/EPSG/0/4490>");
+    let q = r.json()["geometry"]["coordinates"].clone();
+    assert_eq!((q[0].clone(), q[1].clone()), (p[1].clone(), p[0].clone()), "EPSG:4490 is lat,lon");
+    let g = get(&app, "/collections/facilities/items?crs=urn:gridmap:crs:gcj02&kind=canteen").await.json();
+    let gp = &g["features"][0]["geometry"]["coordinates"];
+    let (lon, lat) = (gp[0].as_f64().unwrap(), gp[1].as_f64().unwrap());
+    let (elon, elat) = gridmap_model::crs::Crs::Gcj02.from_wgs84(p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+    assert!((lon - elon).abs() < 1e-9 && (lat - elat).abs() < 1e-9);
+    assert!((lon - p[0].as_f64().unwrap()).abs() > 1e-4, "GCJ-02 moves points in Beijing");
+}
+
+#[tokio::test]
+async fn bad_parameters_are_400_problem_documents_naming_the_parameter() {
+    let app = app().await;
+    for (q, name) in [("limit=0", "limit"), ("limit=-1", "limit"), ("limit=abc", "limit"), ("bbox=1,2,3", "bbox"), ("bbox=a,b,c,d", "bbox"),
+                      ("zz_unknown=1", "zz_unknown"), ("crs=http://www.opengis.net/def/crs/EPSG/0/99999", "crs"), ("kind=canteen", "kind")] {
+        let r = get(&app, &format!("/collections/buildings/items?{q}")).await;
+        assert_eq!(r.status, 400, "{q}");
+        assert_eq!(r.header("content-type"), "application/problem+json", "{q}");
+        let p = r.json();
+        assert_eq!(p["status"], 400);
+        assert!(p["detail"].as_str().unwrap().contains(name), "{q}: {p}");
+        assert_eq!(p["instance"], "/collections/buildings/items");
+        assert!(p["type"].as_str().unwrap().starts_with("urn:gridmap:problem:"));
+    }
+    let r = get(&app, "/collections/buildings/items?limit=1000000").await;
+    assert_eq!(r.status, 200, "huge limits are clamped, not errors");
+    let r = get(&app, "/collections/nope/items").await;
+    assert_eq!((r.status, r.header("content-type")), (StatusCode::NOT_FOUND, "application/problem+json"));
+    let r = call(&app, Method::DELETE, "/collections/buildings/items/b00", &[], None).await;
+    assert_eq!(r.status, 405, "buildings are read-only");
+    assert_eq!(r.header("content-type"), "application/problem+json");
+    assert!(r.header("allow").contains("GET"));
+}
+
+async fn etag_of(app: &App, uri: &str) -> String {
+    let r = get(app, uri).await;
+    assert_eq!(r.status, 200);
+    r.header("etag").to_owned()
+}
+
+#[tokio::test]
+async fn a_stale_if_match_is_412_and_changes_nothing() {
+    let app = app().await;
+    let tag = etag_of(&app, "/collections/grids/items/g1").await;
+    assert_eq!(tag, "\"1\"");
+    let before = get(&app, "/collections/grids/items/g1").await.json();
+    let body = json!({"type": "Feature", "geometry": null, "properties": {"code": "C1-09", "community": "c1", "buildings": ["b00"]}});
+    let r = call(&app, Method::PUT, "/collections/grids/items/g1", &[("if-match", "\"7\"")], Some(body.clone())).await;
+    assert_eq!(r.status, 412);
+    assert_eq!(r.header("etag"), "\"1\"", "the 412 names the current version");
+    assert_eq!(get(&app, "/collections/grids/items/g1").await.json(), before, "nothing changed");
+    let r = call(&app, Method::PUT, "/collections/grids/items/g1", &[], Some(body.clone())).await;
+    assert_eq!(r.status, 428, "If-Match is required");
+    let r = call(&app, Method::PUT, "/collections/grids/items/g1", &[("if-match", &tag)], Some(body)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("etag"), "\"2\"");
+    let now = get(&app, "/collections/grids/items/g1").await.json();
+    assert_eq!(now["properties"]["code"], "C1-09");
+    assert_eq!(now["properties"]["buildings"], json!(["b00"]));
+    // the buildings layer follows the edit (cache invalidated): b01 left grid g1
+    let b = get(&app, "/collections/buildings/items/b01").await.json();
+    assert_eq!(b["properties"]["grid"], Value::Null);
+}
+
+#[tokio::test]
+async fn concurrent_puts_with_the_same_etag_let_exactly_one_win() {
+    let app = Arc::new(app().await);
+    let tag = etag_of(&app, "/collections/facilities/items/f2").await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let app = app.clone();
+        let tag = tag.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [116.3045, 39.9025]},
+                              "properties": {"kind": "reading_room", "name": format!("writer {i}")}});
+            call(&app, Method::PUT, "/collections/facilities/items/f2", &[("if-match", &tag)], Some(body)).await.status
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.expect("task"));
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::PRECONDITION_FAILED).count(), 7, "{statuses:?}");
+    assert_eq!(etag_of(&app, "/collections/facilities/items/f2").await, "\"2\"");
+}
+
+#[tokio::test]
+async fn post_creates_with_location_patch_merges_and_delete_removes() {
+    let app = app().await;
+    let body = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [116.3011, 39.9012]},
+                      "properties": {"kind": "outreach_point", "name": "暖新驿站"}});
+    let r = call(&app, Method::POST, "/collections/facilities/items", &[], Some(body)).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let loc = r.header("location").trim_start_matches("http://test").to_owned();
+    assert!(loc.starts_with("/collections/facilities/items/"));
+    let created = get(&app, &loc).await;
+    assert_eq!(created.json()["properties"]["kind_label"], "暖\"新\"驿站");
+    let tag = created.header("etag").to_owned();
+    let r = call(&app, Method::PATCH, &loc, &[("if-match", &tag)], Some(json!({"properties": {"capacity": 12}}))).await;
+    assert_eq!(r.status, 200);
+    let p = r.json();
+    assert_eq!((p["properties"]["capacity"].clone(), p["properties"]["name"].clone()), (json!(12), json!("暖新驿站")));
+    let tag = r.header("etag").to_owned();
+    let r = call(&app, Method::DELETE, &loc, &[("if-match", &tag)], None).await;
+    assert_eq!(r.status, 204);
+    assert_eq!(get(&app, &loc).await.status, 404);
+    let n = get(&app, "/collections/facilities/items").await.json()["numberMatched"].clone();
+    assert_eq!(n, 3);
+}
+
+#[tokio::test]
+async fn a_grid_never_spans_two_communities() {
+    let app = app().await;
+    let tag = etag_of(&app, "/collections/grids/items/g2").await;
+    let body = json!({"type": "Feature", "geometry": null, "properties": {"code": "C1-02", "community": "c1", "buildings": ["b40"]}});
+    let r = call(&app, Method::PUT, "/collections/grids/items/g2", &[("if-match", &tag)], Some(body)).await;
+    assert_eq!(r.status, 409);
+    assert!(r.json()["detail"].as_str().unwrap().contains("two communities"));
+    let body = json!({"type": "Feature", "geometry": null, "properties": {"code": "C1-03", "community": "c1", "buildings": ["b00"]}});
+    let r = call(&app, Method::POST, "/collections/grids/items", &[], Some(body)).await;
+    assert_eq!(r.status, 409, "b00 is already in g1: {}", String::from_utf8_lossy(&r.body));
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_413_problem_json() {
+    let app = app_with(ServerConfig { body_limit_bytes: 200, ..Default::default() }).await;
+    let tag = etag_of(&app, "/collections/grids/items/g2").await;
+    let body = json!({"type": "Feature", "geometry": null, "properties": {"code": "x".repeat(400)}});
+    let r = call(&app, Method::PUT, "/collections/grids/items/g2", &[("if-match", &tag)], Some(body)).await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.header("content-type"), "application/problem+json");
+}
+
+fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n).floor() as u32;
+    let lr = lat.to_radians();
+    let y = ((1.0 - (lr.tan() + 1.0 / lr.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor() as u32;
+    (x, y)
+}
+
+#[tokio::test]
+async fn vector_tiles_decode_and_contain_the_features() {
+    use geozero::mvt::{Message, Tile};
+    let app = app().await;
+    let (x, y) = tile_of(LON0 + 0.0003, LAT0 + 0.0003, 16);
+    let r = get(&app, &format!("/tiles/buildings/16/{x}/{y}.mvt")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), "application/vnd.mapbox-vector-tile");
+    let tile = Tile::decode(r.body.as_slice()).expect("valid MVT");
+    let layer = tile.layers.iter().find(|l| l.name == "buildings").expect("buildings layer");
+    let id_key = layer.keys.iter().position(|k| k == "id").expect("id key") as u32;
+    let tile_ids: Vec<String> = layer
+        .features
+        .iter()
+        .filter_map(|f| f.tags.chunks(2).find(|kv| kv[0] == id_key).and_then(|kv| layer.values[kv[1] as usize].string_value.clone()))
+        .collect();
+    assert!(tile_ids.contains(&"b00".to_owned()), "{tile_ids:?}");
+    assert_eq!(layer.extent, Some(4096));
+    // the tile's ETag revalidates
+    let tag = r.header("etag").to_owned();
+    let r2 = call(&app, Method::GET, &format!("/tiles/buildings/16/{x}/{y}.mvt"), &[("if-none-match", &tag)], None).await;
+    assert_eq!(r2.status, 304);
+    // a tile far away is empty but not an error
+    let r3 = get(&app, "/tiles/buildings/16/0/0.mvt").await;
+    assert_eq!((r3.status, r3.body.len()), (StatusCode::OK, 0));
+    assert_eq!(get(&app, "/tiles/buildings/2/9/0.mvt").await.status, 404, "x outside the zoom's grid");
+    let (fx, fy) = tile_of(LON0 + 0.5 * STEP, LAT0 + 2.5 * STEP, 16); // facility f1
+    let facilities = get(&app, &format!("/tiles/facilities/16/{fx}/{fy}.mvt")).await;
+    let t = Tile::decode(facilities.body.as_slice()).expect("valid MVT");
+    assert_eq!(t.layers[0].name, "facilities");
+    assert!(!t.layers[0].features.is_empty());
+}
+
+#[tokio::test]
+async fn tilejson_describes_the_layer() {
+    let app = app().await;
+    let r = get(&app, "/tiles/grids.json").await;
+    assert_eq!(r.status, 200);
+    let tj = r.json();
+    assert_eq!(tj["tilejson"], "3.0.0");
+    assert_eq!(tj["tiles"][0], "http://test/tiles/grids/{z}/{x}/{y}.mvt");
+    assert_eq!(tj["vector_layers"][0]["id"], "grids");
+    let b = tj["bounds"].as_array().unwrap();
+    assert!((b[0].as_f64().unwrap() - LON0).abs() < 0.01 && (b[1].as_f64().unwrap() - LAT0).abs() < 0.01);
+    assert!(tj["attribution"].as_str().unwrap().contains("OpenStreetMap"));
+    assert_eq!(get(&app, "/tiles/nope.json").await.status, 404);
+}
+
+#[tokio::test]
+async fn the_openapi_document_parses_and_lists_every_route() {
+    let app = app().await;
+    let r = get(&app, "/openapi.json").await;
+    assert_eq!(r.status, 200);
+    let doc = r.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    for p in ["/", "/conformance", "/collections", "/collections/{collectionId}", "/collections/buildings/items",
+              "/collections/compounds/items", "/collections/communities/items", "/collections/grids/items",
+              "/collections/grids/items/{featureId}", "/collections/facilities/items", "/collections/facilities/items/{featureId}",
+              "/collections/{collectionId}/items/{featureId}", "/collections/{collectionId}/queryables", "/health",
+              "/api/buildings", "/api/grids", "/api/grids/{id}", "/api/stats", "/tiles/{layer}/{z}/{x}/{y}.mvt",
+              "/tiles/{layer}.json", "/openapi.json", "/docs"] {
+        assert!(paths.contains_key(p), "missing {p}");
+    }
+    for m in ["get", "put", "patch", "delete"] {
+        assert!(paths["/collections/grids/items/{featureId}"].get(m).is_some(), "grids item lacks {m}");
+    }
+    // every schema reference resolves
+    let text = r.body.clone();
+    let s = String::from_utf8(text).unwrap();
+    for cap in s.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = cap.split('"').next().unwrap();
+        assert!(doc["components"]["schemas"].get(name).is_some(), "dangling $ref {name}");
+    }
+    let docs = get(&app, "/docs").await;
+    assert!(String::from_utf8_lossy(&docs.body).contains("/openapi.json"));
+}
+
+#[tokio::test]
+async fn landing_page_is_json_for_tools_and_html_for_browsers() {
+    let app = app().await;
+    let r = call(&app, Method::GET, "/", &[("accept", "application/json")], None).await;
+    assert_eq!(r.header("content-type"), "application/json");
+    let doc = r.json();
+    let mut rels: Vec<String> = doc["links"].as_array().unwrap().iter().map(|l| l["rel"].as_str().unwrap().to_owned()).collect();
+    rels.sort();
+    insta::assert_json_snapshot!("landing_rels", rels);
+    assert!(doc["attribution"].as_str().unwrap().contains("OpenStreetMap"));
+    let r = call(&app, Method::GET, "/", &[("accept", "text/html,application/xhtml+xml,*/*;q=0.8")], None).await;
+    assert!(r.header("content-type").starts_with("text/html"));
+    let r = call(&app, Method::GET, "/?f=json", &[("accept", "text/html")], None).await;
+    assert_eq!(r.header("content-type"), "application/json");
+    let conf = get(&app, "/conformance").await.json();
+    insta::assert_json_snapshot!("conformance", conf);
+}
+
+#[tokio::test]
+async fn collections_advertise_crs_attribution_and_extent() {
+    let app = app().await;
+    let c = get(&app, "/collections/grids").await.json();
+    assert_eq!(c["storageCrs"], "http://www.opengis.net/def/crs/OGC/1.3/CRS84");
+    assert!(c["crs"].as_array().unwrap().contains(&json!("http://www.opengis.net/def/crs/EPSG/0/4490")));
+    assert_eq!(c["attribution"], OSM_ATTRIBUTION);
+    let all = get(&app, "/collections").await.json();
+    assert_eq!(all["collections"].as_array().unwrap().len(), 5);
+    let q = get(&app, "/collections/buildings/queryables").await;
+    assert_eq!(q.header("content-type"), "application/schema+json");
+    assert!(q.json()["properties"].get("grid").is_some());
+}
+
+#[tokio::test]
+async fn rest_api_returns_grid_detail_and_stats() {
+    let app = app().await;
+    let d = get(&app, "/api/grids/g1").await.json();
+    assert_eq!(d["statistics"]["building_count"], 6);
+    let want: u64 = city().buildings.iter().filter(|b| city().grids[0].buildings.contains(&b.id)).map(|b| u64::from(b.households)).sum();
+    assert_eq!(d["statistics"]["households"], want);
+    assert_eq!(d["buildings"]["features"].as_array().unwrap().len(), 6);
+    assert_eq!(d["grid"]["properties"]["households"], want);
+    let s = get(&app, "/api/stats").await.json();
+    assert_eq!(s["counts"]["buildings"], 30);
+    assert_eq!(s["households"]["total"], city().households());
+    let b = get(&app, "/api/buildings?grid=g2&limit=100").await.json();
+    assert_eq!(b["numberMatched"], 3);
+    assert_eq!(b["features"][0]["properties"]["households_source"], "estimated");
+    assert_eq!(get(&app, "/api/buildings?crs=EPSG:4326").await.status, 400, "the REST API is WGS84 only");
+    let h = get(&app, "/health").await.json();
+    assert_eq!((h["status"].clone(), h["backend"].clone(), h["counts"]["buildings"].clone()), (json!("ok"), json!("sqlite"), json!(30)));
+}
