@@ -78,3 +78,14 @@ pub(crate) fn check_replacement(community: Option<&CommunityId>, grids: &[Grid])
     }
     Ok(())
 }
+
+/// The version a write may proceed with, per the optimistic-concurrency rules of [`Store`].
+pub(crate) fn check_version(what: &'static str, id: &str, expected: Option<i64>, current: Option<i64>) -> Result<i64, StoreError> {
+    match (expected, current) {
+        (None, None) => Ok(1),
+        (None, Some(c)) => Err(StoreError::VersionConflict { what, id: id.to_owned(), current: c }),
+        (Some(_), None) => Err(StoreError::NotFound { what, id: id.to_owned() }),
+        (Some(e), Some(c)) if e != c => Err(StoreError::VersionConflict { what, id: id.to_owned(), current: c }),
+        (Some(_), Some(c)) => Ok(c + 1),
+    }
+}

@@ -5,9 +5,8 @@
 //! they serialize like SQLite's writers; other edits lock their row (`SELECT … FOR UPDATE`).
 use crate::error::{DbContext, StoreError};
 use crate::query::{Page, Query};
-use crate::sqlite::check_version;
 use crate::store::{ImportCounts, Store};
-use crate::{codec, validate, wkb};
+use crate::{check_version, codec, validate, wkb};
 use async_trait::async_trait;
 use gridmap_model::*;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions, PgRow};

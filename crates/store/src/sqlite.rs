@@ -7,7 +7,7 @@ use crate::error::{DbContext, StoreError};
 use crate::memindex::{MemLayer, Spatial};
 use crate::query::{Page, Query};
 use crate::store::{ImportCounts, Store};
-use crate::{codec, validate, wkb};
+use crate::{check_version, codec, validate, wkb};
 use async_trait::async_trait;
 use gridmap_model::*;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -175,8 +175,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
+        // A shared-cache in-memory database locks whole tables instead of using WAL: one
+        // connection then, so writers queue instead of failing with SQLITE_LOCKED.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(if in_memory { 1 } else { 8 })
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
@@ -258,6 +261,49 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::db(format!("writing building '{}'", b.id), e))?;
+        Ok(())
+    }
+
+    /// Import upsert of many buildings: multi-row INSERTs (one round trip to the SQLite worker
+    /// per 100 rows instead of per row; full chunks reuse one cached prepared statement).
+    async fn import_buildings(tx: &mut SqliteConnection, bs: &[Building]) -> Result<(), StoreError> {
+        for chunk in bs.chunks(100) {
+            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO buildings (id, name, building_type, address, footprint, entrance, levels, households, households_source, elderly, steward, compound, community, version, minx, miny, maxx, maxy) ",
+            );
+            qb.push_values(chunk, |mut row, b| {
+                let [minx, miny, maxx, maxy] = env(validate::envelope(&b.footprint));
+                row.push_bind(b.id.as_str())
+                    .push_bind(b.name.as_deref())
+                    .push_bind(b.building_type.as_deref())
+                    .push_bind(b.address.as_deref())
+                    .push_bind(wkb::multipolygon_to_wkb(&b.footprint))
+                    .push_bind(b.entrance.as_ref().map(wkb::point_to_wkb))
+                    .push_bind(b.levels)
+                    .push_bind(i64::from(b.households))
+                    .push_bind(b.households_source.as_str())
+                    .push_bind(b.elderly.map(i64::from))
+                    .push_bind(b.steward.as_deref())
+                    .push_bind(b.compound.as_ref().map(|c| c.as_str()))
+                    .push_bind(b.community.as_ref().map(|c| c.as_str()))
+                    .push("1")
+                    .push_bind(minx)
+                    .push_bind(miny)
+                    .push_bind(maxx)
+                    .push_bind(maxy);
+            });
+            qb.push(
+                " ON CONFLICT (id) DO UPDATE SET name = excluded.name, building_type = excluded.building_type, address = excluded.address,
+                  footprint = excluded.footprint, entrance = excluded.entrance, levels = excluded.levels, households = excluded.households,
+                  households_source = excluded.households_source, elderly = excluded.elderly, steward = excluded.steward,
+                  compound = excluded.compound, community = excluded.community, version = buildings.version + 1,
+                  minx = excluded.minx, miny = excluded.miny, maxx = excluded.maxx, maxy = excluded.maxy",
+            );
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::db(format!("writing {} buildings starting at '{}'", chunk.len(), chunk[0].id), e))?;
+        }
         Ok(())
     }
 
@@ -362,17 +408,6 @@ impl SqliteStore {
     }
 }
 
-/// The version a write may proceed with, per the optimistic-concurrency rules of [`Store`].
-pub(crate) fn check_version(what: &'static str, id: &str, expected: Option<i64>, current: Option<i64>) -> Result<i64, StoreError> {
-    match (expected, current) {
-        (None, None) => Ok(1),
-        (None, Some(c)) => Err(StoreError::VersionConflict { what, id: id.to_owned(), current: c }),
-        (Some(_), None) => Err(StoreError::NotFound { what, id: id.to_owned() }),
-        (Some(e), Some(c)) if e != c => Err(StoreError::VersionConflict { what, id: id.to_owned(), current: c }),
-        (Some(_), Some(c)) => Ok(c + 1),
-    }
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -430,9 +465,7 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| StoreError::db(format!("writing compound '{}'", c.id), e))?;
         }
-        for b in &ds.buildings {
-            Self::upsert_building(&mut tx, b, "import").await?;
-        }
+        Self::import_buildings(&mut tx, &ds.buildings).await?;
         for f in &ds.facilities {
             Self::upsert_facility(&mut tx, f, None).await?;
         }

@@ -57,6 +57,14 @@ async fn a_second_process_sees_writes_of_the_first() {
 }
 
 #[tokio::test]
+async fn an_in_memory_database_works_for_scratch_runs() {
+    let s = gridmap_store::open("sqlite::memory:").await.unwrap();
+    let ds = suite::city(15, 42);
+    s.import(&ds).await.unwrap();
+    assert_eq!(s.load().await.unwrap(), suite::sorted(ds));
+}
+
+#[tokio::test]
 async fn unknown_url_schemes_are_refused_with_the_url() {
     let e = gridmap_store::open("mysql://localhost/x").await.err().expect("must fail");
     assert!(matches!(&e, StoreError::InvalidUrl { url, .. } if url == "mysql://localhost/x"), "{e}");
