@@ -27,7 +27,7 @@ pub enum ImportError {
     NotFeatureCollection { file: String, found: String },
 
     #[error("{file}: feature #{index}{id}: geometry: expected {expected} for layer '{layer}', found {found}")]
-    WrongGeometry { file: String, index: usize, id: IdSuffix, layer: String, expected: String, found: String },
+    WrongGeometry { file: String, index: usize, id: IdSuffix, layer: &'static str, expected: &'static str, found: String },
 
     #[error("{file}: feature #{index}{id}: property '{field}': {message}")]
     Property { file: String, index: usize, id: IdSuffix, field: String, message: String },

@@ -331,12 +331,12 @@ pub(crate) fn read(path: &Path, opts: &ImportOptions, progress: &dyn Progress) -
             }
         }
         let geom = geometry(fo.get("geometry").unwrap_or(&Value::Null), crs, &at)?;
-        let wrong = |expected: &str, g: &Option<Geom>| ImportError::WrongGeometry {
+        let wrong = |expected: &'static str, g: &Option<Geom>| ImportError::WrongGeometry {
             file: file.clone(),
             index,
             id: at.id(),
-            layer: layer.as_str().to_owned(),
-            expected: expected.to_owned(),
+            layer: layer.as_str(),
+            expected,
             found: g.as_ref().map_or_else(|| "null".to_owned(), Geom::type_name),
         };
         let area = |g: Option<Geom>, optional: bool, report: &mut ImportReport| -> Result<Option<MultiPolygon<f64>>, ImportError> {

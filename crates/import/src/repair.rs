@@ -167,7 +167,8 @@ mod tests {
     fn ring_repairs_table() {
         // (name, input, expected: Ok(repaired) or Err)
         let square = [(0., 0.), (1., 0.), (1., 1.), (0., 1.), (0., 0.)];
-        let cases: Vec<(&str, Vec<(f64, f64)>, Result<bool, ()>)> = vec![
+        type Case = (&'static str, Vec<(f64, f64)>, Result<bool, ()>);
+        let cases: Vec<Case> = vec![
             ("a closed square needs nothing", square.to_vec(), Ok(false)),
             ("an open ring is closed", square[..4].to_vec(), Ok(true)),
             ("repeated points are dropped", vec![(0., 0.), (1., 0.), (1., 0.), (1., 1.), (0., 1.), (0., 0.)], Ok(true)),

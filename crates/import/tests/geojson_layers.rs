@@ -167,12 +167,11 @@ fn network_coordinates_are_kept_bit_for_bit() {
 fn sample_dataset() -> Dataset {
     // Build through the readers so every layer holds realistic values.
     let o = |l| ImportOptions { layer: Some(l), ..ImportOptions::default() };
-    let mut ds = Dataset::default();
-    ds.buildings = read(&fc(vec![
+    let mut ds = Dataset { buildings: read(&fc(vec![
         feat(square(116.35, 40.0, 0.0003), json!({"id": "w1", "households": 40, "elderly": 6, "levels": 6.5, "building": "apartments", "name": "3号楼", "address": "学院路17号", "steward": "王", "compound": "c1", "community": "k1", "entrance": [116.35, 40.0001]})),
         feat(square(116.351, 40.0, 0.0002), json!({"id": "w2"})),
         feat(json!({"type": "MultiPolygon", "coordinates": [[[[116.36, 40.0], [116.3601, 40.0], [116.3601, 40.0001], [116.36, 40.0]]], [[[116.37, 40.0], [116.3701, 40.0], [116.3701, 40.0001], [116.37, 40.0]]]]}), json!({"id": "r3", "households": 0})),
-    ]), &o(Layer::Buildings)).unwrap().buildings;
+    ]), &o(Layer::Buildings)).unwrap().buildings, ..Dataset::default() };
     ds.facilities = read(&fc(vec![
         feat(json!({"type": "Point", "coordinates": [116.352, 40.001]}), json!({"id": "n1", "kind": "canteen", "name": "幸福食堂", "capacity": 80, "opening_hours": "Mo-Fr 11:00-13:00"})),
         feat(json!({"type": "Point", "coordinates": [116.353, 40.001]}), json!({"id": "n2", "kind": "pharmacy"})),

@@ -47,7 +47,7 @@ fn base() -> Dataset {
 fn components(ds: &Dataset) -> usize {
     let mut ids: HashMap<(u64, u64), usize> = HashMap::new();
     let mut parent: Vec<usize> = Vec::new();
-    fn find(p: &mut Vec<usize>, x: usize) -> usize {
+    fn find(p: &mut [usize], x: usize) -> usize {
         let mut r = x;
         while p[r] != r {
             r = p[r];
@@ -117,7 +117,7 @@ fn the_tiled_network_is_one_connected_piece() {
     let t = synth(&b, 3);
     assert_eq!(components(&t), 1, "seam connectors join all nine copies");
     let seams = t.ways.iter().filter(|w| w.tags.get("synth").map(String::as_str) == Some("seam")).count();
-    assert!(seams >= 12 && seams <= 12 * SEAM_CONNECTORS_PER_SEAM, "{seams}");
+    assert!((12..=12 * SEAM_CONNECTORS_PER_SEAM).contains(&seams), "{seams}");
     for w in t.ways.iter().filter(|w| w.tags.contains_key("synth")) {
         assert_eq!(w.tags.get("highway").map(String::as_str), Some("footway"));
         let len_m = (w.geometry.0[0].x - w.geometry.0[1].x).abs() * 80_000.0 + (w.geometry.0[0].y - w.geometry.0[1].y).abs() * 111_000.0;

@@ -44,7 +44,7 @@ pub(crate) fn read(path: &Path, progress: &dyn Progress) -> Result<OsmRaw, Impor
     let file_label = file_name(path);
     let result = reader.for_each(|el| {
         elements += 1;
-        if elements % 8192 == 0 {
+        if elements.is_multiple_of(8192) {
             let now = counter.load(Ordering::Relaxed);
             progress.inc(now.saturating_sub(reported));
             reported = now;

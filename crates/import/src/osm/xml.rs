@@ -103,7 +103,7 @@ pub(crate) fn read(path: &Path, progress: &dyn Progress) -> Result<OsmRaw, Impor
             .read_event_into(&mut buf)
             .map_err(|e| ctx.err(reader.error_position(), e.to_string()))?;
         events += 1;
-        if events % 16384 == 0 {
+        if events.is_multiple_of(16384) {
             let now = reader.buffer_position();
             progress.inc(now.saturating_sub(reported));
             reported = now;
