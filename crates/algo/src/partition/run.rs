@@ -90,8 +90,10 @@ fn partition_group(
             band.lo, band.hi
         ));
     }
+    let mut oversize = 0;
     for (u, unit) in units.iter().enumerate() {
         if unit.households as f64 > band.hi {
+            oversize += 1;
             let b = &prep.buildings[unit.members[0]];
             note(format!("building '{}' alone has {} households, above the upper band {:.0}", b.id, w[u], band.hi));
         }
@@ -104,7 +106,7 @@ fn partition_group(
     refiner.search(4 * k + 16, true);
     let parts: Vec<Vec<u32>> = refiner.into_parts().into_iter().filter(|p| !p.is_empty()).collect();
     let out_of_band = parts.iter().filter(|p| !band.contains(p.iter().map(|&u| w[u as usize]).sum())).count();
-    if out_of_band > 0 && band.feasible_counts(total).is_some() && (total as f64) >= band.lo {
+    if out_of_band > oversize && band.feasible_counts(total).is_some() && (total as f64) >= band.lo {
         note(format!("{name}: {out_of_band} of {} grids stay out of band after local search", parts.len()));
     }
 
