@@ -230,7 +230,7 @@ fn bad_inputs_give_reasons_not_panics() {
     assert!(cov.building_m[0].is_infinite());
     let times = e.building_times(&cov, 15.0).unwrap();
     assert!(times[0].unplaced.as_deref().unwrap().contains("no geometry"));
-    assert_eq!(times[2].minutes.is_some(), true, "a zero-household building still has a walking time");
+    assert!(times[2].minutes.is_some(), "a zero-household building still has a walking time");
     let s = e.statistics(&cov, &[15.0], |_| None::<String>).unwrap();
     assert_eq!(s.overall[0].unplaced_buildings, 1);
     assert_eq!(s.overall[0].covered_households, 240 - 20 - 20);

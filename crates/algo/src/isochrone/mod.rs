@@ -33,17 +33,17 @@ pub struct IsochroneOptions {
     pub levels_min: Vec<f64>,
     /// Buffer each side of a reached path, metres (default 30).
     pub half_width_m: f64,
-    /// Raster cell, metres (default 8; coarser automatically for very large extents).
+    /// Raster cell, metres (default 10; coarser automatically for very large extents).
     pub cell_m: f64,
     /// Enclosed unreached areas smaller than this are filled (default 20 000 m² ≈ a 140 m block).
     pub fill_holes_m2: f64,
-    /// Douglas–Peucker tolerance for the output, metres (default 4; at least half a cell).
+    /// Douglas–Peucker tolerance for the output, metres (default 5; at least half a cell).
     pub simplify_m: f64,
 }
 
 impl Default for IsochroneOptions {
     fn default() -> Self {
-        Self { levels_min: vec![5.0, 10.0, 15.0], half_width_m: 30.0, cell_m: 8.0, fill_holes_m2: 20_000.0, simplify_m: 4.0 }
+        Self { levels_min: vec![5.0, 10.0, 15.0], half_width_m: 30.0, cell_m: 10.0, fill_holes_m2: 20_000.0, simplify_m: 5.0 }
     }
 }
 

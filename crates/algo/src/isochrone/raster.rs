@@ -50,7 +50,42 @@ impl Raster {
         let j1 = (((a[1].max(b[1]) + radius - self.y0) / self.cell).ceil() as usize).min(self.h);
         for j in j0..j1 {
             let py = self.y0 + (j as f64 + 0.5) * self.cell - a[1];
-            for i in i0..i1 {
+            // the capsule's x-extent on this row: two end discs and the band between them
+            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+            for (cx, cy) in [(0.0, 0.0), (dx, dy)] {
+                let q = r2 - (py - cy) * (py - cy);
+                if q >= 0.0 {
+                    let w = q.sqrt();
+                    lo = lo.min(cx - w);
+                    hi = hi.max(cx + w);
+                }
+            }
+            if len > 0.0 {
+                // 0 ≤ px·ux + py·uy ≤ len  and  −r ≤ py·ux − px·uy ≤ r
+                let mut band = (f64::NEG_INFINITY, f64::INFINITY);
+                let mut clip = |coef: f64, c0: f64, min: f64, max: f64| {
+                    if coef.abs() < 1e-12 {
+                        if c0 < min || c0 > max {
+                            band = (1.0, -1.0);
+                        }
+                    } else {
+                        let (p, q) = ((min - c0) / coef, (max - c0) / coef);
+                        band = (band.0.max(p.min(q)), band.1.min(p.max(q)));
+                    }
+                };
+                clip(ux, py * uy, 0.0, len);
+                clip(-uy, py * ux, -radius, radius);
+                if band.0 <= band.1 {
+                    lo = lo.min(band.0);
+                    hi = hi.max(band.1);
+                }
+            }
+            if lo > hi {
+                continue;
+            }
+            let first = ((a[0] + lo - self.x0) / self.cell - 0.5).ceil().max(i0 as f64) as usize;
+            let last = (((a[0] + hi - self.x0) / self.cell - 0.5).floor() + 1.0).clamp(0.0, i1 as f64) as usize;
+            for i in first..last.max(first) {
                 let px = self.x0 + (i as f64 + 0.5) * self.cell - a[0];
                 let t0 = px * ux + py * uy;
                 let d2 = px * px + py * py;
@@ -233,9 +268,12 @@ fn contains(ring: &LineString<f64>, p: [f64; 2]) -> bool {
     inside
 }
 
+/// A traced ring: lattice vertices (closed), twice its signed area, a probe point right of its first edge.
+type Ring = (Vec<(i32, i32)>, i64, (f64, f64));
+
 /// Boundary rings of the `true` cells: (closed ring in lattice coordinates, twice the signed area,
 /// a point just right of the first edge — inside a hole for hole rings).
-fn trace(mask: &[bool], w: usize, h: usize) -> Vec<(Vec<(i32, i32)>, i64, (f64, f64))> {
+fn trace(mask: &[bool], w: usize, h: usize) -> Vec<Ring> {
     let at = |i: i64, j: i64| i >= 0 && j >= 0 && (i as usize) < w && (j as usize) < h && mask[j as usize * w + i as usize];
     // directed edges: start vertex, direction (0 E, 1 N, 2 W, 3 S)
     let mut edges: Vec<((i32, i32), u8)> = Vec::new();

@@ -2,7 +2,7 @@
 //! model types, the scipy oracle's per-building minutes, and the agreement rule of
 //! `shared/checks/coverage.sh`.
 #![allow(dead_code)]
-use geo_types::{Geometry, MultiPolygon, Point};
+use geo_types::{Geometry, MultiPolygon};
 use gridmap_model::{Building, BuildingId, Facility, FacilityId, FacilityKind, HouseholdSource, NetworkWay, WayId};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -86,7 +86,7 @@ pub fn load_facilities(path: &Path) -> Vec<Facility> {
                 id: FacilityId::new(prop_str(f, "id").expect("facility id")),
                 kind: FacilityKind::parse(&prop_str(f, "kind").unwrap_or_else(|| "other".into())).expect("kind"),
                 name: None,
-                location: Point::from(p),
+                location: p,
                 capacity: None,
                 opening_hours: None,
             })
