@@ -22,7 +22,7 @@ export default defineConfig({
     proxy: Object.fromEntries(
       ['/api', '/collections', '/tiles', '/openapi.json', '/conformance', '/health'].map((p) => [
         p,
-        { target: process.env.GRIDMAP_URL ?? 'http://127.0.0.1:8080', changeOrigin: true },
+        { target: process.env.GRIDMAP_URL ?? 'http://127.0.0.1:8080', changeOrigin: false },
       ]),
     ),
   },

@@ -33,6 +33,15 @@ if ! curl -fs -H 'Accept: text/html' "$base/" >/dev/null 2>&1; then
   echo "run.sh: gridmap demo did not serve / on $base" >&2; tail -n 20 "$work/demo.log" >&2
   echo "0 passed, 1 failed"; exit 1
 fi
+# GRIDMAP_WEB_PREVIEW=1: serve web/dist with `vite preview` and proxy the API to the demo
+# (for working on the web app before/without rebuilding the binary that embeds web/dist).
+if [ "${GRIDMAP_WEB_PREVIEW:-0}" = 1 ]; then
+  pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+  (cd "$root/web" && GRIDMAP_URL="$base" exec npx vite preview --host 127.0.0.1 --port "$pport" --strictPort) >"$work/preview.log" 2>&1 &
+  preview=$!
+  trap 'kill $preview 2>/dev/null; wait $preview 2>/dev/null; cleanup' EXIT
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$pport/" >/dev/null 2>&1 && break; sleep 0.2; done
+  base="http://127.0.0.1:$pport"
+fi
 export CHROMIUM_PATH="$chromium"
-export NODE_PATH="$root/web/node_modules"
 node "$here/e2e.mjs" "$base" "$@"

@@ -73,6 +73,11 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
     headers['Content-Type'] ??= 'application/json';
     body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
   }
+  // An /api/ route the server's OpenAPI document does not list is not implemented (yet): say so
+  // without sending a request that would only fail.
+  if (path.startsWith('/api/') && !hasRoute(path, true)) {
+    throw new ApiError(404, path, `404 ${path.split('?')[0]} is not in /openapi.json`, true);
+  }
   let r: globalThis.Response;
   try {
     r = await fetch(path, { method: opts.method ?? 'GET', headers, body, signal: opts.signal, credentials: 'same-origin' });
@@ -191,6 +196,34 @@ export interface GridDetail {
   buildings?: FeatureCollection | Array<Record<string, unknown>>;
   boundary?: Geometry | null;
   [k: string]: unknown;
+}
+
+/**
+ * Flattens `/api/grids/{id}`: the server answers `{grid: Feature, buildings: FeatureCollection,
+ * statistics: {...}}`; a flat object with the same fields is accepted too.
+ */
+export function normalizeGridDetail(raw: Record<string, unknown>): GridDetail {
+  const grid = raw.grid as Feature | undefined;
+  const stats = (raw.statistics ?? {}) as Record<string, unknown>;
+  const props = (grid?.properties ?? {}) as Record<string, unknown>;
+  const pick = <T>(k: string): T | undefined => (stats[k] ?? props[k] ?? raw[k]) as T | undefined;
+  return {
+    ...raw,
+    id: String(grid?.id ?? raw.id ?? ''),
+    code: pick<string>('code'),
+    name: pick<string | null>('name'),
+    community: pick<string | null>('community'),
+    leads: pick<string[]>('leads') ?? [],
+    households: pick<number>('households'),
+    elderly: pick<number>('elderly'),
+    building_count: pick<number>('building_count'),
+    buildings: raw.buildings as GridDetail['buildings'],
+    boundary: grid?.geometry ?? (raw.boundary as Geometry | null | undefined) ?? null,
+  };
+}
+
+export async function getGridDetail(id: string): Promise<GridDetail> {
+  return normalizeGridDetail(await get<Record<string, unknown>>(`/api/grids/${encodeURIComponent(id)}`));
 }
 
 /** OGC API collection document (only what the app reads). */

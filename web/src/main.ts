@@ -11,7 +11,8 @@ import './style.css';
 import { get, hasRoute, loadCapabilities, type Collection } from './api';
 import { applyTranslations, lang, onLangChange, setLang, t, type Key } from './i18n';
 import { buildStyle } from './map/style';
-import { loadTileJson, TILE_LAYERS, type TileJson, type TileLayer } from './map/tilejson';
+import { loadTileJson, sourceLayerFor, TILE_LAYERS, type TileJson, type TileLayer } from './map/tilejson';
+import { installGridLabels } from './map/gridlabels';
 import { AppContext, type View } from './context';
 import { PlannerView } from './views/planner';
 import { CoverageView } from './views/coverage';
@@ -72,6 +73,10 @@ async function start(): Promise<void> {
     maxZoom: 20,
   });
   window.map = map;
+  // `map.loaded()` turns false again whenever tiles load; the views only need the style once.
+  let styleReady = false;
+  map.once('load', () => (styleReady = true));
+  if (tiles.grids) installGridLabels(map, sourceLayerFor(tiles.grids, 'grids'));
   map.addControl(new maplibregl.NavigationControl({ visualizePitch: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
 
@@ -107,7 +112,7 @@ async function start(): Promise<void> {
     }
     current = id;
     history.replaceState(null, '', `#${id}`);
-    if (map.loaded()) views[id].activate();
+    if (styleReady) views[id].activate();
     else map.once('load', () => current === id && views[id].activate());
   };
   for (const tab of TABS) buttons[tab.id].addEventListener('click', () => show(tab.id));

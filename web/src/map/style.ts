@@ -41,7 +41,7 @@ export const UNREACHABLE_COLOR = '#7f7f7f';
 
 const EMPTY: SourceSpecification = { type: 'geojson', data: { type: 'FeatureCollection', features: [] } };
 
-export const OVERLAY_SOURCES = ['coverage', 'isochrones', 'gaps', 'proposal', 'selection', 'whatif-changed'] as const;
+export const OVERLAY_SOURCES = ['coverage', 'isochrones', 'gaps', 'proposal', 'selection', 'whatif-changed', 'grid-labels'] as const;
 
 function fontFaces(): StyleSpecification['font-faces'] {
   const base = new URL('/fonts/', location.href).href;
@@ -167,7 +167,9 @@ export function buildStyle({ tiles, band }: StyleInput): StyleSpecification {
   for (const [name, tj] of Object.entries(tiles)) if (tj) sources[name] = vectorSource(tj);
   for (const s of OVERLAY_SOURCES) sources[s] = EMPTY;
 
-  if (tiles.basemap) layers.push(...basemapLayers(tiles.basemap));
+  const basemap = tiles.basemap ? basemapLayers(tiles.basemap) : [];
+  const isLabel = (l: LayerSpecification) => l.type === 'symbol';
+  layers.push(...basemap.filter((l) => !isLabel(l)));
 
   if (tiles.communities) {
     const sl = sourceLayerFor(tiles.communities, 'communities');
@@ -178,17 +180,7 @@ export function buildStyle({ tiles, band }: StyleInput): StyleSpecification {
     layers.push({ id: 'compound-fill', type: 'fill', source: 'compounds', 'source-layer': sl, paint: { 'fill-color': '#bcbddc', 'fill-opacity': 0.25 } });
     layers.push({ id: 'compound-line', type: 'line', source: 'compounds', 'source-layer': sl, minzoom: 14, paint: { 'line-color': '#9e9ac8', 'line-width': 1 } });
   }
-  if (tiles.grids) {
-    const sl = sourceLayerFor(tiles.grids, 'grids');
-    layers.push({ id: 'grid-fill', type: 'fill', source: 'grids', 'source-layer': sl, filter: poly, paint: { 'fill-color': bandColor(...band), 'fill-opacity': 0.35 } });
-    layers.push({ id: 'grid-line', type: 'line', source: 'grids', 'source-layer': sl, filter: poly, paint: { 'line-color': '#31a354', 'line-width': ['interpolate', ['linear'], ['zoom'], 12, 0.8, 17, 2.5] } });
-  }
-  // Analysis overlays sit between the areas and the buildings.
-  layers.push({ id: 'isochrone-fill', type: 'fill', source: 'isochrones', paint: { 'fill-color': minutesColor(), 'fill-opacity': 0.18 } });
-  layers.push({ id: 'isochrone-line', type: 'line', source: 'isochrones', paint: { 'line-color': minutesColor(), 'line-width': 1.5 } });
-  layers.push({ id: 'gap-fill', type: 'fill', source: 'gaps', paint: { 'fill-color': '#d73027', 'fill-opacity': 0.22 } });
-  layers.push({ id: 'gap-line', type: 'line', source: 'gaps', paint: { 'line-color': '#a50026', 'line-width': 1.5, 'line-dasharray': [2, 1] } });
-
+  // Buildings under the grid fills: a grid's band colour tints its buildings.
   if (tiles.buildings) {
     const sl = sourceLayerFor(tiles.buildings, 'buildings');
     layers.push({
@@ -196,20 +188,28 @@ export function buildStyle({ tiles, band }: StyleInput): StyleSpecification {
       paint: { 'fill-color': ['interpolate', ['linear'], ['to-number', ['get', 'households'], 0], 0, '#d9d9d9', 50, '#9ecae1', 200, '#3182bd'], 'fill-opacity': 0.85, 'fill-outline-color': '#8c8c8c' },
     });
   }
+  if (tiles.grids) {
+    const sl = sourceLayerFor(tiles.grids, 'grids');
+    layers.push({ id: 'grid-fill', type: 'fill', source: 'grids', 'source-layer': sl, filter: poly, paint: { 'fill-color': bandColor(...band), 'fill-opacity': 0.45 } });
+    layers.push({ id: 'grid-line', type: 'line', source: 'grids', 'source-layer': sl, filter: poly, minzoom: 13, paint: { 'line-color': '#238b45', 'line-width': ['interpolate', ['linear'], ['zoom'], 13, 0.6, 17, 2] } });
+  }
+  // Analysis overlays sit between the areas and the buildings.
+  layers.push({ id: 'isochrone-fill', type: 'fill', source: 'isochrones', paint: { 'fill-color': minutesColor(), 'fill-opacity': 0.18 } });
+  layers.push({ id: 'isochrone-line', type: 'line', source: 'isochrones', paint: { 'line-color': minutesColor(), 'line-width': 1.5 } });
+  layers.push({ id: 'gap-fill', type: 'fill', source: 'gaps', paint: { 'fill-color': '#d73027', 'fill-opacity': 0.22 } });
+  layers.push({ id: 'gap-line', type: 'line', source: 'gaps', paint: { 'line-color': '#a50026', 'line-width': 1.5, 'line-dasharray': [2, 1] } });
+
   layers.push({ id: 'coverage-fill', type: 'fill', source: 'coverage', paint: { 'fill-color': minutesColor(), 'fill-opacity': 0.9, 'fill-outline-color': '#555' } });
   layers.push({ id: 'whatif-changed-line', type: 'line', source: 'whatif-changed', paint: { 'line-color': ['case', ['get', 'gained'], '#00441b', '#67000d'], 'line-width': 2.5 } });
   layers.push({ id: 'proposal-fill', type: 'fill', source: 'proposal', paint: { 'fill-color': bandColor(...band), 'fill-opacity': 0.45 } });
   layers.push({ id: 'proposal-line', type: 'line', source: 'proposal', paint: { 'line-color': '#08519c', 'line-width': 2, 'line-dasharray': [3, 1.5] } });
-  layers.push({ id: 'selection-line', type: 'line', source: 'selection', paint: { 'line-color': '#ff7f00', 'line-width': 4 } });
+  layers.push({ id: 'selection-fill', type: 'fill', source: 'selection', paint: { 'fill-color': '#ff7f00', 'fill-opacity': 0.35 } });
+  layers.push({ id: 'selection-line', type: 'line', source: 'selection', paint: { 'line-color': '#ff7f00', 'line-width': 3 } });
 
   if (tiles.grids) {
-    const sl = sourceLayerFor(tiles.grids, 'grids');
     layers.push({
-      id: 'grid-label', type: 'symbol', source: 'grids', 'source-layer': sl, minzoom: 13,
-      layout: {
-        'text-field': ['format', ['coalesce', ['get', 'code'], ['get', 'name'], ''], { 'font-scale': 1.0 }, '\n', {}, ['concat', ['to-string', ['coalesce', ['get', 'households'], '']], ' 户'], { 'font-scale': 0.85 }],
-        'text-font': [FONT], 'text-size': 12, 'text-max-width': 10,
-      },
+      id: 'grid-label', type: 'symbol', source: 'grid-labels', minzoom: 13,
+      layout: { 'text-field': ['get', 'label'], 'text-font': [FONT], 'text-size': 12, 'text-max-width': 10 },
       paint: { 'text-color': '#00441b', 'text-halo-color': '#fff', 'text-halo-width': 1.5 },
     });
   }
@@ -244,5 +244,8 @@ export function buildStyle({ tiles, band }: StyleInput): StyleSpecification {
       paint: { 'text-color': '#333', 'text-halo-color': '#fff', 'text-halo-width': 1.2 },
     });
   }
+  // Basemap labels go under the data labels but above every fill and line.
+  const firstDataLabel = layers.findIndex((l) => l.id === 'grid-label' || l.id === 'proposal-label');
+  layers.splice(firstDataLabel < 0 ? layers.length : firstDataLabel, 0, ...basemap.filter(isLabel));
   return { version: 8, name: 'gridmap', sources, layers, 'font-faces': fontFaces() } as StyleSpecification;
 }

@@ -22,10 +22,14 @@ export async function loadTileJson(layer: TileLayer): Promise<TileJson | null> {
     const r = await fetch(url, { headers: { Accept: 'application/json' } });
     if (!r.ok) return null;
     const tj = (await r.json()) as TileJson;
-    const tiles = (tj.tiles?.length ? tj.tiles : [`/tiles/${layer}/{z}/{x}/{y}.mvt`]).map((t) =>
-      // Keep `{z}` placeholders intact: URL() would percent-encode the braces.
-      new URL(t, url).href.replace(/%7B/gi, '{').replace(/%7D/gi, '}'),
-    );
+    const tiles = (tj.tiles?.length ? tj.tiles : [`/tiles/${layer}/{z}/{x}/{y}.mvt`]).map((t) => {
+      const u = new URL(t, url);
+      // The tiles come from the binary that serves this page. Behind a reverse proxy (or when the
+      // server names its bind address) the TileJSON may carry another origin: use the page's.
+      const abs = u.origin === location.origin ? u.href : `${location.origin}${u.pathname}${u.search}`;
+      // Keep `{z}` placeholders intact: URL() percent-encodes the braces.
+      return abs.replace(/%7B/gi, '{').replace(/%7D/gi, '}');
+    });
     return { ...tj, tiles };
   } catch {
     return null;

@@ -3,7 +3,7 @@
  * stewards, the facilities that serve it with their walking times, and a printable building
  * list. A logged-in grid lead sees only the grids assigned to them (`/api/me`).
  */
-import { get, qs, type FeatureCollection, type GridDetail } from '../api';
+import { get, getGridDetail, qs, type FeatureCollection, type GridDetail } from '../api';
 import { bboxOf, type AppContext, type View } from '../context';
 import { kindLabel, num, onLangChange, t } from '../i18n';
 import { errorMessage, h, setStatus, tr } from '../ui/dom';
@@ -104,7 +104,7 @@ export class GridLeadView implements View {
     this.current = id;
     setStatus(this.status, t('loading'));
     try {
-      const d = await get<GridDetail>(`/api/grids/${encodeURIComponent(id)}`);
+      const d = await getGridDetail(id);
       setStatus(this.status, '');
       const rows = buildingRows(d);
       const bboxPromise = this.highlight();

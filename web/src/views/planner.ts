@@ -5,7 +5,7 @@
  */
 import type { MapMouseEvent, MapGeoJSONFeature } from 'maplibre-gl';
 import type { Feature, MultiPolygon, Polygon } from 'geojson';
-import { get, post, request, type FeatureCollection, type GridDetail, type PartitionResult, type Validation } from '../api';
+import { getGridDetail, post, request, type FeatureCollection, type PartitionResult, type Validation } from '../api';
 import { bboxOf, type AppContext, type View } from '../context';
 import { t, num, onLangChange } from '../i18n';
 import { BAND_COLORS } from '../map/style';
@@ -150,7 +150,7 @@ export class PlannerView implements View {
     box.replaceChildren(h('p', { class: 'muted' }, t('loading')));
     try {
       const [detail, item] = await Promise.all([
-        get<GridDetail>(`/api/grids/${encodeURIComponent(id)}`),
+        getGridDetail(id),
         request<Feature>(`/collections/grids/items/${encodeURIComponent(id)}`),
       ]);
       const props = (item.data.properties ?? {}) as Record<string, unknown>;
