@@ -87,7 +87,7 @@ fn agreement_of_every_snapping_combination() {
     for mode in [SnapMode::Node, SnapMode::Edge] {
         for legs in [false, true] {
             for to in [SnapTo::AnyComponent, SnapTo::Largest] {
-                let opts = CoverageOptions { snap: SnapOptions { mode, to, max_distance_m: 300.0 }, access_legs: legs };
+                let opts = CoverageOptions { snap: SnapOptions { mode, to, max_distance_m: 300.0, ..SnapOptions::default() }, access_legs: legs };
                 let engine = CoverageEngine::new(inp.network.clone(), &inp.buildings, &inp.facilities, opts);
                 let shares: Vec<String> = oracles
                     .iter()

@@ -14,6 +14,8 @@
 //! * **Duplicates**: straight (two-point) edges between the same pair of vertices keep only the
 //!   shortest; edges with different polylines are different paths and are all kept; zero-length
 //!   pieces and self-loops are dropped.
+//! * **Tunnels and bridges** (`tunnel=*`, `bridge=*`, not `no`) are walked like any edge but
+//!   flagged, so snapping can avoid landing a building on a road that passes under or over it.
 //! * **Weights** are `f64` metres: the oracle writes lengths with 3 decimals and compares
 //!   `distance <= limit` inclusively; `f64` keeps that comparison exact at no measurable cost.
 //!
@@ -41,6 +43,9 @@ pub struct Edge {
     pub first_point: u32,
     /// Number of points (≥ 2).
     pub n_points: u32,
+    /// From a way tagged `tunnel=*` or `bridge=*` (not `no`): walkable, but a building beside or
+    /// above it should not be snapped onto it (see [`SnapOptions::avoid_tunnels_and_bridges`]).
+    pub tunnel_or_bridge: bool,
 }
 
 /// Counts of what the builder did, for the import log and the API.
@@ -54,6 +59,7 @@ pub struct NetworkReport {
     pub edges: usize,
     pub total_length_km: f64,
     pub parallel_edges_dropped: usize,
+    pub tunnel_or_bridge_edges: usize,
     pub self_loops_dropped: usize,
     /// Component sizes in nodes, largest first.
     pub component_sizes: Vec<usize>,
@@ -89,6 +95,7 @@ fn key(p: [f64; 2]) -> (u64, u64) {
 struct Piece {
     pts: Vec<[f64; 2]>,
     length: Option<f64>,
+    elevated: bool,
 }
 
 impl WalkingNetwork {
@@ -97,7 +104,7 @@ impl WalkingNetwork {
         let mut report = NetworkReport { ways_in: ways.len(), ..NetworkReport::default() };
         let mut skip = |r: SkipReason| *report.ways_skipped.entry(r.to_string()).or_default() += 1;
         // 1. walkable ways with clean geometry
-        let mut lines: Vec<(Vec<[f64; 2]>, Option<f64>)> = Vec::new();
+        let mut lines: Vec<(Vec<[f64; 2]>, Option<f64>, bool)> = Vec::new();
         for way in ways {
             if let Err(r) = walkable::classify(way) {
                 skip(r);
@@ -123,19 +130,19 @@ impl WalkingNetwork {
                 continue;
             }
             let length = way.length_m.filter(|l| l.is_finite() && *l >= 0.0);
-            lines.push((pts, length));
+            lines.push((pts, length, walkable::is_tunnel_or_bridge(way)));
         }
         report.ways_walkable = lines.len();
         // 2. how often each coordinate is used
         let mut uses: HashMap<(u64, u64), u32> = HashMap::new();
-        for (pts, _) in &lines {
+        for (pts, _, _) in &lines {
             for p in pts {
                 *uses.entry(key(*p)).or_default() += 1;
             }
         }
         // 3. split into pieces at junctions
         let mut pieces: Vec<Piece> = Vec::new();
-        for (pts, length) in &lines {
+        for (pts, length, elevated) in &lines {
             let mut cuts = vec![0usize];
             for (i, p) in pts.iter().enumerate().take(pts.len() - 1).skip(1) {
                 if uses[&key(*p)] >= 2 {
@@ -161,7 +168,7 @@ impl WalkingNetwork {
                     Some(l) if total > 0.0 => Some(l * hav / total),
                     _ => None,
                 };
-                pieces.push(Piece { pts: piece, length: len });
+                pieces.push(Piece { pts: piece, length: len, elevated: *elevated });
             }
         }
         // 4. vertices, edges, duplicates
@@ -212,7 +219,11 @@ impl WalkingNetwork {
                 }
                 straight.insert(pair, edges.len());
             }
+            if piece.elevated {
+                report.tunnel_or_bridge_edges += 1;
+            }
             edges.push(Edge {
+                tunnel_or_bridge: piece.elevated,
                 u,
                 v,
                 length_m: length,

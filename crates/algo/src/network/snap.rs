@@ -43,11 +43,15 @@ pub struct SnapOptions {
     pub to: SnapTo,
     /// Beyond this straight-line distance a point is unplaced (unreachable). Default 300 m.
     pub max_distance_m: f64,
+    /// Prefer edges that are not in a tunnel or on a bridge (default true): a building above a
+    /// road tunnel or below a viaduct is not entered from it. Falls back to any edge when no
+    /// other is within `max_distance_m`. No effect on networks without such tags (interchange files).
+    pub avoid_tunnels_and_bridges: bool,
 }
 
 impl Default for SnapOptions {
     fn default() -> Self {
-        Self { mode: SnapMode::Node, to: SnapTo::AnyComponent, max_distance_m: 300.0 }
+        Self { mode: SnapMode::Node, to: SnapTo::AnyComponent, max_distance_m: 300.0, avoid_tunnels_and_bridges: true }
     }
 }
 
@@ -126,14 +130,27 @@ impl WalkingNetwork {
         if self.edges.is_empty() {
             return Err(Unplaced::EmptyNetwork);
         }
+        if opts.avoid_tunnels_and_bridges && self.report.tunnel_or_bridge_edges > 0 {
+            if let Ok(s) = self.snap_filtered(lon, lat, opts, true) {
+                return Ok(s);
+            }
+        }
+        self.snap_filtered(lon, lat, opts, false)
+    }
+
+    fn snap_filtered(&self, lon: f64, lat: f64, opts: &SnapOptions, level_only: bool) -> Result<Snap, Unplaced> {
         let (x, y) = self.projection.project(lon, lat);
         let q = [x, y];
         // planar metres are within 0.1 % of great-circle metres across a city; allow for it
         let max_planar = opts.max_distance_m * 1.002 + 0.5;
         let max2 = max_planar * max_planar;
-        let accept = |e: u32| match opts.to {
-            SnapTo::AnyComponent => true,
-            SnapTo::Largest => self.component[self.edges[e as usize].u as usize] == 0,
+        let accept = |e: u32| {
+            let ed = &self.edges[e as usize];
+            !(level_only && ed.tunnel_or_bridge)
+                && match opts.to {
+                    SnapTo::AnyComponent => true,
+                    SnapTo::Largest => self.component[ed.u as usize] == 0,
+                }
         };
         let too_far = Err(Unplaced::TooFar { max_distance_m: opts.max_distance_m });
         let snap = match opts.mode {
@@ -246,6 +263,23 @@ mod tests {
         let opts = SnapOptions { to: SnapTo::Largest, ..SnapOptions::default() };
         let main = net.snap(near_island.0, near_island.1, &opts).unwrap();
         assert_eq!(net.component(net.edge(main.edge).u), 0);
+    }
+
+    #[test]
+    fn a_building_above_a_road_tunnel_is_entered_from_the_street_beside_it() {
+        let net = WalkingNetwork::build(&[
+            line("tunnel", &[(0.0, 0.0), (0.002, 0.0)], &[("highway", "primary"), ("tunnel", "yes")], None),
+            line("street", &[(0.0, 0.0003), (0.002, 0.0003)], &[("highway", "residential")], None),
+        ]);
+        assert_eq!(net.report().tunnel_or_bridge_edges, 1);
+        let over_tunnel = (0.001, 0.00005);
+        let s = net.snap(over_tunnel.0, over_tunnel.1, &SnapOptions::default()).unwrap();
+        assert!(!net.edge(s.edge).tunnel_or_bridge);
+        let opts = SnapOptions { avoid_tunnels_and_bridges: false, ..SnapOptions::default() };
+        assert!(net.edge(net.snap(over_tunnel.0, over_tunnel.1, &opts).unwrap().edge).tunnel_or_bridge);
+        // only a tunnel within reach: it is used rather than leaving the point unplaced
+        let only = WalkingNetwork::build(&[line("t", &[(0.0, 0.0), (0.002, 0.0)], &[("highway", "primary"), ("tunnel", "yes")], None)]);
+        assert!(only.snap(0.001, 0.0001, &SnapOptions::default()).is_ok());
     }
 
     #[test]

@@ -88,6 +88,13 @@ pub fn classify(way: &NetworkWay) -> Result<(), SkipReason> {
     }
 }
 
+/// A way in a tunnel or on a bridge (`tunnel`/`bridge` present and not `no`; a
+/// `tunnel=building_passage` is a passage at street level and does not count).
+pub fn is_tunnel_or_bridge(way: &NetworkWay) -> bool {
+    let on = |k: &str| way.tags.get(k).is_some_and(|v| !matches!(v.trim(), "no" | "building_passage"));
+    on("tunnel") || on("bridge")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +128,14 @@ mod tests {
         assert_eq!(classify(&way(&[("highway", "footway"), ("foot", "no")])), Err(SkipReason::FootNo));
         assert_eq!(classify(&way(&[("highway", "cycleway")])), Err(SkipReason::CyclewayWithoutFoot));
         assert_eq!(classify(&way(&[("highway", "cycleway"), ("foot", "designated")])), Ok(()));
+    }
+
+    #[test]
+    fn tunnels_and_bridges_are_flagged_but_building_passages_are_not() {
+        assert!(is_tunnel_or_bridge(&way(&[("highway", "primary"), ("tunnel", "yes")])));
+        assert!(is_tunnel_or_bridge(&way(&[("highway", "footway"), ("bridge", "viaduct")])));
+        assert!(!is_tunnel_or_bridge(&way(&[("highway", "footway"), ("tunnel", "building_passage")])));
+        assert!(!is_tunnel_or_bridge(&way(&[("highway", "footway"), ("bridge", "no")])));
     }
 
     #[test]
