@@ -166,6 +166,17 @@ fn gaps_are_ranked_by_households_and_drawn_around_their_buildings() {
 }
 
 #[test]
+fn gaps_can_be_kept_inside_one_community() {
+    let (e, b) = engine(&[canteen("F", 100.0, -10.0)]);
+    let cov = e.coverage(Some(&FacilityKind::Canteen), WalkProfile::standard(), 15.0).unwrap();
+    // close enough to chain: linking at 300 m joins both streets' gaps into one area
+    let wide = GapOptions { link_m: 300.0, ..GapOptions::default() };
+    assert_eq!(e.gaps(&cov, 15.0, &wide).unwrap().len(), 1);
+    let per_community = e.gaps_within_groups(&cov, 15.0, &wide, |i| b[i].community.clone()).unwrap();
+    assert_eq!(per_community.iter().map(|g| g.households).collect::<Vec<_>>(), vec![190, 140]);
+}
+
+#[test]
 fn moving_the_canteen_east_covers_the_far_end_of_both_streets() {
     let (e, _) = engine(&[canteen("F", 100.0, -10.0)]);
     let cov = e.coverage(Some(&FacilityKind::Canteen), WalkProfile::standard(), 15.0).unwrap();

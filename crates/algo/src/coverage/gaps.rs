@@ -62,6 +62,19 @@ fn find(parent: &mut [u32], mut x: u32) -> u32 {
 impl CoverageEngine {
     /// Gap areas of buildings not covered within `minutes`, largest (by households) first.
     pub fn gaps(&self, cov: &KindCoverage, minutes: f64, opts: &GapOptions) -> Result<Vec<GapArea>, AlgoError> {
+        self.gaps_within_groups(cov, minutes, opts, |_| Some(()))
+    }
+
+    /// Like [`CoverageEngine::gaps`], but a gap never joins buildings of different groups
+    /// (`group_of(i)`, e.g. the community): in a dense city single linkage at 150 m can chain
+    /// most uncovered buildings into one area; per-community gaps are what a street office acts on.
+    pub fn gaps_within_groups<K: PartialEq>(
+        &self,
+        cov: &KindCoverage,
+        minutes: f64,
+        opts: &GapOptions,
+        group_of: impl Fn(usize) -> Option<K>,
+    ) -> Result<Vec<GapArea>, AlgoError> {
         let limit = self.threshold_m(cov, minutes)?;
         for (name, v) in [("link_m", opts.link_m), ("margin_m", opts.margin_m), ("cell_m", opts.cell_m)] {
             if !(v.is_finite() && v > 0.0) {
@@ -89,6 +102,7 @@ impl CoverageEngine {
                 [x, y]
             })
             .collect();
+        let groups: Vec<Option<K>> = members.iter().map(|&i| group_of(i)).collect();
         let tree: RTree<GeomWithData<[f64; 2], u32>> =
             RTree::bulk_load(xy.iter().enumerate().map(|(k, p)| GeomWithData::new(*p, k as u32)).collect());
         let mut parent: Vec<u32> = (0..members.len() as u32).collect();
@@ -97,6 +111,9 @@ impl CoverageEngine {
         let mut links: Vec<(usize, usize)> = Vec::new();
         for (k, p) in xy.iter().enumerate() {
             for other in tree.locate_within_distance(*p, link2) {
+                if groups[k] != groups[other.data as usize] {
+                    continue;
+                }
                 let (a, b) = (find(&mut parent, k as u32), find(&mut parent, other.data));
                 if a != b {
                     parent[a.max(b) as usize] = a.min(b);
