@@ -53,6 +53,15 @@
 //!   island would walk from the main network, which neither the oracle nor the ground does.
 //!   Islands stay reachable from inside; buildings snapped to an island with no facility are
 //!   simply not covered — the honest answer for a network with a mapping gap.
+//! With OSM-imported networks, snapping also prefers edges that are not tunnels or bridges
+//! ([`SnapOptions::avoid_tunnels_and_bridges`]); interchange files carry no such tags.
+//!
+//! # Speed (Monaco, release, `cargo bench --bench coverage`, 2-core machine under load avg ~8)
+//!
+//! graph build + snapping of 23 298 buildings and 116 facilities ~97 ms; coverage of all 4 kinds
+//! ~6 ms; isochrone 5/10/15 min of one facility ~6 ms, union over 77 canteens ~37 ms; what-if
+//! move ~0.8 ms (5.7 ms with 116 490 buildings). The scipy oracle process takes 2–5 s per kind on
+//! the same machine (≈2–3 s of it loading GeoJSON with pandas/shapely; its Dijkstra is 2–7 ms).
 use crate::network::paths::{improve, NodeTimes, Seed, NO_SOURCE};
 use crate::network::{Snap, SnapMode, SnapOptions, Unplaced, WalkingNetwork};
 use crate::AlgoError;

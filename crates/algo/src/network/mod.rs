@@ -39,7 +39,7 @@ pub struct Edge {
     pub u: u32,
     pub v: u32,
     pub length_m: f64,
-    /// First point of the polyline in [`WalkingNetwork::points`]; the polyline runs u → v.
+    /// Index of the first polyline point (see [`WalkingNetwork::edge_points`]); it runs u → v.
     pub first_point: u32,
     /// Number of points (≥ 2).
     pub n_points: u32,
