@@ -229,6 +229,41 @@ type CacheKey = (Option<FacilityKind>, u64, u64);
 
 /// Snapped buildings and facilities over one walking network, with cached per-kind results.
 /// Cheap to share between threads (`Arc<CoverageEngine>`); queries take `&self`.
+///
+/// ```
+/// use geo_types::{line_string, polygon, MultiPolygon, Point};
+/// use gridmap_algo::coverage::{CoverageEngine, CoverageOptions, WalkProfile};
+/// use gridmap_algo::network::WalkingNetwork;
+/// use gridmap_model::*;
+/// use std::sync::Arc;
+///
+/// // a 1.1 km footpath along the equator, a canteen at its west end, a block at its east end
+/// let path = NetworkWay {
+///     id: "p".into(),
+///     geometry: line_string![(x: 0.0, y: 0.0), (x: 0.005, y: 0.0), (x: 0.01, y: 0.0)],
+///     tags: [("highway".to_string(), "footway".to_string())].into(),
+///     length_m: None,
+/// };
+/// let block = Building {
+///     id: "b1".into(), name: None, building_type: None, address: None,
+///     footprint: MultiPolygon(vec![polygon![(x: 0.0099, y: 0.0001), (x: 0.0101, y: 0.0001),
+///         (x: 0.0101, y: 0.0003), (x: 0.0099, y: 0.0003), (x: 0.0099, y: 0.0001)]]),
+///     entrance: None, levels: None, households: 120, households_source: HouseholdSource::Imported,
+///     elderly: Some(30), steward: None, compound: None, community: Some("c1".into()),
+/// };
+/// let canteen = Facility {
+///     id: "f1".into(), kind: FacilityKind::Canteen, name: None, location: Point::new(0.0, 0.0001),
+///     capacity: None, opening_hours: None,
+/// };
+/// let net = Arc::new(WalkingNetwork::build(&[path]));
+/// let engine = CoverageEngine::new(net, &[block], &[canteen], CoverageOptions::default());
+/// let cov = engine.coverage(Some(&FacilityKind::Canteen), WalkProfile::standard(), 15.0)?;
+/// let t = &engine.building_times(&cov, 15.0)?[0];
+/// assert!((t.minutes.unwrap() - 1111.95 / 75.0).abs() < 0.01); // 1 112 m at 75 m/min
+/// let elderly = engine.coverage(Some(&FacilityKind::Canteen), WalkProfile::elderly(), 15.0)?;
+/// assert_eq!(engine.statistics(&elderly, &[15.0], |_| None::<String>)?.overall[0].covered_households, 0);
+/// # Ok::<(), gridmap_algo::AlgoError>(())
+/// ```
 #[derive(Debug)]
 pub struct CoverageEngine {
     network: Arc<WalkingNetwork>,
