@@ -16,7 +16,7 @@ tokio::task_local! {
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// A query parameter has a value the operation cannot use.
-    #[error("query parameter '{name}': {reason}")]
+    #[error("parameter '{name}': {reason}")]
     InvalidParameter { name: String, reason: String },
     /// A query parameter the operation does not know (OGC API Part 1 wants 400).
     #[error("unknown query parameter '{name}' (this operation accepts: {allowed})")]

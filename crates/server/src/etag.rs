@@ -24,17 +24,23 @@ impl IfMatch {
         if s.trim() == "*" {
             return Ok(Some(Self::Any));
         }
-        let versions = s
-            .split(',')
-            .filter_map(|t| {
-                let t = t.trim();
-                // Weak ETags never match under If-Match (strong comparison).
-                if t.starts_with("W/") {
-                    return None;
-                }
-                t.strip_prefix('"')?.strip_suffix('"')?.parse::<i64>().ok()
-            })
-            .collect();
+        let mut versions = Vec::new();
+        for t in s.split(',').map(str::trim) {
+            let (weak, tag) = match t.strip_prefix("W/") {
+                Some(rest) => (true, rest),
+                None => (false, t),
+            };
+            let Some(inner) = tag.strip_prefix('"').and_then(|x| x.strip_suffix('"')) else {
+                return Err(ApiError::InvalidParameter {
+                    name: "If-Match".into(),
+                    reason: format!("'{s}' is not `*` or a list of quoted ETags such as \"3\""),
+                });
+            };
+            // Weak ETags never match under If-Match (strong comparison); foreign tags match nothing.
+            if let (false, Ok(v)) = (weak, inner.parse::<i64>()) {
+                versions.push(v);
+            }
+        }
         Ok(Some(Self::Versions(versions)))
     }
 
@@ -69,6 +75,13 @@ mod tests {
         assert_eq!(m, IfMatch::Versions(vec![5]));
         assert_eq!(m.check("grid", "g1", 5).unwrap(), 5);
         assert!(matches!(m.check("grid", "g1", 3), Err(ApiError::PreconditionFailed { current: 3, .. })));
+    }
+
+    #[test]
+    fn a_malformed_if_match_is_a_bad_request() {
+        let mut h = HeaderMap::new();
+        h.insert("if-match", HeaderValue::from_static("0"));
+        assert!(matches!(IfMatch::from_headers(&h), Err(ApiError::InvalidParameter { .. })));
     }
 
     #[test]

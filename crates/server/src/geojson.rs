@@ -174,21 +174,31 @@ pub fn read_geometry(v: &serde_json::Value, crs: &crate::crs::ApiCrs) -> Result<
         }
         other => return Err(ApiError::Unprocessable(format!("geometry: type {other} is not accepted here"))),
     };
-    let g = geo::MapCoords::map_coords(&g, |c| {
-        let (x, y) = crs.to_storage(c.x, c.y);
-        Coord { x, y }
+    // The input must lie in the valid range of its own CRS (in its axis order)...
+    let bad = geo::CoordsIter::coords_iter(&g).find(|c| {
+        let (lon, lat) = if crs.lat_first { (c.y, c.x) } else { (c.x, c.y) };
+        !(lon.is_finite() && lat.is_finite() && (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat))
     });
-    let bad = geo::CoordsIter::coords_iter(&g)
-        .find(|c| !(c.x.is_finite() && c.y.is_finite() && (-180.0..=180.0).contains(&c.x) && (-90.0..=90.0).contains(&c.y)));
     if let Some(c) = bad {
         return Err(ApiError::Unprocessable(format!(
-            "geometry: a position maps to lon {} lat {}, outside WGS84 (input CRS {}, axis order {})",
+            "geometry: position [{}, {}] is outside the valid range of {} (axis order {})",
             c.x,
             c.y,
             crs.uri,
             if crs.lat_first { "lat,lon" } else { "lon,lat" }
         )));
     }
+    // ...and its conversion (BD-09 shifts a few hundred metres even at the antimeridian) wraps
+    // longitudes and clamps latitudes into WGS84.
+    let g = geo::MapCoords::map_coords(&g, |c| {
+        let (mut x, y) = crs.to_storage(c.x, c.y);
+        if x > 180.0 {
+            x -= 360.0;
+        } else if x < -180.0 {
+            x += 360.0;
+        }
+        Coord { x, y: y.clamp(-90.0, 90.0) }
+    });
     Ok(Some(g))
 }
 

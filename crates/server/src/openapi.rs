@@ -178,7 +178,7 @@ fn parameter_schema(name: &str, path: &str) -> Option<Value> {
         "f" => json!({"type": "string", "enum": ["json"]}),
         "z" => json!({"type": "integer", "minimum": 0, "maximum": crate::tiles::MAX_ZOOM}),
         "x" | "y" => json!({"type": "integer", "minimum": 0}),
-        "If-Match" => json!({"type": "string", "minLength": 1}),
+        "If-Match" => json!({"type": "string", "pattern": "^(\\*|(W/)?\"[^\"]*\"(\\s*,\\s*(W/)?\"[^\"]*\")*)$"}),
         _ => return None,
     })
 }
@@ -207,5 +207,34 @@ pub fn finish(doc: &OpenApi) -> Value {
             }
         }
     }
+    add_edit_links(&mut v);
     v
+}
+
+/// OpenAPI links that chain a feature's edits: the id comes from the created body (or the
+/// request path) and `If-Match` from the response's `ETag`, as a client must do.
+fn add_edit_links(v: &mut Value) {
+    for name in ["grids", "facilities"] {
+        let item = format!("/collections/{name}/items/{{featureId}}");
+        let list = format!("/collections/{name}/items");
+        let links = |id: &str| {
+            let mut m = serde_json::Map::new();
+            for (label, op) in [("replace", "replace"), ("update", "update"), ("delete", "delete"), ("get", "get")] {
+                let mut params = json!({"featureId": id});
+                if label != "get" {
+                    params["If-Match"] = json!("$response.header.ETag");
+                }
+                m.insert(format!("{label}_{name}_item"), json!({"operationId": format!("{op}_{name}_item"), "parameters": params}));
+            }
+            Value::Object(m)
+        };
+        if let Some(r) = v.pointer_mut(&format!("/paths/{}/post/responses/201", list.replace('/', "~1"))) {
+            r["links"] = links("$response.body#/id");
+        }
+        for method in ["get", "put", "patch"] {
+            if let Some(r) = v.pointer_mut(&format!("/paths/{}/{method}/responses/200", item.replace('/', "~1"))) {
+                r["links"] = links("$request.path.featureId");
+            }
+        }
+    }
 }

@@ -112,10 +112,9 @@ impl ItemsQuery {
                 }
             }
         }
+        // bbox-crs without bbox selects nothing to convert: accepted and ignored.
         if let Some(b) = bbox_raw {
             q.bbox = Some(parse_bbox(&b, &bbox_crs)?);
-        } else if seen.contains("bbox-crs") {
-            return Err(invalid("bbox-crs", "given without bbox"));
         }
         Ok(q)
     }

@@ -83,6 +83,11 @@ fn feature_body(v: Value, require_all: bool) -> Result<FeatureBody, ApiError> {
             return Err(ApiError::InvalidBody(format!("unknown member '{k}' (a Feature has type, id, geometry, properties)")));
         }
     }
+    for k in ["links", "bbox"] {
+        if o.get(k).is_some_and(|v| !v.is_array()) {
+            return Err(ApiError::InvalidBody(format!("\"{k}\" must be an array")));
+        }
+    }
     match o.get("type") {
         Some(Value::String(t)) if t == "Feature" => {}
         None if !require_all => {}
@@ -226,7 +231,7 @@ fn apply_facility(f: &mut Facility, fb: &FeatureBody, crs: &ApiCrs, full: bool) 
             "capacity" => {
                 f.capacity = match v {
                     Value::Null => None,
-                    v => Some(v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
+                    v => Some(whole_number(v).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
                         ApiError::InvalidBody("properties.capacity must be a non-negative integer below 2^32 or null".into())
                     })?),
                 }
@@ -245,6 +250,11 @@ fn apply_facility(f: &mut Facility, fb: &FeatureBody, crs: &ApiCrs, full: bool) 
         None => {}
     }
     Ok(())
+}
+
+/// A JSON number with no fractional part (`12` or `12.0`) as an integer.
+fn whole_number(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= u64::MAX as f64).map(|f| f as u64))
 }
 
 /// A fresh id for a created feature that came without one.
@@ -299,11 +309,9 @@ async fn create(st: AppState, c: Collection, headers: HeaderMap, body: Result<By
     let crs = body_crs(&headers)?;
     let fb = feature_body(v, true)?;
     let snap = st.snapshot().await?;
-    let id = match &fb.id {
-        Some(id) => id.clone(),
-        None => new_id(if c == Collection::Grids { "grid" } else { "facility" }),
-    };
-    let exists = |what: &str| ApiError::Conflict(format!("{what} '{id}' already exists; PUT to replace it"));
+    // OGC API Part 4: the server assigns the id of a created feature (a body id is ignored).
+    let id = new_id(if c == Collection::Grids { "grid" } else { "facility" });
+    let exists = |what: &str| ApiError::Conflict(format!("{what} '{id}' already exists"));
     match c {
         Collection::Grids => {
             let mut g = Grid { id: GridId::new(&id), code: String::new(), name: None, community: None, buildings: vec![], leads: vec![], boundary: None, version: 0 };
@@ -328,11 +336,12 @@ async fn create(st: AppState, c: Collection, headers: HeaderMap, body: Result<By
 }
 
 async fn replace_or_update(st: AppState, c: Collection, fid: String, headers: HeaderMap, body: Result<Bytes, BytesRejection>, full: bool) -> Result<Response, ApiError> {
-    let expected = precondition(&st, c, &fid, &headers).await?;
+    // The body is checked before the precondition, so a malformed edit is a 400 whatever its ETag.
     let v = body_json(body, &headers, st.config.body_limit_bytes, !full)?;
     let crs = body_crs(&headers)?;
     let fb = feature_body(v, full)?;
     check_body_id(&fb, &fid)?;
+    let expected = precondition(&st, c, &fid, &headers).await?;
     match c {
         Collection::Grids => {
             let nf = || ApiError::NotFound { what: "feature of grids".into(), id: fid.clone() };
@@ -389,10 +398,9 @@ macro_rules! editable_collection {
             items(st, headers, Path($name.to_owned()), q).await
         }
 
-        /// Creates a feature (201 with `Location` and `ETag`). The body's `id` is used when given.
+        /// Creates a feature (201 with `Location` and `ETag`); the server assigns its id.
         #[utoipa::path(post, path = concat!("/collections/", $name, "/items"), tag = TAG,
             operation_id = concat!("create_", $name),
-            params(("Content-Crs" = Option<String>, Header, description = "CRS of the body's geometry (default CRS84)")),
             request_body(content = $input, content_type = "application/geo+json", description = "A GeoJSON Feature"),
             responses(
                 (status = 201, description = "Created", body = Feature, content_type = "application/geo+json",
@@ -428,8 +436,7 @@ macro_rules! editable_collection {
         #[utoipa::path(put, path = concat!("/collections/", $name, "/items/{featureId}"), tag = TAG,
             operation_id = concat!("replace_", $name, "_item"),
             params(("featureId" = String, Path, description = "Feature id"),
-                   ("If-Match" = Option<String>, Header, description = "ETag of the version being replaced (required: 428 without it)"),
-                   ("Content-Crs" = Option<String>, Header, description = "CRS of the body's geometry (default CRS84)")),
+                   ("If-Match" = String, Header, description = "ETag of the version being replaced, or `*` (428 without it, 412 when stale)")),
             request_body(content = $input, content_type = "application/geo+json", description = "The whole new Feature"),
             responses(
                 (status = 200, description = "Replaced", body = Feature, content_type = "application/geo+json",
@@ -451,8 +458,7 @@ macro_rules! editable_collection {
         #[utoipa::path(patch, path = concat!("/collections/", $name, "/items/{featureId}"), tag = TAG,
             operation_id = concat!("update_", $name, "_item"),
             params(("featureId" = String, Path, description = "Feature id"),
-                   ("If-Match" = Option<String>, Header, description = "ETag of the version being updated (required: 428 without it)"),
-                   ("Content-Crs" = Option<String>, Header, description = "CRS of the body's geometry (default CRS84)")),
+                   ("If-Match" = String, Header, description = "ETag of the version being updated, or `*` (428 without it, 412 when stale)")),
             request_body(content = $patch, content_type = "application/merge-patch+json", description = "Partial Feature: properties to change, optional geometry"),
             responses(
                 (status = 200, description = "Updated", body = Feature, content_type = "application/geo+json",
@@ -474,7 +480,7 @@ macro_rules! editable_collection {
         #[utoipa::path(delete, path = concat!("/collections/", $name, "/items/{featureId}"), tag = TAG,
             operation_id = concat!("delete_", $name, "_item"),
             params(("featureId" = String, Path, description = "Feature id"),
-                   ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted (required: 428 without it)")),
+                   ("If-Match" = String, Header, description = "ETag of the version being deleted, or `*` (428 without it, 412 when stale)")),
             responses(
                 (status = 204, description = "Deleted"),
                 (status = 400, description = "Malformed If-Match", body = Problem, content_type = "application/problem+json"),
