@@ -11,7 +11,8 @@ use super::outline::project_mp;
 use super::units::Prepared;
 use super::{Band, PartitionError, PartitionInput, PartitionParams};
 use crate::geometry::LocalProjection;
-use geo::{Area, BooleanOps, BoundingRect, Contains, Intersects};
+use geo::{Area, BooleanOps, BoundingRect, Intersects};
+use rstar::RTreeObject;
 use geo_types::{MultiPolygon, Point};
 use gridmap_model::{BuildingId, CommunityId};
 use rstar::{primitives::GeomWithData, RTree, AABB};
@@ -106,6 +107,7 @@ impl<'a> Validator<'a> {
         let t0 = Instant::now();
         let n = self.prep.buildings.len();
         let polys: Vec<MultiPolygon<f64>> = grids.iter().map(|g| project_mp(&g.boundary, &self.prep.proj)).collect();
+        let prepared: Vec<EdgeIndex> = polys.iter().map(EdgeIndex::new).collect();
         // Best (fraction, grid) per building, and the grid holding its centroid.
         let mut best: Vec<(f64, u32)> = vec![(0.0, u32::MAX); n];
         let mut by_centroid: Vec<u32> = vec![u32::MAX; n];
@@ -115,10 +117,11 @@ impl<'a> Validator<'a> {
             for cand in self.tree.locate_in_envelope_intersecting(&env) {
                 let i = cand.data;
                 let (cx, cy) = self.prep.pts[i];
-                if by_centroid[i] == u32::MAX && poly.contains(&Point::new(cx, cy)) {
+                let edges = &prepared[gi];
+                if by_centroid[i] == u32::MAX && edges.contains(cx, cy) {
                     by_centroid[i] = gi as u32;
                 }
-                let frac = self.inside_fraction(i, poly);
+                let frac = self.inside_fraction(i, poly, edges, cand.geom());
                 if frac > best[i].0 {
                     best[i] = (frac, gi as u32);
                 }
@@ -202,24 +205,95 @@ impl<'a> Validator<'a> {
         }
     }
 
-    /// Share of building `i`'s footprint inside `poly` (metres): 1 or 0 when all or none of its
-    /// vertices are inside, else the exact intersection area.
-    fn inside_fraction(&self, i: usize, poly: &MultiPolygon<f64>) -> f64 {
-        let fp = &self.footprints[i];
-        let (mut inside, mut total) = (0usize, 0usize);
-        for c in fp.0.iter().flat_map(|p| p.exterior().0.iter()) {
-            total += 1;
-            inside += usize::from(poly.intersects(&Point::new(c.x, c.y)));
-        }
-        if total == 0 || self.areas[i] <= 0.0 {
+    /// Share of building `i`'s footprint inside `poly` (metres): when no edge of the grid
+    /// passes the footprint's bounding box, all or nothing (one point-in-polygon test); else the
+    /// exact intersection area.
+    fn inside_fraction(
+        &self,
+        i: usize,
+        poly: &MultiPolygon<f64>,
+        edges: &EdgeIndex,
+        bbox: &rstar::primitives::Rectangle<[f64; 2]>,
+    ) -> f64 {
+        if self.areas[i] <= 0.0 {
             return 0.0;
         }
-        if inside == total {
-            return 1.0;
+        let env = bbox.envelope();
+        if !edges.touches(&env) {
+            let Some(c) = self.footprints[i].0.first().and_then(|p| p.exterior().0.first()) else { return 0.0 };
+            return if edges.contains(c.x, c.y) { 1.0 } else { 0.0 };
         }
-        if inside == 0 {
-            return 0.0;
+        (self.footprints[i].intersection(poly).unsigned_area() / self.areas[i]).clamp(0.0, 1.0)
+    }
+}
+
+type EdgeSeg = GeomWithData<rstar::primitives::Line<[f64; 2]>, ()>;
+
+/// The edges of a drawn polygon in an R-tree: point-in-polygon by counting crossings of a ray
+/// (only the edges the ray's envelope meets), and "does an edge pass this box" in O(log n).
+struct EdgeIndex {
+    tree: RTree<EdgeSeg>,
+    max_x: f64,
+}
+
+impl EdgeIndex {
+    fn new(poly: &MultiPolygon<f64>) -> Self {
+        let mut segs = Vec::new();
+        let mut max_x = f64::MIN;
+        for p in &poly.0 {
+            for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                for l in ring.lines() {
+                    max_x = max_x.max(l.start.x).max(l.end.x);
+                    segs.push(EdgeSeg::new(rstar::primitives::Line::new([l.start.x, l.start.y], [l.end.x, l.end.y]), ()));
+                }
+            }
         }
-        (fp.intersection(poly).unsigned_area() / self.areas[i]).clamp(0.0, 1.0)
+        Self { tree: RTree::bulk_load(segs), max_x }
+    }
+
+    fn touches(&self, env: &AABB<[f64; 2]>) -> bool {
+        self.tree.locate_in_envelope_intersecting(env).next().is_some()
+    }
+
+    /// Even-odd rule with a ray towards +x (half-open in y, so vertices count once).
+    fn contains(&self, x: f64, y: f64) -> bool {
+        if x > self.max_x {
+            return false;
+        }
+        let ray = AABB::from_corners([x, y], [self.max_x + 1.0, y]);
+        let mut inside = false;
+        for s in self.tree.locate_in_envelope_intersecting(&ray) {
+            let (a, b) = (s.geom().from, s.geom().to);
+            if (a[1] > y) != (b[1] > y) {
+                let xi = a[0] + (y - a[1]) * (b[0] - a[0]) / (b[1] - a[1]);
+                if xi > x {
+                    inside = !inside;
+                }
+            }
+        }
+        inside
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::Contains;
+    use geo_types::polygon;
+
+    #[test]
+    fn ray_casting_agrees_with_geo_on_a_polygon_with_a_hole() {
+        let outer = polygon!(
+            exterior: [(x: 0.0, y: 0.0), (x: 10.0, y: 0.0), (x: 10.0, y: 10.0), (x: 5.0, y: 6.0), (x: 0.0, y: 10.0)],
+            interiors: [[(x: 2.0, y: 2.0), (x: 4.0, y: 2.0), (x: 4.0, y: 4.0), (x: 2.0, y: 4.0)]],
+        );
+        let mp = MultiPolygon(vec![outer]);
+        let idx = EdgeIndex::new(&mp);
+        for i in 0..60 {
+            for j in 0..60 {
+                let (x, y) = (-1.0 + i as f64 * 0.2 + 0.013, -1.0 + j as f64 * 0.2 + 0.007);
+                assert_eq!(idx.contains(x, y), mp.contains(&Point::new(x, y)), "({x}, {y})");
+            }
+        }
     }
 }
