@@ -1,6 +1,7 @@
 //! Imports a file and prints the report as JSON: `cargo run -p gridmap-import --release
-//! --example import_report -- FILE [synth N]`.
-use gridmap_import::{import_file, synth, ImportOptions, NoProgress};
+//! --example import_report -- FILE [synth N | export LAYER OUT.geojson]`.
+use gridmap_import::{import_file, synth, to_geojson, ImportOptions, NoProgress};
+use gridmap_model::{crs::Crs, Layer};
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -18,6 +19,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             big.facilities.len(),
             t.elapsed().as_secs_f64()
         );
+    }
+    if let (Some("export"), Some(layer), Some(out)) = (args.get(1).map(String::as_str), args.get(2), args.get(3)) {
+        let layer: Layer = layer.parse()?;
+        std::fs::write(out, serde_json::to_string(&to_geojson(&ds, layer, Crs::Wgs84))?)?;
     }
     Ok(())
 }

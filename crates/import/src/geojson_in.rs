@@ -436,6 +436,7 @@ pub(crate) fn read(path: &Path, opts: &ImportOptions, progress: &dyn Progress) -
             }
         }
     }
+    progress.inc(features.len() as u64 % 1024);
     Ok((ds, report))
 }
 

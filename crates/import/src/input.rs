@@ -42,12 +42,24 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
+/// Uncompressed size from the gzip trailer (ISIZE, modulo 2^32), for progress.
+fn gzip_size(path: &Path) -> Option<u64> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    f.seek(SeekFrom::End(-4)).ok()?;
+    let mut b = [0u8; 4];
+    f.read_exact(&mut b).ok()?;
+    Some(u64::from(u32::from_le_bytes(b)))
+}
+
 /// Opens a file for streaming, decompressing gzip when the file starts with the gzip magic.
-/// Returns the reader and the file's size on disk (for progress).
+/// Returns the reader and the number of bytes it will yield (for progress; for gzip the
+/// trailer's size, so 0 or approximate for huge or multi-member files).
 pub(crate) fn open_input(path: &Path) -> Result<(Box<dyn BufRead>, u64), ImportError> {
     let gz = is_gzip(path)?;
     let f = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let disk = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let len = if gz { gzip_size(path).unwrap_or(0) } else { disk };
     let r: Box<dyn BufRead> = if gz {
         Box::new(BufReader::with_capacity(1 << 16, flate2::read::MultiGzDecoder::new(f)))
     } else {
@@ -109,6 +121,12 @@ pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
     }
     if head.windows(9).any(|w| w == b"OSMHeader") {
         return Ok(Format::OsmPbf);
+    }
+    if name.ends_with(".csv") {
+        return Err(ImportError::UnknownFormat {
+            file: file_name(path),
+            detail: "a CSV file is not a dataset; household counts are read with the household CSV import".to_owned(),
+        });
     }
     Err(ImportError::UnknownFormat {
         file: file_name(path),

@@ -165,3 +165,44 @@ fn entrances_facilities_and_network_pieces() {
     assert_eq!(ds.ways[0].tags.get("highway").map(String::as_str), Some("footway"));
     assert_eq!(report.counts["partial_network_ways"], 1);
 }
+
+#[derive(Default)]
+struct Counting {
+    len: std::cell::Cell<u64>,
+    done: std::cell::Cell<u64>,
+    messages: std::cell::RefCell<Vec<String>>,
+}
+
+impl gridmap_import::Progress for Counting {
+    fn set_len(&self, n: u64) {
+        self.len.set(n);
+    }
+    fn inc(&self, n: u64) {
+        self.done.set(self.done.get() + n);
+    }
+    fn set_message(&self, m: &str) {
+        self.messages.borrow_mut().push(m.to_owned());
+    }
+}
+
+#[test]
+fn progress_reaches_the_file_length_and_gzipped_xml_reads_the_same() {
+    use std::io::Write;
+    let body = format!("<?xml version='1.0'?>\n<osm version='0.6'>\n{}{}</osm>\n", square(1, 0.0, 0.0, 1.0), closed_way(100, 1, &t("building", "yes")));
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("a.osm");
+    std::fs::write(&plain, &body).unwrap();
+    let progress = Counting::default();
+    let (ds, _) = read_osm_xml(&plain, &ImportOptions::default(), &progress).unwrap();
+    assert_eq!(progress.len.get(), body.len() as u64);
+    assert_eq!(progress.done.get(), body.len() as u64);
+    assert!(progress.messages.borrow().iter().any(|m| m.contains("XML")));
+    let gz = dir.path().join("a.osm.gz");
+    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::default());
+    enc.write_all(body.as_bytes()).unwrap();
+    enc.finish().unwrap();
+    let progress = Counting::default();
+    let (dz, _) = gridmap_import::import_file(&gz, &ImportOptions::default(), &progress).unwrap();
+    assert_eq!(dz, ds);
+    assert_eq!((progress.len.get(), progress.done.get()), (body.len() as u64, body.len() as u64));
+}
