@@ -102,7 +102,7 @@ impl Graph {
         nodes: &[u32],
         in_set: &dyn Fn(usize) -> bool,
         edge_ok: &dyn Fn(&Edge) -> bool,
-        seen: &mut Vec<bool>,
+        seen: &mut [bool],
     ) -> usize {
         let mut comps = 0;
         let mut stack = Vec::new();

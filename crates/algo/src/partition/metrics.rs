@@ -25,7 +25,7 @@ pub(crate) fn hull_polsby_popper<'b>(buildings: impl Iterator<Item = &'b Buildin
 }
 
 /// `(components, components without barrier edges)` of a set of graph nodes.
-pub(crate) fn connectivity(g: &Graph, nodes: &[u32], in_part: &[bool], seen: &mut Vec<bool>) -> (usize, usize) {
+pub(crate) fn connectivity(g: &Graph, nodes: &[u32], in_part: &[bool], seen: &mut [bool]) -> (usize, usize) {
     let inside = |v: usize| in_part[v];
     let all = g.count_components(nodes, &inside, &|_| true, seen);
     let free = g.count_components(nodes, &inside, &|e| !e.barrier, seen);

@@ -94,8 +94,8 @@ pub fn rebalance(input: &PartitionInput<'_>, grids: &[Grid], params: &PartitionP
     let mut codes: HashSet<String> = grids.iter().map(|g| g.code.clone()).collect();
     let mut ids: HashSet<GridId> = grids.iter().map(|g| g.id.clone()).collect();
     let mut owner_taken = vec![false; grids.len()];
-    // Final grids: (template grid index or None, community, members).
-    let mut result: Vec<(Option<usize>, Option<CommunityId>, Vec<usize>, Option<String>)> = Vec::new();
+    // Final grids: (template grid index or None, community, members, code to number after).
+    let mut result: Vec<Pending> = Vec::new();
     let mut infeasible = Vec::new();
     for (gi, group) in prep.groups.iter().enumerate() {
         // Units: a compound's buildings in one grid stay together.
@@ -276,6 +276,10 @@ pub fn rebalance(input: &PartitionInput<'_>, grids: &[Grid], params: &PartitionP
     };
     Ok(RebalanceResult { grids: out_grids.into_iter().map(|(_, g)| g).collect(), moves, report })
 }
+
+/// A grid of the result before ids are settled: the input grid it continues (if any), its
+/// community, its buildings and the code a new grid is numbered after.
+type Pending = (Option<usize>, Option<CommunityId>, Vec<usize>, Option<String>);
 
 /// Merges every non-empty slot under `below` households into its smallest neighbour when the
 /// sum stays within `hi`; the grid with more households keeps its id.

@@ -178,14 +178,12 @@ fn islands(g: &Graph, w: &[u64], band: &Band, units: &[Unit], prep: &Prepared<'_
             }
         }
         count += 1;
-        if count > 1 || size < n {
-            if (hh as f64) < band.lo && size < n {
-                let b = &prep.buildings[units[s].members[0]];
-                note(format!(
-                    "an island of {size} unit(s) with {hh} households around building '{}' lies more than {ISLAND_GAP_M:.0} m from the rest and is too small for a grid of its own: joined to a neighbouring grid",
-                    b.id
-                ));
-            }
+        if (hh as f64) < band.lo && size < n {
+            let b = &prep.buildings[units[s].members[0]];
+            note(format!(
+                "an island of {size} unit(s) with {hh} households around building '{}' lies more than {ISLAND_GAP_M:.0} m from the rest and is too small for a grid of its own: joined to a neighbouring grid",
+                b.id
+            ));
         }
     }
 }

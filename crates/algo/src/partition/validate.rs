@@ -13,7 +13,7 @@ use super::{Band, PartitionError, PartitionInput, PartitionParams};
 use crate::geometry::LocalProjection;
 use geo::{Area, BooleanOps, BoundingRect, Intersects};
 use rstar::RTreeObject;
-use geo_types::{MultiPolygon, Point};
+use geo_types::MultiPolygon;
 use gridmap_model::{BuildingId, CommunityId};
 use rstar::{primitives::GeomWithData, RTree, AABB};
 use serde::Serialize;
@@ -279,7 +279,7 @@ impl EdgeIndex {
 mod tests {
     use super::*;
     use geo::Contains;
-    use geo_types::polygon;
+    use geo_types::{polygon, Point};
 
     #[test]
     fn ray_casting_agrees_with_geo_on_a_polygon_with_a_hole() {
