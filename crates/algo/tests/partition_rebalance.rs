@@ -91,9 +91,13 @@ fn a_grid_that_doubled_is_split_and_the_new_piece_gets_the_next_code() {
     for b in buildings.iter_mut().filter(|b| ids.contains(&b.id)) {
         b.households *= 2;
     }
-    let r = rebalance(&PartitionInput { buildings: &buildings, ..Default::default() }, &grids, &params()).expect("rebalance");
+    // With outlines: changed and new grids get a fresh outline.
+    let r = rebalance(&PartitionInput { buildings: &buildings, ..Default::default() }, &grids, &PartitionParams::default())
+        .expect("rebalance");
     assert_eq!(r.report.created.len(), 1, "{:?}", r.report);
     let new = r.grids.iter().find(|g| g.id == r.report.created[0]).expect("new grid");
+    assert!(new.boundary.as_ref().is_some_and(|b| !b.0.is_empty()), "new grid has an outline");
+    assert!(r.grids.iter().find(|g| g.id == victim.id).and_then(|g| g.boundary.as_ref()).is_some());
     let max_code = grids.iter().map(|g| g.code.clone()).max().expect("codes");
     assert!(new.code > max_code, "{} after {max_code}", new.code);
     assert_eq!(new.community, Some(CommunityId::new("R")));

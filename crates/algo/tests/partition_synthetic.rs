@@ -191,3 +191,19 @@ fn grids_report_their_compactness_and_outlines_do_not_overlap() {
         }
     }
 }
+
+#[test]
+fn a_block_too_small_for_a_grid_crosses_a_road_and_says_so() {
+    // Columns 0..4 (4 × 20 × 3 = 240 households) are cut off by a primary road: too few for a
+    // grid, so one grid must cross the road; the rest of the city follows it.
+    let buildings = lattice_city(24, 20, |_, _| 3, |_, _| Some("Road".into()));
+    let r = run(&buildings, &[road_between_columns(3, 20)]);
+    assert_every_building_once(&buildings, &r);
+    assert_eq!(r.report.contiguous_pct, 100.0);
+    assert_eq!(r.report.within_band_pct, 100.0, "{:?}", r.report);
+    let crossing: Vec<_> = r.grids.iter().filter(|g| g.crosses_barrier).collect();
+    assert_eq!(crossing.len(), 1, "exactly one grid needs to cross");
+    assert_eq!(r.report.barrier_crossing_grids, 1);
+    let west: HashSet<_> = buildings.iter().filter(|b| b.id.as_str()[1..].split('_').next().and_then(|i| i.parse::<usize>().ok()).is_some_and(|i| i < 4)).map(|b| &b.id).collect();
+    assert!(west.iter().all(|b| crossing[0].buildings.contains(b)), "the cut-off block stays in one grid");
+}

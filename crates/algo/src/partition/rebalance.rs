@@ -235,18 +235,23 @@ pub fn rebalance(input: &PartitionInput<'_>, grids: &[Grid], params: &PartitionP
         for &i in &members {
             new_grid_of[i] = Some(grid.id.clone());
         }
-        if params.outlines && grid.boundary.is_none() {
-            let group = prep.groups.iter().find(|gr| gr.community == community);
-            if let Some(group) = group {
-                let boundary = community.as_ref().and_then(|c| boundaries.get(c).copied());
-                let mut o = outlines(&prep, &group.buildings, std::slice::from_ref(&members), boundary);
-                let mut grid = grid;
-                grid.boundary = o.pop();
-                out_grids.push((members, grid));
+        out_grids.push((members, grid));
+    }
+    if params.outlines {
+        // One Voronoi diagram per community with changed grids.
+        for group in &prep.groups {
+            let todo: Vec<usize> = (0..out_grids.len())
+                .filter(|&k| out_grids[k].1.boundary.is_none() && out_grids[k].1.community == group.community)
+                .collect();
+            if todo.is_empty() {
                 continue;
             }
+            let members: Vec<Vec<usize>> = todo.iter().map(|&k| out_grids[k].0.clone()).collect();
+            let boundary = group.community.as_ref().and_then(|c| boundaries.get(c).copied());
+            for (k, o) in todo.into_iter().zip(outlines(&prep, &group.buildings, &members, boundary)) {
+                out_grids[k].1.boundary = Some(o);
+            }
         }
-        out_grids.push((members, grid));
     }
     let moves: Vec<BuildingMove> = (0..prep.buildings.len())
         .filter_map(|i| {
