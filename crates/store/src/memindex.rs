@@ -8,6 +8,7 @@ use gridmap_model::{Building, Community, Compound, Facility, Grid};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// A record the in-memory index can hold.
 pub(crate) trait Spatial: Clone + Send + Sync + 'static {
@@ -63,7 +64,7 @@ boundary_spatial!(Community);
 
 /// All records of one layer, sorted by id, with their versions and an R-tree.
 pub(crate) struct MemLayer<T> {
-    items: Vec<T>,
+    items: Vec<Arc<T>>,
     versions: Vec<i64>,
     by_id: HashMap<String, usize>,
     tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
@@ -71,7 +72,11 @@ pub(crate) struct MemLayer<T> {
 
 impl<T: Spatial> MemLayer<T> {
     /// Builds the layer from `(record, version)` pairs in any order.
-    pub(crate) fn new(mut rows: Vec<(T, i64)>) -> Self {
+    pub(crate) fn new(rows: Vec<(T, i64)>) -> Self {
+        Self::from_shared(rows.into_iter().map(|(t, v)| (Arc::new(t), v)).collect())
+    }
+
+    fn from_shared(mut rows: Vec<(Arc<T>, i64)>) -> Self {
         rows.sort_by(|a, b| a.0.id().cmp(b.0.id()));
         let mut items = Vec::with_capacity(rows.len());
         let mut versions = Vec::with_capacity(rows.len());
@@ -89,7 +94,23 @@ impl<T: Spatial> MemLayer<T> {
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<(&T, i64)> {
-        self.by_id.get(id).map(|&i| (&self.items[i], self.versions[i]))
+        self.by_id.get(id).map(|&i| (&*self.items[i], self.versions[i]))
+    }
+
+    /// A copy with one record replaced, added (`Some`) or removed (`None`): what a single-row
+    /// edit does to the layer, without re-reading the table (records are shared, not cloned).
+    pub(crate) fn with_change(&self, id: &str, change: Option<(T, i64)>) -> Self {
+        let mut rows: Vec<(Arc<T>, i64)> = self
+            .items
+            .iter()
+            .zip(&self.versions)
+            .filter(|(t, _)| t.id() != id)
+            .map(|(t, v)| (t.clone(), *v))
+            .collect();
+        if let Some((t, v)) = change {
+            rows.push((Arc::new(t), v));
+        }
+        Self::from_shared(rows)
     }
 
     /// Applies `q`'s bbox, ids and paging plus the layer-specific `keep` predicate
@@ -124,6 +145,6 @@ impl<T: Spatial> MemLayer<T> {
             },
         };
         let window = q.window(hits.len());
-        Page { matched: hits.len() as u64, items: hits[window].iter().map(|&i| self.items[i].clone()).collect() }
+        Page { matched: hits.len() as u64, items: hits[window].iter().map(|&i| (*self.items[i]).clone()).collect() }
     }
 }

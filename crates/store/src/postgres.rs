@@ -226,18 +226,25 @@ impl PgStore {
         }
     }
 
-    /// Counts and fetches one page of `layer`.
+    /// Fetches one page of `layer` with the total count of matches (a window count over the
+    /// filtered rows, so the spatial filter runs once; a separate count only for empty pages).
     async fn page(&self, q: &Query, layer: &'static str, cols: &str, geom: &str) -> Result<(Vec<PgRow>, u64), StoreError> {
         q.check(layer)?;
         let ctx = format!("querying {layer}");
-        let mut count = QueryBuilder::<Postgres>::new(format!("SELECT count(*) FROM {layer} WHERE TRUE"));
-        Self::filters(&mut count, q, layer, geom);
-        let matched: i64 = count.build_query_scalar().fetch_one(&self.pool).await.ctx(&ctx)?;
-        let mut items = QueryBuilder::<Postgres>::new(format!("SELECT {cols} FROM {layer} WHERE TRUE"));
+        let mut items = QueryBuilder::<Postgres>::new(format!("SELECT {cols}, count(*) OVER () AS matched_total FROM {layer} WHERE TRUE"));
         Self::filters(&mut items, q, layer, geom);
         items.push(" ORDER BY id LIMIT ").push_bind(i64::try_from(q.limit).unwrap_or(i64::MAX));
         items.push(" OFFSET ").push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
         let rows = items.build().fetch_all(&self.pool).await.ctx(&ctx)?;
+        let matched: i64 = match rows.first() {
+            Some(r) => r.try_get("matched_total").ctx(&ctx)?,
+            None if q.offset == 0 && q.limit > 0 => 0,
+            None => {
+                let mut count = QueryBuilder::<Postgres>::new(format!("SELECT count(*) FROM {layer} WHERE TRUE"));
+                Self::filters(&mut count, q, layer, geom);
+                count.build_query_scalar().fetch_one(&self.pool).await.ctx(&ctx)?
+            }
+        };
         Ok((rows, matched.max(0) as u64))
     }
 

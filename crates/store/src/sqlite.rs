@@ -55,6 +55,20 @@ impl<T> Slot<T> {
     }
 }
 
+impl<T: Spatial> Slot<T> {
+    /// After a committed single-row write that moved the layer's counter to `gen`: if the copy
+    /// is exactly one change behind, apply the change to it instead of re-reading the table.
+    fn apply(&self, gen: i64, id: &str, change: Option<(T, i64)>) {
+        let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
+        if let Some((g, layer)) = cur.as_ref() {
+            if *g == gen - 1 {
+                let next = Arc::new(layer.with_change(id, change));
+                *cur = Some((gen, next));
+            }
+        }
+    }
+}
+
 /// A layer the SQLite store keeps in memory.
 trait Cached: Spatial {
     /// Its change counter in `meta`.
@@ -143,6 +157,15 @@ async fn generation(conn: &mut SqliteConnection, key: &str) -> Result<i64, Store
         .fetch_one(&mut *conn)
         .await
         .ctx("reading a layer change counter")
+}
+
+/// Bumps one layer's change counter inside the caller's write transaction; returns its new value.
+async fn bump_one(conn: &mut SqliteConnection, key: &str) -> Result<i64, StoreError> {
+    sqlx::query_scalar("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = $1 RETURNING CAST(value AS INTEGER)")
+        .bind(key)
+        .fetch_one(&mut *conn)
+        .await
+        .ctx("bumping a layer change counter")
 }
 
 /// Bumps the change counters of `layers` inside the caller's write transaction.
@@ -478,18 +501,19 @@ impl Store for SqliteStore {
             let version = current.map_or(g.version.max(1), |c| (c + 1).max(g.version));
             Self::write_grid(&mut tx, g, version).await?;
         }
-        for w in &ds.ways {
-            sqlx::query(
-                "INSERT INTO network_ways (id, geometry, tags, length_m) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (id) DO UPDATE SET geometry = excluded.geometry, tags = excluded.tags, length_m = excluded.length_m",
-            )
-            .bind(w.id.as_str())
-            .bind(wkb::linestring_to_wkb(&w.geometry))
-            .bind(codec::tags_json(&w.tags))
-            .bind(w.length_m)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| StoreError::db(format!("writing network way '{}'", w.id), e))?;
+        for chunk in ds.ways.chunks(200) {
+            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO network_ways (id, geometry, tags, length_m) ");
+            qb.push_values(chunk, |mut row, w| {
+                row.push_bind(w.id.as_str())
+                    .push_bind(wkb::linestring_to_wkb(&w.geometry))
+                    .push_bind(codec::tags_json(&w.tags))
+                    .push_bind(w.length_m);
+            });
+            qb.push(" ON CONFLICT (id) DO UPDATE SET geometry = excluded.geometry, tags = excluded.tags, length_m = excluded.length_m");
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::db(format!("writing {} network ways starting at '{}'", chunk.len(), chunk[0].id), e))?;
         }
         bump(&mut tx, &["gen.communities", "gen.compounds", "gen.buildings", "gen.facilities", "gen.grids"]).await?;
         tx.commit().await.ctx("committing the import")?;
@@ -641,9 +665,11 @@ impl Store for SqliteStore {
         let current = Self::version_of(&mut tx, "grids", g.id.as_str()).await?;
         let version = check_version("grid", g.id.as_str(), expected, current)?;
         Self::write_grid(&mut tx, g, version).await?;
-        bump(&mut tx, &["gen.grids"]).await?;
+        let gen = bump_one(&mut tx, "gen.grids").await?;
         tx.commit().await.ctx("committing a grid edit")?;
-        Ok(Grid { version, ..g.clone() })
+        let stored = Grid { version, ..g.clone() };
+        self.grids.apply(gen, g.id.as_str(), Some((stored.clone(), version)));
+        Ok(stored)
     }
 
     async fn delete_grid(&self, id: &GridId, expected: Option<i64>) -> Result<(), StoreError> {
@@ -651,8 +677,10 @@ impl Store for SqliteStore {
         let current = Self::version_of(&mut tx, "grids", id.as_str()).await?;
         check_version("grid", id.as_str(), Some(expected.or(current).unwrap_or(0)), current)?;
         sqlx::query("DELETE FROM grids WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.ctx("deleting a grid")?;
-        bump(&mut tx, &["gen.grids"]).await?;
-        tx.commit().await.ctx("committing a grid deletion")
+        let gen = bump_one(&mut tx, "gen.grids").await?;
+        tx.commit().await.ctx("committing a grid deletion")?;
+        self.grids.apply(gen, id.as_str(), None);
+        Ok(())
     }
 
     async fn put_facility(&self, f: &Facility, expected: Option<i64>) -> Result<(Facility, i64), StoreError> {
@@ -661,8 +689,9 @@ impl Store for SqliteStore {
         let current = Self::version_of(&mut tx, "facilities", f.id.as_str()).await?;
         let version = check_version("facility", f.id.as_str(), expected, current)?;
         Self::upsert_facility(&mut tx, f, Some(version)).await?;
-        bump(&mut tx, &["gen.facilities"]).await?;
+        let gen = bump_one(&mut tx, "gen.facilities").await?;
         tx.commit().await.ctx("committing a facility edit")?;
+        self.facilities.apply(gen, f.id.as_str(), Some((f.clone(), version)));
         Ok((f.clone(), version))
     }
 
@@ -671,8 +700,10 @@ impl Store for SqliteStore {
         let current = Self::version_of(&mut tx, "facilities", id.as_str()).await?;
         check_version("facility", id.as_str(), Some(expected.or(current).unwrap_or(0)), current)?;
         sqlx::query("DELETE FROM facilities WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.ctx("deleting a facility")?;
-        bump(&mut tx, &["gen.facilities"]).await?;
-        tx.commit().await.ctx("committing a facility deletion")
+        let gen = bump_one(&mut tx, "gen.facilities").await?;
+        tx.commit().await.ctx("committing a facility deletion")?;
+        self.facilities.apply(gen, id.as_str(), None);
+        Ok(())
     }
 
     async fn replace_grids(&self, community: Option<&CommunityId>, grids: &[Grid]) -> Result<(), StoreError> {
@@ -724,8 +755,9 @@ impl Store for SqliteStore {
         } else {
             Self::upsert_building(&mut tx, &out, "import").await?;
         }
-        bump(&mut tx, &["gen.buildings"]).await?;
+        let gen = bump_one(&mut tx, "gen.buildings").await?;
         tx.commit().await.ctx("committing a building edit")?;
+        self.buildings.apply(gen, b.id.as_str(), Some((out.clone(), version)));
         Ok((out, version))
     }
 

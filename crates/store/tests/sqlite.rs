@@ -65,6 +65,42 @@ async fn an_in_memory_database_works_for_scratch_runs() {
 }
 
 #[tokio::test]
+async fn edits_patched_into_the_warm_index_match_a_fresh_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("patch.db").display());
+    let warm = gridmap_store::open(&url).await.unwrap();
+    let ds = suite::city(200, 43);
+    warm.import(&ds).await.unwrap();
+    let everything = Query::bbox([-180.0, -90.0, 180.0, 90.0]);
+    warm.buildings(&everything).await.unwrap();
+    warm.facilities(&everything).await.unwrap();
+    warm.grids(&Query::all()).await.unwrap();
+    // Single-row edits: patched into the warm copies.
+    let mut b = ds.buildings[17].clone();
+    b.households += 5;
+    b.footprint = ds.buildings[150].footprint.clone();
+    warm.update_building(&b, Some(1)).await.unwrap();
+    let mut f = ds.facilities[3].clone();
+    f.location = geo_types::Point::new(0.5, 0.5);
+    warm.put_facility(&f, Some(1)).await.unwrap();
+    warm.delete_facility(&ds.facilities[4].id, Some(1)).await.unwrap();
+    let mut g = ds.grids[1].clone();
+    g.buildings.truncate(2);
+    warm.put_grid(&g, Some(1)).await.unwrap();
+    warm.delete_grid(&ds.grids[2].id, None).await.unwrap();
+    let fresh = gridmap_store::open(&url).await.unwrap();
+    for q in [everything.clone(), Query::bbox([116.30, 39.98, 116.303, 39.983]), Query::bbox([0.0, 0.0, 1.0, 1.0])] {
+        assert_eq!(warm.buildings(&q).await.unwrap(), fresh.buildings(&q).await.unwrap());
+        assert_eq!(warm.facilities(&q).await.unwrap(), fresh.facilities(&q).await.unwrap());
+        assert_eq!(warm.grids(&q).await.unwrap(), fresh.grids(&q).await.unwrap());
+    }
+    assert_eq!(warm.grids(&Query::all()).await.unwrap(), fresh.grids(&Query::all()).await.unwrap());
+    assert_eq!(warm.building_version(&b.id).await.unwrap(), Some(2));
+    assert_eq!(warm.facility(&f.id).await.unwrap(), Some((f, 2)));
+    assert_eq!(warm.load().await.unwrap(), fresh.load().await.unwrap());
+}
+
+#[tokio::test]
 async fn unknown_url_schemes_are_refused_with_the_url() {
     let e = gridmap_store::open("mysql://localhost/x").await.err().expect("must fail");
     assert!(matches!(&e, StoreError::InvalidUrl { url, .. } if url == "mysql://localhost/x"), "{e}");
