@@ -106,6 +106,22 @@ async fn bench(store: &dyn Store, ds: &Dataset) -> Result<(), gridmap_store::Sto
         got += page.items.len();
     }
     lat.sort_by(f64::total_cmp);
+    // A household edit, then the next bbox read (SQLite patches its index in place).
+    let mut after_edit = Vec::new();
+    for i in 0..20 {
+        let id = BuildingId(format!("w{}", i * 97 % n));
+        let Some(mut b) = store.building(&id).await? else { continue };
+        let v = store.building_version(&id).await?.unwrap_or(1);
+        b.households += 1;
+        store.update_building(&b, Some(v)).await?;
+        let t = Instant::now();
+        store.buildings(&Query::bbox([116.2, 39.9, 116.2 + w, 39.9 + w])).await?;
+        after_edit.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    after_edit.sort_by(f64::total_cmp);
+    if let (Some(mid), Some(max)) = (after_edit.get(after_edit.len() / 2), after_edit.last()) {
+        println!("{:<8} read after an edit: p50 {mid:.2} ms, max {max:.2} ms", store.backend());
+    }
     println!(
         "{:<8} {n:>8} buildings {:>6} ways: import {import:.2} s, re-import {reimport:.2} s, load {load:.2} s, \
          bbox (~{} bldgs) first {cold:.1} ms, p50 {:.2} ms, p99 {:.2} ms",
