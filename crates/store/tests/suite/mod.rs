@@ -33,6 +33,7 @@ macro_rules! store_suite {
             editing_households_marks_them_edited_and_bumps_the_version,
             result_blobs_round_trip_and_replace,
             reads_see_every_write_at_once,
+            concurrent_reads_and_edits_neither_fail_nor_see_half_writes,
         );
     };
     (@each $run:path; $($name:ident),* $(,)?) => {
@@ -668,4 +669,37 @@ pub async fn reads_see_every_write_at_once(s: &dyn Store) {
     assert_eq!(s.grids(&Query::all()).await.unwrap().matched as usize, ds.grids.len() - 1);
     s.apply_household_updates(&[update(BuildingKey::Id(b.id.clone()), Some(77), 1)]).await.unwrap();
     assert_eq!(s.building(&b.id).await.unwrap().unwrap().households, 77);
+}
+
+pub async fn concurrent_reads_and_edits_neither_fail_nor_see_half_writes(s: &dyn Store) {
+    let ds = city(400, 24);
+    s.import(&ds).await.unwrap();
+    let total = ds.households();
+    let q = Query::bbox([116.0, 39.0, 117.0, 41.0]);
+    // Each edit moves 1 household between two buildings in one transaction, so every read must
+    // see the same total.
+    let pairs: Vec<(&Building, &Building)> = ds.buildings[..200].iter().zip(&ds.buildings[200..]).filter(|(_, b)| b.households > 0).take(15).collect();
+    assert_eq!(pairs.len(), 15);
+    let writer = async {
+        for (i, (a, b)) in pairs.iter().enumerate() {
+            let ups = [
+                HouseholdUpdate { key: BuildingKey::Id(a.id.clone()), households: Some(a.households + 1), elderly: None, steward: None, origin: format!("w:{i}") },
+                HouseholdUpdate { key: BuildingKey::Id(b.id.clone()), households: Some(b.households - 1), elderly: None, steward: None, origin: format!("w:{i}") },
+            ];
+            assert_eq!(s.apply_household_updates(&ups).await.unwrap(), 2);
+        }
+    };
+    let q = &q;
+    let reader = |k: usize| async move {
+        for _ in 0..15 {
+            let page = s.buildings(q).await.unwrap();
+            assert_eq!(page.matched, 400, "reader {k}");
+            let seen: u64 = page.items.iter().map(|b| u64::from(b.households)).sum();
+            assert_eq!(seen, total, "reader {k} saw a half-applied edit");
+            s.grids(&Query::all()).await.unwrap();
+        }
+    };
+    tokio::join!(writer, reader(0), reader(1), reader(2), reader(3), reader(4), reader(5));
+    let after: u64 = s.load().await.unwrap().households();
+    assert_eq!(after, total);
 }
