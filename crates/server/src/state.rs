@@ -8,6 +8,19 @@ use axum::http::HeaderMap;
 use std::any::Any;
 use std::sync::Arc;
 
+/// Cached item pages: (head, tail) around the timestamp, weighted by their size in bytes.
+pub type PageCache = quick_cache::sync::Cache<(u64, String), Arc<(axum::body::Bytes, axum::body::Bytes)>, PageWeight>;
+
+/// Weighs a cached page by its byte size (the cache holds at most 256 MiB of pages).
+#[derive(Clone)]
+pub struct PageWeight;
+
+impl quick_cache::Weighter<(u64, String), Arc<(axum::body::Bytes, axum::body::Bytes)>> for PageWeight {
+    fn weight(&self, k: &(u64, String), v: &Arc<(axum::body::Bytes, axum::body::Bytes)>) -> u64 {
+        (k.1.len() + v.0.len() + v.1.len()) as u64 + 1
+    }
+}
+
 /// What every handler sees. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -17,6 +30,8 @@ pub struct AppState {
     pub data: Arc<DataCache>,
     /// Encoded vector tiles keyed by layer/z/x/y and data generation.
     pub tiles: Arc<TileCache>,
+    /// Serialized item pages keyed by (data generation, collection + base URL + query).
+    pub pages: Arc<PageCache>,
     /// Slot for the analysis engine (coverage, gaps, isochrones, what-if, partition,
     /// validation), wired by the CLI once `gridmap-algo` lands; see `routes::analysis`.
     pub analysis: Option<Arc<dyn Any + Send + Sync>>,
@@ -29,7 +44,8 @@ impl AppState {
             config: Arc::new(config),
             data: Arc::new(DataCache::default()),
             tiles: Arc::new(TileCache::new(20_000)),
-            analysis: None,
+            pages: Arc::new(PageCache::with_weighter(256 * 1024 * 1024, 1024, PageWeight)),
+            analysis: Some(Arc::new(crate::routes::analysis::AnalysisCache::default())),
         }
     }
 
@@ -43,6 +59,7 @@ impl AppState {
     pub fn invalidate(&self) {
         self.data.invalidate();
         self.tiles.clear();
+        self.pages.clear();
     }
 
     /// Base URL for absolute links: the configured public URL, else `http://{Host}`.

@@ -44,11 +44,42 @@ pub fn rebalance_grids(ds: &Dataset, params: &PartitionParams) -> Result<Rebalan
         Ok(partition::rebalance(&input, &ds.grids, params)?)
     }
 
-/// Checks hand-drawn grid polygons against the buildings (builds the indexes each call; keep a
-/// [`Validator`] for repeated checks of one community).
+/// Checks hand-drawn grid polygons against the buildings. Only buildings near the drawn
+/// polygons take part (their bounding box grown by `margin_m`, default 300 m), so a check of one
+/// community's grids stays fast in a whole city; unassigned buildings are reported within that
+/// neighbourhood.
 pub fn validate_grids(ds: &Dataset, drawn: &[DrawnGrid], params: &PartitionParams) -> Result<ValidationReport> {
-        let input = PartitionInput { buildings: &ds.buildings, compounds: &ds.compounds, communities: &ds.communities, ways: &ds.ways };
-        let v = Validator::new(&input, params)?;
+    use geo::BoundingRect;
+    let margin_m = 300.0;
+    let mut bbox: Option<[f64; 4]> = None;
+    for g in drawn {
+        if let Some(r) = g.boundary.bounding_rect() {
+            let b = bbox.get_or_insert([f64::MAX, f64::MAX, f64::MIN, f64::MIN]);
+            b[0] = b[0].min(r.min().x);
+            b[1] = b[1].min(r.min().y);
+            b[2] = b[2].max(r.max().x);
+            b[3] = b[3].max(r.max().y);
+        }
+    }
+    let near: Vec<Building> = match bbox {
+        None => Vec::new(),
+        Some(b) => {
+            let dlat = margin_m / 111_000.0;
+            let dlon = margin_m / (111_000.0 * ((b[1] + b[3]) / 2.0).to_radians().cos().max(0.05));
+            let grown = [b[0] - dlon, b[1] - dlat, b[2] + dlon, b[3] + dlat];
+            ds.buildings
+                .iter()
+                .filter(|x| {
+                    x.footprint.bounding_rect().is_some_and(|r| {
+                        r.max().x >= grown[0] && r.min().x <= grown[2] && r.max().y >= grown[1] && r.min().y <= grown[3]
+                    })
+                })
+                .cloned()
+                .collect()
+        }
+    };
+    let input = PartitionInput { buildings: &near, compounds: &ds.compounds, communities: &ds.communities, ways: &ds.ways };
+    let v = Validator::new(&input, params)?;
     Ok(v.validate(drawn))
 }
 

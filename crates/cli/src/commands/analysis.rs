@@ -19,10 +19,13 @@ fn service(e: gridmap_service::ServiceError) -> CliError {
 
 /// Loads the store and builds the analysis session (network + snapping) off the async threads.
 async fn session(g: &Global) -> Result<(Arc<dyn gridmap_store::Store>, Arc<Analysis>)> {
+    let t0 = Instant::now();
     let store = super::open_store(g).await?;
     let bar = Bar::new(g.quiet, "load");
     bar.message("reading the database");
+    let t1 = Instant::now();
     let ds = store.load().await?;
+    tracing::info!(open_ms = (t1 - t0).as_millis() as u64, load_ms = t1.elapsed().as_millis() as u64, "dataset loaded");
     if ds.buildings.is_empty() {
         return Err(CliError::usage("--db", format!("{} holds no buildings: run `gridmap import` first", super::import::redact(&g.db))));
     }

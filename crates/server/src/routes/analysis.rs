@@ -1,14 +1,557 @@
-//! Analysis endpoints (coverage, gaps, isochrones, what-if, partition, validation) live here.
+//! Analysis endpoints under `/api/`: coverage, per-building minutes, gaps, isochrones, what-if,
+//! partition proposals (review, then accept), rebalancing and validation of drawn grids.
 //!
-//! They are wired by the lead once `gridmap-algo` lands: add `#[utoipa::path]` handlers to this
-//! module and list them in [`routes`] (they then appear in `/openapi.json` automatically); reach
-//! the engine through [`crate::AppState::analysis`] (downcast the `Any` to the engine type) and
-//! the layer data through [`crate::AppState::snapshot`]. After writing results or grids to the
-//! store, call [`crate::AppState::invalidate`] so layers and tiles are rebuilt.
+//! Every handler answers from a [`gridmap_service::Analysis`] built once per data generation
+//! (the walking network and the snapped buildings are kept; per-kind results are cached by the
+//! engine), so repeated questions and what-if drags cost milliseconds. Heavy work runs on the
+//! blocking pool. Partition proposals are kept in memory until accepted or superseded; accepting
+//! one whose data generation has moved on is refused (409), so a proposal never overwrites edits
+//! made after it was computed.
+use super::{json_value, QueryPairs};
+use crate::error::{ApiError, Problem};
+use crate::openapi::schemas::FeatureCollection;
+use crate::query::only;
 use crate::state::AppState;
-use utoipa_axum::router::OpenApiRouter;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use gridmap_algo::coverage::{Change, GapOptions, WalkProfile};
+use gridmap_algo::partition::{DrawnGrid, PartitionParams, PartitionResult};
+use gridmap_model::{CommunityId, FacilityId};
+use gridmap_service::{Analysis, CoverageQuery, ServiceError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-/// Routes of the analysis API (none until the analysis engine is wired).
+const TAG: &str = "Analysis";
+const GEOJSON: &str = "application/geo+json";
+
+/// Schemas of the analysis documents (JSON objects; their members are described per operation).
+pub mod schemas {
+    use std::borrow::Cow;
+    use utoipa::openapi::schema::{Object, Schema};
+    use utoipa::openapi::RefOr;
+    macro_rules! object_schema {
+        ($($t:ident),* $(,)?) => {$(
+            #[doc = concat!("OpenAPI schema `", stringify!($t), "`: a JSON object.")]
+            pub struct $t;
+            impl utoipa::PartialSchema for $t {
+                fn schema() -> RefOr<Schema> {
+                    RefOr::T(Schema::Object(Object::new()))
+                }
+            }
+            impl utoipa::ToSchema for $t {
+                fn name() -> Cow<'static, str> {
+                    Cow::Borrowed(stringify!($t))
+                }
+            }
+        )*};
+    }
+    object_schema!(CoverageSummary, WhatIfRequest, WhatIfSummary, PartitionRequest, PartitionProposal, AcceptResult, ValidateRequest, ValidationReport, RebalanceRequest, RebalanceResult);
+}
+use schemas::*;
+
+/// The analysis session of the current data generation, and the pending partition proposals.
+#[derive(Default)]
+pub struct AnalysisCache {
+    current: tokio::sync::Mutex<Option<(u64, Arc<Analysis>)>>,
+    proposals: std::sync::Mutex<VecDeque<Proposal>>,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+struct Proposal {
+    id: String,
+    generation: u64,
+    community: Option<CommunityId>,
+    result: Arc<PartitionResult>,
+}
+
+const MAX_PROPOSALS: usize = 8;
+
+fn cache(st: &AppState) -> Result<&AnalysisCache, ApiError> {
+    st.analysis
+        .as_ref()
+        .and_then(|a| a.downcast_ref::<AnalysisCache>())
+        .ok_or_else(|| ApiError::Internal("the analysis engine is not configured on this server".into()))
+}
+
+/// The analysis session for the current data, built on first use after every change.
+async fn session(st: &AppState) -> Result<(u64, Arc<Analysis>), ApiError> {
+    let snap = st.snapshot().await?;
+    let c = cache(st)?;
+    let mut cur = c.current.lock().await;
+    if let Some((g, a)) = cur.as_ref() {
+        if *g == snap.generation {
+            return Ok((*g, a.clone()));
+        }
+    }
+    let ds = snap.dataset.clone();
+    let a = Arc::new(blocking(move || Ok(Analysis::new(ds))).await?);
+    *cur = Some((snap.generation, a.clone()));
+    Ok((snap.generation, a))
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(format!("analysis task failed: {e}")))?
+}
+
+fn service(e: ServiceError) -> ApiError {
+    match e {
+        ServiceError::Invalid { name, value, reason } => ApiError::InvalidParameter { name: name.into(), reason: format!("'{value}': {reason}") },
+        ServiceError::NotFound { what, id } => ApiError::NotFound { what: what.into(), id },
+        ServiceError::Algo(gridmap_algo::AlgoError::InvalidParameter { name, value, expected }) => {
+            ApiError::InvalidParameter { name: name.into(), reason: format!("'{value}': expected {expected}") }
+        }
+        ServiceError::Algo(gridmap_algo::AlgoError::UnknownFacility(id)) => ApiError::NotFound { what: "facility".into(), id },
+        other => ApiError::Unprocessable(other.to_string()),
+    }
+}
+
+/// Parsed common query parameters of the coverage family.
+struct WalkQuery {
+    kind: Option<String>,
+    facility: Option<String>,
+    minutes: Vec<f64>,
+    profile: WalkProfile,
+    bbox: Option<[f64; 4]>,
+}
+
+fn parse_walk(q: &[(String, String)], allowed: &[&str], default_minutes: &[f64]) -> Result<WalkQuery, ApiError> {
+    only(q, allowed)?;
+    let get = |k: &str| q.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let bad = |name: &str, reason: String| ApiError::InvalidParameter { name: name.into(), reason };
+    let minutes = match get("minutes") {
+        None => default_minutes.to_vec(),
+        Some(s) => s
+            .split(',')
+            .map(|x| x.trim().parse::<f64>().map_err(|_| bad("minutes", format!("'{x}' is not a number of minutes"))))
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    gridmap_service::check_minutes(&minutes).map_err(service)?;
+    let speed = match get("speed_kmh") {
+        None => None,
+        Some(s) => Some(s.trim().parse::<f64>().map_err(|_| bad("speed_kmh", format!("'{s}' is not a speed in km/h")))?),
+    };
+    if let Some(s) = speed {
+        if !(s.is_finite() && s > 0.0 && s <= 30.0) {
+            return Err(bad("speed_kmh", format!("{s}: a walking speed must be between 0 and 30 km/h")));
+        }
+    }
+    let profile = gridmap_service::walk_profile(get("profile"), speed).map_err(service)?;
+    let kind = get("kind").map(str::to_owned);
+    if let Some(k) = &kind {
+        gridmap_service::facility_kind(k).map_err(service)?;
+    }
+    let bbox = match get("bbox") {
+        None => None,
+        Some(s) => {
+            let v: Vec<f64> = s.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| bad("bbox", format!("'{s}' is not minx,miny,maxx,maxy")))?;
+            match v.as_slice() {
+                [a, b, c, d] if a.is_finite() && b.is_finite() && c.is_finite() && d.is_finite() && a <= c && b <= d => Some([*a, *b, *c, *d]),
+                _ => return Err(bad("bbox", format!("'{s}' is not minx,miny,maxx,maxy with min <= max"))),
+            }
+        }
+    };
+    Ok(WalkQuery { kind, facility: get("facility").map(str::to_owned), minutes, profile, bbox })
+}
+
+fn need_kind(w: &WalkQuery) -> Result<String, ApiError> {
+    w.kind.clone().ok_or_else(|| ApiError::InvalidParameter { name: "kind".into(), reason: "required: a facility kind (service_station, canteen, reading_room, outreach_point, other, …) or all".into() })
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(coverage))
+        .routes(routes!(coverage_buildings))
+        .routes(routes!(gaps))
+        .routes(routes!(isochrones))
+        .routes(routes!(what_if))
+        .routes(routes!(partition))
+        .routes(routes!(accept_partition))
+        .routes(routes!(rebalance))
+        .routes(routes!(validate))
+}
+
+/// Covered households within N minutes' walk of a kind of facility: overall, per threshold,
+/// per community and per grid, with elderly counts where known.
+#[utoipa::path(get, path = "/api/coverage", tag = TAG, operation_id = "api_coverage",
+    params(
+        ("kind" = String, Query, description = "Facility kind (service_station, canteen, reading_room, outreach_point, other, a free-form kind) or `all`"),
+        ("minutes" = Option<String>, Query, description = "Thresholds in minutes, comma-separated; the first is the headline (default 15)"),
+        ("profile" = Option<String>, Query, description = "adult (4.5 km/h, default) or elderly (3.0 km/h)"),
+        ("speed_kmh" = Option<f64>, Query, description = "Walking speed, overrides the profile"),
+    ),
+    responses(
+        (status = 200, description = "Coverage summary", body = CoverageSummary, content_type = "application/json"),
+        (status = 400, description = "Invalid or unknown parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The data cannot answer the question", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn coverage(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
+    let w = parse_walk(&q, &["kind", "minutes", "profile", "speed_kmh"], &[15.0])?;
+    let kind = need_kind(&w)?;
+    let (_, a) = session(&st).await?;
+    let query = CoverageQuery { kind, minutes: w.minutes, profile: w.profile };
+    let summary = blocking(move || a.coverage(&query).map_err(service)).await?;
+    Ok(json_value("application/json", &serde_json::to_value(&summary).unwrap_or_default()))
+}
+
+/// Buildings (optionally in a bbox) with their walking minutes to the nearest facility of a kind
+/// (`minutes` null beyond the threshold or unreachable) and which facility that is.
+#[utoipa::path(get, path = "/api/coverage/buildings", tag = TAG, operation_id = "api_coverage_buildings",
+    params(
+        ("kind" = String, Query, description = "Facility kind or `all`"),
+        ("minutes" = Option<f64>, Query, description = "Largest minutes reported (default 30)"),
+        ("profile" = Option<String>, Query, description = "adult or elderly"),
+        ("speed_kmh" = Option<f64>, Query, description = "Walking speed, overrides the profile"),
+        ("bbox" = Option<String>, Query, description = "minx,miny,maxx,maxy in WGS84 lon/lat"),
+    ),
+    responses(
+        (status = 200, description = "Buildings with minutes", body = FeatureCollection, content_type = "application/geo+json"),
+        (status = 400, description = "Invalid or unknown parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The data cannot answer the question", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn coverage_buildings(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
+    let w = parse_walk(&q, &["kind", "minutes", "profile", "speed_kmh", "bbox"], &[30.0])?;
+    let kind = need_kind(&w)?;
+    let (_, a) = session(&st).await?;
+    let body = blocking(move || {
+        use geo::BoundingRect;
+        let minutes = w.minutes.iter().copied().fold(0.0, f64::max);
+        let times = a.building_times(&kind, minutes, w.profile).map_err(service)?;
+        let ds = a.dataset();
+        let mut features = Vec::new();
+        for (b, t) in ds.buildings.iter().zip(&times) {
+            if let Some(bb) = w.bbox {
+                let Some(r) = b.footprint.bounding_rect() else { continue };
+                if r.max().x < bb[0] || r.min().x > bb[2] || r.max().y < bb[1] || r.min().y > bb[3] {
+                    continue;
+                }
+            }
+            let props = json!({
+                "id": b.id, "households": b.households, "elderly": b.elderly,
+                "minutes": t.minutes.map(|m| (m * 100.0).round() / 100.0),
+                "facility_id": t.facility_id, "unreachable": t.unplaced,
+            });
+            features.push(json!({"type": "Feature", "id": b.id, "geometry": geojson::Geometry::from(&b.footprint), "properties": props}));
+        }
+        let n = features.len();
+        Ok(json!({"type": "FeatureCollection", "features": features, "numberReturned": n,
+                  "kind": kind, "speed_kmh": w.profile.speed_kmh, "attribution": gridmap_model::OSM_ATTRIBUTION}))
+    })
+    .await?;
+    Ok(json_value(GEOJSON, &body))
+}
+
+/// Uncovered buildings clustered into gap areas, ranked by households.
+#[utoipa::path(get, path = "/api/gaps", tag = TAG, operation_id = "api_gaps",
+    params(
+        ("kind" = String, Query, description = "Facility kind or `all`"),
+        ("minutes" = Option<f64>, Query, description = "Threshold in minutes (default 15)"),
+        ("profile" = Option<String>, Query, description = "adult or elderly"),
+        ("speed_kmh" = Option<f64>, Query, description = "Walking speed, overrides the profile"),
+        ("cluster_m" = Option<f64>, Query, description = "Uncovered buildings closer than this belong to one gap (default 150 m)"),
+    ),
+    responses(
+        (status = 200, description = "Gap areas", body = FeatureCollection, content_type = "application/geo+json"),
+        (status = 400, description = "Invalid or unknown parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The data cannot answer the question", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn gaps(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
+    let cluster = q.iter().rev().find(|(k, _)| k == "cluster_m").map(|(_, v)| v.clone());
+    let rest: Vec<(String, String)> = q.into_iter().filter(|(k, _)| k != "cluster_m").collect();
+    let w = parse_walk(&rest, &["kind", "minutes", "profile", "speed_kmh"], &[15.0])?;
+    let kind = need_kind(&w)?;
+    let link_m = match cluster {
+        None => 150.0,
+        Some(s) => match s.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() && v > 0.0 && v <= 5000.0 => v,
+            _ => return Err(ApiError::InvalidParameter { name: "cluster_m".into(), reason: format!("'{s}': a distance between 0 and 5000 m") }),
+        },
+    };
+    let (_, a) = session(&st).await?;
+    let fc = blocking(move || {
+        let opts = GapOptions { link_m, ..GapOptions::default() };
+        let g = a.gaps(&kind, w.minutes[0], w.profile, &opts).map_err(service)?;
+        Ok(gridmap_service::gaps_geojson(&g))
+    })
+    .await?;
+    Ok(json_value(GEOJSON, &serde_json::to_value(&fc).unwrap_or_default()))
+}
+
+/// Walking-time contours (default 5/10/15 min) of one facility or of all facilities of a kind.
+#[utoipa::path(get, path = "/api/isochrones", tag = TAG, operation_id = "api_isochrones",
+    params(
+        ("kind" = Option<String>, Query, description = "Facility kind or `all` (give kind or facility)"),
+        ("facility" = Option<String>, Query, description = "One facility id"),
+        ("minutes" = Option<String>, Query, description = "Contour levels, comma-separated (default 5,10,15)"),
+        ("profile" = Option<String>, Query, description = "adult or elderly"),
+        ("speed_kmh" = Option<f64>, Query, description = "Walking speed, overrides the profile"),
+    ),
+    responses(
+        (status = 200, description = "Contours, largest first", body = FeatureCollection, content_type = "application/geo+json"),
+        (status = 400, description = "Invalid or unknown parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such facility", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The data cannot answer the question", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn isochrones(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
+    let w = parse_walk(&q, &["kind", "facility", "minutes", "profile", "speed_kmh"], &[5.0, 10.0, 15.0])?;
+    if w.minutes.len() > 12 {
+        return Err(ApiError::InvalidParameter { name: "minutes".into(), reason: "at most 12 contour levels".into() });
+    }
+    let (_, a) = session(&st).await?;
+    let fc = blocking(move || {
+        let bands = match (&w.facility, &w.kind) {
+            (Some(f), None) => a.isochrone_for_facility(f, &w.minutes, w.profile),
+            (None, Some(k)) => a.isochrone_for_kind(k, &w.minutes, w.profile),
+            _ => return Err(ApiError::InvalidParameter { name: "kind/facility".into(), reason: "give exactly one of kind or facility".into() }),
+        }
+        .map_err(service)?;
+        Ok(gridmap_service::isochrones_geojson(&bands))
+    })
+    .await?;
+    Ok(json_value(GEOJSON, &serde_json::to_value(&fc).unwrap_or_default()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WhatIfBody {
+    kind: String,
+    #[serde(default)]
+    minutes: Option<f64>,
+    #[serde(default)]
+    profile: Option<String>,
+    #[serde(default)]
+    speed_kmh: Option<f64>,
+    action: String,
+    #[serde(default)]
+    facility_id: Option<String>,
+    #[serde(default)]
+    location: Option<[f64; 2]>,
+}
+
+fn body_json<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::InvalidBody(e.to_string()))
+}
+
+/// What adding, moving or removing one facility does to covered households.
+/// Body: `{kind, minutes?, profile?, speed_kmh?, action: add|move|remove, facility_id?, location?: [lon, lat]}`.
+#[utoipa::path(post, path = "/api/whatif", tag = TAG, operation_id = "api_whatif",
+    request_body(content = WhatIfRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Coverage before and after, and the buildings that changed", body = WhatIfSummary, content_type = "application/json"),
+        (status = 400, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such facility", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The change cannot be evaluated", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn what_if(State(st): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let b: WhatIfBody = body_json(&body)?;
+    let minutes = b.minutes.unwrap_or(15.0);
+    gridmap_service::check_minutes(&[minutes]).map_err(service)?;
+    if let Some(s) = b.speed_kmh {
+        if !(s.is_finite() && s > 0.0 && s <= 30.0) {
+            return Err(ApiError::InvalidBody(format!("speed_kmh {s}: a walking speed must be between 0 and 30 km/h")));
+        }
+    }
+    let profile = gridmap_service::walk_profile(b.profile.as_deref(), b.speed_kmh).map_err(service)?;
+    gridmap_service::facility_kind(&b.kind).map_err(service)?;
+    let loc = |b: &WhatIfBody| -> Result<(f64, f64), ApiError> {
+        match b.location {
+            Some([lon, lat]) if (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) => Ok((lon, lat)),
+            Some(_) => Err(ApiError::InvalidBody("location must be [lon, lat] in WGS84".into())),
+            None => Err(ApiError::InvalidBody(format!("action {} needs location [lon, lat]", b.action))),
+        }
+    };
+    let id = |b: &WhatIfBody| b.facility_id.clone().ok_or_else(|| ApiError::InvalidBody(format!("action {} needs facility_id", b.action)));
+    let change = match b.action.as_str() {
+        "add" => {
+            let (lon, lat) = loc(&b)?;
+            Change::Add { id: FacilityId::new(b.facility_id.clone().unwrap_or_else(|| "what-if-new".into())), lon, lat }
+        }
+        "move" => {
+            let (lon, lat) = loc(&b)?;
+            Change::Move { id: FacilityId::new(id(&b)?), lon, lat }
+        }
+        "remove" => Change::Remove { id: FacilityId::new(id(&b)?) },
+        other => return Err(ApiError::InvalidBody(format!("action '{other}': expected add, move or remove"))),
+    };
+    let (_, a) = session(&st).await?;
+    let kind = b.kind.clone();
+    let summary = blocking(move || a.what_if(&kind, minutes, profile, change).map_err(service)).await?;
+    Ok(json_value("application/json", &serde_json::to_value(&summary).unwrap_or_default()))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PartitionBody {
+    #[serde(default)]
+    community: Option<String>,
+    #[serde(default)]
+    target: Option<f64>,
+    #[serde(default)]
+    tolerance: Option<f64>,
+    #[serde(default)]
+    seed: Option<u64>,
+}
+
+fn partition_params(target: Option<f64>, tolerance: Option<f64>, seed: Option<u64>) -> Result<PartitionParams, ApiError> {
+    let p = PartitionParams { seed: seed.unwrap_or(0), ..PartitionParams::new(target.unwrap_or(300.0), tolerance.unwrap_or(0.15)) };
+    p.band().map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+    if p.target > 100_000.0 {
+        return Err(ApiError::InvalidBody("target must be at most 100000 households".into()));
+    }
+    Ok(p)
+}
+
+/// Proposes grids of about `target` households for one community (or all) without storing
+/// them. Body: `{community?, target?: 300, tolerance?: 0.15, seed?: 0}`. Review the proposal,
+/// then accept it with `POST /api/partition/{proposal_id}/accept`.
+#[utoipa::path(post, path = "/api/partition", tag = TAG, operation_id = "api_partition",
+    request_body(content = PartitionRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The proposal: grid outlines and the report", body = PartitionProposal, content_type = "application/json"),
+        (status = 400, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The data cannot be partitioned", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn partition(State(st): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let b: PartitionBody = if body.is_empty() { PartitionBody::default() } else { body_json(&body)? };
+    let params = partition_params(b.target, b.tolerance, b.seed)?;
+    let snap = st.snapshot().await?;
+    let generation = snap.generation;
+    let ds = snap.dataset.clone();
+    let community = gridmap_service::resolve_community(&ds, b.community.as_deref()).map_err(service)?;
+    let c2 = community.clone();
+    let result = Arc::new(blocking(move || gridmap_service::propose_grids(&ds, c2.as_ref(), &params).map_err(service)).await?);
+    let c = cache(&st)?;
+    let id = format!("p{}", c.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
+    {
+        let mut list = c.proposals.lock().unwrap_or_else(|e| e.into_inner());
+        list.push_back(Proposal { id: id.clone(), generation, community, result: result.clone() });
+        while list.len() > MAX_PROPOSALS {
+            list.pop_front();
+        }
+    }
+    let grids = gridmap_service::proposal_geojson(&result);
+    Ok(json_value("application/json", &json!({"proposal_id": id, "grids": grids, "report": result.report})))
+}
+
+/// Stores a partition proposal, replacing the grids of its community (or all grids).
+#[utoipa::path(post, path = "/api/partition/{proposal_id}/accept", tag = TAG, operation_id = "api_partition_accept",
+    params(("proposal_id" = String, Path, description = "Id returned by POST /api/partition")),
+    responses(
+        (status = 200, description = "Stored", body = AcceptResult, content_type = "application/json"),
+        (status = 404, description = "No such proposal (expired or never made)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The data changed since the proposal was made: propose again", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn accept_partition(State(st): State<AppState>, Path(proposal_id): Path<String>) -> Result<Response, ApiError> {
+    let c = cache(&st)?;
+    let p = {
+        let mut list = c.proposals.lock().unwrap_or_else(|e| e.into_inner());
+        let pos = list.iter().position(|p| p.id == proposal_id).ok_or_else(|| ApiError::NotFound { what: "partition proposal".into(), id: proposal_id.clone() })?;
+        list.remove(pos).ok_or_else(|| ApiError::NotFound { what: "partition proposal".into(), id: proposal_id.clone() })?
+    };
+    if st.data.generation() != p.generation {
+        return Err(ApiError::Conflict(format!("the data changed since proposal {} was made; propose again", p.id)));
+    }
+    let grids = gridmap_service::proposal_grids(&p.result);
+    st.store.replace_grids(p.community.as_ref(), &grids).await?;
+    st.invalidate();
+    Ok(json_value("application/json", &json!({"stored": grids.len(), "community": p.community, "report": p.result.report})))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RebalanceBody {
+    #[serde(default)]
+    target: Option<f64>,
+    #[serde(default)]
+    tolerance: Option<f64>,
+    #[serde(default)]
+    dry_run: Option<bool>,
+}
+
+/// Fixes stored grids whose households left the band, moving as few households as possible and
+/// keeping grid ids and codes. Body: `{target?, tolerance?, dry_run?}`.
+#[utoipa::path(post, path = "/api/rebalance", tag = TAG, operation_id = "api_rebalance",
+    request_body(content = RebalanceRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The moves and the report", body = RebalanceResult, content_type = "application/json"),
+        (status = 400, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The grids cannot be rebalanced", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn rebalance(State(st): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let b: RebalanceBody = if body.is_empty() { RebalanceBody::default() } else { body_json(&body)? };
+    let params = partition_params(b.target, b.tolerance, None)?;
+    let ds = st.snapshot().await?.dataset.clone();
+    let result = blocking(move || gridmap_service::rebalance_grids(&ds, &params).map_err(service)).await?;
+    let dry = b.dry_run.unwrap_or(false);
+    if !dry && !result.moves.is_empty() {
+        st.store.replace_grids(None, &result.grids).await?;
+        st.invalidate();
+    }
+    Ok(json_value("application/json", &json!({"report": result.report, "moves": result.moves, "stored": !dry && !result.moves.is_empty()})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValidateBody {
+    grids: Value,
+    #[serde(default)]
+    target: Option<f64>,
+    #[serde(default)]
+    tolerance: Option<f64>,
+}
+
+fn drawn_grids(v: &Value) -> Result<Vec<DrawnGrid>, ApiError> {
+    let fc: geojson::FeatureCollection = serde_json::from_value(v.clone())
+        .map_err(|e| ApiError::InvalidBody(format!("grids must be a GeoJSON FeatureCollection: {e}")))?;
+    if fc.features.len() > 2000 {
+        return Err(ApiError::InvalidBody("at most 2000 grids per validation".into()));
+    }
+    let mut out = Vec::with_capacity(fc.features.len());
+    for (i, f) in fc.features.iter().enumerate() {
+        let id = f
+            .property("id")
+            .and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_i64().map(|n| n.to_string())))
+            .or_else(|| f.id.as_ref().map(|id| match id {
+                geojson::feature::Id::String(s) => s.clone(),
+                geojson::feature::Id::Number(n) => n.to_string(),
+            }))
+            .unwrap_or_else(|| format!("drawn-{}", i + 1));
+        let g = f.geometry.as_ref().ok_or_else(|| ApiError::Unprocessable(format!("grid {id} (feature {i}): no geometry")))?;
+        let geom: geo_types::Geometry<f64> = g.clone().try_into().map_err(|e| ApiError::Unprocessable(format!("grid {id} (feature {i}): {e}")))?;
+        let boundary = match geom {
+            geo_types::Geometry::Polygon(p) => geo_types::MultiPolygon(vec![p]),
+            geo_types::Geometry::MultiPolygon(m) => m,
+            _ => return Err(ApiError::Unprocessable(format!("grid {id} (feature {i}): geometry must be a Polygon or MultiPolygon"))),
+        };
+        let ok = boundary.0.iter().all(|p| p.exterior().0.len() >= 4 && p.exterior().0.iter().all(|c| c.x.is_finite() && c.y.is_finite() && (-180.0..=180.0).contains(&c.x) && (-90.0..=90.0).contains(&c.y)));
+        if !ok || boundary.0.is_empty() {
+            return Err(ApiError::Unprocessable(format!("grid {id} (feature {i}): rings need at least 4 WGS84 positions")));
+        }
+        out.push(DrawnGrid { id, boundary });
+    }
+    Ok(out)
+}
+
+/// Checks hand-drawn grid polygons: which buildings each gets (footprint majority), households
+/// against the band, overlaps, unassigned buildings nearby, contiguity and community borders.
+/// Body: `{grids: FeatureCollection of Polygons, target?, tolerance?}`. Fast enough to call on
+/// every edit.
+#[utoipa::path(post, path = "/api/validate", tag = TAG, operation_id = "api_validate",
+    request_body(content = ValidateRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The validation report", body = ValidationReport, content_type = "application/json"),
+        (status = 400, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unusable geometry", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn validate(State(st): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let b: ValidateBody = body_json(&body)?;
+    let params = partition_params(b.target, b.tolerance, None)?;
+    let drawn = drawn_grids(&b.grids)?;
+    let ds = st.snapshot().await?.dataset.clone();
+    let report = blocking(move || gridmap_service::validate_grids(&ds, &drawn, &params).map_err(service)).await?;
+    Ok(json_value("application/json", &serde_json::to_value(&report).unwrap_or_default()))
 }

@@ -75,6 +75,7 @@ pub fn api_router(state: AppState) -> (axum::Router, serde_json::Value) {
     let router = router
         .route("/collections/{collectionId}/items", axum::routing::get(ogc::items))
         .merge(tiles::unlisted_routes())
+        .merge(crate::web::routes())
         .merge(docs::serve_document(&doc))
         .fallback(|uri: axum::http::Uri| async move { ApiError::NotFound { what: "path".into(), id: uri.path().to_owned() } })
         .with_state(state);

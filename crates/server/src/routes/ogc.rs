@@ -70,7 +70,7 @@ async fn landing(State(st): State<AppState>, headers: HeaderMap, QueryPairs(q): 
         check_format(f, &["json", "html"])?;
     }
     if f == Some("html") || (f.is_none() && prefers_html(&headers)) {
-        return Ok(crate::web::web_index().into_response());
+        return Ok(crate::web::web_index());
     }
     let base = st.base_url(&headers);
     let doc = json!({
@@ -176,6 +176,18 @@ async fn collection(State(st): State<AppState>, headers: HeaderMap, Path(id): Pa
 
 /// Builds a FeatureCollection page of `c` for a parsed query: shared by OGC items and `/api/`.
 pub fn feature_page(snap: &Snapshot, c: Collection, q: &ItemsQuery, self_url: &str, coll_url: Option<&str>) -> Vec<u8> {
+    let (head, tail) = feature_page_parts(snap, c, q, self_url, coll_url);
+    let ts = crate::time::rfc3339(std::time::SystemTime::now());
+    let mut out = Vec::with_capacity(head.len() + ts.len() + tail.len());
+    out.extend_from_slice(head.as_bytes());
+    out.extend_from_slice(ts.as_bytes());
+    out.extend_from_slice(tail.as_bytes());
+    out
+}
+
+/// A page split around its `timeStamp` value, so the (large) parts can be cached per data
+/// generation and the response still carries the time it was generated.
+pub fn feature_page_parts(snap: &Snapshot, c: Collection, q: &ItemsQuery, self_url: &str, coll_url: Option<&str>) -> (String, String) {
     let layer = snap.layer(c);
     let idx = layer.select(q.bbox.as_deref(), &q.filters);
     let matched = idx.len() as u64;
@@ -203,7 +215,7 @@ pub fn feature_page(snap: &Snapshot, c: Collection, q: &ItemsQuery, self_url: &s
     out.push_str(",\"numberReturned\":");
     out.push_str(&returned.to_string());
     out.push_str(",\"timeStamp\":\"");
-    out.push_str(&crate::time::rfc3339(std::time::SystemTime::now()));
+    let head = std::mem::take(&mut out);
     out.push_str("\",\"links\":");
     out.push_str(&Value::Array(links).to_string());
     out.push_str(",\"features\":[");
@@ -220,7 +232,7 @@ pub fn feature_page(snap: &Snapshot, c: Collection, q: &ItemsQuery, self_url: &s
         }
     }
     out.push_str("]}");
-    out.into_bytes()
+    (head, out)
 }
 
 /// Features of a collection, filtered by bbox and properties, paged. Served for every
@@ -229,11 +241,28 @@ pub fn feature_page(snap: &Snapshot, c: Collection, q: &ItemsQuery, self_url: &s
 pub async fn items(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<String>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
     let c = collection_of(&id)?;
     let q = ItemsQuery::parse(c, q, true)?;
-    let snap = st.snapshot().await?;
     let base = st.base_url(&headers);
-    let coll_url = format!("{base}/collections/{}", c.id());
-    let body = feature_page(&snap, c, &q, &format!("{coll_url}/items"), Some(&coll_url));
-    let mut resp = json_response(GEOJSON, body);
+    let generation = st.data.generation();
+    let key = (generation, format!("{}\n{base}\n{}", c.id(), crate::query::with_paging(&q.raw, q.offset, q.limit)));
+    let parts = match st.pages.get(&key) {
+        Some(p) => p,
+        None => {
+            let snap = st.snapshot().await?;
+            let coll_url = format!("{base}/collections/{}", c.id());
+            let (head, tail) = feature_page_parts(&snap, c, &q, &format!("{coll_url}/items"), Some(&coll_url));
+            let p = std::sync::Arc::new((axum::body::Bytes::from(head), axum::body::Bytes::from(tail)));
+            st.pages.insert((snap.generation, key.1), p.clone());
+            p
+        }
+    };
+    // Zero-copy body: the cached parts around a fresh timestamp.
+    let ts = axum::body::Bytes::from(crate::time::rfc3339(std::time::SystemTime::now()));
+    let chunks = [parts.0.clone(), ts, parts.1.clone()].map(Ok::<_, std::convert::Infallible>);
+    let mut resp = (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON))],
+        axum::body::Body::from_stream(futures_util::stream::iter(chunks)),
+    )
+        .into_response();
     if let Ok(v) = HeaderValue::from_str(&q.crs.header()) {
         resp.headers_mut().insert("content-crs", v);
     }
