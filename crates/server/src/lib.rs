@@ -89,6 +89,12 @@ pub async fn serve(
         }
     });
     tracing::info!(%addr, "gridmap server listening");
+    // No Nagle delay: the last partial segment of a large page must not wait for an ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await.map_err(ServerError::Serve)?;
     tracing::info!("gridmap server stopped");
     Ok(())
