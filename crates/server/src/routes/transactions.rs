@@ -83,10 +83,12 @@ fn feature_body(v: Value, require_all: bool) -> Result<FeatureBody, ApiError> {
             return Err(ApiError::InvalidBody(format!("unknown member '{k}' (a Feature has type, id, geometry, properties)")));
         }
     }
-    for k in ["links", "bbox"] {
-        if o.get(k).is_some_and(|v| !v.is_array()) {
-            return Err(ApiError::InvalidBody(format!("\"{k}\" must be an array")));
-        }
+    if o.get("bbox").is_some_and(|v| !v.as_array().is_some_and(|a| a.iter().all(Value::is_number))) {
+        return Err(ApiError::InvalidBody("\"bbox\" must be an array of numbers".into()));
+    }
+    let link_ok = |l: &Value| l.get("href").is_some_and(Value::is_string);
+    if o.get("links").is_some_and(|v| !v.as_array().is_some_and(|a| a.iter().all(link_ok))) {
+        return Err(ApiError::InvalidBody("\"links\" must be an array of link objects with an href".into()));
     }
     match o.get("type") {
         Some(Value::String(t)) if t == "Feature" => {}
@@ -264,10 +266,11 @@ fn new_id(prefix: &str) -> String {
     format!("{prefix}-{nanos:x}-{:x}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-fn check_body_id(fb: &FeatureBody, fid: &str) -> Result<(), ApiError> {
-    match &fb.id {
-        Some(id) if id != fid => Err(ApiError::InvalidBody(format!("body id '{id}' differs from the path's '{fid}'"))),
-        _ => Ok(()),
+/// The path names the feature being edited; an `id` in the body is informative only (a
+/// feature copied from another one keeps its old id) and is logged when it differs.
+fn check_body_id(fb: &FeatureBody, fid: &str) {
+    if let Some(id) = fb.id.as_deref().filter(|id| *id != fid) {
+        tracing::debug!(path_id = fid, body_id = id, "body id differs from the path; the path wins");
     }
 }
 
@@ -340,7 +343,7 @@ async fn replace_or_update(st: AppState, c: Collection, fid: String, headers: He
     let v = body_json(body, &headers, st.config.body_limit_bytes, !full)?;
     let crs = body_crs(&headers)?;
     let fb = feature_body(v, full)?;
-    check_body_id(&fb, &fid)?;
+    check_body_id(&fb, &fid);
     let expected = precondition(&st, c, &fid, &headers).await?;
     match c {
         Collection::Grids => {
