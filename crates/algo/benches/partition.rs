@@ -18,8 +18,8 @@ fn bench_monaco(c: &mut Criterion) {
     let Some(buildings) = fixture::oracle_buildings(&dir) else { return };
     let input = PartitionInput { buildings: &buildings, ..Default::default() };
     let r = partition(&input, &no_outlines()).expect("partition");
-    eprintln!("monaco report: {}", serde_json::to_string(&r.report).unwrap_or_default());
-    let mut g = c.benchmark_group("monaco");
+    eprintln!("{} report: {}", dir.display(), serde_json::to_string(&r.report).unwrap_or_default());
+    let mut g = c.benchmark_group("oracle");
     g.sample_size(10).measurement_time(Duration::from_secs(8));
     g.bench_function("partition_23k_buildings", |b| b.iter(|| partition(&input, &no_outlines()).expect("partition")));
     g.bench_function("partition_with_outlines", |b| b.iter(|| partition(&input, &PartitionParams::default()).expect("partition")));
@@ -65,6 +65,15 @@ fn bench_synthetic(c: &mut Criterion) {
     let mut g = c.benchmark_group("synthetic");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     g.bench_function("partition_102k_buildings", |b| b.iter(|| partition(&input, &no_outlines()).expect("partition")));
+    // The same city as one community: the top-level cuts work on 102k units at once.
+    let one: Vec<_> = buildings.iter().cloned().map(|mut b| {
+        b.community = None;
+        b
+    }).collect();
+    let input = PartitionInput { buildings: &one, ..Default::default() };
+    let r = partition(&input, &no_outlines()).expect("partition");
+    eprintln!("synthetic 100k one community: {}", serde_json::to_string(&r.report).unwrap_or_default());
+    g.bench_function("partition_102k_one_community", |b| b.iter(|| partition(&input, &no_outlines()).expect("partition")));
     g.finish();
 }
 

@@ -207,3 +207,16 @@ fn a_block_too_small_for_a_grid_crosses_a_road_and_says_so() {
     let west: HashSet<_> = buildings.iter().filter(|b| b.id.as_str()[1..].split('_').next().and_then(|i| i.parse::<usize>().ok()).is_some_and(|i| i < 4)).map(|b| &b.id).collect();
     assert!(west.iter().all(|b| crossing[0].buildings.contains(b)), "the cut-off block stays in one grid");
 }
+
+#[test]
+fn small_buildings_beside_two_towers_join_the_towers_and_stay_contiguous() {
+    // Two 400-household towers at opposite ends, 60 households in between: two grids.
+    let mut buildings = lattice_city(12, 1, |_, _| 6, |_, _| Some("Towers".into()));
+    buildings[0].households = 400;
+    buildings[11].households = 400;
+    let r = run(&buildings, &[]);
+    assert_every_building_once(&buildings, &r);
+    assert_eq!(r.report.grids, 2, "{:?}", r.grids.iter().map(|g| g.households).collect::<Vec<_>>());
+    assert_eq!(r.report.contiguous_pct, 100.0);
+    assert_eq!(r.report.infeasible.iter().filter(|i| i.reason.contains("above the upper band")).count(), 2);
+}

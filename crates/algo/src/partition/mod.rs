@@ -14,16 +14,18 @@
 //!
 //! # Algorithm (see [`split`] and [`refine`])
 //!
-//! 1. **Grid count.** With band `[T(1−τ), T(1+τ)]` and community total `W`, every grid can be in
-//!    band only when `k ∈ [⌈W/hi⌉, ⌊W/lo⌋]`; we take the `k` of that range nearest to `W/T`
-//!    (`round(W/T)` when the range is empty, and report the community as infeasible).
+//! 1. **Grid count.** A unit above the band (one huge building) is a grid of its own. With band
+//!    `[T(1−τ), T(1+τ)]` and the remaining total `W`, every grid can be in band only when
+//!    `k ∈ [⌈W/hi⌉, ⌊W/lo⌋]`; we take the `k` of that range nearest to `W/T` (`round(W/T)` when
+//!    the range is empty, and report the community as infeasible).
 //! 2. **Recursive spanning-tree bisection**, the construction used by GerryChain's
 //!    `recursive_tree_part` and the ReCom Markov chain (DeFord, Duchin & Solomon, *Recombination:
 //!    A family of Markov chains for redistricting*, HDSR 2021), and by SKATER (Assunção et al.
 //!    2006) for contiguous regionalisation: build a minimum spanning tree on edge cost (metres +
 //!    barrier penalty), compute subtree weights in one pass and cut the tree edge whose two sides
 //!    can hold `k₁` and `k₂ = k − k₁` grids in band, preferring `k₁ ≈ k/2` (logarithmic depth),
-//!    sides closest to `k₁·W/k` and cuts on barriers. Both sides of a tree cut are connected, so
+//!    sides closest to `k₁·W/k`, compact sides (second moment of the side's unit positions,
+//!    accumulated over the tree in the same pass) and cuts on barriers. Both sides of a tree cut are connected, so
 //!    every grid is contiguous by construction. When no tree offers a feasible cut, several trees
 //!    with randomly perturbed costs are tried (seeded, deterministic), as GerryChain does.
 //! 3. **Local search** (region growing / boundary moves as in max-p heuristics and METIS's
@@ -168,6 +170,24 @@ impl Band {
         let kmax = if self.lo > 0.0 { (w / self.lo + 1e-9).floor() as usize } else { usize::MAX };
         (kmin <= kmax).then_some((kmin, kmax))
     }
+    /// The grid count for units of these households: each unit above the band is a grid of its
+    /// own, the rest get [`Band::grid_count`] (none extra when the rest is below the band and
+    /// can join an oversize grid).
+    pub fn grid_count_for_units(&self, units: impl IntoIterator<Item = u64>) -> usize {
+        let (mut over, mut rest) = (0usize, 0u64);
+        for w in units {
+            if w as f64 > self.hi {
+                over += 1;
+            } else {
+                rest += w;
+            }
+        }
+        if over > 0 && (rest as f64) < self.lo {
+            over
+        } else {
+            over + self.grid_count(rest)
+        }
+    }
     /// The grid count used for `total` households: the feasible count nearest `W/T`, else
     /// `round(W/T)` (at least 1).
     pub fn grid_count(&self, total: u64) -> usize {
@@ -253,6 +273,10 @@ mod tests {
         assert_eq!(b.grid_count(38_561), 129);
         let (a, z) = b.feasible_counts(3_000).unwrap();
         assert!(a <= 10 && 10 <= z);
+        // Haidian: a 548-household building is a grid of its own; 3 425 others make 11.
+        let units = std::iter::once(548).chain(std::iter::repeat_n(5, 685));
+        assert_eq!(b.grid_count_for_units(units), 12);
+        assert_eq!(b.grid_count_for_units([548, 20, 30]), 1);
     }
 
     #[test]

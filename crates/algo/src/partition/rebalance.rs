@@ -304,7 +304,7 @@ fn merge_under(refiner: &mut Refiner<'_, '_>, below: f64, hi: f64) {
 }
 
 /// Buildings in no grid join the adjacent grid with the fewest households, wave by wave.
-fn attach_unassigned(g: &Graph, w: &[u64], parts: &mut [Vec<u32>], assigned: &mut [Option<usize>]) {
+pub(crate) fn attach_unassigned(g: &Graph, w: &[u64], parts: &mut [Vec<u32>], assigned: &mut [Option<usize>]) {
     let mut pw: Vec<u64> = parts.iter().map(|p| p.iter().map(|&u| w[u as usize]).sum()).collect();
     loop {
         let mut changed = false;

@@ -282,6 +282,11 @@ impl<'a, 's> Refiner<'a, 's> {
         }
     }
 
+    /// Grid count for the union of `parts` (units above the band count as grids of their own).
+    fn count_for(&self, parts: &[usize]) -> usize {
+        self.band.grid_count_for_units(parts.iter().flat_map(|&q| self.members[q].iter().map(|&u| self.w[u as usize])))
+    }
+
     fn resplit_pair(&mut self, p: usize) -> bool {
         let mut nbrs = self.neighbour_parts(p);
         // Neighbours whose combined households best fit two grids first.
@@ -292,8 +297,7 @@ impl<'a, 's> Refiner<'a, 's> {
             da.total_cmp(&db).then(a.cmp(&b))
         });
         for q in nbrs.into_iter().take(6) {
-            let total = self.pw[p] + self.pw[q];
-            let k = self.band.grid_count(total);
+            let k = self.count_for(&[p, q]);
             if k <= 2 && self.try_recut(&[p, q], k) {
                 return true;
             }
@@ -320,8 +324,7 @@ impl<'a, 's> Refiner<'a, 's> {
             return false;
         }
         set.sort_unstable();
-        let total: u64 = set.iter().map(|&q| self.pw[q]).sum();
-        let k = self.band.grid_count(total);
+        let k = self.count_for(&set);
         self.try_recut(&set, k)
     }
 }

@@ -4,6 +4,7 @@ use super::barriers::BarrierIndex;
 use super::graph::Graph;
 use super::metrics::{connectivity, hull_polsby_popper};
 use super::outline::outlines;
+use super::rebalance::attach_unassigned;
 use super::refine::Refiner;
 use super::split::Splitter;
 use super::units::{make_units, Group, Prepared, Unit};
@@ -79,7 +80,7 @@ fn partition_group(
     let w: Vec<u64> = units.iter().map(|u| u.households).collect();
     let g = Graph::delaunay(&pts, barriers);
     let total: u64 = w.iter().sum();
-    let k = band.grid_count(total);
+    let k = band.grid_count_for_units(w.iter().copied());
     let name = group.community.as_ref().map_or_else(|| "buildings without community".to_owned(), |c| format!("community '{c}'"));
     let mut note = |reason: String| infeasible.push(Infeasible { community: group.community.clone(), reason });
     if (total as f64) < band.lo {
@@ -101,7 +102,22 @@ fn partition_group(
     islands(&g, &w, band, &units, prep, &mut note);
 
     let mut splitter = Splitter::new(&g, &w, &pts, *band, params.barrier_penalty_m, params.tries, seed);
-    let parts = splitter.partition((0..units.len() as u32).collect(), k);
+    // A unit above the band is a grid of its own; the rest is cut into the remaining count.
+    let (big, rest): (Vec<u32>, Vec<u32>) = (0..units.len() as u32).partition(|&u| w[u as usize] as f64 > band.hi);
+    let mut parts: Vec<Vec<u32>> = big.iter().map(|&u| vec![u]).collect();
+    if !rest.is_empty() {
+        let k_rest = k.saturating_sub(big.len());
+        if k_rest == 0 {
+            // The rest is too small for a grid: it joins the adjacent oversize grids.
+            let mut assigned: Vec<Option<usize>> = vec![None; units.len()];
+            for (i, &u) in big.iter().enumerate() {
+                assigned[u as usize] = Some(i);
+            }
+            attach_unassigned(&g, &w, &mut parts, &mut assigned);
+        } else {
+            parts.extend(splitter.partition(rest, k_rest));
+        }
+    }
     let mut refiner = Refiner::new(&g, &w, &pts, *band, &mut splitter, parts);
     refiner.search(4 * k + 16, true);
     let parts: Vec<Vec<u32>> = refiner.into_parts().into_iter().filter(|p| !p.is_empty()).collect();

@@ -305,11 +305,13 @@ impl<'a> Splitter<'a> {
         let lo_k = ((s / hi).ceil() as usize).max(1).max(k.saturating_sub((r / lo + 1e-9).floor() as usize));
         let hi_k = ((s / lo + 1e-9).floor() as usize).min(k - 1).min(k.saturating_sub(((r / hi).ceil() as usize).max(1)));
         if lo_k <= hi_k {
-            let k1 = k1_ideal.clamp(lo_k, hi_k);
+            // Halve the grid count whenever this cut allows it: logarithmic depth, and sides
+            // with room to spare. Peeling one grid at a time is O(n·k) and leaves long remnants.
+            let k1 = (k / 2).clamp(lo_k, hi_k);
             let k2 = k - k1;
             let dev = ((s / k1 as f64 - ideal).abs() + (r / k2 as f64 - ideal).abs()) / width;
             let balance = (2.0 * k1 as f64 - k as f64).abs() / k as f64;
-            let score = dev + 0.05 * balance - if barrier { 0.2 } else { 0.0 };
+            let score = dev + BALANCE_WEIGHT * balance - if barrier { 0.2 } else { 0.0 };
             best = Some((score, k1));
         } else {
             for k1 in [k1_ideal.saturating_sub(1).max(1), k1_ideal, (k1_ideal + 1).min(k - 1)] {
@@ -329,6 +331,8 @@ impl<'a> Splitter<'a> {
 
 /// Scores at or above this are infeasible cuts.
 const FEASIBLE: f64 = 1.0e3;
+/// Weight of an unequal split of the grid count (`|2k₁ − k| / k`) in a cut's score.
+const BALANCE_WEIGHT: f64 = 0.5;
 /// Weight of the shape term in a cut's score (against balance in band widths).
 const SHAPE_WEIGHT: f64 = 0.3;
 /// Regions with at most this many units try [`MIN_TREES`] trees for a better-shaped cut.
