@@ -65,31 +65,38 @@ impl Graph {
     pub(crate) fn delaunay(pts: &[(f64, f64)], barriers: &BarrierIndex) -> Self {
         let n = pts.len();
         let mut edges = Vec::with_capacity(3 * n);
-        let mut tri: DelaunayTriangulation<Point2<f64>> = DelaunayTriangulation::new();
-        let mut rep_of_vertex: HashMap<usize, u32> = HashMap::with_capacity(n);
         let link = |u: usize, v: usize, edges: &mut Vec<Edge>| {
             let (a, b) = (pts[u], pts[v]);
             let len_m = ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
             edges.push(Edge { u: u as u32, v: v as u32, len_m, barrier: barriers.crosses(a, b) });
         };
+        // Distinct positions in first-occurrence order; duplicates hang off their first copy.
+        let mut first: HashMap<(u64, u64), u32> = HashMap::with_capacity(n);
+        let mut reps: Vec<u32> = Vec::with_capacity(n);
         for (i, &(x, y)) in pts.iter().enumerate() {
-            match tri.insert(Point2::new(x, y)) {
-                Ok(h) => match rep_of_vertex.get(&h.index()) {
-                    Some(&rep) => link(rep as usize, i, &mut edges),
-                    None => {
-                        rep_of_vertex.insert(h.index(), i as u32);
-                    }
-                },
-                // Spade refuses only non-finite or astronomically large coordinates, which
-                // `Prepared` already filters; keep the unit connected anyway.
-                Err(_) if i > 0 => link(0, i, &mut edges),
-                Err(_) => {}
+            // `+ 0.0` folds −0.0 into 0.0, which spade also treats as equal.
+            match first.entry(((x + 0.0).to_bits(), (y + 0.0).to_bits())) {
+                std::collections::hash_map::Entry::Occupied(o) => link(*o.get() as usize, i, &mut edges),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(i as u32);
+                    reps.push(i as u32);
+                }
             }
         }
-        for e in tri.undirected_edges() {
-            let [a, b] = e.vertices();
-            if let (Some(&u), Some(&v)) = (rep_of_vertex.get(&a.fix().index()), rep_of_vertex.get(&b.fix().index())) {
-                link(u as usize, v as usize, &mut edges);
+        let verts: Vec<Point2<f64>> = reps.iter().map(|&i| Point2::new(pts[i as usize].0, pts[i as usize].1)).collect();
+        match DelaunayTriangulation::<Point2<f64>>::bulk_load_stable(verts) {
+            Ok(tri) if tri.num_vertices() == reps.len() => {
+                for e in tri.undirected_edges() {
+                    let [a, b] = e.vertices();
+                    link(reps[a.fix().index()] as usize, reps[b.fix().index()] as usize, &mut edges);
+                }
+            }
+            // Spade refuses only non-finite or astronomically large coordinates, which `Prepared`
+            // already filters: fall back to a chain so the units stay connected.
+            _ => {
+                for w in reps.windows(2) {
+                    link(w[0] as usize, w[1] as usize, &mut edges);
+                }
             }
         }
         Self::from_edges(n, edges)

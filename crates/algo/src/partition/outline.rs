@@ -12,7 +12,7 @@ use geo::{BooleanOps, Buffer, ConvexHull, MultiPoint, Point, Simplify};
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use gridmap_model::{Building, BuildingId};
 use spade::{DelaunayTriangulation, Point2, Triangulation};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Margin around the buildings when no community boundary is known, in metres.
 pub const HULL_MARGIN_M: f64 = 25.0;
@@ -80,19 +80,26 @@ pub(crate) fn outlines(
 
 /// Voronoi cell (metres) of each building index in `sites`; coincident sites share the first cell.
 fn voronoi_cells(pts: &[(f64, f64)], sites: &[usize]) -> HashMap<usize, Polygon<f64>> {
-    let mut tri: DelaunayTriangulation<Point2<f64>> = DelaunayTriangulation::new();
-    let mut owner: HashMap<usize, usize> = HashMap::with_capacity(sites.len());
+    // Distinct positions in first-occurrence order (coincident sites share the first cell).
+    let mut seen: HashSet<(u64, u64)> = HashSet::with_capacity(sites.len());
+    let mut reps: Vec<usize> = Vec::with_capacity(sites.len());
     let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
     for &i in sites {
         let (x, y) = pts[i];
         (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-        if let Ok(h) = tri.insert(Point2::new(x, y)) {
-            owner.entry(h.index()).or_insert(i);
+        if seen.insert(((x + 0.0).to_bits(), (y + 0.0).to_bits())) {
+            reps.push(i);
         }
     }
-    if owner.is_empty() {
+    if reps.is_empty() {
         return HashMap::new();
     }
+    let verts: Vec<Point2<f64>> = reps.iter().map(|&i| Point2::new(pts[i].0, pts[i].1)).collect();
+    let mut tri = match DelaunayTriangulation::<Point2<f64>>::bulk_load_stable(verts) {
+        Ok(t) if t.num_vertices() == reps.len() => t,
+        _ => return HashMap::new(),
+    };
+    let owner: HashMap<usize, usize> = reps.iter().enumerate().map(|(v, &i)| (v, i)).collect();
     let pad = ((x1 - x0).max(y1 - y0)).max(1_000.0);
     let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
     let r = pad * 2.0;

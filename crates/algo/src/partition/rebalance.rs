@@ -7,7 +7,8 @@
 //!    that brings the pair closer to the band (a unit leaves a grid only if the grid stays
 //!    connected); a building of an in-band grid moves only to rescue a neighbour;
 //! 3. a grid still over the band is split; the largest piece keeps the id and code, the others
-//!    get new ones (`<prefix><next number>`);
+//!    get new ones (`<prefix><next number>`) — a grid holding two full grids (≥ 2·lo) is split
+//!    before step 2 rather than spread over its neighbours;
 //! 4. a grid still under the band merges into its smallest neighbour when the sum fits (a grid
 //!    under half the lower band does so first, before borrowing: that moves fewer households);
 //! 5. the full local search (with pair and neighbourhood re-cuts) handles what is left.
@@ -138,16 +139,11 @@ pub fn rebalance(input: &PartitionInput<'_>, grids: &[Grid], params: &PartitionP
         let mut refiner = Refiner::new(&g, &w, &pts, band, &mut splitter, parts);
         // A grid under half the lower band moves fewer households by merging than by borrowing.
         merge_under(&mut refiner, band.lo / 2.0, band.hi);
+        // A grid that holds two full grids is split rather than spread over its neighbours
+        // (which would push them all to the upper edge of the band).
+        split_over(&mut refiner, 2.0 * band.lo, &band);
         refiner.search(64, false);
-        for p in 0..refiner.weights().len() {
-            let hh = refiner.weights()[p];
-            if hh as f64 > band.hi {
-                let k = band.grid_count(hh);
-                if k >= 2 {
-                    refiner.split(p, k);
-                }
-            }
-        }
+        split_over(&mut refiner, band.hi, &band);
         merge_under(&mut refiner, band.lo, band.hi);
         refiner.search(64, true);
         let slots = refiner.into_parts();
@@ -285,6 +281,19 @@ pub fn rebalance(input: &PartitionInput<'_>, grids: &[Grid], params: &PartitionP
 /// A grid of the result before ids are settled: the input grid it continues (if any), its
 /// community, its buildings and the code a new grid is numbered after.
 type Pending = (Option<usize>, Option<CommunityId>, Vec<usize>, Option<String>);
+
+/// Splits every slot above `above` households into the count its households call for.
+fn split_over(refiner: &mut Refiner<'_, '_>, above: f64, band: &super::Band) {
+    for p in 0..refiner.weights().len() {
+        let hh = refiner.weights()[p];
+        if hh as f64 > above && hh as f64 > band.hi {
+            let k = band.grid_count(hh);
+            if k >= 2 {
+                refiner.split(p, k);
+            }
+        }
+    }
+}
 
 /// Merges every non-empty slot under `below` households into its smallest neighbour when the
 /// sum stays within `hi`; the grid with more households keeps its id.
