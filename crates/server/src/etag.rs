@@ -24,21 +24,32 @@ impl IfMatch {
         if s.trim() == "*" {
             return Ok(Some(Self::Any));
         }
+        // RFC 9110 list of entity-tags: [W/]"chars", separated by commas and whitespace; the
+        // quoted part may itself hold commas.
+        let bad = || ApiError::InvalidParameter {
+            name: "If-Match".into(),
+            reason: format!("'{s}' is not `*` or a list of quoted ETags such as \"3\""),
+        };
         let mut versions = Vec::new();
-        for t in s.split(',').map(str::trim) {
-            let (weak, tag) = match t.strip_prefix("W/") {
-                Some(rest) => (true, rest),
-                None => (false, t),
+        let mut rest = s;
+        loop {
+            rest = rest.trim_start_matches(|c: char| c == ',' || c.is_whitespace());
+            if rest.is_empty() {
+                break;
+            }
+            let (weak, tag) = match rest.strip_prefix("W/") {
+                Some(r) => (true, r),
+                None => (false, rest),
             };
-            let Some(inner) = tag.strip_prefix('"').and_then(|x| x.strip_suffix('"')) else {
-                return Err(ApiError::InvalidParameter {
-                    name: "If-Match".into(),
-                    reason: format!("'{s}' is not `*` or a list of quoted ETags such as \"3\""),
-                });
-            };
+            let body = tag.strip_prefix('"').ok_or_else(bad)?;
+            let end = body.find('"').ok_or_else(bad)?;
             // Weak ETags never match under If-Match (strong comparison); foreign tags match nothing.
-            if let (false, Ok(v)) = (weak, inner.parse::<i64>()) {
+            if let (false, Ok(v)) = (weak, body[..end].parse::<i64>()) {
                 versions.push(v);
+            }
+            rest = &body[end + 1..];
+            if !(rest.is_empty() || rest.starts_with(|c: char| c == ',' || c.is_whitespace())) {
+                return Err(bad());
             }
         }
         Ok(Some(Self::Versions(versions)))
@@ -75,6 +86,13 @@ mod tests {
         assert_eq!(m, IfMatch::Versions(vec![5]));
         assert_eq!(m.check("grid", "g1", 5).unwrap(), 5);
         assert!(matches!(m.check("grid", "g1", 3), Err(ApiError::PreconditionFailed { current: 3, .. })));
+    }
+
+    #[test]
+    fn quoted_etags_may_hold_commas() {
+        let mut h = HeaderMap::new();
+        h.insert("if-match", HeaderValue::from_static("\"a,b\"\t, W/\"\" ,\"4\""));
+        assert_eq!(IfMatch::from_headers(&h).unwrap(), Some(IfMatch::Versions(vec![4])));
     }
 
     #[test]

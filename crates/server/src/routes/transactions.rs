@@ -86,7 +86,10 @@ fn feature_body(v: Value, require_all: bool) -> Result<FeatureBody, ApiError> {
     if o.get("bbox").is_some_and(|v| !v.as_array().is_some_and(|a| a.iter().all(Value::is_number))) {
         return Err(ApiError::InvalidBody("\"bbox\" must be an array of numbers".into()));
     }
-    let link_ok = |l: &Value| l.get("href").is_some_and(Value::is_string);
+    let link_ok = |l: &Value| {
+        l.get("href").is_some_and(Value::is_string)
+            && l.as_object().is_some_and(|o| ["rel", "type", "title"].iter().all(|k| o.get(*k).is_none_or(Value::is_string)))
+    };
     if o.get("links").is_some_and(|v| !v.as_array().is_some_and(|a| a.iter().all(link_ok))) {
         return Err(ApiError::InvalidBody("\"links\" must be an array of link objects with an href".into()));
     }
