@@ -151,6 +151,47 @@ async fn read_ways(conn: &mut SqliteConnection) -> Result<Vec<NetworkWay>, Store
     rows.iter().map(|r| decode_way!(r)).collect()
 }
 
+/// All layer change counters as one string: the version of the whole dataset.
+async fn generations(conn: &mut SqliteConnection) -> Result<String, StoreError> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM meta WHERE key LIKE 'gen.%' ORDER BY key")
+        .fetch_all(&mut *conn)
+        .await
+        .ctx("reading the layer change counters")?;
+    Ok(rows.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";"))
+}
+
+impl SqliteStore {
+    /// Stores `ds` as the snapshot of `generation`, if no write happened since it was read.
+    /// Best effort: a busy or read-only database just keeps the slower path.
+    async fn save_snapshot(&self, generation: &str, ds: &Dataset) {
+        let data = match postcard::to_allocvec(ds) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot encode the dataset snapshot");
+                return;
+            }
+        };
+        let result: Result<(), StoreError> = async {
+            let mut tx = self.pool.begin().await.ctx("starting the snapshot write")?;
+            if generations(&mut tx).await? != generation {
+                return Ok(());
+            }
+            sqlx::query("INSERT INTO snapshot (id, generation, data) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, data = excluded.data")
+                .bind(generation)
+                .bind(&data)
+                .execute(&mut *tx)
+                .await
+                .ctx("writing the dataset snapshot")?;
+            tx.commit().await.ctx("committing the dataset snapshot")?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::debug!(error = %e, "dataset snapshot not saved");
+        }
+    }
+}
+
 async fn generation(conn: &mut SqliteConnection, key: &str) -> Result<i64, StoreError> {
     sqlx::query_scalar("SELECT CAST(value AS INTEGER) FROM meta WHERE key = $1")
         .bind(key)
@@ -560,6 +601,22 @@ impl Store for SqliteStore {
 
     async fn load(&self) -> Result<Dataset, StoreError> {
         let mut tx = self.pool.begin().await.ctx("starting a read transaction")?;
+        let generation = generations(&mut tx).await?;
+        let snap: Option<(String, Vec<u8>)> = sqlx::query_as("SELECT generation, data FROM snapshot WHERE id = 1")
+            .fetch_optional(&mut *tx)
+            .await
+            .ctx("reading the dataset snapshot")?;
+        if let Some((g, data)) = snap {
+            if g == generation {
+                match postcard::from_bytes::<Dataset>(&data) {
+                    Ok(ds) => {
+                        tx.commit().await.ctx("ending a read transaction")?;
+                        return Ok(ds);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "the dataset snapshot does not decode; reading the tables"),
+                }
+            }
+        }
         let ds = Dataset {
             streets: read_streets(&mut tx).await?,
             communities: Community::read_all(&mut tx).await?.into_iter().map(|(c, _)| c).collect(),
@@ -570,6 +627,7 @@ impl Store for SqliteStore {
             ways: read_ways(&mut tx).await?,
         };
         tx.commit().await.ctx("ending a read transaction")?;
+        self.save_snapshot(&generation, &ds).await;
         Ok(ds)
     }
 

@@ -58,6 +58,11 @@ pub async fn run(g: &Global, a: ImportArgs) -> Result<()> {
     let bar = Bar::new(g.quiet, "store");
     bar.message(&format!("writing {} buildings in one transaction", dataset.buildings.len()));
     let counts = store.import(&dataset).await?;
+    // Read it all back once: checks the round trip and lets the store keep a fast snapshot for
+    // the analysis commands that follow.
+    bar.message("verifying");
+    let stored = store.load().await?;
+    tracing::info!(buildings = stored.buildings.len(), "read back after import");
     bar.finish();
     report.seconds = started.elapsed().as_secs_f64();
     tracing::info!(file = %a.file.display(), buildings = dataset.buildings.len(), seconds = report.seconds, "import done");
