@@ -146,6 +146,8 @@ export interface WhatIfResult {
   delta_households: number;
   newly_covered: string[];
   newly_uncovered: string[];
+  /** Why the changed facility could not be placed on the walking network (null when placed). */
+  unplaced?: string | null;
 }
 
 export interface PartitionReport {
@@ -163,19 +165,32 @@ export interface PartitionResult {
   report: PartitionReport;
 }
 
+/** One drawn grid as `POST /api/validate` answers it. */
 export interface ValidatedGrid {
   id: string | number;
   households: number;
-  buildings: number;
+  /** Ids of the buildings the grid gets (footprint majority). */
+  buildings: string[];
   in_band: boolean;
+  components?: number;
   contiguous: boolean;
+  communities?: Array<string | null>;
   crosses_community: boolean;
+  area_m2?: number;
 }
 
 export interface Validation {
   grids: ValidatedGrid[];
   overlaps: Array<{ a: string | number; b: string | number; area_m2: number }>;
-  unassigned_buildings: string[];
+  /** Ids of buildings near the drawing that no grid gets. */
+  unassigned: string[];
+  unassigned_households?: number;
+  out_of_band?: string[];
+  non_contiguous?: string[];
+  crossing_communities?: string[];
+  within_band_pct?: number;
+  ok?: boolean;
+  seconds?: number;
 }
 
 export interface Me {

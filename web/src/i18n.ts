@@ -106,6 +106,8 @@ const zh = {
   export_png: 'PNG 图片',
   legend_minutes: '步行分钟',
   unreachable_short: '不可达',
+  not_covered_short: '超出时限',
+  whatif_unplaced: '设施未接入步行路网：{reason}',
   // grid lead
   my_grid: '我的网格',
   choose_grid: '选择网格',
@@ -235,6 +237,8 @@ const en: Record<Key, string> = {
   export_png: 'PNG image',
   legend_minutes: 'Walking minutes',
   unreachable_short: 'unreachable',
+  not_covered_short: 'beyond the limit',
+  whatif_unplaced: 'The facility is off the walking network: {reason}',
   my_grid: 'My grid',
   choose_grid: 'Choose a grid',
   serving_facilities: 'Facilities serving this grid',

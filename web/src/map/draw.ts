@@ -60,9 +60,16 @@ export async function createDraw(map: MlMap, onChange: (polys: DrawnPolygon[]) =
       .filter((f) => f.geometry.type === 'Polygon' && (f.geometry.coordinates[0]?.length ?? 0) >= 4)
       .map((f) => ({ type: 'Feature', id: String(f.id), geometry: f.geometry as Polygon, properties: { id: String(f.id) } }));
 
+  const key = (feats: GeoJSONStoreFeatures[]) => JSON.stringify(feats.map((f) => [f.id, f.geometry.coordinates]));
   const commit = () => {
     if (restoring) return;
     const snap = structuredClone(draw.getSnapshot().filter((f) => f.geometry.type === 'Polygon'));
+    // Finishing a polygon also deletes terra-draw's guide points ('change' of type delete): a
+    // state equal to the current one is not a new step of the history.
+    if (key(snap) === key(history[cursor] ?? [])) {
+      onChange(polygons());
+      return;
+    }
     history.splice(cursor + 1);
     history.push(snap);
     cursor = history.length - 1;

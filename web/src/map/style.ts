@@ -38,6 +38,8 @@ export const MINUTE_STOPS: Array<[number, string]> = [
   [30, '#d73027'],
 ];
 export const UNREACHABLE_COLOR = '#7f7f7f';
+/** Buildings reachable only beyond the chosen minutes (not covered). */
+export const NOT_COVERED_COLOR = '#8e0152';
 
 const EMPTY: SourceSpecification = { type: 'geojson', data: { type: 'FeatureCollection', features: [] } };
 
@@ -73,10 +75,13 @@ export function bandColor(lo: number, hi: number): ExpressionSpecification {
 
 export function minutesColor(): ExpressionSpecification {
   const stops = MINUTE_STOPS.flatMap(([m, c]) => [m, c]);
+  // `unreachable` (coverage buildings): off the walking network; `minutes` null: beyond the limit.
   return [
     'case',
-    ['==', ['get', 'minutes'], null],
+    ['to-boolean', ['get', 'unreachable']],
     UNREACHABLE_COLOR,
+    ['==', ['get', 'minutes'], null],
+    NOT_COVERED_COLOR,
     ['interpolate', ['linear'], ['to-number', ['get', 'minutes'], 0], ...stops] as ExpressionSpecification,
   ];
 }

@@ -8,7 +8,7 @@ import type { Marker } from 'maplibre-gl';
 import { get, post, qs, type Coverage, type CoverageRow, type FeatureCollection, type Profile, type WhatIfResult } from '../api';
 import { bboxOf, type AppContext, type FacilityRef, type View } from '../context';
 import { kindLabel, num, onLangChange, t } from '../i18n';
-import { KIND_COLORS, MINUTE_STOPS, UNREACHABLE_COLOR } from '../map/style';
+import { KIND_COLORS, MINUTE_STOPS, NOT_COVERED_COLOR, UNREACHABLE_COLOR } from '../map/style';
 import { barChart } from '../ui/chart';
 import { debounce, download, errorMessage, h, setStatus, toCsv, toast, tr } from '../ui/dom';
 
@@ -38,6 +38,7 @@ export class CoverageView implements View {
   private markers: Marker[] = [];
   private dropping = false;
   private seq = 0;
+  private buildingsSeq = 0;
 
   constructor(private readonly ctx: AppContext) {}
 
@@ -81,6 +82,7 @@ export class CoverageView implements View {
     const legend = h('div', { class: 'legend' },
       tr('span', 'legend_minutes', { class: 'small' }),
       ...MINUTE_STOPS.map(([m, c]) => h('span', { class: 'legend-item' }, h('i', { class: 'swatch', style: `background:${c}` }), `${m}`)),
+      h('span', { class: 'legend-item' }, h('i', { class: 'swatch', style: `background:${NOT_COVERED_COLOR}` }), tr('span', 'not_covered_short')),
       h('span', { class: 'legend-item' }, h('i', { class: 'swatch', style: `background:${UNREACHABLE_COLOR}` }), tr('span', 'unreachable_short')),
     );
     el.append(
@@ -145,18 +147,23 @@ export class CoverageView implements View {
     return qs({ kind: this.params.kind, minutes: this.params.minutes, profile: this.params.profile, ...extra });
   }
 
-  /** Runs coverage for the current parameters, then refreshes the buildings and overlays. */
+  /**
+   * Runs coverage for the current parameters together with the buildings in view, shows both at
+   * once (the headline never describes other minutes than the coloured buildings), then
+   * refreshes the isochrones and gaps.
+   */
   async compute(): Promise<void> {
     const seq = ++this.seq;
     setStatus(this.status, t('loading'));
     try {
-      const cov = await get<Coverage>(`/api/coverage${this.query()}`);
+      const [cov, fc] = await Promise.all([get<Coverage>(`/api/coverage${this.query()}`), this.fetchBuildings()]);
       if (seq !== this.seq) return;
       this.coverage = cov;
       this.computed = true;
       setStatus(this.status, '');
+      if (fc) this.showBuildings(fc);
       this.renderSummary();
-      await Promise.all([this.loadBuildings(), this.loadIsochrones(), this.loadGaps()]);
+      await Promise.all([this.loadIsochrones(), this.loadGaps()]);
     } catch (e) {
       if (seq === this.seq) setStatus(this.status, errorMessage(e), 'warn');
     }
@@ -164,14 +171,30 @@ export class CoverageView implements View {
 
   private viewBbox(): string {
     const b = this.ctx.map.getBounds();
-    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(',');
+    const clamp = (v: number, m: number) => Math.max(-m, Math.min(m, v));
+    return [clamp(b.getWest(), 180), clamp(b.getSouth(), 90), clamp(b.getEast(), 180), clamp(b.getNorth(), 90)].map((v) => v.toFixed(6)).join(',');
+  }
+
+  /**
+   * Buildings in the current view with their walking minutes (`null` when the latest request
+   * was superseded by a newer one). Only the view's bbox is asked for: without one the server
+   * answers every building.
+   */
+  private async fetchBuildings(): Promise<FeatureCollection | null> {
+    const seq = ++this.buildingsSeq;
+    const fc = await get<FeatureCollection>(`/api/coverage/buildings${qs({ kind: this.params.kind, minutes: this.params.minutes, profile: this.params.profile, bbox: this.viewBbox() })}`);
+    return seq === this.buildingsSeq ? fc : null;
+  }
+
+  private showBuildings(fc: FeatureCollection): void {
+    this.buildingsFc = fc;
+    if (this.active) this.ctx.setOverlay('coverage', fc);
   }
 
   private async loadBuildings(): Promise<void> {
     try {
-      const fc = await get<FeatureCollection>(`/api/coverage/buildings${qs({ kind: this.params.kind, minutes: this.params.minutes, profile: this.params.profile, bbox: this.viewBbox() })}`);
-      this.buildingsFc = fc;
-      if (this.active) this.ctx.setOverlay('coverage', fc);
+      const fc = await this.fetchBuildings();
+      if (fc) this.showBuildings(fc);
     } catch (e) {
       toast(errorMessage(e), 'warn');
     }
@@ -271,6 +294,7 @@ export class CoverageView implements View {
   private async showMarkers(): Promise<void> {
     this.clearMarkers();
     this.whatifResult.textContent = '';
+    delete this.whatifResult.dataset.delta;
     try {
       const all = await this.ctx.facilities();
       for (const f of all.filter((f) => f.kind === this.params.kind)) this.addMarker(f, false);
@@ -313,6 +337,7 @@ export class CoverageView implements View {
         after: `${num(r.after.covered_households)} (${num(r.after.pct, 1)}%)`,
         delta: `${sign}${num(r.delta_households)}`,
       });
+      if (r.unplaced) this.whatifResult.append(h('br'), h('span', { class: 'small muted' }, t('whatif_unplaced', { reason: r.unplaced })));
       this.whatifResult.dataset.delta = String(r.delta_households);
       this.whatifResult.className = `whatif-result ${r.delta_households > 0 ? 'gain' : r.delta_households < 0 ? 'loss' : ''}`;
       const gained = new Set(r.newly_covered.map(String));

@@ -288,7 +288,7 @@ export class PlannerView implements View {
       h('tr', {},
         h('td', {}, `#${i + 1}`),
         h('td', { class: 'num drawn-households' }, num(g.households)),
-        h('td', { class: 'num' }, num(g.buildings)),
+        h('td', { class: 'num drawn-buildings' }, num(Array.isArray(g.buildings) ? g.buildings.length : Number(g.buildings ?? 0))),
         h('td', {}, h('span', { class: g.in_band ? 'badge ok' : 'badge warn' }, g.in_band ? t('in_band') : t('out_of_band')),
           ' ', g.contiguous ? '' : h('span', { class: 'badge warn' }, t('not_contiguous')),
           ' ', g.crosses_community ? h('span', { class: 'badge error' }, t('crosses_community')) : ''),
@@ -297,7 +297,7 @@ export class PlannerView implements View {
     this.stats.replaceChildren(
       h('table', { class: 'table' }, h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, t('households')), h('th', {}, t('buildings')), h('th', {}, ''))), h('tbody', {}, ...rows)),
       v.overlaps?.length ? h('p', { class: 'status status-warn' }, `${t('overlaps')}: ${v.overlaps.map((o) => `${o.a}/${o.b} ${num(o.area_m2)} m²`).join('; ')}`) : '',
-      v.unassigned_buildings ? h('p', { class: 'muted small' }, `${t('unassigned')}: ${num(v.unassigned_buildings.length)}`) : '',
+      v.unassigned?.length ? h('p', { class: 'muted small' }, `${t('unassigned')}: ${num(v.unassigned.length)}${v.unassigned_households ? ` (${num(v.unassigned_households)} ${t('households')})` : ''}`) : '',
       ms !== undefined ? h('p', { class: 'muted small' }, `${ms.toFixed(0)} ms`) : '',
     );
   }
