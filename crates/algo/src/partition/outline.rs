@@ -3,8 +3,9 @@
 //! Every building centroid gets its Voronoi cell (spade Delaunay → circumcentres around each
 //! vertex; eight far-away guard sites keep every real cell bounded); a grid's outline is the
 //! union of its buildings' cells, clipped to the community boundary when it is known, else to the
-//! convex hull of the community's footprints grown by [`HULL_MARGIN_M`], then simplified. Cells
-//! tile the plane, so outlines of different grids never overlap.
+//! convex hull of the community's footprints grown by [`HULL_MARGIN_M`], and to the convex hull of
+//! the grid's own footprints grown by [`GRID_MARGIN_M`], then simplified. Cells tile the plane and
+//! every clip only removes area, so outlines of different grids never overlap.
 use super::{PartitionError, PartitionInput};
 use super::units::Prepared;
 use crate::geometry::LocalProjection;
@@ -16,6 +17,9 @@ use std::collections::{HashMap, HashSet};
 
 /// Margin around the buildings when no community boundary is known, in metres.
 pub const HULL_MARGIN_M: f64 = 25.0;
+/// How far a grid's outline may reach beyond the convex hull of its own footprints, in metres:
+/// keeps outlines of sparse grids from claiming empty land up to the community edge.
+pub const GRID_MARGIN_M: f64 = 40.0;
 /// Douglas–Peucker tolerance of outlines, in metres.
 pub const SIMPLIFY_M: f64 = 1.0;
 
@@ -72,7 +76,13 @@ pub(crate) fn outlines(
                 return MultiPolygon(Vec::new());
             }
             let union = geo::unary_union(polys);
-            let clipped = union.intersection(&clip).simplify(SIMPLIFY_M);
+            let own: Vec<Point<f64>> = m
+                .iter()
+                .flat_map(|&i| prep.buildings[i].footprint.0.iter().flat_map(|p| p.exterior().0.iter()))
+                .map(|c| proj.project(c.x, c.y).into())
+                .collect();
+            let near = MultiPoint::from(own).convex_hull().buffer(GRID_MARGIN_M);
+            let clipped = union.intersection(&clip).intersection(&near).simplify(SIMPLIFY_M);
             unproject_mp(&clipped, &proj)
         })
         .collect()
