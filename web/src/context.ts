@@ -51,6 +51,21 @@ export class AppContext {
     for (const id of ['grid-fill', 'proposal-fill']) if (this.map.getLayer(id)) this.map.setPaintProperty(id, 'fill-color', c);
   }
 
+  /**
+   * Fades the stored grids (fills and labels) while an overlay that has its own colours or
+   * labels is shown — coverage minutes, a partition proposal — so the two do not compete.
+   * Every view that fades them passes its own `who`; the grids come back when nobody does.
+   */
+  fadeGrids(who: string, on: boolean): void {
+    if (on) this.fading.add(who);
+    else this.fading.delete(who);
+    const faded = this.fading.size > 0;
+    if (this.map.getLayer('grid-fill')) this.map.setPaintProperty('grid-fill', 'fill-opacity', faded ? 0.12 : 0.45);
+    if (this.map.getLayer('grid-label')) this.map.setLayoutProperty('grid-label', 'visibility', faded ? 'none' : 'visible');
+  }
+
+  private readonly fading = new Set<string>();
+
   /** Replaces the data of one of the analysis GeoJSON sources (null empties it). */
   setOverlay(source: string, fc: FeatureCollection | null): void {
     const src = this.map.getSource<GeoJSONSource>(source);

@@ -39,7 +39,7 @@ export const MINUTE_STOPS: Array<[number, string]> = [
 ];
 export const UNREACHABLE_COLOR = '#7f7f7f';
 /** Buildings reachable only beyond the chosen minutes (not covered). */
-export const NOT_COVERED_COLOR = '#8e0152';
+export const NOT_COVERED_COLOR = '#de77ae';
 
 const EMPTY: SourceSpecification = { type: 'geojson', data: { type: 'FeatureCollection', features: [] } };
 
@@ -204,8 +204,8 @@ export function buildStyle({ tiles, band }: StyleInput): StyleSpecification {
   layers.push({ id: 'gap-fill', type: 'fill', source: 'gaps', paint: { 'fill-color': '#d73027', 'fill-opacity': 0.22 } });
   layers.push({ id: 'gap-line', type: 'line', source: 'gaps', paint: { 'line-color': '#a50026', 'line-width': 1.5, 'line-dasharray': [2, 1] } });
 
-  layers.push({ id: 'coverage-fill', type: 'fill', source: 'coverage', paint: { 'fill-color': minutesColor(), 'fill-opacity': 0.9, 'fill-outline-color': '#555' } });
-  layers.push({ id: 'whatif-changed-line', type: 'line', source: 'whatif-changed', paint: { 'line-color': ['case', ['get', 'gained'], '#00441b', '#67000d'], 'line-width': 2.5 } });
+  layers.push({ id: 'coverage-fill', type: 'fill', source: 'coverage', paint: { 'fill-color': minutesColor(), 'fill-opacity': 0.9 } });
+  layers.push({ id: 'whatif-changed-line', type: 'line', source: 'whatif-changed', paint: { 'line-color': ['case', ['get', 'gained'], '#00441b', '#67000d'], 'line-width': ['interpolate', ['linear'], ['zoom'], 12, 0.6, 17, 2.5] } });
   layers.push({ id: 'proposal-fill', type: 'fill', source: 'proposal', paint: { 'fill-color': bandColor(...band), 'fill-opacity': 0.45 } });
   layers.push({ id: 'proposal-line', type: 'line', source: 'proposal', paint: { 'line-color': '#08519c', 'line-width': 2, 'line-dasharray': [3, 1.5] } });
   layers.push({ id: 'selection-fill', type: 'fill', source: 'selection', paint: { 'fill-color': '#ff7f00', 'fill-opacity': 0.35 } });

@@ -102,8 +102,8 @@ export class CoverageView implements View {
         legend,
       ),
       this.status,
-      this.summary,
       this.whatifBox,
+      this.summary,
       this.gapsBox,
       h('div', { class: 'card' }, tr('h3', 'export'), h('div', { class: 'row' },
         tr('button', 'export_geojson', { id: 'export-geojson', onclick: () => this.exportGeoJson() }),
@@ -128,6 +128,7 @@ export class CoverageView implements View {
 
   activate(): void {
     this.active = true;
+    this.ctx.fadeGrids('coverage', this.computed);
     if (this.computed) {
       this.ctx.setOverlay('coverage', this.buildingsFc);
       void this.loadIsochrones();
@@ -139,6 +140,7 @@ export class CoverageView implements View {
   deactivate(): void {
     this.active = false;
     this.dropping = false;
+    this.ctx.fadeGrids('coverage', false);
     for (const s of ['coverage', 'isochrones', 'gaps', 'whatif-changed']) this.ctx.setOverlay(s, null);
     this.clearMarkers();
   }
@@ -188,7 +190,9 @@ export class CoverageView implements View {
 
   private showBuildings(fc: FeatureCollection): void {
     this.buildingsFc = fc;
-    if (this.active) this.ctx.setOverlay('coverage', fc);
+    if (!this.active) return;
+    this.ctx.setOverlay('coverage', fc);
+    this.ctx.fadeGrids('coverage', true);
   }
 
   private async loadBuildings(): Promise<void> {

@@ -26,7 +26,7 @@ export class FacilitiesView implements View {
   constructor(private readonly ctx: AppContext) {}
 
   mount(el: HTMLElement): void {
-    this.filter = h('select', { id: 'fac-filter' }, h('option', { value: '' }, '*'), ...CORE_KINDS.map((k) => h('option', { value: k }, kindLabel(k))));
+    this.filter = h('select', { id: 'fac-filter' }, tr('option', 'all_kinds', { value: '' }), ...CORE_KINDS.map((k) => h('option', { value: k }, kindLabel(k))));
     this.filter.addEventListener('change', () => void this.renderList());
     this.list = h('div', { id: 'fac-list' });
     this.form = h('div', { id: 'fac-form' });

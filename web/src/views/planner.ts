@@ -124,13 +124,17 @@ export class PlannerView implements View {
         for (const c of cs) this.communitySel.append(h('option', { value: c.id }, c.name));
       })
       .catch((e) => toast(errorMessage(e), 'warn'));
-    if (this.proposal) this.ctx.setOverlay('proposal', this.proposal.grids);
+    if (this.proposal) {
+      this.ctx.setOverlay('proposal', this.proposal.grids);
+      this.ctx.fadeGrids('proposal', true);
+    }
   }
 
   deactivate(): void {
     this.active = false;
     this.stopDrawing();
     this.ctx.setOverlay('proposal', null);
+    this.ctx.fadeGrids('proposal', false);
     this.ctx.setOverlay('selection', null);
   }
 
@@ -342,6 +346,7 @@ export class PlannerView implements View {
       this.proposal = await post<PartitionResult>('/api/partition', { community, target: this.ctx.target, tolerance: this.ctx.tolerance, seed });
       setStatus(this.partStatus, '');
       this.ctx.setOverlay('proposal', this.proposal.grids);
+      this.ctx.fadeGrids('proposal', true);
       const b = bboxOf(this.proposal.grids);
       if (b) this.ctx.map.fitBounds(b, { padding: 30, duration: 0 });
       this.renderProposal();
@@ -368,6 +373,7 @@ export class PlannerView implements View {
         setStatus(this.partStatus, t('accepted'), 'ok');
         this.proposal = null;
         this.ctx.setOverlay('proposal', null);
+        this.ctx.fadeGrids('proposal', false);
         this.ctx.reloadTiles('grids');
         this.partBox.replaceChildren();
       } catch (e) {
@@ -379,6 +385,7 @@ export class PlannerView implements View {
       onclick: () => {
         this.proposal = null;
         this.ctx.setOverlay('proposal', null);
+        this.ctx.fadeGrids('proposal', false);
         this.renderProposal();
       },
     });
