@@ -48,6 +48,31 @@ import json,sys
 f=[f for f in json.load(sys.stdin)['features'] if f['properties']['id']=='$real'][0]['properties']
 assert f['households']==987654 and f.get('elderly')==2 and f.get('households_source')=='imported', f" && pass "$backend: households 987654, elderly 2, source imported" || fail "$backend: CSV update not visible in the export"
 done
+# Every shared extract imports, and a corrupted copy of each (cut in half; bytes flipped in the
+# middle) fails with a message and leaves the database exactly as it was.
+if [ -d "$SHARED/data" ]; then
+  DB="sqlite://$T/all.db"
+  for f in "$SHARED"/data/*.osm "$SHARED"/data/*.osm.pbf; do
+    [ -e "$f" ] || continue
+    name=$(basename "$f")
+    check "import $name" "$BIN" import "$f" --db "$DB" --quiet
+    before=$(fingerprint "$DB")
+    size=$(stat -c %s "$f"); ext=${name#*.}
+    head -c $((size / 2)) "$f" > "$T/cut.$ext"
+    check_fails "a truncated $name is refused" "$BIN" import "$T/cut.$ext" --db "$DB" --quiet
+    python3 - "$f" "$T/flip.$ext" <<'P'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read()); n = len(b)
+for i in range(n // 3, n // 3 + 4096): b[i] ^= 0x5A
+open(sys.argv[2], "wb").write(bytes(b))
+P
+    check_fails "a corrupted $name is refused" "$BIN" import "$T/flip.$ext" --db "$DB" --quiet
+    [ "$(fingerprint "$DB")" = "$before" ] && pass "database unchanged after the broken copies of $name" || fail "a broken copy of $name changed the database"
+  done
+else
+  echo "  (no $SHARED/data: shared extracts not tested)"
+fi
+
 # GCJ-02 round trip: export in GCJ-02, re-import with --crs gcj02 into a fresh DB: same coordinates (< 0.5 m)
 DB="sqlite://$T/gcj.db"
 check "import haidian" "$BIN" import "$H" --db "$DB" --quiet
