@@ -12,9 +12,11 @@ pub mod crs;
 mod domain;
 mod ids;
 pub mod households;
+mod users;
 
 pub use domain::*;
 pub use ids::*;
+pub use users::*;
 
 /// Attribution that must accompany any OpenStreetMap-derived data gridmap shows or exports.
 pub const OSM_ATTRIBUTION: &str = "© OpenStreetMap contributors (ODbL 1.0)";

@@ -22,6 +22,7 @@ mod postgres;
 mod query;
 mod sqlite;
 mod store;
+mod users;
 mod validate;
 pub mod wkb;
 
@@ -30,6 +31,7 @@ pub use postgres::PgStore;
 pub use query::{Page, Query};
 pub use sqlite::SqliteStore;
 pub use store::{ImportCounts, Store};
+pub use users::{hash_token, now_unix, rfc3339, AuditQuery, TokenKind};
 
 use gridmap_model::{BuildingKey, CommunityId, Grid, HouseholdUpdate};
 use std::sync::Arc;

@@ -6,6 +6,7 @@
 use crate::error::{DbContext, StoreError};
 use crate::query::{Page, Query};
 use crate::store::{ImportCounts, Store};
+use crate::users::{self, AuditQuery, TokenKind};
 use crate::{check_version, codec, validate, wkb};
 use async_trait::async_trait;
 use gridmap_model::*;
@@ -20,6 +21,8 @@ const FACILITY_COLS: &str = "id, kind, name, ST_AsBinary(location) AS location, 
 const GRID_COLS: &str = "id, code, name, community, leads::text AS leads, ST_AsBinary(boundary) AS boundary, version, ARRAY(SELECT building_id FROM grid_buildings gb WHERE gb.grid_id = grids.id ORDER BY gb.position) AS buildings";
 const COMPOUND_COLS: &str = "id, name, kind, community, ST_AsBinary(boundary) AS boundary";
 const COMMUNITY_COLS: &str = "id, name, street, ST_AsBinary(boundary) AS boundary";
+type UserRow = (String, Option<String>, String, String, String, bool, Option<String>);
+type AuditRow = (i64, String, Option<String>, String, String, Option<String>, Option<String>);
 /// Rows per `UNNEST` statement in bulk imports.
 const CHUNK: usize = 10_000;
 /// Key of the advisory lock every grid write takes.
@@ -605,6 +608,130 @@ impl Store for PgStore {
             .map_err(|e| StoreError::db(format!("reading result '{key}'"), e))?;
         text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt { what: "result", id: key.to_owned(), reason: e.to_string() }))
             .transpose()
+    }
+
+    async fn put_user(&self, u: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO users (id, display_name, role, grids, communities, disabled, password_hash) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7)
+             ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, role = excluded.role, grids = excluded.grids,
+               communities = excluded.communities, disabled = excluded.disabled,
+               password_hash = COALESCE(excluded.password_hash, users.password_hash),
+               updated_at = now()",
+        )
+        .bind(u.id.as_str())
+        .bind(u.display_name.as_deref())
+        .bind(u.role.as_str())
+        .bind(users::ids_json(&u.grids))
+        .bind(users::ids_json(&u.communities))
+        .bind(u.disabled)
+        .bind(password_hash)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| StoreError::db(format!("writing user '{}'", u.id), e))?;
+        Ok(())
+    }
+
+    async fn user(&self, id: &UserId) -> Result<Option<(User, Option<String>)>, StoreError> {
+        let row: Option<UserRow> = sqlx::query_as("SELECT id, display_name, role, grids::text, communities::text, disabled, password_hash FROM users WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| StoreError::db(format!("reading user '{id}'"), e))?;
+        row.map(|(id, dn, role, g, c, d, h)| Ok((users::decode_user(id, dn, &role, &g, &c, d)?, h))).transpose()
+    }
+
+    async fn users(&self) -> Result<Vec<User>, StoreError> {
+        let rows: Vec<UserRow> = sqlx::query_as("SELECT id, display_name, role, grids::text, communities::text, disabled, password_hash FROM users ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .ctx("reading users")?;
+        rows.into_iter().map(|(id, dn, role, g, c, d, _)| users::decode_user(id, dn, &role, &g, &c, d)).collect()
+    }
+
+    async fn delete_user(&self, id: &UserId) -> Result<(), StoreError> {
+        let n = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::db(format!("deleting user '{id}'"), e))?;
+        if n.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "user", id: id.to_string() });
+        }
+        Ok(())
+    }
+
+    async fn create_token(&self, kind: TokenKind, token_hash: &str, user: &UserId, name: Option<&str>, expires_at: Option<i64>) -> Result<(), StoreError> {
+        let n = sqlx::query("INSERT INTO tokens (token_hash, user_id, kind, name, expires_at) SELECT $1, id, $3, $4, $5 FROM users WHERE id = $2")
+            .bind(token_hash)
+            .bind(user.as_str())
+            .bind(kind.as_str())
+            .bind(name)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::db(format!("storing a {} token of user '{user}'", kind.as_str()), e))?;
+        if n.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "user", id: user.to_string() });
+        }
+        Ok(())
+    }
+
+    async fn token_user(&self, kind: TokenKind, token_hash: &str) -> Result<Option<User>, StoreError> {
+        let row: Option<UserRow> = sqlx::query_as(
+            "SELECT u.id, u.display_name, u.role, u.grids::text, u.communities::text, u.disabled, NULL::text FROM tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = $1 AND t.kind = $2 AND (t.expires_at IS NULL OR t.expires_at > $3) AND NOT u.disabled",
+        )
+        .bind(token_hash)
+        .bind(kind.as_str())
+        .bind(users::now_unix())
+        .fetch_optional(&self.pool)
+        .await
+        .ctx("looking up a token")?;
+        row.map(|(id, dn, role, g, c, d, _)| users::decode_user(id, dn, &role, &g, &c, d)).transpose()
+    }
+
+    async fn delete_token(&self, kind: TokenKind, token_hash: &str) -> Result<bool, StoreError> {
+        let n = sqlx::query("DELETE FROM tokens WHERE token_hash = $1 AND kind = $2")
+            .bind(token_hash)
+            .bind(kind.as_str())
+            .execute(&self.pool)
+            .await
+            .ctx("deleting a token")?;
+        Ok(n.rows_affected() > 0)
+    }
+
+    async fn append_audit(&self, e: &AuditEntry) -> Result<i64, StoreError> {
+        sqlx::query_scalar("INSERT INTO audit (at, user_id, action, target, before, after) VALUES ($1, $2, $3, $4, $5::json, $6::json) RETURNING id")
+            .bind(users::audit_time(e))
+            .bind(e.user.as_ref().map(|u| u.as_str()))
+            .bind(&e.action)
+            .bind(&e.target)
+            .bind(e.before.as_ref().map(|v| v.to_string()))
+            .bind(e.after.as_ref().map(|v| v.to_string()))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|err| StoreError::db(format!("appending audit entry {} {}", e.action, e.target), err))
+    }
+
+    async fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut qb = sqlx::QueryBuilder::<sqlx::Postgres>::new("SELECT id, at, user_id, action, target, before::text, after::text FROM audit WHERE TRUE");
+        if let Some(u) = &q.user {
+            qb.push(" AND user_id = ").push_bind(u.0.clone());
+        }
+        if let Some(p) = &q.target_prefix {
+            qb.push(" AND starts_with(target, ").push_bind(p.clone()).push(")");
+        }
+        if let Some(s) = &q.since {
+            qb.push(" AND at >= ").push_bind(s.clone());
+        }
+        qb.push(" ORDER BY id DESC LIMIT ").push_bind(q.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX)));
+        qb.push(" OFFSET ").push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
+        let rows: Vec<AuditRow> = qb.build_query_as().fetch_all(&self.pool).await.ctx("reading the audit log")?;
+        rows.into_iter()
+            .map(|(id, at, user, action, target, before, after)| {
+                Ok(AuditEntry { id, at, user: user.map(UserId), action, target, before: users::decode_json(id, before)?, after: users::decode_json(id, after)? })
+            })
+            .collect()
     }
 
     async fn close(&self) {

@@ -1,6 +1,7 @@
 //! The [`Store`] trait: everything the CLI and the server ask of a database.
 use crate::error::StoreError;
 use crate::query::{Page, Query};
+use crate::users::{AuditQuery, TokenKind};
 use async_trait::async_trait;
 use gridmap_model::*;
 use std::collections::BTreeMap;
@@ -85,6 +86,55 @@ pub trait Store: Send + Sync {
     /// Stores a JSON blob under `key` (replacing any previous one).
     async fn put_result(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError>;
     async fn get_result(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError>;
+
+    // ----- Accounts, tokens, audit log. Not part of the dataset: these writes move no change
+    // counter, so `load()` and the layer reads are unaffected.
+
+    /// Creates or updates a user. `password_hash` (an argon2 PHC string computed by the caller)
+    /// replaces the stored one when given; `None` keeps it (a new user then has no password).
+    async fn put_user(&self, u: &User, password_hash: Option<&str>) -> Result<(), StoreError>;
+    /// A user with their password hash.
+    async fn user(&self, id: &UserId) -> Result<Option<(User, Option<String>)>, StoreError>;
+    /// Every user, sorted by id.
+    async fn users(&self) -> Result<Vec<User>, StoreError>;
+    /// Deletes a user and their sessions and tokens ([`StoreError::NotFound`] when missing).
+    async fn delete_user(&self, id: &UserId) -> Result<(), StoreError>;
+
+    /// Stores a token of `kind` by its hash ([`crate::hash_token`]) for `user`
+    /// ([`StoreError::NotFound`] for an unknown user). `expires_at` in unix seconds; `None` = never.
+    async fn create_token(&self, kind: TokenKind, token_hash: &str, user: &UserId, name: Option<&str>, expires_at: Option<i64>) -> Result<(), StoreError>;
+    /// The enabled user holding an unexpired token of `kind` with this hash.
+    async fn token_user(&self, kind: TokenKind, token_hash: &str) -> Result<Option<User>, StoreError>;
+    /// Forgets a token of `kind` (no error when unknown); returns whether one was deleted.
+    async fn delete_token(&self, kind: TokenKind, token_hash: &str) -> Result<bool, StoreError>;
+
+    /// A login session that expires at `expires_at_unix`.
+    async fn create_session(&self, token_hash: &str, user: &UserId, expires_at_unix: i64) -> Result<(), StoreError> {
+        self.create_token(TokenKind::Session, token_hash, user, None, Some(expires_at_unix)).await
+    }
+    /// The user of an unexpired session (`None` when unknown, expired or the user is disabled).
+    async fn session_user(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
+        self.token_user(TokenKind::Session, token_hash).await
+    }
+    async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError> {
+        self.delete_token(TokenKind::Session, token_hash).await
+    }
+    /// An API token, optionally named and expiring.
+    async fn create_api_token(&self, token_hash: &str, user: &UserId, name: Option<&str>, expires_at_unix: Option<i64>) -> Result<(), StoreError> {
+        self.create_token(TokenKind::Api, token_hash, user, name, expires_at_unix).await
+    }
+    async fn api_token_user(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
+        self.token_user(TokenKind::Api, token_hash).await
+    }
+    async fn delete_api_token(&self, token_hash: &str) -> Result<bool, StoreError> {
+        self.delete_token(TokenKind::Api, token_hash).await
+    }
+
+    /// Appends to the audit log; returns the new entry's id (increasing). `e.id` is ignored;
+    /// an empty `e.at` means now.
+    async fn append_audit(&self, e: &AuditEntry) -> Result<i64, StoreError>;
+    /// Audit entries matching `q`, newest first.
+    async fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
 
     /// Closes the connection pool; later calls fail.
     async fn close(&self);

@@ -4,7 +4,7 @@
 use geo::Intersects;
 use geo_types::{coord, LineString, MultiPolygon, Point, Polygon, Rect};
 use gridmap_model::*;
-use gridmap_store::{Query, Store, StoreError};
+use gridmap_store::{AuditQuery, Query, Store, StoreError};
 use std::collections::BTreeMap;
 
 /// One name per test; each backend file turns this list into `#[tokio::test]`s.
@@ -34,6 +34,13 @@ macro_rules! store_suite {
             result_blobs_round_trip_and_replace,
             reads_see_every_write_at_once,
             concurrent_reads_and_edits_neither_fail_nor_see_half_writes,
+            users_are_created_read_listed_updated_and_deleted,
+            roles_and_scopes_round_trip,
+            an_unknown_user_is_none_and_cannot_hold_tokens,
+            expired_sessions_find_no_user,
+            api_tokens_are_found_by_hash_only,
+            audit_entries_append_and_filter_and_page,
+            users_do_not_touch_the_dataset,
         );
     };
     (@each $run:path; $($name:ident),* $(,)?) => {
@@ -702,4 +709,164 @@ pub async fn concurrent_reads_and_edits_neither_fail_nor_see_half_writes(s: &dyn
     tokio::join!(writer, reader(0), reader(1), reader(2), reader(3), reader(4), reader(5));
     let after: u64 = s.load().await.unwrap().households();
     assert_eq!(after, total);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users, tokens, audit log
+
+const PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
+
+pub async fn users_are_created_read_listed_updated_and_deleted(s: &dyn Store) {
+    assert_eq!(s.users().await.unwrap(), vec![]);
+    let bob = User::new("bob", Role::Planner);
+    let mut alice = User::new("alice", Role::Admin);
+    alice.display_name = Some("Alice 管理员".into());
+    s.put_user(&bob, None).await.unwrap();
+    s.put_user(&alice, Some(PHC)).await.unwrap();
+    assert_eq!(s.user(&"alice".into()).await.unwrap(), Some((alice.clone(), Some(PHC.to_owned()))));
+    assert_eq!(s.user(&"bob".into()).await.unwrap(), Some((bob.clone(), None)));
+    assert_eq!(s.users().await.unwrap(), vec![alice.clone(), bob.clone()], "sorted by id");
+    // Update without a hash keeps the password; with one replaces it.
+    alice.role = Role::Department;
+    alice.disabled = true;
+    s.put_user(&alice, None).await.unwrap();
+    assert_eq!(s.user(&"alice".into()).await.unwrap(), Some((alice.clone(), Some(PHC.to_owned()))));
+    s.put_user(&alice, Some("$argon2id$other")).await.unwrap();
+    assert_eq!(s.user(&"alice".into()).await.unwrap().unwrap().1.as_deref(), Some("$argon2id$other"));
+    s.delete_user(&"alice".into()).await.unwrap();
+    assert_eq!(s.user(&"alice".into()).await.unwrap(), None);
+    assert_eq!(s.users().await.unwrap(), vec![bob]);
+    let e = s.delete_user(&"alice".into()).await.unwrap_err();
+    assert!(matches!(&e, StoreError::NotFound { what: "user", id } if id == "alice"), "{e}");
+}
+
+pub async fn roles_and_scopes_round_trip(s: &dyn Store) {
+    let mut users = Vec::new();
+    for (i, role) in Role::ALL.into_iter().enumerate() {
+        let mut u = User::new(format!("u{i}-{role}"), role);
+        u.grids = vec!["g-2".into(), "g-1".into(), "网格 \"三\"".into()];
+        u.communities = if i % 2 == 0 { vec![] } else { vec!["c-east".into()] };
+        s.put_user(&u, None).await.unwrap();
+        users.push(u);
+    }
+    assert_eq!(s.users().await.unwrap(), users, "order of scope lists kept, ids sorted");
+    for u in &users {
+        assert_eq!(s.user(&u.id).await.unwrap().unwrap().0, *u);
+    }
+}
+
+pub async fn an_unknown_user_is_none_and_cannot_hold_tokens(s: &dyn Store) {
+    assert_eq!(s.user(&"nobody".into()).await.unwrap(), None);
+    let far = gridmap_store::now_unix() + 3600;
+    let e = s.create_session(&gridmap_store::hash_token("t"), &"nobody".into(), far).await.unwrap_err();
+    assert!(matches!(&e, StoreError::NotFound { what: "user", .. }), "{e}");
+    let e = s.create_api_token(&gridmap_store::hash_token("t"), &"nobody".into(), None, None).await.unwrap_err();
+    assert!(matches!(&e, StoreError::NotFound { what: "user", .. }), "{e}");
+    assert_eq!(s.session_user(&gridmap_store::hash_token("t")).await.unwrap(), None);
+}
+
+pub async fn expired_sessions_find_no_user(s: &dyn Store) {
+    let u = User::new("carol", Role::GridLead);
+    s.put_user(&u, Some(PHC)).await.unwrap();
+    let now = gridmap_store::now_unix();
+    let (live, old) = (gridmap_store::hash_token("live-token"), gridmap_store::hash_token("old-token"));
+    s.create_session(&live, &u.id, now + 3600).await.unwrap();
+    s.create_session(&old, &u.id, now - 1).await.unwrap();
+    assert_eq!(s.session_user(&live).await.unwrap(), Some(u.clone()));
+    assert_eq!(s.session_user(&old).await.unwrap(), None, "expired");
+    assert_eq!(s.api_token_user(&live).await.unwrap(), None, "a session is not an API token");
+    // A disabled user's sessions stop working; enabling brings them back.
+    let mut off = u.clone();
+    off.disabled = true;
+    s.put_user(&off, None).await.unwrap();
+    assert_eq!(s.session_user(&live).await.unwrap(), None);
+    s.put_user(&u, None).await.unwrap();
+    assert_eq!(s.session_user(&live).await.unwrap(), Some(u.clone()));
+    assert!(s.delete_session(&live).await.unwrap());
+    assert!(!s.delete_session(&live).await.unwrap());
+    assert_eq!(s.session_user(&live).await.unwrap(), None);
+    // Deleting the user deletes their sessions.
+    s.create_session(&live, &u.id, now + 3600).await.unwrap();
+    s.delete_user(&u.id).await.unwrap();
+    s.put_user(&u, None).await.unwrap();
+    assert_eq!(s.session_user(&live).await.unwrap(), None);
+}
+
+pub async fn api_tokens_are_found_by_hash_only(s: &dyn Store) {
+    let u = User::new("dave", Role::Department);
+    s.put_user(&u, None).await.unwrap();
+    let token = "gm_0123456789abcdef0123456789abcdef";
+    let h = gridmap_store::hash_token(token);
+    assert_eq!(h.len(), 64);
+    s.create_api_token(&h, &u.id, Some("nightly import"), None).await.unwrap();
+    assert_eq!(s.api_token_user(&h).await.unwrap(), Some(u.clone()));
+    assert_eq!(s.api_token_user(token).await.unwrap(), None, "the raw token is not a key");
+    assert_eq!(s.api_token_user(&gridmap_store::hash_token("gm_other")).await.unwrap(), None);
+    assert_eq!(s.session_user(&h).await.unwrap(), None, "an API token is not a session");
+    let expired = gridmap_store::hash_token("gm_expired");
+    s.create_api_token(&expired, &u.id, None, Some(gridmap_store::now_unix() - 10)).await.unwrap();
+    assert_eq!(s.api_token_user(&expired).await.unwrap(), None);
+    assert!(s.delete_api_token(&h).await.unwrap());
+    assert_eq!(s.api_token_user(&h).await.unwrap(), None);
+}
+
+fn entry(at: &str, user: Option<&str>, action: &str, target: &str) -> AuditEntry {
+    AuditEntry { id: 0, at: at.into(), user: user.map(UserId::from), action: action.into(), target: target.into(), before: None, after: None }
+}
+
+pub async fn audit_entries_append_and_filter_and_page(s: &dyn Store) {
+    assert_eq!(s.audit(&AuditQuery::default()).await.unwrap(), vec![]);
+    let mut e1 = entry("2026-01-01T00:00:00Z", Some("cli"), "user.add", "user:alice");
+    e1.after = Some(serde_json::json!({"id": "alice", "role": "admin", "名": [1, 2.5, null]}));
+    let mut e2 = entry("2026-02-01T00:00:00Z", Some("alice"), "grid.update", "grid:g-1");
+    e2.before = Some(serde_json::json!({"version": 1}));
+    e2.after = Some(serde_json::json!({"version": 2}));
+    let e3 = entry("2026-03-01T00:00:00Z", None, "grid.delete", "grid:g-10");
+    let e4 = entry("", Some("alice"), "user.remove", "user:bob");
+    let mut ids = Vec::new();
+    for e in [&e1, &e2, &e3, &e4] {
+        ids.push(s.append_audit(e).await.unwrap());
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids increase: {ids:?}");
+    let all = s.audit(&AuditQuery::default()).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), ids.iter().rev().copied().collect::<Vec<_>>(), "newest first");
+    assert_eq!(all[3], AuditEntry { id: ids[0], ..e1.clone() });
+    assert_eq!(all[2], AuditEntry { id: ids[1], ..e2.clone() });
+    // An empty `at` is now, as RFC 3339 UTC.
+    let now = &all[0].at;
+    assert!(now.len() == 20 && now.ends_with('Z') && now.as_str() > "2026-03-01", "{now}");
+    let pick = |q: AuditQuery| async move { s.audit(&q).await.unwrap().iter().map(|e| e.id).collect::<Vec<_>>() };
+    assert_eq!(pick(AuditQuery { user: Some("alice".into()), ..Default::default() }).await, vec![ids[3], ids[1]]);
+    assert_eq!(pick(AuditQuery { target_prefix: Some("grid:".into()), ..Default::default() }).await, vec![ids[2], ids[1]]);
+    assert_eq!(pick(AuditQuery { target_prefix: Some("grid:g-1".into()), ..Default::default() }).await, vec![ids[2], ids[1]]);
+    assert_eq!(pick(AuditQuery { target_prefix: Some("grid:g-10".into()), ..Default::default() }).await, vec![ids[2]]);
+    assert_eq!(pick(AuditQuery { target_prefix: Some("%".into()), ..Default::default() }).await, Vec::<i64>::new(), "no LIKE wildcards");
+    assert_eq!(pick(AuditQuery { since: Some("2026-02-01T00:00:00Z".into()), ..Default::default() }).await, vec![ids[3], ids[2], ids[1]]);
+    assert_eq!(pick(AuditQuery { user: Some("alice".into()), since: Some("2026-02-02T00:00:00Z".into()), ..Default::default() }).await, vec![ids[3]]);
+    // Paging walks the matches once, newest first.
+    let mut seen = Vec::new();
+    for page in 0..3 {
+        seen.extend(pick(AuditQuery { limit: Some(2), offset: page * 2, ..Default::default() }).await);
+    }
+    assert_eq!(seen, ids.iter().rev().copied().collect::<Vec<_>>());
+    assert_eq!(pick(AuditQuery { limit: Some(0), ..Default::default() }).await, Vec::<i64>::new());
+    assert_eq!(pick(AuditQuery { offset: 1, ..Default::default() }).await.len(), 3);
+}
+
+pub async fn users_do_not_touch_the_dataset(s: &dyn Store) {
+    let ds = city(60, 25);
+    s.import(&ds).await.unwrap();
+    // Warm every cache (and the SQLite snapshot), then write only accounts and audit.
+    let q = Query::bbox([116.0, 39.0, 117.0, 41.0]);
+    let before = snapshot(s).await;
+    let page = s.buildings(&q).await.unwrap();
+    let u = User::new("erin", Role::Planner);
+    s.put_user(&u, Some(PHC)).await.unwrap();
+    s.create_session(&gridmap_store::hash_token("x"), &u.id, gridmap_store::now_unix() + 60).await.unwrap();
+    s.create_api_token(&gridmap_store::hash_token("y"), &u.id, Some("t"), None).await.unwrap();
+    s.append_audit(&entry("", Some("cli"), "user.add", "user:erin")).await.unwrap();
+    s.delete_user(&u.id).await.unwrap();
+    assert_eq!(snapshot(s).await, before);
+    assert_eq!(s.load().await.unwrap(), sorted(ds));
+    assert_eq!(s.buildings(&q).await.unwrap(), page);
 }
