@@ -169,11 +169,14 @@ impl Analysis {
         Ok(self.engine().building_times(&cov, minutes)?)
     }
 
-    /// Uncovered buildings clustered into gap areas, largest first.
+    /// Uncovered buildings clustered into gap areas, largest first. A gap never joins buildings of
+    /// two communities (in a dense city single linkage would otherwise chain most uncovered
+    /// buildings into one area; a community is what acts on a gap).
     pub fn gaps(&self, kind: &str, minutes: f64, profile: WalkProfile, opts: &GapOptions) -> Result<Vec<GapArea>> {
         check_minutes(&[minutes])?;
         let cov = self.kind_coverage(kind, profile, minutes)?;
-        Ok(self.engine().gaps(&cov, minutes, opts)?)
+        let ds = self.dataset();
+        Ok(self.engine().gaps_within_groups(&cov, minutes, opts, |i| ds.buildings[i].community.as_ref())?)
     }
 
     /// Walking-time contours around one facility.
