@@ -62,6 +62,69 @@ pub enum Command {
     Synth(SynthArgs),
     /// Counts of what the database holds.
     Stats,
+    /// Manage user accounts and API tokens (every change is written to the audit log).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create (or replace) a user. Without a password option a random one is generated and printed.
+    Add(UserAddArgs),
+    /// List users (`--json` for one JSON array).
+    List,
+    /// Delete a user and their sessions and API tokens.
+    Remove {
+        /// Login name.
+        name: String,
+    },
+    /// Change a user's role and scope.
+    SetRole {
+        /// Login name.
+        name: String,
+        /// admin, planner, department or grid_lead.
+        role: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    /// Create an API token for a user; it is printed once and only its hash is stored.
+    Token {
+        /// Login name.
+        name: String,
+        /// A label for the token (e.g. what uses it).
+        #[arg(long = "name", id = "label", value_name = "LABEL")]
+        label: Option<String>,
+    },
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ScopeArgs {
+    /// Grids a grid_lead may edit (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    pub grids: Option<Vec<String>>,
+    /// Communities a planner is limited to (comma-separated ids; none = all).
+    #[arg(long, value_delimiter = ',')]
+    pub communities: Option<Vec<String>>,
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    /// Login name.
+    pub name: String,
+    /// admin, planner, department or grid_lead.
+    #[arg(long)]
+    pub role: String,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// Display name.
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// Read the password from the first line of stdin.
+    #[arg(long, conflicts_with = "password")]
+    pub password_stdin: bool,
+    /// The password (visible in the process list and shell history: prefer --password-stdin).
+    #[arg(long)]
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

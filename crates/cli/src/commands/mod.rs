@@ -7,6 +7,7 @@ mod partition;
 mod serve;
 mod stats;
 mod synth;
+mod user;
 
 use crate::config::{Cli, Command};
 use crate::error::Result;
@@ -26,6 +27,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Demo(a) => demo::run(g, a).await,
         Command::Synth(a) => synth::run(g, a).await,
         Command::Stats => stats::run(g).await,
+        Command::User(c) => user::run(g, c).await,
     }
 }
 
