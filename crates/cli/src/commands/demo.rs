@@ -5,6 +5,7 @@ use crate::config::{DemoArgs, Global, ServeArgs};
 use crate::error::{CliError, Result};
 use crate::progress::Bar;
 use gridmap_import::ImportOptions;
+use gridmap_model::{Role, User};
 use std::time::Instant;
 
 /// Bundled cities: name, file name, bytes. © OpenStreetMap contributors, ODbL 1.0 (data/PROVENANCE.md).
@@ -12,6 +13,28 @@ const CITIES: [(&str, &str, &[u8]); 2] = [
     ("monaco", "monaco.osm.pbf", include_bytes!("../../../../data/monaco.osm.pbf")),
     ("haidian", "haidian.osm.pbf", include_bytes!("../../../../data/haidian.osm.pbf")),
 ];
+
+/// Demo accounts, one per role, with fixed passwords (role name + `-demo`): for trying the
+/// roles on a local demo only. The grid lead is scoped to the first stored grid.
+pub const DEMO_USERS: [(&str, Role); 4] =
+    [("admin", Role::Admin), ("planner", Role::Planner), ("department", Role::Department), ("grid_lead", Role::GridLead)];
+
+async fn demo_users(store: &dyn gridmap_store::Store) -> Result<()> {
+    let first_grid = store.grids(&gridmap_store::Query::all().page(0, 1)).await?.items.into_iter().next().map(|g| g.id);
+    eprintln!("  demo logins (local demo only; password = role + \"-demo\"):");
+    for (name, role) in DEMO_USERS {
+        let mut u = User::new(name, role);
+        u.display_name = Some(format!("Demo {role}"));
+        if role == Role::GridLead {
+            u.grids = first_grid.iter().cloned().collect();
+        }
+        let password = format!("{role}-demo");
+        super::user::create_user(store, &u, &password).await?;
+        let scope = if u.grids.is_empty() { String::new() } else { format!(" (grid {})", u.grids[0]) };
+        eprintln!("    {name:<10} / {password:<16} {role}{scope}");
+    }
+    Ok(())
+}
 
 pub async fn run(g: &Global, a: DemoArgs) -> Result<()> {
     let (_, file, bytes) = CITIES.iter().find(|(n, _, _)| *n == a.city).ok_or_else(|| {
@@ -48,6 +71,7 @@ pub async fn run(g: &Global, a: DemoArgs) -> Result<()> {
     );
     let grids = super::partition::partition_and_store(&*store, &dataset, &super::partition::PartitionParams::default()).await?;
     eprintln!("  {} grids of about 300 households proposed and stored ({:.1} s in all)", grids, t0.elapsed().as_secs_f64());
+    demo_users(&*store).await?;
     if a.no_serve {
         return Ok(());
     }
