@@ -68,4 +68,9 @@ for r in admin planner department grid_lead; do
 done
 [ "$(users_json "sqlite://$T/demo.db" | python3 -c 'import json,sys; print(" ".join(u["id"]+":"+u["role"]+":"+str(len(u["grids"])) for u in json.load(sys.stdin)))')" = "admin:admin:0 department:department:0 grid_lead:grid_lead:1 planner:planner:0" ] \
   && pass "demo: one user per role, the grid lead scoped to one grid" || fail "demo users: $(users_json "sqlite://$T/demo.db")"
+if PDB=$(fresh_pg); then
+  check "demo into PostGIS" "$BIN" demo --no-serve --quiet --db "$PDB"
+  check "demo into the same PostGIS database again resets the demo users" "$BIN" demo --no-serve --quiet --db "$PDB"
+  [ "$(users_json "$PDB" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 4 ] && pass "demo on PostGIS: still 4 users" || fail "demo on PostGIS users: $(users_json "$PDB")"
+else fail "create a PostGIS database for the demo"; fi
 summary

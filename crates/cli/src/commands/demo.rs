@@ -29,7 +29,13 @@ async fn demo_users(store: &dyn gridmap_store::Store) -> Result<()> {
             u.grids = first_grid.iter().cloned().collect();
         }
         let password = format!("{role}-demo");
-        super::user::create_user(store, &u, &password).await?;
+        // A demo into an existing PostgreSQL database may find them from an earlier run: reset.
+        if let Some((before, _)) = store.user(&u.id).await? {
+            store.put_user(&u, Some(&super::user::hash_password(&password)?)).await?;
+            super::user::audit(store, "user.reset", &format!("user:{name}"), Some(serde_json::to_value(&before).unwrap_or_default()), Some(serde_json::to_value(&u).unwrap_or_default())).await?;
+        } else {
+            super::user::create_user(store, &u, &password).await?;
+        }
         let scope = if u.grids.is_empty() { String::new() } else { format!(" (grid {})", u.grids[0]) };
         eprintln!("    {name:<10} / {password:<16} {role}{scope}");
     }
