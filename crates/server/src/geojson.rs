@@ -132,6 +132,9 @@ fn read_pos(v: &serde_json::Value, at: &str) -> Result<Coord<f64>, ApiError> {
     }
     let x = a[0].as_f64().ok_or_else(|| ApiError::InvalidBody(format!("{at}[0]: not a number")))?;
     let y = a[1].as_f64().ok_or_else(|| ApiError::InvalidBody(format!("{at}[1]: not a number")))?;
+    if a.get(2).is_some_and(|z| !z.is_number()) {
+        return Err(ApiError::InvalidBody(format!("{at}[2]: not a number")));
+    }
     Ok(Coord { x, y })
 }
 

@@ -53,6 +53,15 @@ pub fn base() -> OpenApi {
         .build()
 }
 
+/// JSON Schema `pattern` of a non-blank string: at least one character that is whitespace
+/// neither for ECMA-262 `\s`, Python `\s` nor Rust `char::is_whitespace` (see [`nonblank`]).
+pub const NONBLANK: &str = "[^\\s\\u0085\\ufeff\\u001c-\\u001f]";
+
+/// Whether `s` matches [`NONBLANK`]: the server's test for required names, codes and kinds.
+pub fn nonblank(s: &str) -> bool {
+    s.chars().any(|c| !c.is_whitespace() && !matches!(c, '\u{feff}' | '\u{85}' | '\u{1c}'..='\u{1f}'))
+}
+
 fn position() -> Value {
     json!({"type": "array", "minItems": 2, "maxItems": 3,
            "prefixItems": [{"type": "number", "minimum": -180, "maximum": 180}, {"type": "number", "minimum": -90, "maximum": 90}],
@@ -86,11 +95,13 @@ fn hand_written() -> Vec<(&'static str, Value)> {
             "items": {"type": "array", "minItems": 1, "items": ring()}}}});
     let point_in = json!({"type": "object", "required": ["type", "coordinates"], "additionalProperties": false,
         "properties": {"type": {"const": "Point"}, "coordinates": position()}});
-    let id_in = json!({"type": ["string", "null"], "minLength": 1, "pattern": "\\S"});
+    let id_in = json!({"type": ["string", "number", "null"], "minLength": 1, "pattern": NONBLANK,
+        "description": "Informative only: the path (or the server, on create) names the feature"});
+    let bbox_in = json!({"type": "array", "items": {"type": "number"}});
     let string_list = json!({"type": "array", "uniqueItems": true, "items": {"type": "string"}});
     let grid_props = |required: bool| {
         let mut p = json!({"type": "object", "additionalProperties": false, "properties": {
-            "code": {"type": "string", "minLength": 1, "pattern": "\\S", "description": "Stable grid code, e.g. MC-03"},
+            "code": {"type": "string", "minLength": 1, "pattern": NONBLANK, "description": "Stable grid code, e.g. MC-03"},
             "name": nullable("string"), "community": nullable("string"),
             "buildings": string_list.clone(), "leads": string_list.clone(),
             "building_count": {"type": "integer", "readOnly": true}, "households": {"type": "integer", "readOnly": true},
@@ -103,7 +114,7 @@ fn hand_written() -> Vec<(&'static str, Value)> {
     };
     let facility_props = |required: bool| {
         let mut p = json!({"type": "object", "additionalProperties": false, "properties": {
-            "kind": {"type": "string", "minLength": 1, "pattern": "\\S",
+            "kind": {"type": "string", "minLength": 1, "pattern": NONBLANK,
                      "description": "service_station, canteen, reading_room, outreach_point, other, or a free-form kind"},
             "name": nullable("string"),
             "capacity": {"type": ["integer", "null"], "minimum": 0, "maximum": 4294967295u64},
@@ -138,13 +149,13 @@ fn hand_written() -> Vec<(&'static str, Value)> {
         ("Queryables", json!({"type": "object", "required": ["type", "properties"], "properties": {
             "type": {"const": "object"}, "properties": {"type": "object"}, "$id": {"type": "string"}}})),
         ("GridInput", json!({"type": "object", "required": ["type", "geometry", "properties"], "additionalProperties": false, "properties": {
-            "type": {"const": "Feature"}, "id": id_in, "geometry": grid_geometry, "properties": grid_props(true), "links": links()}})),
+            "type": {"const": "Feature"}, "id": id_in, "geometry": grid_geometry, "properties": grid_props(true), "links": links(), "bbox": bbox_in}})),
         ("GridPatch", json!({"type": "object", "additionalProperties": false, "properties": {
-            "type": {"const": "Feature"}, "id": id_in, "geometry": grid_geometry, "properties": grid_props(false)}})),
+            "type": {"const": "Feature"}, "id": id_in, "geometry": grid_geometry, "properties": grid_props(false), "links": links(), "bbox": bbox_in}})),
         ("FacilityInput", json!({"type": "object", "required": ["type", "geometry", "properties"], "additionalProperties": false, "properties": {
-            "type": {"const": "Feature"}, "id": id_in, "geometry": point_in, "properties": facility_props(true), "links": links()}})),
+            "type": {"const": "Feature"}, "id": id_in, "geometry": point_in, "properties": facility_props(true), "links": links(), "bbox": bbox_in}})),
         ("FacilityPatch", json!({"type": "object", "additionalProperties": false, "properties": {
-            "type": {"const": "Feature"}, "id": id_in, "geometry": point_in, "properties": facility_props(false)}})),
+            "type": {"const": "Feature"}, "id": id_in, "geometry": point_in, "properties": facility_props(false), "links": links(), "bbox": bbox_in}})),
         ("Health", json!({"type": "object", "required": ["status", "backend", "counts"], "properties": {
             "status": {"const": "ok"}, "backend": {"type": "string"},
             "counts": {"type": "object", "additionalProperties": {"type": "integer"}}}})),
@@ -207,6 +218,7 @@ pub fn finish(doc: &OpenApi) -> Value {
             }
         }
     }
+    crate::routes::analysis::document(&mut v);
     add_edit_links(&mut v);
     v
 }

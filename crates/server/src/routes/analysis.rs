@@ -115,10 +115,38 @@ struct WalkQuery {
     facility: Option<String>,
     minutes: Vec<f64>,
     profile: WalkProfile,
-    bbox: Option<[f64; 4]>,
+    bbox: Option<Vec<[f64; 4]>>,
 }
 
-fn parse_walk(q: &[(String, String)], allowed: &[&str], default_minutes: &[f64]) -> Result<WalkQuery, ApiError> {
+/// Most thresholds or contour levels one request may ask for.
+pub const MAX_LEVELS: usize = 12;
+/// Walking profiles by name (`speed_kmh` overrides the speed, but the name must still be one of these).
+pub const PROFILES: [&str; 5] = ["adult", "standard", "default", "elderly", "senior"];
+/// Largest walking speed accepted, km/h.
+pub const MAX_SPEED_KMH: f64 = 30.0;
+/// Largest gap-clustering distance, metres (larger links make one gap of a whole city, slowly).
+pub const MAX_CLUSTER_M: f64 = 1000.0;
+/// Smallest gap-clustering distance, metres.
+pub const MIN_CLUSTER_M: f64 = 10.0;
+/// Largest threshold accepted, minutes (a day).
+pub const MAX_MINUTES: f64 = 1440.0;
+
+fn check_profile(p: Option<&str>) -> Result<(), ServiceError> {
+    match p {
+        Some(p) if !PROFILES.contains(&p) => Err(ServiceError::Invalid { name: "profile", value: p.to_owned(), reason: "expected adult or elderly (or standard, default, senior)".into() }),
+        _ => Ok(()),
+    }
+}
+
+fn check_kind(k: &str) -> Result<(), ServiceError> {
+    if !crate::openapi::nonblank(k) {
+        return Err(ServiceError::Invalid { name: "kind", value: k.to_owned(), reason: "a facility kind must not be blank".into() });
+    }
+    gridmap_service::facility_kind(k).map(|_| ())
+}
+
+/// `multi`: `minutes` may be a comma-separated list (else exactly one number).
+fn parse_walk(q: &[(String, String)], allowed: &[&str], default_minutes: &[f64], multi: bool) -> Result<WalkQuery, ApiError> {
     only(q, allowed)?;
     let get = |k: &str| q.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let bad = |name: &str, reason: String| ApiError::InvalidParameter { name: name.into(), reason };
@@ -129,31 +157,28 @@ fn parse_walk(q: &[(String, String)], allowed: &[&str], default_minutes: &[f64])
             .map(|x| x.trim().parse::<f64>().map_err(|_| bad("minutes", format!("'{x}' is not a number of minutes"))))
             .collect::<Result<Vec<_>, _>>()?,
     };
+    if minutes.len() > if multi { MAX_LEVELS } else { 1 } {
+        let reason = if multi { format!("at most {MAX_LEVELS} thresholds") } else { "one number of minutes".into() };
+        return Err(bad("minutes", reason));
+    }
     gridmap_service::check_minutes(&minutes).map_err(service)?;
     let speed = match get("speed_kmh") {
         None => None,
         Some(s) => Some(s.trim().parse::<f64>().map_err(|_| bad("speed_kmh", format!("'{s}' is not a speed in km/h")))?),
     };
     if let Some(s) = speed {
-        if !(s.is_finite() && s > 0.0 && s <= 30.0) {
+        if !(s.is_finite() && s > 0.0 && s <= MAX_SPEED_KMH) {
             return Err(bad("speed_kmh", format!("{s}: a walking speed must be between 0 and 30 km/h")));
         }
     }
+    check_profile(get("profile")).map_err(service)?;
     let profile = gridmap_service::walk_profile(get("profile"), speed).map_err(service)?;
     let kind = get("kind").map(str::to_owned);
     if let Some(k) = &kind {
-        gridmap_service::facility_kind(k).map_err(service)?;
+        check_kind(k).map_err(service)?;
     }
-    let bbox = match get("bbox") {
-        None => None,
-        Some(s) => {
-            let v: Vec<f64> = s.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| bad("bbox", format!("'{s}' is not minx,miny,maxx,maxy")))?;
-            match v.as_slice() {
-                [a, b, c, d] if a.is_finite() && b.is_finite() && c.is_finite() && d.is_finite() && a <= c && b <= d => Some([*a, *b, *c, *d]),
-                _ => return Err(bad("bbox", format!("'{s}' is not minx,miny,maxx,maxy with min <= max"))),
-            }
-        }
-    };
+    // Like the OGC bbox: minx > maxx crosses the antimeridian, miny > maxy selects nothing.
+    let bbox = get("bbox").map(|s| crate::query::parse_bbox(s, &crate::crs::ApiCrs::DEFAULT)).transpose()?;
     Ok(WalkQuery { kind, facility: get("facility").map(str::to_owned), minutes, profile, bbox })
 }
 
@@ -189,7 +214,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         (status = 422, description = "The data cannot answer the question", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn coverage(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
-    let w = parse_walk(&q, &["kind", "minutes", "profile", "speed_kmh"], &[15.0])?;
+    let w = parse_walk(&q, &["kind", "minutes", "profile", "speed_kmh"], &[15.0], true)?;
     let kind = need_kind(&w)?;
     let (_, a) = session(&st).await?;
     let query = CoverageQuery { kind, minutes: w.minutes, profile: w.profile };
@@ -213,7 +238,7 @@ async fn coverage(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Resu
         (status = 422, description = "The data cannot answer the question", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn coverage_buildings(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
-    let w = parse_walk(&q, &["kind", "minutes", "profile", "speed_kmh", "bbox"], &[30.0])?;
+    let w = parse_walk(&q, &["kind", "minutes", "profile", "speed_kmh", "bbox"], &[30.0], false)?;
     let kind = need_kind(&w)?;
     let (_, a) = session(&st).await?;
     let body = blocking(move || {
@@ -223,9 +248,9 @@ async fn coverage_buildings(State(st): State<AppState>, QueryPairs(q): QueryPair
         let ds = a.dataset();
         let mut features = Vec::new();
         for (b, t) in ds.buildings.iter().zip(&times) {
-            if let Some(bb) = w.bbox {
+            if let Some(boxes) = &w.bbox {
                 let Some(r) = b.footprint.bounding_rect() else { continue };
-                if r.max().x < bb[0] || r.min().x > bb[2] || r.max().y < bb[1] || r.min().y > bb[3] {
+                if !boxes.iter().any(|bb| !(r.max().x < bb[0] || r.min().x > bb[2] || r.max().y < bb[1] || r.min().y > bb[3])) {
                     continue;
                 }
             }
@@ -261,13 +286,13 @@ async fn coverage_buildings(State(st): State<AppState>, QueryPairs(q): QueryPair
 async fn gaps(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
     let cluster = q.iter().rev().find(|(k, _)| k == "cluster_m").map(|(_, v)| v.clone());
     let rest: Vec<(String, String)> = q.into_iter().filter(|(k, _)| k != "cluster_m").collect();
-    let w = parse_walk(&rest, &["kind", "minutes", "profile", "speed_kmh"], &[15.0])?;
+    let w = parse_walk(&rest, &["kind", "minutes", "profile", "speed_kmh"], &[15.0], false)?;
     let kind = need_kind(&w)?;
     let link_m = match cluster {
         None => 150.0,
         Some(s) => match s.trim().parse::<f64>() {
-            Ok(v) if v.is_finite() && v > 0.0 && v <= 5000.0 => v,
-            _ => return Err(ApiError::InvalidParameter { name: "cluster_m".into(), reason: format!("'{s}': a distance between 0 and 5000 m") }),
+            Ok(v) if v.is_finite() && (MIN_CLUSTER_M..=MAX_CLUSTER_M).contains(&v) => v,
+            _ => return Err(ApiError::InvalidParameter { name: "cluster_m".into(), reason: format!("'{s}': a distance between 10 and 1000 m") }),
         },
     };
     let (_, a) = session(&st).await?;
@@ -296,16 +321,20 @@ async fn gaps(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Result<R
         (status = 422, description = "The data cannot answer the question", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn isochrones(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
-    let w = parse_walk(&q, &["kind", "facility", "minutes", "profile", "speed_kmh"], &[5.0, 10.0, 15.0])?;
-    if w.minutes.len() > 12 {
-        return Err(ApiError::InvalidParameter { name: "minutes".into(), reason: "at most 12 contour levels".into() });
-    }
+    let w = parse_walk(&q, &["kind", "facility", "minutes", "profile", "speed_kmh"], &[5.0, 10.0, 15.0], true)?;
     let (_, a) = session(&st).await?;
     let fc = blocking(move || {
         let bands = match (&w.facility, &w.kind) {
-            (Some(f), None) => a.isochrone_for_facility(f, &w.minutes, w.profile),
-            (None, Some(k)) => a.isochrone_for_kind(k, &w.minutes, w.profile),
-            _ => return Err(ApiError::InvalidParameter { name: "kind/facility".into(), reason: "give exactly one of kind or facility".into() }),
+            (Some(f), kind) => {
+                // With a kind too, the facility must be of that kind.
+                if let Some(k) = kind.as_deref().map(gridmap_service::facility_kind).transpose().map_err(service)?.flatten() {
+                    if a.dataset().facilities.iter().any(|x| x.id.as_str() == f.as_str() && x.kind != k) {
+                        return Err(ApiError::NotFound { what: format!("facility of kind {k}"), id: f.clone() });
+                    }
+                }
+                a.isochrone_for_facility(f, &w.minutes, w.profile)
+            }
+            (None, k) => a.isochrone_for_kind(k.as_deref().unwrap_or("all"), &w.minutes, w.profile),
         }
         .map_err(service)?;
         Ok(gridmap_service::isochrones_geojson(&bands))
@@ -331,8 +360,13 @@ struct WhatIfBody {
     location: Option<[f64; 2]>,
 }
 
+/// A JSON object body (serde would also read a struct from an array: refused).
 fn body_json<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::InvalidBody(e.to_string()))
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+    if !v.is_object() {
+        return Err(ApiError::InvalidBody("the body must be a JSON object".into()));
+    }
+    serde_json::from_value(v).map_err(|e| ApiError::InvalidBody(e.to_string()))
 }
 
 /// What adding, moving or removing one facility does to covered households.
@@ -350,12 +384,13 @@ async fn what_if(State(st): State<AppState>, body: Bytes) -> Result<Response, Ap
     let minutes = b.minutes.unwrap_or(15.0);
     gridmap_service::check_minutes(&[minutes]).map_err(service)?;
     if let Some(s) = b.speed_kmh {
-        if !(s.is_finite() && s > 0.0 && s <= 30.0) {
+        if !(s.is_finite() && s > 0.0 && s <= MAX_SPEED_KMH) {
             return Err(ApiError::InvalidBody(format!("speed_kmh {s}: a walking speed must be between 0 and 30 km/h")));
         }
     }
+    check_profile(b.profile.as_deref()).map_err(service)?;
     let profile = gridmap_service::walk_profile(b.profile.as_deref(), b.speed_kmh).map_err(service)?;
-    gridmap_service::facility_kind(&b.kind).map_err(service)?;
+    check_kind(&b.kind).map_err(service)?;
     let loc = |b: &WhatIfBody| -> Result<(f64, f64), ApiError> {
         match b.location {
             Some([lon, lat]) if (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) => Ok((lon, lat)),
@@ -395,11 +430,19 @@ struct PartitionBody {
     seed: Option<u64>,
 }
 
+/// Range of `target` (households per grid) the partition, rebalance and validate bodies accept.
+pub const TARGET_RANGE: (f64, f64) = (10.0, 5_000.0);
+/// Largest `tolerance` (the planner offers 0 to 0.9).
+pub const MAX_TOLERANCE: f64 = 0.9;
+
 fn partition_params(target: Option<f64>, tolerance: Option<f64>, seed: Option<u64>) -> Result<PartitionParams, ApiError> {
     let p = PartitionParams { seed: seed.unwrap_or(0), ..PartitionParams::new(target.unwrap_or(300.0), tolerance.unwrap_or(0.15)) };
     p.band().map_err(|e| ApiError::InvalidBody(e.to_string()))?;
-    if p.target > 100_000.0 {
-        return Err(ApiError::InvalidBody("target must be at most 100000 households".into()));
+    if p.tolerance > MAX_TOLERANCE {
+        return Err(ApiError::InvalidBody("tolerance must be between 0 and 0.9".into()));
+    }
+    if !(TARGET_RANGE.0..=TARGET_RANGE.1).contains(&p.target) {
+        return Err(ApiError::InvalidBody("target must be between 10 and 5000 households".into()));
     }
     Ok(p)
 }
@@ -554,4 +597,105 @@ async fn validate(State(st): State<AppState>, body: Bytes) -> Result<Response, A
     let ds = st.snapshot().await?.dataset.clone();
     let report = blocking(move || gridmap_service::validate_grids(&ds, &drawn, &params).map_err(service)).await?;
     Ok(json_value("application/json", &serde_json::to_value(&report).unwrap_or_default()))
+}
+
+/// The analysis operations' parameter and request-body schemas in the OpenAPI document, as
+/// precise as the handlers' checks (the handlers above are the reference).
+pub fn document(v: &mut Value) {
+    let kind = json!({"type": "string", "minLength": 1, "pattern": crate::openapi::NONBLANK,
+        "description": "service_station, canteen, reading_room, outreach_point, other, a free-form kind, or all"});
+    let minute = json!({"type": "number", "exclusiveMinimum": 0, "maximum": MAX_MINUTES});
+    let minutes_list = json!({"type": "array", "minItems": 1, "maxItems": MAX_LEVELS, "items": minute});
+    let profile = json!({"type": "string", "enum": PROFILES});
+    let speed = json!({"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SPEED_KMH});
+    let cluster = json!({"type": "number", "minimum": MIN_CLUSTER_M, "maximum": MAX_CLUSTER_M});
+    let lists = ["/api/coverage", "/api/isochrones"];
+    for path in ["/api/coverage", "/api/coverage/buildings", "/api/gaps", "/api/isochrones"] {
+        let Some(params) = v.pointer_mut(&format!("/paths/{}/get/parameters", path.replace('/', "~1"))).and_then(Value::as_array_mut) else { continue };
+        for p in params {
+            let schema = match p.get("name").and_then(Value::as_str).unwrap_or("") {
+                "kind" | "facility" if path == "/api/isochrones" => {
+                    p["description"] = json!("Facility kind or `all` (default all); with `facility`, the facility must be of this kind");
+                    if p["name"] == "facility" {
+                        p["description"] = json!("One facility id (404 if unknown)");
+                        json!({"type": "string"})
+                    } else {
+                        kind.clone()
+                    }
+                }
+                "kind" => kind.clone(),
+                "minutes" if lists.contains(&path) => {
+                    p["style"] = json!("form");
+                    p["explode"] = json!(false);
+                    minutes_list.clone()
+                }
+                "minutes" => minute.clone(),
+                "profile" => profile.clone(),
+                "speed_kmh" => speed.clone(),
+                "cluster_m" => cluster.clone(),
+                _ => continue,
+            };
+            p["schema"] = schema;
+        }
+    }
+    let nullable = |mut s: Value| {
+        let t = s["type"].clone();
+        s["type"] = json!([t, "null"]);
+        s
+    };
+    let lon = json!({"type": "number", "minimum": -180, "maximum": 180});
+    let lat = json!({"type": "number", "minimum": -90, "maximum": 90});
+    let location = json!({"type": "array", "minItems": 2, "maxItems": 2, "prefixItems": [lon, lat], "items": false,
+        "description": "[lon, lat] in WGS84"});
+    let common = json!({"kind": kind, "minutes": nullable(minute.clone()), "profile": nullable(profile.clone()), "speed_kmh": nullable(speed.clone())});
+    let variant = |action: &str, required: &[&str], extra: Value| {
+        let mut props = common.clone();
+        props["action"] = json!({"const": action});
+        for (k, s) in extra.as_object().into_iter().flatten() {
+            props[k] = s.clone();
+        }
+        let mut req = vec!["kind", "action"];
+        req.extend_from_slice(required);
+        json!({"type": "object", "additionalProperties": false, "required": req, "properties": props})
+    };
+    let id = json!({"type": "string", "description": "A facility id (404 if unknown)"});
+    let what_if = json!({"oneOf": [
+        variant("add", &["location"], json!({"location": location, "facility_id": nullable(json!({"type": "string"}))})),
+        variant("move", &["location", "facility_id"], json!({"location": location, "facility_id": id})),
+        variant("remove", &["facility_id"], json!({"facility_id": id,
+            "location": {"type": ["array", "null"], "minItems": 2, "maxItems": 2, "items": {"type": "number"}, "description": "ignored"}})),
+    ]});
+    let target = json!({"type": ["number", "null"], "minimum": TARGET_RANGE.0, "maximum": TARGET_RANGE.1, "description": "Households per grid (default 300)"});
+    let tolerance = json!({"type": ["number", "null"], "minimum": 0, "maximum": MAX_TOLERANCE, "description": "Band half-width as a fraction of target (default 0.15)"});
+    let partition = json!({"type": "object", "additionalProperties": false, "properties": {
+        "community": {"type": ["string", "null"], "description": "Community id or name (404 if unknown); all communities when absent"},
+        "target": target, "tolerance": tolerance,
+        "seed": {"type": ["integer", "null"], "minimum": 0, "maximum": u64::MAX}}});
+    let rebalance = json!({"type": "object", "additionalProperties": false, "properties": {
+        "target": target, "tolerance": tolerance, "dry_run": {"type": ["boolean", "null"], "description": "Report the moves without storing them"}}});
+    let position = json!({"type": "array", "minItems": 2, "maxItems": 3,
+        "prefixItems": [{"type": "number", "minimum": -180, "maximum": 180}, {"type": "number", "minimum": -90, "maximum": 90}, {"type": "number"}]});
+    let ring = json!({"type": "array", "minItems": 4, "items": position});
+    let polygon = json!({"type": "object", "required": ["type", "coordinates"], "properties": {
+        "type": {"const": "Polygon"}, "coordinates": {"type": "array", "minItems": 1, "items": ring}, "bbox": {"type": "array", "items": {"type": "number"}}}});
+    let multipolygon = json!({"type": "object", "required": ["type", "coordinates"], "properties": {
+        "type": {"const": "MultiPolygon"}, "coordinates": {"type": "array", "minItems": 1, "items": {"type": "array", "minItems": 1, "items": ring}},
+        "bbox": {"type": "array", "items": {"type": "number"}}}});
+    let feature = json!({"type": "object", "required": ["type", "geometry"], "properties": {
+        "type": {"const": "Feature"}, "id": {"type": ["string", "number", "null"]}, "geometry": {"oneOf": [polygon, multipolygon]},
+        "properties": {"type": ["object", "null"]}, "bbox": {"type": "array", "items": {"type": "number"}}}});
+    let validate = json!({"type": "object", "additionalProperties": false, "required": ["grids"], "properties": {
+        "grids": {"type": "object", "required": ["type", "features"], "description": "GeoJSON FeatureCollection of the drawn grids (Polygons or MultiPolygons, WGS84)",
+            "properties": {"type": {"const": "FeatureCollection"}, "features": {"type": "array", "maxItems": 2000, "items": feature},
+                "bbox": {"type": "array", "items": {"type": "number"}}}},
+        "target": target, "tolerance": tolerance}});
+    for (name, schema) in [("WhatIfRequest", what_if), ("PartitionRequest", partition), ("RebalanceRequest", rebalance), ("ValidateRequest", validate)] {
+        v["components"]["schemas"][name] = schema;
+    }
+    // An empty body means all defaults.
+    for path in ["/api/partition", "/api/rebalance"] {
+        if let Some(rb) = v.pointer_mut(&format!("/paths/{}/post/requestBody", path.replace('/', "~1"))) {
+            rb["required"] = json!(false);
+        }
+    }
 }

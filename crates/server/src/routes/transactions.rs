@@ -100,7 +100,7 @@ fn feature_body(v: Value, require_all: bool) -> Result<FeatureBody, ApiError> {
     }
     let id = match o.remove("id") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s),
+        Some(Value::String(s)) if crate::openapi::nonblank(&s) => Some(s),
         Some(Value::Number(n)) => Some(n.to_string()),
         Some(_) => return Err(ApiError::InvalidBody("\"id\" must be a non-empty string or a number".into())),
     };
@@ -147,7 +147,7 @@ fn apply_grid(g: &mut Grid, fb: &FeatureBody, crs: &ApiCrs, full: bool) -> Resul
     for (k, v) in &fb.properties {
         match k.as_str() {
             "code" => {
-                g.code = v.as_str().filter(|s| !s.trim().is_empty()).ok_or_else(|| ApiError::InvalidBody("properties.code must be a non-empty string".into()))?.to_owned()
+                g.code = v.as_str().filter(|s| crate::openapi::nonblank(s)).ok_or_else(|| ApiError::InvalidBody("properties.code must be a non-empty string".into()))?.to_owned()
             }
             "name" => g.name = opt_string(k, v)?,
             "community" => g.community = opt_string(k, v)?.map(CommunityId::new),
@@ -228,7 +228,7 @@ fn apply_facility(f: &mut Facility, fb: &FeatureBody, crs: &ApiCrs, full: bool) 
     for (k, v) in &fb.properties {
         match k.as_str() {
             "kind" => {
-                let s = v.as_str().ok_or_else(|| ApiError::InvalidBody("properties.kind must be a string".into()))?;
+                let s = v.as_str().filter(|s| crate::openapi::nonblank(s)).ok_or_else(|| ApiError::InvalidBody("properties.kind must be a non-blank string".into()))?;
                 f.kind = FacilityKind::parse(s).map_err(|e| ApiError::InvalidBody(format!("properties.kind: {e}")))?;
             }
             "name" => f.name = opt_string(k, v)?,
