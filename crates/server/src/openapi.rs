@@ -31,6 +31,8 @@ pub mod schemas {
     hand_schema!(
         LandingPage, Conformance, Collections, CollectionDoc, FeatureCollection, Feature, Queryables,
         GridInput, GridPatch, FacilityInput, FacilityPatch, Health, Stats, GridDetail, TileJson,
+        CoverageSummary, WhatIfRequest, WhatIfSummary, PartitionRequest, PartitionProposal, AcceptResult,
+        ValidateRequest, ValidationReport, RebalanceRequest, RebalanceResult,
     );
 }
 

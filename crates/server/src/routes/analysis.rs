@@ -28,30 +28,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 const TAG: &str = "Analysis";
 const GEOJSON: &str = "application/geo+json";
 
-/// Schemas of the analysis documents (JSON objects; their members are described per operation).
-pub mod schemas {
-    use std::borrow::Cow;
-    use utoipa::openapi::schema::{Object, Schema};
-    use utoipa::openapi::RefOr;
-    macro_rules! object_schema {
-        ($($t:ident),* $(,)?) => {$(
-            #[doc = concat!("OpenAPI schema `", stringify!($t), "`: a JSON object.")]
-            pub struct $t;
-            impl utoipa::PartialSchema for $t {
-                fn schema() -> RefOr<Schema> {
-                    RefOr::T(Schema::Object(Object::new()))
-                }
-            }
-            impl utoipa::ToSchema for $t {
-                fn name() -> Cow<'static, str> {
-                    Cow::Borrowed(stringify!($t))
-                }
-            }
-        )*};
-    }
-    object_schema!(CoverageSummary, WhatIfRequest, WhatIfSummary, PartitionRequest, PartitionProposal, AcceptResult, ValidateRequest, ValidationReport, RebalanceRequest, RebalanceResult);
-}
-use schemas::*;
+use crate::openapi::schemas::{CoverageSummary, WhatIfRequest, WhatIfSummary, PartitionRequest, PartitionProposal, AcceptResult, ValidateRequest, ValidationReport, RebalanceRequest, RebalanceResult};
 
 /// The analysis session of the current data generation, and the pending partition proposals.
 #[derive(Default)]
