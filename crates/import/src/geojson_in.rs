@@ -276,10 +276,14 @@ fn infer(features: &[Value]) -> Result<Layer, (String, String)> {
 // ---- the reader -------------------------------------------------------------------------
 
 pub(crate) fn read(path: &Path, opts: &ImportOptions, progress: &dyn Progress) -> Result<(Dataset, ImportReport), ImportError> {
-    let file = file_name(path);
     let bytes = read_all(path)?;
+    read_bytes(&bytes, file_name(path), opts, progress)
+}
+
+/// Reads a GeoJSON document held in memory (not gzipped); `file` names it in errors.
+pub(crate) fn read_bytes(bytes: &[u8], file: String, opts: &ImportOptions, progress: &dyn Progress) -> Result<(Dataset, ImportReport), ImportError> {
     progress.set_message("parsing GeoJSON");
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(&bytes);
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(bytes);
     let doc: Value = serde_json::from_slice(bytes)
         .map_err(|e| ImportError::Json { file: file.clone(), line: e.line(), column: e.column(), message: e.to_string() })?;
     let Some(root) = doc.as_object() else {

@@ -7,6 +7,7 @@ use crate::error::{file_name, ImportError};
 use crate::input::open_input;
 use crate::Progress;
 use gridmap_model::{BuildingId, BuildingKey, HouseholdUpdate};
+use std::io::Read;
 use std::path::Path;
 
 fn find(headers: &[String], names: &[&str]) -> Option<usize> {
@@ -19,6 +20,19 @@ pub fn read_household_csv(path: &Path, progress: &dyn Progress) -> Result<Vec<Ho
     let file = file_name(path);
     let short = path.file_name().map_or_else(|| file.clone(), |n| n.to_string_lossy().into_owned());
     let (input, len) = open_input(path)?;
+    read_household_csv_from(input, len, &file, &short, progress)
+}
+
+/// Reads household updates from any byte stream (plain CSV, not gzipped). `file` names it in
+/// errors, `short` in each update's `origin` (`short:LINE`); `len` is its size for progress.
+pub fn read_household_csv_from(
+    input: impl Read,
+    len: u64,
+    file: &str,
+    short: &str,
+    progress: &dyn Progress,
+) -> Result<Vec<HouseholdUpdate>, ImportError> {
+    let file = file.to_owned();
     progress.set_len(len);
     progress.set_message("reading household CSV");
     let mut rdr = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(input);

@@ -79,18 +79,26 @@ pub(crate) fn read_all(path: &Path) -> Result<Vec<u8>, ImportError> {
 /// 1-based line and column of a byte offset in the (decompressed) file; (0, 0) if unreadable.
 pub(crate) fn line_col_at(path: &Path, byte: u64) -> (u64, u64) {
     let Ok((r, _)) = open_input(path) else { return (0, 0) };
+    line_col_of(r.bytes().map_while(Result::ok), byte)
+}
+
+/// 1-based line and column of a byte offset in an in-memory input.
+pub(crate) fn line_col_in(bytes: &[u8], byte: u64) -> (u64, u64) {
+    line_col_of(bytes.iter().copied(), byte)
+}
+
+fn line_col_of(bytes: impl Iterator<Item = u8>, byte: u64) -> (u64, u64) {
     let mut line = 1u64;
     let mut col = 1u64;
-    for b in r.bytes().take(usize::try_from(byte).unwrap_or(usize::MAX)) {
+    for b in bytes.take(usize::try_from(byte).unwrap_or(usize::MAX)) {
         match b {
-            Ok(b'\n') => {
+            b'\n' => {
                 line += 1;
                 col = 1;
             }
             // Count characters, not UTF-8 continuation bytes.
-            Ok(b) if b & 0xC0 != 0x80 => col += 1,
-            Ok(_) => {}
-            Err(_) => break,
+            b if b & 0xC0 != 0x80 => col += 1,
+            _ => {}
         }
     }
     (line, col)

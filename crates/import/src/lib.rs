@@ -26,7 +26,7 @@ mod synth;
 pub use error::{IdSuffix, ImportError};
 pub use facility_tags::{FacilityRule, FacilityTagConfig, DEFAULT_FACILITY_TAGS_TOML};
 pub use geojson_out::to_geojson;
-pub use households_csv::read_household_csv;
+pub use households_csv::{read_household_csv, read_household_csv_from};
 pub use input::{detect_format, Format};
 pub use progress::{NoProgress, Progress};
 pub use report::{ImportReport, Skipped, SKIPPED_LIST_CAP};
@@ -95,6 +95,37 @@ pub fn read_osm_pbf(path: &Path, opts: &ImportOptions, progress: &dyn Progress) 
     let start = Instant::now();
     let raw = osm::pbf::read(path, progress)?;
     Ok(finish_osm(path, Format::OsmPbf, &raw, opts, progress, start))
+}
+
+/// Reads an OpenStreetMap `.osm.pbf` stream (e.g. bytes in memory); `name` labels it in errors
+/// and in the report. [`read_osm_pbf`] is this over a file.
+pub fn read_osm_pbf_from<R: std::io::Read + Send>(
+    input: R,
+    name: &str,
+    opts: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<(Dataset, ImportReport), ImportError> {
+    let start = Instant::now();
+    let raw = osm::pbf::read_from(input, 0, name.to_owned(), progress)?;
+    Ok(finish_osm(Path::new(name), Format::OsmPbf, &raw, opts, progress, start))
+}
+
+/// Reads OpenStreetMap XML held in memory (not gzipped); `name` labels it in errors (with line
+/// and column) and in the report. [`read_osm_xml`] streams a file instead.
+pub fn read_osm_xml_bytes(bytes: &[u8], name: &str, opts: &ImportOptions, progress: &dyn Progress) -> Result<(Dataset, ImportReport), ImportError> {
+    let start = Instant::now();
+    let raw = osm::xml::read_bytes(bytes, name, progress)?;
+    Ok(finish_osm(Path::new(name), Format::OsmXml, &raw, opts, progress, start))
+}
+
+/// Reads a GeoJSON FeatureCollection held in memory (not gzipped); `name` labels it in errors
+/// and in the report. [`read_geojson`] reads a (possibly gzipped) file.
+pub fn read_geojson_bytes(bytes: &[u8], name: &str, opts: &ImportOptions, progress: &dyn Progress) -> Result<(Dataset, ImportReport), ImportError> {
+    let start = Instant::now();
+    let (ds, mut report) = geojson_in::read_bytes(bytes, name.to_owned(), opts, progress)?;
+    report.count(&ds);
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok((ds, report))
 }
 
 /// Reads an OpenStreetMap `.osm` XML file (optionally gzipped).

@@ -30,18 +30,23 @@ fn tags<'a>(it: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(String, String
 pub(crate) fn read(path: &Path, progress: &dyn Progress) -> Result<OsmRaw, ImportError> {
     let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    read_from(file, len, file_name(path), progress)
+}
+
+/// Reads PBF from any byte stream; `len` is its size for progress (0 if unknown) and
+/// `file_label` names it in errors.
+pub(crate) fn read_from<R: Read + Send>(input: R, len: u64, file_label: String, progress: &dyn Progress) -> Result<OsmRaw, ImportError> {
     progress.set_len(len);
     progress.set_message("reading OSM PBF");
     let counter = Arc::new(AtomicU64::new(0));
     let reader = ElementReader::new(std::io::BufReader::with_capacity(
         1 << 16,
-        Counting { inner: file, read: Arc::clone(&counter) },
+        Counting { inner: input, read: Arc::clone(&counter) },
     ));
     let mut raw = OsmRaw::default();
     let mut reported = 0u64;
     let mut elements = 0u64;
     let mut bad: Option<ImportError> = None;
-    let file_label = file_name(path);
     let result = reader.for_each(|el| {
         elements += 1;
         if elements.is_multiple_of(8192) {

@@ -2,10 +2,11 @@
 //! line, column and byte offset.
 use super::raw::{to_fixed, MemberType, OsmRaw, RawMember, RawRelation, RawWay, TaggedNode, Tags};
 use crate::error::{file_name, ImportError};
-use crate::input::{line_col_at, open_input};
+use crate::input::{line_col_at, line_col_in, open_input};
 use crate::progress::Progress;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
+use std::io::BufRead;
 use std::path::Path;
 
 enum Current {
@@ -15,14 +16,18 @@ enum Current {
     Relation(RawRelation),
 }
 
+/// Maps a byte offset of the (decompressed) input to its 1-based line and column.
+type Locate<'a> = &'a dyn Fn(u64) -> (u64, u64);
+
 struct Ctx<'a> {
-    path: &'a Path,
+    file: &'a str,
+    locate: Locate<'a>,
 }
 
 impl Ctx<'_> {
     fn err(&self, byte: u64, message: String) -> ImportError {
-        let (line, column) = line_col_at(self.path, byte);
-        ImportError::Xml { file: file_name(self.path), line, column, byte, message }
+        let (line, column) = (self.locate)(byte);
+        ImportError::Xml { file: self.file.to_owned(), line, column, byte, message }
     }
 }
 
@@ -83,8 +88,18 @@ fn finish(raw: &mut OsmRaw, cur: Current) {
 }
 
 pub(crate) fn read(path: &Path, progress: &dyn Progress) -> Result<OsmRaw, ImportError> {
-    let ctx = Ctx { path };
     let (input, len) = open_input(path)?;
+    read_from(input, len, &file_name(path), &|byte| line_col_at(path, byte), progress)
+}
+
+/// Reads OSM XML held in memory; errors are located in `bytes`.
+pub(crate) fn read_bytes(bytes: &[u8], file_label: &str, progress: &dyn Progress) -> Result<OsmRaw, ImportError> {
+    let locate = |byte: u64| line_col_in(bytes, byte);
+    read_from(bytes, bytes.len() as u64, file_label, &locate, progress)
+}
+
+fn read_from<R: BufRead>(input: R, len: u64, file_label: &str, locate: Locate<'_>, progress: &dyn Progress) -> Result<OsmRaw, ImportError> {
+    let ctx = Ctx { file: file_label, locate };
     progress.set_len(len);
     progress.set_message("reading OSM XML");
     let mut reader = Reader::from_reader(input);
