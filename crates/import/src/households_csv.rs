@@ -7,8 +7,65 @@ use crate::error::{file_name, ImportError};
 use crate::input::open_input;
 use crate::Progress;
 use gridmap_model::{BuildingId, BuildingKey, HouseholdUpdate};
+use std::cell::RefCell;
 use std::io::Read;
+use std::rc::Rc;
 use std::path::Path;
+
+/// Turns CRLF and lone CR line endings into LF and notes where blank lines are, so that rows
+/// are named by their real line. The csv reader counts lines by LF only and takes a row's
+/// position before it skips the blank lines in front of it (a CRLF's LF counts as one), so
+/// without this every row of a Windows (CRLF) file was named one line early, every row of an old
+/// Mac (CR) file line 1, and any row after a blank line one line early per blank line.
+struct LineEndings<R> {
+    inner: R,
+    /// The previous byte read was CR: an LF right after it belongs to it.
+    after_cr: bool,
+    /// Bytes handed out so far, and whether the last one was a line end (or none was yet).
+    out: u64,
+    at_line_start: bool,
+    /// Offsets (in the output) of the LFs that end blank lines, ascending.
+    blank: Rc<RefCell<Vec<u64>>>,
+}
+
+impl<R: Read> Read for LineEndings<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let n = self.inner.read(buf)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            let mut out = 0;
+            for i in 0..n {
+                let mut b = buf[i];
+                if std::mem::take(&mut self.after_cr) && b == b'\n' {
+                    continue;
+                }
+                if b == b'\r' {
+                    self.after_cr = true;
+                    b = b'\n';
+                }
+                if b == b'\n' && self.at_line_start {
+                    self.blank.borrow_mut().push(self.out + out as u64);
+                }
+                self.at_line_start = b == b'\n';
+                buf[out] = b;
+                out += 1;
+            }
+            self.out += out as u64;
+            if out > 0 {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+/// The line a row really starts on, given the csv reader's position for it (see [`LineEndings`]).
+fn row_line(pos: &csv::Position, blank: &[u64]) -> u64 {
+    let first = blank.partition_point(|&b| b < pos.byte());
+    let skipped = blank[first..].iter().zip(pos.byte()..).take_while(|(b, want)| **b == *want).count();
+    pos.line() + skipped as u64
+}
 
 fn find(headers: &[String], names: &[&str]) -> Option<usize> {
     headers.iter().position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
@@ -33,11 +90,13 @@ pub fn read_household_csv_from(
     progress: &dyn Progress,
 ) -> Result<Vec<HouseholdUpdate>, ImportError> {
     let file = file.to_owned();
+    let blank = Rc::new(RefCell::new(Vec::new()));
+    let input = LineEndings { inner: input, after_cr: false, out: 0, at_line_start: true, blank: Rc::clone(&blank) };
     progress.set_len(len);
     progress.set_message("reading household CSV");
     let mut rdr = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(input);
     let csv_err = |e: csv::Error, col: &str| {
-        let line = e.position().map_or(0, csv::Position::line);
+        let line = e.position().map_or(0, |p| row_line(p, &blank.borrow()));
         ImportError::Csv { file: file.clone(), line, column: col.to_owned(), message: e.to_string() }
     };
     let headers: Vec<String> = rdr
@@ -79,7 +138,7 @@ pub fn read_household_csv_from(
             Ok(false) => break,
             Err(e) => return Err(csv_err(e, "(row)")),
         }
-        let line = record.position().map_or(0, csv::Position::line);
+        let line = record.position().map_or(0, |p| row_line(p, &blank.borrow()));
         let cell = |c: Option<usize>| c.and_then(|i| record.get(i)).filter(|s| !s.is_empty());
         let count = |c: Option<usize>| -> Result<Option<u32>, ImportError> {
             let Some(s) = cell(c) else { return Ok(None) };

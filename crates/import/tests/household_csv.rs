@@ -51,3 +51,24 @@ fn bad_rows_name_the_line_and_column() {
         }
     }
 }
+
+#[test]
+fn crlf_files_name_the_same_lines_as_lf_files() {
+    let rows = csv("win.csv", "building_id,households\r\nw1,10\r\nw2,11\r\n").unwrap();
+    let origins: Vec<&str> = rows.iter().map(|r| r.origin.as_str()).collect();
+    assert_eq!(origins, ["win.csv:2", "win.csv:3"]);
+    match csv("win.csv", "building_id,households\r\nw1,10\r\nw2,lots\r\n") {
+        Err(ImportError::Csv { line, .. }) => assert_eq!(line, 3),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn cr_only_files_and_blank_crlf_lines_are_read_line_by_line() {
+    let rows = csv("mac.csv", "building_id,households\rw1,10\r\rw2,11\r").unwrap();
+    let origins: Vec<&str> = rows.iter().map(|r| r.origin.as_str()).collect();
+    assert_eq!(origins, ["mac.csv:2", "mac.csv:4"]);
+    let rows = csv("win.csv", "building_id,steward\r\nw1,\"王\r\n芳\"\r\n\r\nw2,李\r\n").unwrap();
+    assert_eq!(rows.iter().map(|r| r.origin.as_str()).collect::<Vec<_>>(), ["win.csv:2", "win.csv:5"]);
+    assert_eq!(rows[0].steward.as_deref(), Some("王\n芳"));
+}
