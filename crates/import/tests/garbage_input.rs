@@ -54,3 +54,17 @@ fn a_missing_file_is_an_io_error_naming_it() {
     let e = import_file(std::path::Path::new("/nonexistent/city.osm.pbf"), &ImportOptions::default(), &NoProgress).unwrap_err();
     assert!(matches!(e, ImportError::Io { .. }) && e.to_string().contains("city.osm.pbf"), "{e}");
 }
+
+/// Found by the osm_pbf_import fuzz target: a relation member type outside node/way/relation
+/// (here 96) made the osmpbf decoder unwrap and panic; it is a corrupt-PBF error naming the file.
+#[test]
+fn a_pbf_relation_member_of_unknown_type_is_an_error() {
+    let p = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/bad_member_type.osm.pbf"));
+    match gridmap_import::read_osm_pbf(p, &ImportOptions::default(), &NoProgress) {
+        Err(e @ ImportError::Pbf { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("bad_member_type.osm.pbf") && msg.contains("malformed data block"), "{msg}");
+        }
+        other => panic!("expected a PBF error, got {:?}", other.map(|(_, r)| r.counts)),
+    }
+}

@@ -47,7 +47,10 @@ pub(crate) fn read_from<R: Read + Send>(input: R, len: u64, file_label: String, 
     let mut reported = 0u64;
     let mut elements = 0u64;
     let mut bad: Option<ImportError> = None;
-    let result = reader.for_each(|el| {
+    // osmpbf panics on some malformed blocks (it unwraps a relation member type outside
+    // node/way/relation); a corrupt file must be an error naming it, not a crash of the import
+    // or of the server. Nothing half-read escapes: `raw` is dropped with the error.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.for_each(|el| {
         elements += 1;
         if elements.is_multiple_of(8192) {
             let now = counter.load(Ordering::Relaxed);
@@ -97,7 +100,11 @@ pub(crate) fn read_from<R: Read + Send>(input: R, len: u64, file_label: String, 
                 raw.relations.push(RawRelation { id: r.id(), members, tags: tags(r.tags()) });
             }
         }
-    });
+    })));
+    let result = result.map_err(|panic| ImportError::Pbf {
+        file: file_label.clone(),
+        message: format!("malformed data block (the PBF decoder failed: {})", panic_message(panic.as_ref())),
+    })?;
     result.map_err(|e| ImportError::Pbf { file: file_label.clone(), message: e.to_string() })?;
     if let Some(e) = bad {
         return Err(e);
@@ -108,4 +115,8 @@ pub(crate) fn read_from<R: Read + Send>(input: R, len: u64, file_label: String, 
         return Err(ImportError::Pbf { file: file_label, message: "no OSM data blocks in the file".to_owned() });
     }
     Ok(raw)
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload.downcast_ref::<&str>().copied().or_else(|| payload.downcast_ref::<String>().map(String::as_str)).unwrap_or("panic")
 }
