@@ -20,6 +20,7 @@ import { GridLeadView } from './views/gridlead';
 import { FacilitiesView } from './views/facilities';
 import { h } from './ui/dom';
 import { initAuth } from './views/auth';
+import { registerPageFont } from './fonts/cjk';
 
 declare global {
   interface Window {
@@ -29,6 +30,7 @@ declare global {
 }
 
 maplibregl.setWorkerUrl(new URL(workerUrl, location.href).href);
+registerPageFont(new URL('/fonts/', location.href).href);
 
 type TabId = 'planner' | 'coverage' | 'gridlead' | 'facilities';
 const TABS: Array<{ id: TabId; label: Key }> = [
@@ -67,7 +69,8 @@ async function start(): Promise<void> {
     container: 'map',
     style: buildStyle({ tiles, band: [lo, hi] }),
     ...(bounds ? { bounds, fitBoundsOptions: { padding: 20 } } : { center: [116.3, 39.98], zoom: 12 }),
-    localIdeographFontFamily: "'Noto Sans CJK SC', 'Noto Sans SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', sans-serif",
+    // Chinese labels come from the bundled Noto Sans SC files (style `font-faces`), not a system font.
+    localIdeographFontFamily: false,
     attributionControl: { compact: false, customAttribution: '© OpenStreetMap contributors' },
     canvasContextAttributes: { preserveDrawingBuffer: true },
     maxZoom: 20,

@@ -3,9 +3,10 @@
  * grids, buildings, facilities), all from the server's vector tiles, and empty GeoJSON sources
  * for the analysis overlays (coverage, isochrones, gaps, partition proposals, selection).
  *
- * Text: Latin glyphs are drawn from the bundled Noto Sans woff2 files through the style's
- * `font-faces`; CJK is drawn from a local system font (`localIdeographFontFamily`), so no
- * glyph server is needed and nothing is fetched from outside.
+ * Text: every label is drawn from bundled woff2 files through the style's `font-faces`: Latin
+ * from Noto Sans, Chinese from the Noto Sans SC subsets of ../fonts/cjk.ts (GB 2312 levels 1 and 2,
+ * Big5 level 1), so no glyph server and no system CJK font is needed and nothing is fetched from
+ * outside. MapLibre downloads a file only when a label needs one of its characters.
  */
 import type {
   ExpressionSpecification,
@@ -15,6 +16,7 @@ import type {
   StyleSpecification,
 } from 'maplibre-gl';
 import { layerIds, sourceLayerFor, type TileJson, type TileLayer } from './tilejson';
+import { cjkFiles } from '../fonts/cjk';
 
 export const FONT = 'Noto Sans Regular';
 
@@ -57,6 +59,7 @@ function fontFaces(): StyleSpecification['font-faces'] {
         url: `${base}noto-sans-latin-ext-400-normal.woff2`,
         'unicode-range': ['U+0100-02BA', 'U+02BD-02C5', 'U+02C7-02CC', 'U+02CE-02D7', 'U+02DD-02FF', 'U+1E00-1E9F', 'U+1EF2-1EFF', 'U+20A0-20AB', 'U+2C60-2C7F', 'U+A720-A7FF'],
       },
+      ...cjkFiles().map((f) => ({ url: `${base}${f.file}`, 'unicode-range': f.ranges })),
     ],
   };
 }
