@@ -29,7 +29,13 @@ declare global {
   }
 }
 
+// Start-up milestones (tests/web/paint.mjs reports them): the module ran, the TileJSONs and the
+// extent arrived, the map was created.
+performance.mark('gridmap:module');
 maplibregl.setWorkerUrl(new URL(workerUrl, location.href).href);
+// Fetch and start MapLibre's worker now, while the TileJSONs load, not once the map exists: the
+// worker script is ~0.5 MB, and every tile waits for it.
+maplibregl.prewarm();
 registerPageFont(new URL('/fonts/', location.href).href);
 
 type TabId = 'planner' | 'coverage' | 'gridlead' | 'facilities';
@@ -40,16 +46,12 @@ const TABS: Array<{ id: TabId; label: Key }> = [
   { id: 'facilities', label: 'tab_facilities' },
 ];
 
-async function datasetBounds(tiles: Partial<Record<TileLayer, TileJson | null>>): Promise<[number, number, number, number] | null> {
-  try {
-    const c = await get<Collection>('/collections/buildings');
-    const b = c.extent?.spatial?.bbox?.[0];
-    if (b && b.length >= 4 && b.every(Number.isFinite) && b[0] < b[2]) return b.length === 6 ? [b[0], b[1], b[3], b[4]] : [b[0], b[1], b[2], b[3]];
-  } catch {
-    /* fall back to the TileJSON bounds */
-  }
-  const b = tiles.buildings?.bounds ?? tiles.basemap?.bounds;
-  return b && b[0] < b[2] ? b : null;
+/** The dataset's extent: the buildings collection's bbox, else the TileJSON bounds. */
+function datasetBounds(c: Collection | null, tiles: Partial<Record<TileLayer, TileJson | null>>): [number, number, number, number] | null {
+  const b = c?.extent?.spatial?.bbox?.[0];
+  if (b && b.length >= 4 && b.every(Number.isFinite) && b[0] < b[2]) return b.length === 6 ? [b[0], b[1], b[3], b[4]] : [b[0], b[1], b[2], b[3]];
+  const t = tiles.buildings?.bounds ?? tiles.basemap?.bounds;
+  return t && t[0] < t[2] ? t : null;
 }
 
 async function start(): Promise<void> {
@@ -57,10 +59,14 @@ async function start(): Promise<void> {
   const panel = document.getElementById('panel')!;
   panel.append(h('p', { class: 'muted', 'data-i18n': 'loading' }, t('loading')));
 
+  // Everything the map needs is asked for at once (the extent falls back to the TileJSON bounds).
+  const extent = get<Collection>('/collections/buildings').catch(() => null);
   const [, ...tjs] = await Promise.all([loadCapabilities(), ...TILE_LAYERS.map((l) => loadTileJson(l))]);
+  performance.mark('gridmap:tilejson');
   const tiles: Partial<Record<TileLayer, TileJson | null>> = {};
   TILE_LAYERS.forEach((l, i) => (tiles[l] = tjs[i]));
-  const bounds = await datasetBounds(tiles);
+  const bounds = datasetBounds(await extent, tiles);
+  performance.mark('gridmap:extent');
 
   const ctx0 = { target: 300, tolerance: 0.15 };
   const lo = Math.round(ctx0.target * (1 - ctx0.tolerance));
@@ -76,6 +82,7 @@ async function start(): Promise<void> {
     maxZoom: 20,
   });
   window.map = map;
+  performance.mark('gridmap:map');
   // `map.loaded()` turns false again whenever tiles load; the views only need the style once.
   let styleReady = false;
   map.once('load', () => (styleReady = true));
