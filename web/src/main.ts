@@ -10,7 +10,7 @@ import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import './style.css';
 import { get, hasRoute, loadCapabilities, type Collection } from './api';
 import { applyTranslations, lang, onLangChange, setLang, t, type Key } from './i18n';
-import { buildStyle } from './map/style';
+import { buildStyle, proposalLabel } from './map/style';
 import { loadTileJson, sourceLayerFor, TILE_LAYERS, type TileJson, type TileLayer } from './map/tilejson';
 import { installGridLabels } from './map/gridlabels';
 import { AppContext, type View } from './context';
@@ -129,7 +129,10 @@ async function start(): Promise<void> {
   applyTranslations(document);
 
   document.getElementById('lang-toggle')!.addEventListener('click', () => setLang(lang() === 'zh-CN' ? 'en' : 'zh-CN'));
-  onLangChange(() => applyTranslations(document));
+  onLangChange(() => {
+    applyTranslations(document);
+    if (map.getLayer('proposal-label')) map.setLayoutProperty('proposal-label', 'text-field', proposalLabel());
+  });
 
   const toggle = document.getElementById('panel-toggle')!;
   toggle.addEventListener('click', () => {

@@ -17,6 +17,7 @@ import type {
 } from 'maplibre-gl';
 import { layerIds, sourceLayerFor, type TileJson, type TileLayer } from './tilejson';
 import { cjkFiles } from '../fonts/cjk';
+import { lang } from '../i18n';
 
 export const FONT = 'Noto Sans Regular';
 
@@ -87,6 +88,12 @@ export function minutesColor(): ExpressionSpecification {
     NOT_COVERED_COLOR,
     ['interpolate', ['linear'], ['to-number', ['get', 'minutes'], 0], ...stops] as ExpressionSpecification,
   ];
+}
+
+/** A proposed grid's label: its code over its households, with the unit in the interface
+ * language (as the stored grids' labels, map/gridlabels.ts); main.ts re-applies it on a switch. */
+export function proposalLabel(): ExpressionSpecification {
+  return ['concat', ['coalesce', ['get', 'code'], ''], '\n', ['to-string', ['coalesce', ['get', 'households'], '']], lang() === 'zh-CN' ? ' 户' : ' hh'];
 }
 
 const NAME: ExpressionSpecification = ['coalesce', ['get', 'name:zh'], ['get', 'name'], ''];
@@ -214,6 +221,16 @@ export function buildStyle({ tiles, band }: StyleInput): StyleSpecification {
   layers.push({ id: 'selection-fill', type: 'fill', source: 'selection', paint: { 'fill-color': '#ff7f00', 'fill-opacity': 0.35 } });
   layers.push({ id: 'selection-line', type: 'line', source: 'selection', paint: { 'line-color': '#ff7f00', 'line-width': 3 } });
 
+  // Facility points above every area and line but under all text, so no label is hidden by a dot.
+  if (tiles.facilities) {
+    const sl = sourceLayerFor(tiles.facilities, 'facilities');
+    const kindColor: ExpressionSpecification = ['match', ['get', 'kind'], ...Object.entries(KIND_COLORS).flat(), KIND_COLORS.other] as unknown as ExpressionSpecification;
+    layers.push({
+      id: 'facility-circle', type: 'circle', source: 'facilities', 'source-layer': sl,
+      paint: { 'circle-color': kindColor, 'circle-radius': ['interpolate', ['linear'], ['zoom'], 12, 4, 17, 8], 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 },
+    });
+  }
+
   if (tiles.grids) {
     layers.push({
       id: 'grid-label', type: 'symbol', source: 'grid-labels', minzoom: 13,
@@ -223,7 +240,7 @@ export function buildStyle({ tiles, band }: StyleInput): StyleSpecification {
   }
   layers.push({
     id: 'proposal-label', type: 'symbol', source: 'proposal',
-    layout: { 'text-field': ['concat', ['coalesce', ['get', 'code'], ''], '\n', ['to-string', ['coalesce', ['get', 'households'], '']], ' 户'], 'text-font': [FONT], 'text-size': 12 },
+    layout: { 'text-field': proposalLabel(), 'text-font': [FONT], 'text-size': 12 },
     paint: { 'text-color': '#08306b', 'text-halo-color': '#fff', 'text-halo-width': 1.5 },
   });
   layers.push({
@@ -241,18 +258,13 @@ export function buildStyle({ tiles, band }: StyleInput): StyleSpecification {
   }
   if (tiles.facilities) {
     const sl = sourceLayerFor(tiles.facilities, 'facilities');
-    const kindColor: ExpressionSpecification = ['match', ['get', 'kind'], ...Object.entries(KIND_COLORS).flat(), KIND_COLORS.other] as unknown as ExpressionSpecification;
-    layers.push({
-      id: 'facility-circle', type: 'circle', source: 'facilities', 'source-layer': sl,
-      paint: { 'circle-color': kindColor, 'circle-radius': ['interpolate', ['linear'], ['zoom'], 12, 4, 17, 8], 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 },
-    });
     layers.push({
       id: 'facility-label', type: 'symbol', source: 'facilities', 'source-layer': sl, minzoom: 15,
       layout: { 'text-field': NAME, 'text-font': [FONT], 'text-size': 11, 'text-offset': [0, 1.1], 'text-anchor': 'top', 'text-optional': true },
       paint: { 'text-color': '#333', 'text-halo-color': '#fff', 'text-halo-width': 1.2 },
     });
   }
-  // Basemap labels go under the data labels but above every fill and line.
+  // Basemap labels go under the data labels but above every fill, line and facility point.
   const firstDataLabel = layers.findIndex((l) => l.id === 'grid-label' || l.id === 'proposal-label');
   layers.splice(firstDataLabel < 0 ? layers.length : firstDataLabel, 0, ...basemap.filter(isLabel));
   return { version: 8, name: 'gridmap', sources, layers, 'font-faces': fontFaces() } as StyleSpecification;

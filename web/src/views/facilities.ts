@@ -70,7 +70,12 @@ export class FacilitiesView implements View {
     try {
       const all = await this.ctx.facilities();
       const kind = this.filter.value;
-      const shown = all.filter((f) => !kind || f.kind === kind).sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+      // Named facilities first (Chinese collation, whatever the interface language), unnamed ones
+      // (shown by id) after them, so the list does not open on a column of OSM ids.
+      const unnamed = (f: { name?: string }) => (f.name ? 0 : 1);
+      const shown = all
+        .filter((f) => !kind || f.kind === kind)
+        .sort((a, b) => a.kind.localeCompare(b.kind) || unnamed(a) - unnamed(b) || (a.name ?? '').localeCompare(b.name ?? '', 'zh-CN') || a.id.localeCompare(b.id));
       this.list.replaceChildren(
         h('p', { class: 'muted small' }, `${num(shown.length)} / ${num(all.length)}`),
         h('ul', { class: 'fac-list' }, ...shown.slice(0, 500).map((f) =>

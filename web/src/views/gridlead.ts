@@ -188,5 +188,7 @@ function buildingRows(d: GridDetail): BuildingRow[] {
       elderly: p.elderly === null || p.elderly === undefined ? null : Number(p.elderly),
       steward: String(p.steward ?? ''),
     }))
-    .sort((a, b) => (a.address || a.name || a.id).localeCompare(b.address || b.name || b.id, undefined, { numeric: true }));
+    // Buildings with an address or name first, those known only by id after them; the same
+    // (Chinese, numeric) order in both interface languages, so a printed list reads the same.
+    .sort((a, b) => Number(!(a.address || a.name)) - Number(!(b.address || b.name)) || (a.address || a.name || a.id).localeCompare(b.address || b.name || b.id, 'zh-CN', { numeric: true }));
 }
