@@ -37,7 +37,7 @@ fi
 # (for working on the web app before/without rebuilding the binary that embeds web/dist).
 if [ "${GRIDMAP_WEB_PREVIEW:-0}" = 1 ]; then
   pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-  (cd "$root/web" && GRIDMAP_URL="$base" exec npx vite preview --host 127.0.0.1 --port "$pport" --strictPort) >"$work/preview.log" 2>&1 &
+  (cd "$root/web" && GRIDMAP_URL="$base" exec ./node_modules/.bin/vite preview --host 127.0.0.1 --port "$pport" --strictPort) >"$work/preview.log" 2>&1 &
   preview=$!
   trap 'kill $preview 2>/dev/null; wait $preview 2>/dev/null; cleanup' EXIT
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$pport/" >/dev/null 2>&1 && break; sleep 0.2; done
