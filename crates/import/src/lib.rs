@@ -82,19 +82,27 @@ fn finish_osm(
     opts: &ImportOptions,
     progress: &dyn Progress,
     start: Instant,
-) -> (Dataset, ImportReport) {
+) -> Result<(Dataset, ImportReport), ImportError> {
+    if let Some(object) = raw.first_duplicate() {
+        return Err(ImportError::OsmValue {
+            file: error::file_name(path),
+            object,
+            field: "id".to_owned(),
+            message: "occurs twice in the file (overlapping extracts concatenated? combine them with `osmium merge`)".to_owned(),
+        });
+    }
     let mut report = ImportReport::new(error::file_name(path), format.as_str());
     let ds = osm::build::build(raw, opts, &mut report, progress);
     report.count(&ds);
     report.seconds = start.elapsed().as_secs_f64();
-    (ds, report)
+    Ok((ds, report))
 }
 
 /// Reads an OpenStreetMap `.osm.pbf` file.
 pub fn read_osm_pbf(path: &Path, opts: &ImportOptions, progress: &dyn Progress) -> Result<(Dataset, ImportReport), ImportError> {
     let start = Instant::now();
     let raw = osm::pbf::read(path, progress)?;
-    Ok(finish_osm(path, Format::OsmPbf, &raw, opts, progress, start))
+    finish_osm(path, Format::OsmPbf, &raw, opts, progress, start)
 }
 
 /// Reads an OpenStreetMap `.osm.pbf` stream (e.g. bytes in memory); `name` labels it in errors
@@ -107,7 +115,7 @@ pub fn read_osm_pbf_from<R: std::io::Read + Send>(
 ) -> Result<(Dataset, ImportReport), ImportError> {
     let start = Instant::now();
     let raw = osm::pbf::read_from(input, 0, name.to_owned(), progress)?;
-    Ok(finish_osm(Path::new(name), Format::OsmPbf, &raw, opts, progress, start))
+    finish_osm(Path::new(name), Format::OsmPbf, &raw, opts, progress, start)
 }
 
 /// Reads OpenStreetMap XML held in memory (not gzipped); `name` labels it in errors (with line
@@ -115,7 +123,7 @@ pub fn read_osm_pbf_from<R: std::io::Read + Send>(
 pub fn read_osm_xml_bytes(bytes: &[u8], name: &str, opts: &ImportOptions, progress: &dyn Progress) -> Result<(Dataset, ImportReport), ImportError> {
     let start = Instant::now();
     let raw = osm::xml::read_bytes(bytes, name, progress)?;
-    Ok(finish_osm(Path::new(name), Format::OsmXml, &raw, opts, progress, start))
+    finish_osm(Path::new(name), Format::OsmXml, &raw, opts, progress, start)
 }
 
 /// Reads a GeoJSON FeatureCollection held in memory (not gzipped); `name` labels it in errors
@@ -132,7 +140,7 @@ pub fn read_geojson_bytes(bytes: &[u8], name: &str, opts: &ImportOptions, progre
 pub fn read_osm_xml(path: &Path, opts: &ImportOptions, progress: &dyn Progress) -> Result<(Dataset, ImportReport), ImportError> {
     let start = Instant::now();
     let raw = osm::xml::read(path, progress)?;
-    Ok(finish_osm(path, Format::OsmXml, &raw, opts, progress, start))
+    finish_osm(path, Format::OsmXml, &raw, opts, progress, start)
 }
 
 /// Reads one GeoJSON FeatureCollection holding one layer (optionally gzipped).

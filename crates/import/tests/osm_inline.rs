@@ -206,3 +206,21 @@ fn progress_reaches_the_file_length_and_gzipped_xml_reads_the_same() {
     assert_eq!(dz, ds);
     assert_eq!((progress.len.get(), progress.done.get()), (body.len() as u64, body.len() as u64));
 }
+
+/// Found by the osm_xml_import fuzz target: a file holding one tagged object twice gave two
+/// features with the same id, which no store accepts; it is an error naming the object.
+#[test]
+fn an_object_given_twice_is_an_error_naming_it() {
+    let node = "<node id='51' lon='116.3002' lat='39.9002'><tag k='amenity' v='community_centre'/></node>\n";
+    let body = format!("<?xml version='1.0' encoding='UTF-8'?>\n<osm version='0.6'>\n{node}{node}</osm>\n");
+    let e = gridmap_import::read_osm_xml_bytes(body.as_bytes(), "twice.osm", &ImportOptions::default(), &NoProgress).unwrap_err();
+    assert!(matches!(e, gridmap_import::ImportError::OsmValue { .. }), "{e}");
+    assert!(e.to_string().contains("twice.osm") && e.to_string().contains("node n51"), "{e}");
+    let way = format!("{}{}", square(1, 0.0, 0.0, 1.0), closed_way(100, 1, &t("building", "yes")));
+    let body = format!("<?xml version='1.0' encoding='UTF-8'?>\n<osm version='0.6'>\n{way}{way}</osm>\n");
+    let e = gridmap_import::read_osm_xml_bytes(body.as_bytes(), "twice.osm", &ImportOptions::default(), &NoProgress).unwrap_err();
+    assert!(e.to_string().contains("way w100"), "{e}");
+    // Untagged nodes only give locations: one given twice is not an error.
+    let body = format!("{}{}{}", square(1, 0.0, 0.0, 1.0), square(1, 0.0, 0.0, 1.0), closed_way(100, 1, &t("building", "yes")));
+    assert_eq!(osm(&body).0.buildings.len(), 1);
+}

@@ -2,7 +2,7 @@
 //! Coordinates are kept as fixed-point 1e-7 degrees (OSM's own precision), so the PBF and the
 //! XML of the same data give bit-identical `f64` coordinates.
 use geo_types::{coord, Coord};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub(crate) type Tags = Vec<(String, String)>;
 
@@ -62,6 +62,22 @@ pub(crate) struct OsmRaw {
     pub tagged_nodes: Vec<TaggedNode>,
     pub ways: Vec<RawWay>,
     pub relations: Vec<RawRelation>,
+}
+
+impl OsmRaw {
+    /// The first tagged node, way or relation whose id occurs twice ("node n5", "way w7", …).
+    /// Each becomes a feature with that id, so a file holding one object twice (overlapping
+    /// extracts concatenated) cannot be imported; untagged nodes only give locations.
+    pub(crate) fn first_duplicate(&self) -> Option<String> {
+        fn dup(ids: impl Iterator<Item = i64>) -> Option<i64> {
+            let mut seen = HashSet::new();
+            ids.into_iter().find(|id| !seen.insert(*id))
+        }
+        dup(self.tagged_nodes.iter().map(|n| n.id))
+            .map(|id| format!("node n{id}"))
+            .or_else(|| dup(self.ways.iter().map(|w| w.id)).map(|id| format!("way w{id}")))
+            .or_else(|| dup(self.relations.iter().map(|r| r.id)).map(|id| format!("relation r{id}")))
+    }
 }
 
 pub(crate) fn tag<'a>(tags: &'a Tags, key: &str) -> Option<&'a str> {
