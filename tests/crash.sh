@@ -41,9 +41,10 @@ kill_mid_run() {
   if kill -9 $pid 2>/dev/null; then
     wait $pid 2>/dev/null; local rc=$?
     if [ $rc = 137 ]; then pass "$label: killed mid-run (SIGKILL after ${ms} ms)"; return 0; fi
-    fail "$label: exited with $rc before the SIGKILL at ${ms} ms"; return 1
+    fail "$label: exited with $rc before the SIGKILL at ${ms} ms"; tail -n 3 "$T/killed.out" | sed 's/^/       /'; return 1
   fi
-  wait $pid; fail "$label: finished (exit $?) before the kill at ${ms} ms: the input is too small for this machine"; return 1
+  wait $pid; fail "$label: finished (exit $?) before the kill at ${ms} ms (too small an input for this machine?)"
+  tail -n 3 "$T/killed.out" | sed 's/^/       /'; return 1
 }
 
 # unchanged LABEL DB WANT_STATS [WANT_GRIDS]: the database opens and holds what it held.
@@ -66,15 +67,19 @@ start=$(date +%s)
 SYN="sqlite://$T/synth.db"
 check "synth: Monaco tiled 3×3 (the big city)" "$BIN" synth "$M" -n 3 --db "$SYN" --quiet
 check "export its buildings as the big input" "$BIN" export --layer buildings --db "$SYN" -o "$T/big.geojson"
-echo "  big input: $(( $(stat -c %s "$T/big.geojson" 2>/dev/null || echo 0) / 1048576 )) MB of GeoJSON"
+size=$(stat -c %s "$T/big.geojson" 2>/dev/null || echo 0)
+echo "  big input: $((size / 1048576)) MB of GeoJSON"
+[ "$size" -gt 50000000 ] || { fail "the big input was not made"; summary; exit 1; }
 
 for backend in sqlite postgres; do
   if [ $backend = sqlite ]; then
     DB="sqlite://$T/crash.db"; BIG=$SYN
   else
+    # fresh_pg runs in a subshell here, so its databases are registered for the cleanup again
     DB=$(fresh_pg) || { fail "create a PostGIS database"; continue; }
-    PGNAME=${DB##*/}
+    PGNAME=${DB##*/}; PGDBS+=("$PGNAME")
     BIG=$(fresh_pg) || { fail "create a PostGIS database"; continue; }
+    PGDBS+=("${BIG##*/}")
     check "$backend: synth Monaco 3×3" "$BIN" synth "$M" -n 3 --db "$BIG" --quiet
   fi
   # --- import: a small baseline, then the big file killed at several points
