@@ -287,6 +287,25 @@ pub struct ServeArgs {
     /// Request timeout in seconds.
     #[arg(long, default_value_t = 30)]
     pub timeout_s: u64,
+    /// What callers without a login or token may do: `read` (layers, tiles, coverage; no
+    /// what-if, no edits), `none` (only the landing page, OpenAPI, the web app and login), or
+    /// `auto`: read when listening on a loopback address, none otherwise.
+    #[arg(long, env = "GRIDMAP_ANONYMOUS", default_value = "auto", value_parser = ["auto", "read", "none"])]
+    pub anonymous: String,
+    /// Lifetime of a login session, hours.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=720))]
+    pub session_hours: u64,
+    /// Public base URL for absolute links behind a proxy (an https:// URL also marks the session
+    /// cookie Secure).
+    #[arg(long, env = "GRIDMAP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+impl ServeArgs {
+    /// Serving `bind` with the defaults of `gridmap serve`.
+    pub fn on(bind: SocketAddr) -> Self {
+        ServeArgs { bind, cors: vec![], body_limit: 16 * 1024 * 1024, timeout_s: 30, anonymous: "auto".into(), session_hours: 12, public_url: None }
+    }
 }
 
 #[derive(Debug, Args)]

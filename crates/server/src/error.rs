@@ -44,6 +44,12 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("the request took longer than {0:?}")]
     Timeout(std::time::Duration),
+    /// No credentials, or credentials that name no active user.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The caller's role or scope does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("storage: {0}")]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
@@ -72,6 +78,8 @@ impl ApiError {
                 StatusCode::BAD_REQUEST
             }
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
@@ -90,6 +98,8 @@ impl ApiError {
             Self::UnknownParameter { .. } => "unknown-parameter",
             Self::InvalidBody(_) => "invalid-body",
             Self::Unprocessable(_) => "unprocessable-body",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
             Self::NotFound { .. } => "not-found",
             Self::PreconditionFailed { .. } => "version-conflict",
             Self::PreconditionRequired => "if-match-required",
@@ -162,6 +172,9 @@ impl IntoResponse for ApiError {
             tracing::debug!(error = %self, status = status.as_u16(), "request rejected");
         }
         let mut resp = problem_response(&self.problem());
+        if let Self::Unauthorized(_) = &self {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gridmap\""));
+        }
         if let Self::PreconditionFailed { current, .. }
         | Self::Store(StoreError::VersionConflict { current, .. }) = &self
         {

@@ -7,6 +7,7 @@
 //! the data generation; vector tiles are cached per generation.
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod backend;
 pub mod crs;
 pub mod error;
@@ -43,6 +44,10 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Base URL for absolute links (e.g. `https://maps.example.org/gridmap`); else from `Host`.
     pub public_url: Option<String>,
+    /// What callers without credentials may do.
+    pub anonymous: auth::Anonymous,
+    /// Lifetime of a login session.
+    pub session_ttl: Duration,
 }
 
 impl Default for ServerConfig {
@@ -53,6 +58,8 @@ impl Default for ServerConfig {
             body_limit_bytes: 2 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             public_url: None,
+            anonymous: auth::Anonymous::Read,
+            session_ttl: Duration::from_secs(12 * 3600),
         }
     }
 }

@@ -222,7 +222,50 @@ pub fn finish(doc: &OpenApi) -> Value {
     }
     crate::routes::analysis::document(&mut v);
     add_edit_links(&mut v);
+    add_security(&mut v);
     v
+}
+
+/// Security schemes (session cookie, Bearer API token) and, per operation, the requirement and
+/// the 401/403 answers that [`crate::auth`]'s policy gives it: derived from the same table the
+/// server enforces, so the document cannot drift from the behaviour.
+fn add_security(v: &mut Value) {
+    use crate::auth::{action, Action};
+    v["components"]["securitySchemes"] = json!({
+        "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE,
+                    "description": "Login session from POST /api/login (HttpOnly, SameSite=Strict)."},
+        "token": {"type": "http", "scheme": "bearer",
+                  "description": "API token from `gridmap user token NAME` (sent as `Authorization: Bearer gm_…`)."},
+    });
+    let problem = |d: &str| json!({"description": d, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
+    let Some(paths) = v.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for (method, op) in item.iter_mut() {
+            let Ok(m) = method.to_uppercase().parse::<axum::http::Method>() else { continue };
+            let Some(op) = op.as_object_mut() else { continue };
+            let a = action(&m, path);
+            let mut responses = op.remove("responses").unwrap_or_else(|| json!({}));
+            match a {
+                Action::Public => {
+                    op.insert("security".into(), json!([{}]));
+                }
+                Action::Read => {
+                    op.insert("security".into(), json!([{}, {"session": []}, {"token": []}]));
+                    responses["401"] = problem("Credentials that name no active user, or a server that lets no anonymous callers read (`--anonymous none`)");
+                }
+                _ => {
+                    op.insert("security".into(), json!([{"session": []}, {"token": []}]));
+                    responses["401"] = problem("Not logged in (no session cookie or API token, or an expired one)");
+                    responses["403"] = problem(&format!("The caller's role may not do this (open to: {})", a.roles().join(", ")));
+                    if let Some(desc) = op.get("description").and_then(Value::as_str).map(str::to_owned) {
+                        op.insert("description".into(), json!(format!("{desc}\n\nRoles: {}.", a.roles().join(", "))));
+                    }
+                }
+            }
+            op.insert("responses".into(), responses);
+        }
+    }
 }
 
 /// OpenAPI links that chain a feature's edits: the id comes from the created body (or the

@@ -367,6 +367,52 @@ impl Snapshot {
     }
 }
 
+/// The part of a dataset a grid lead may see: the grids in `grids`, their member buildings, the
+/// compounds, communities and streets those reference, the facilities within
+/// [`crate::auth::FACILITY_REACH_M`] of the buildings, and the whole walking network (public
+/// OpenStreetMap ways, needed to compute walking times).
+pub fn scoped_dataset(ds: &Dataset, grids: &std::collections::BTreeSet<String>) -> Dataset {
+    use std::collections::HashSet;
+    let kept: Vec<gridmap_model::Grid> = ds.grids.iter().filter(|g| grids.contains(g.id.as_str())).cloned().collect();
+    let members: HashSet<&str> = kept.iter().flat_map(|g| g.buildings.iter().map(|b| b.as_str())).collect();
+    let buildings: Vec<gridmap_model::Building> = ds.buildings.iter().filter(|b| members.contains(b.id.as_str())).cloned().collect();
+    let communities: HashSet<&str> = kept
+        .iter()
+        .filter_map(|g| g.community.as_ref())
+        .chain(buildings.iter().filter_map(|b| b.community.as_ref()))
+        .map(|c| c.as_str())
+        .collect();
+    let compounds: HashSet<&str> = buildings.iter().filter_map(|b| b.compound.as_ref()).map(|c| c.as_str()).collect();
+    let communities_v: Vec<gridmap_model::Community> = ds.communities.iter().filter(|c| communities.contains(c.id.as_str())).cloned().collect();
+    let streets: HashSet<&str> = communities_v.iter().filter_map(|c| c.street.as_ref()).map(|s| s.as_str()).collect();
+    // Facilities near the buildings: a box test in degrees, then the true distance.
+    let mut rects: Vec<Rect<f64>> = buildings.iter().filter_map(|b| b.footprint.bounding_rect()).collect();
+    rects.sort_by(|a, b| a.min().x.total_cmp(&b.min().x));
+    let reach = crate::auth::FACILITY_REACH_M;
+    let facilities = ds
+        .facilities
+        .iter()
+        .filter(|f| {
+            let p = f.location;
+            rects.iter().any(|r| {
+                let dy = (p.y() - r.max().y).max(r.min().y - p.y()).max(0.0) * 111_320.0;
+                let dx = (p.x() - r.max().x).max(r.min().x - p.x()).max(0.0) * 111_320.0 * p.y().to_radians().cos();
+                dx.hypot(dy) <= reach
+            })
+        })
+        .cloned()
+        .collect();
+    Dataset {
+        streets: ds.streets.iter().filter(|s| streets.contains(s.id.as_str())).cloned().collect(),
+        communities: communities_v,
+        compounds: ds.compounds.iter().filter(|c| compounds.contains(c.id.as_str())).cloned().collect(),
+        buildings,
+        facilities,
+        grids: kept,
+        ways: ds.ways.clone(),
+    }
+}
+
 /// Properties of a facility feature.
 pub fn facility_properties(f: &gridmap_model::Facility) -> Map<String, Value> {
     let label = match &f.kind {
@@ -418,11 +464,13 @@ pub struct DataCache {
     generation: AtomicU64,
     current: RwLock<Option<Arc<Snapshot>>>,
     loading: tokio::sync::Mutex<()>,
+    /// Scoped views (grid leads) of the current generation, by scope key.
+    scoped: std::sync::Mutex<HashMap<String, Arc<Snapshot>>>,
 }
 
 impl Default for DataCache {
     fn default() -> Self {
-        Self { generation: AtomicU64::new(1), current: RwLock::new(None), loading: tokio::sync::Mutex::new(()) }
+        Self { generation: AtomicU64::new(1), current: RwLock::new(None), loading: tokio::sync::Mutex::new(()), scoped: Default::default() }
     }
 }
 
@@ -441,6 +489,32 @@ impl DataCache {
         let g = self.generation();
         let cur = self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         cur.as_ref().filter(|s| s.generation == g).cloned()
+    }
+
+    /// The snapshot as `scope` may see it: the whole one, or a filtered copy built once per
+    /// generation and scope.
+    pub async fn get_scoped(&self, store: &dyn Store, scope: &crate::auth::Scope) -> Result<Arc<Snapshot>, ApiError> {
+        let full = self.get(store).await?;
+        let crate::auth::Scope::Grids { key, grids } = scope else { return Ok(full) };
+        {
+            let mut m = self.scoped.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            m.retain(|_, s| s.generation == full.generation);
+            if let Some(s) = m.get(&**key) {
+                return Ok(s.clone());
+            }
+        }
+        let grids = grids.clone();
+        let src = full.clone();
+        let snap = tokio::task::spawn_blocking(move || Snapshot::build(src.generation, Arc::new(scoped_dataset(&src.dataset, &grids))))
+            .await
+            .map_err(|e| ApiError::Internal(format!("building a scoped layer cache panicked: {e}")))?;
+        let snap = Arc::new(snap);
+        let mut m = self.scoped.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if m.len() >= 256 {
+            m.clear();
+        }
+        m.insert(key.to_string(), snap.clone());
+        Ok(snap)
     }
 
     /// The snapshot of the current generation, loading it from the store when stale.

@@ -35,6 +35,8 @@ pub struct AppState {
     /// Slot for the analysis engine (coverage, gaps, isochrones, what-if, partition,
     /// validation), wired by the CLI once `gridmap-algo` lands; see `routes::analysis`.
     pub analysis: Option<Arc<dyn Any + Send + Sync>>,
+    /// Token hash → user lookups, reused for [`crate::auth::IDENTITY_TTL`].
+    pub identities: Arc<crate::auth::IdentityCache>,
 }
 
 impl AppState {
@@ -46,12 +48,19 @@ impl AppState {
             tiles: Arc::new(TileCache::new(20_000)),
             pages: Arc::new(PageCache::with_weighter(256 * 1024 * 1024, 1024, PageWeight)),
             analysis: Some(Arc::new(crate::routes::analysis::AnalysisCache::default())),
+            identities: Arc::new(crate::auth::IdentityCache::new(10_000)),
         }
     }
 
-    /// The layer snapshot of the current data generation.
+    /// The layer snapshot of the current data generation as the caller of the current request
+    /// may see it (see [`crate::auth`]): every handler reads layers through this.
     pub async fn snapshot(&self) -> Result<Arc<Snapshot>, ApiError> {
-        self.data.get(self.store.as_ref()).await
+        self.data.get_scoped(self.store.as_ref(), &crate::auth::current().scope).await
+    }
+
+    /// Cache-key part naming the current caller's scope (empty for the whole dataset).
+    pub fn scope_key(&self) -> String {
+        crate::auth::current().scope.key().to_owned()
     }
 
     /// Marks every cache stale: call after writing to the store outside the API (analysis

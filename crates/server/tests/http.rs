@@ -78,7 +78,36 @@ async fn app_with(cfg: ServerConfig) -> App {
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let store = gridmap_store::open(&url).await.expect("open store");
     store.import(&city()).await.expect("import");
+    add_users(store.as_ref()).await;
     App { router: router(AppState::new(store, cfg)), _dir: dir }
+}
+
+/// One account per role, each with API token `tok-NAME` and password `NAME-pass`: `lead` leads
+/// grid g1, `cplanner` plans community c2 only, `off` is a disabled planner.
+async fn add_users(store: &dyn gridmap_store::Store) {
+    let users = [("admin", Role::Admin), ("planner", Role::Planner), ("department", Role::Department), ("lead", Role::GridLead), ("cplanner", Role::Planner), ("off", Role::Planner)];
+    for (name, role) in users {
+        let mut u = User::new(name, role);
+        if name == "lead" {
+            u.grids = vec![GridId::new("g1")];
+        }
+        if name == "cplanner" {
+            u.communities = vec![CommunityId::new("c2")];
+        }
+        u.disabled = name == "off";
+        // Argon2 is slow by design: hash each password once per test binary.
+        static HASHES: std::sync::OnceLock<std::collections::HashMap<String, String>> = std::sync::OnceLock::new();
+        let hashes = HASHES.get_or_init(|| {
+            users.iter().map(|(n, _)| ((*n).to_owned(), gridmap_store::hash_password(&format!("{n}-pass")).expect("hash"))).collect()
+        });
+        store.put_user(&u, Some(&hashes[name])).await.expect("user");
+        store.create_api_token(&gridmap_store::hash_token(&format!("tok-{name}")), &u.id, None, None).await.expect("token");
+    }
+}
+
+/// The Authorization header of a test account.
+fn bearer(name: &str) -> String {
+    format!("Bearer tok-{name}")
 }
 
 async fn app() -> App {
@@ -100,9 +129,17 @@ impl Resp {
     }
 }
 
+/// A request; edits (anything but GET/HEAD) are sent as the planner unless `headers` carry
+/// their own `authorization` (`""` for none).
 async fn call(app: &App, method: Method, uri: &str, headers: &[(&str, &str)], body: Option<Value>) -> Resp {
+    let planner = bearer("planner");
+    let mut headers = headers.to_vec();
+    if method != Method::GET && method != Method::HEAD && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization")) {
+        headers.push(("authorization", &planner));
+    }
+    headers.retain(|(k, v)| !(k.eq_ignore_ascii_case("authorization") && v.is_empty()));
     let mut b = Request::builder().method(method).uri(uri);
-    for (k, v) in headers {
+    for (k, v) in &headers {
         b = b.header(*k, *v);
     }
     let req = match body {
@@ -447,4 +484,284 @@ async fn rest_api_returns_grid_detail_and_stats() {
     assert_eq!(get(&app, "/api/buildings?crs=EPSG:4326").await.status, 400, "the REST API is WGS84 only");
     let h = get(&app, "/health").await.json();
     assert_eq!((h["status"].clone(), h["backend"].clone(), h["counts"]["buildings"].clone()), (json!("ok"), json!("sqlite"), json!(30)));
+}
+
+
+// ------------------------------------------------------------------ users, roles and scope
+
+/// The accounts of [`add_users`] plus no credentials at all.
+const CALLERS: [&str; 6] = ["anonymous", "admin", "planner", "department", "lead", "cplanner"];
+
+/// What the issue allows, written out independently of the server's policy table: anonymous
+/// callers read (on the default config), grid leads read their scope, departments also run
+/// what-if and edit facilities, planners also plan and edit grids, admins also manage users.
+fn allowed(caller: &str, method: &Method, path: &str) -> bool {
+    let public = ["/", "/conformance", "/health", "/openapi.json", "/docs", "/api/login"].contains(&path);
+    if public {
+        return true;
+    }
+    let admin_only = path.starts_with("/api/users") || path == "/api/audit";
+    let session = path == "/api/me" || path == "/api/logout";
+    let write = *method != Method::GET && *method != Method::HEAD;
+    let rank = |c: &str| match c {
+        "admin" => 4,
+        "planner" | "cplanner" => 3,
+        "department" => 2,
+        "lead" => 1,
+        _ => 0,
+    };
+    let r = rank(caller);
+    if admin_only {
+        return r == 4;
+    }
+    if session {
+        return r >= 1;
+    }
+    if !write {
+        return true;
+    }
+    if path == "/api/whatif" || path.starts_with("/collections/facilities/items") {
+        return r >= 2;
+    }
+    // grids, partition, rebalance, validate, accept
+    r >= 3
+}
+
+/// Fills a route pattern's parameters with ids that exist in the test city.
+fn concrete(path: &str) -> String {
+    path.replace("{collectionId}", "buildings")
+        .replace("{featureId}", if path.contains("/grids/") { "g1" } else if path.contains("/facilities/") { "f1" } else { "b00" })
+        .replace("{layer}", "buildings")
+        .replace("{z}", "14")
+        .replace("{x}", "13515")
+        .replace("{y}", "6208.mvt")
+        .replace("{id}", "g1")
+        .replace("{gridId}", "g1")
+        .replace("{userId}", "nobody")
+        .replace("{proposal_id}", "p999")
+        .replace("{proposalId}", "p999")
+}
+
+#[tokio::test]
+async fn every_route_answers_each_role_as_the_policy_says() {
+    let app = app().await;
+    let doc = get(&app, "/openapi.json").await.json();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_none() {
+                continue;
+            }
+            let m: Method = method.to_uppercase().parse().expect("method");
+            for caller in CALLERS {
+                let auth = if caller == "anonymous" { String::new() } else { bearer(caller) };
+                let mut h = vec![("authorization", auth.as_str())];
+                h.push(("accept", "application/json"));
+                // Deliberately harmless requests: a stale If-Match and an empty body never change data.
+                h.push(("if-match", "\"999999\""));
+                let body = (m != Method::GET && m != Method::DELETE).then(|| json!({}));
+                let r = call(&app, m.clone(), &concrete(path), &h, body).await;
+                let s = r.status.as_u16();
+                let scope_refusal = caller == "cplanner" && s == 403 && String::from_utf8_lossy(&r.body).contains("plans only communities");
+                if allowed(caller, &m, path) && !scope_refusal {
+                    assert!(s != 401 && s != 403, "{caller} {method} {path}: {s} but allowed: {}", String::from_utf8_lossy(&r.body));
+                } else {
+                    let want = if caller == "anonymous" { 401 } else { 403 };
+                    assert_eq!(s, want, "{caller} {method} {path}: {}", String::from_utf8_lossy(&r.body));
+                    assert_eq!(r.header("content-type"), "application/problem+json");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 150, "only {checked} route × role checks: is the OpenAPI document complete?");
+}
+
+#[tokio::test]
+async fn anonymous_access_can_be_switched_off() {
+    let app = app_with(ServerConfig { anonymous: gridmap_server::auth::Anonymous::None, ..Default::default() }).await;
+    assert_eq!(get(&app, "/collections/buildings/items").await.status, 401);
+    assert_eq!(get(&app, "/tiles/buildings/14/13515/6208.mvt").await.status, 401);
+    assert_eq!(get(&app, "/api/coverage?kind=canteen").await.status, 401);
+    let r = get(&app, "/api/stats").await;
+    assert_eq!(r.status, 401);
+    assert!(r.header("www-authenticate").starts_with("Bearer"));
+    for public in ["/conformance", "/openapi.json", "/health"] {
+        assert_eq!(get(&app, public).await.status, 200, "{public}");
+    }
+    let r = call(&app, Method::GET, "/collections/buildings/items", &[("authorization", &bearer("department"))], None).await;
+    assert_eq!(r.status, 200);
+}
+
+async fn as_lead(app: &App, uri: &str) -> Resp {
+    call(app, Method::GET, uri, &[("authorization", &bearer("lead"))], None).await
+}
+
+#[tokio::test]
+async fn a_grid_lead_sees_only_their_grid_everywhere() {
+    use geozero::mvt::{Message, Tile};
+    let app = app().await;
+    let g1: Vec<String> = city().grids[0].buildings.iter().map(ToString::to_string).collect();
+    // OGC items and REST lists: only g1's buildings, even when asking for another grid.
+    let r = as_lead(&app, "/collections/buildings/items?limit=100").await;
+    let mut got = ids(&r.json());
+    got.sort();
+    let mut want = g1.clone();
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(ids(&as_lead(&app, "/collections/buildings/items?grid=g2").await.json()), Vec::<String>::new());
+    assert_eq!(ids(&as_lead(&app, "/api/buildings?limit=100").await.json()).len(), g1.len());
+    assert_eq!(ids(&as_lead(&app, "/collections/grids/items").await.json()), ["g1"]);
+    assert_eq!(as_lead(&app, "/collections/grids/items/g2").await.status, 404);
+    assert_eq!(as_lead(&app, "/collections/buildings/items/b50").await.status, 404);
+    assert_eq!(as_lead(&app, "/api/grids/g2").await.status, 404);
+    assert_eq!(as_lead(&app, "/api/grids/g1").await.status, 200);
+    assert_eq!(ids(&as_lead(&app, "/collections/communities/items").await.json()), ["c1"]);
+    // Facilities within reach (the test city is 600 m wide: all three).
+    assert_eq!(ids(&as_lead(&app, "/collections/facilities/items").await.json()).len(), 3);
+    // Statistics count only the scope.
+    let st = as_lead(&app, "/api/stats").await.json();
+    assert_eq!(st["counts"]["buildings"], g1.len());
+    assert_eq!(st["counts"]["grids"], 1);
+    // Coverage is computed for the lead's buildings only.
+    let cov = as_lead(&app, "/api/coverage/buildings?kind=canteen").await;
+    assert_eq!(cov.status, 200, "{}", String::from_utf8_lossy(&cov.body));
+    assert_eq!(cov.json()["features"].as_array().map(Vec::len), Some(g1.len()));
+    // Tiles: the building of column 5 is not in the lead's tile, but in the planner's.
+    let (x, y) = tile_of(LON0 + 5.0 * STEP + 0.0003, LAT0 + 0.0003, 16);
+    let uri = format!("/tiles/buildings/16/{x}/{y}.mvt");
+    let count = |r: &Resp| Tile::decode(r.body.as_slice()).map(|t| t.layers.iter().map(|l| l.features.len()).sum::<usize>()).unwrap_or(0);
+    let lead_tile = as_lead(&app, &uri).await;
+    assert_eq!(lead_tile.status, 200);
+    let tile_ids = |r: &Resp| -> Vec<String> {
+        let t = Tile::decode(r.body.as_slice()).expect("valid MVT");
+        t.layers
+            .iter()
+            .flat_map(|l| {
+                let k = l.keys.iter().position(|k| k == "id").map(|k| k as u32);
+                l.features.iter().filter_map(move |f| f.tags.chunks(2).find(|kv| Some(kv[0]) == k).and_then(|kv| l.values[kv[1] as usize].string_value.clone()))
+            })
+            .collect()
+    };
+    let leaked: Vec<String> = tile_ids(&lead_tile).into_iter().filter(|i| !g1.contains(i)).collect();
+    assert!(leaked.is_empty(), "buildings outside the lead's grid leaked into a tile: {leaked:?}");
+    assert!(!tile_ids(&lead_tile).contains(&"b50".to_owned()));
+    assert!(lead_tile.header("cache-control").starts_with("private"));
+    assert!(tile_ids(&get(&app, &uri).await).contains(&"b50".to_owned()), "the same tile has b50 for others");
+    // ... and the lead's own still has them after the others' were cached.
+    let (x, y) = tile_of(LON0 + 0.0003, LAT0 + 0.0003, 16);
+    assert!(count(&as_lead(&app, &format!("/tiles/buildings/16/{x}/{y}.mvt")).await) > 0);
+    // Reads by others after the lead's are not filtered (no cache mix-up).
+    assert_eq!(get(&app, "/collections/buildings/items?limit=100").await.json()["numberMatched"], 30);
+}
+
+#[tokio::test]
+async fn login_sets_a_secure_cookie_and_logout_ends_the_session() {
+    let app = app().await;
+    let login = |user: &str, pw: &str| json!({"user": user, "password": pw});
+    let r = call(&app, Method::POST, "/api/login", &[("authorization", "")], Some(login("lead", "wrong"))).await;
+    assert_eq!(r.status, 401);
+    let r2 = call(&app, Method::POST, "/api/login", &[("authorization", "")], Some(login("nobody", "wrong"))).await;
+    assert_eq!((r2.status, r2.json()["detail"].clone()), (r.status, r.json()["detail"].clone()), "same answer for unknown users");
+    assert_eq!(call(&app, Method::POST, "/api/login", &[("authorization", "")], Some(login("off", "off-pass"))).await.status, 401, "disabled");
+    let r = call(&app, Method::POST, "/api/login", &[("authorization", "")], Some(login("lead", "lead-pass"))).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let cookie = r.header("set-cookie").to_owned();
+    assert!(cookie.starts_with("gridmap_session=gs_") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert_eq!(r.json()["role"], "grid_lead");
+    assert_eq!(r.json()["grids"], json!(["g1"]));
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let me = call(&app, Method::GET, "/api/me", &[("cookie", &session)], None).await;
+    assert_eq!((me.status, me.json()["user"].clone()), (StatusCode::OK, json!("lead")));
+    assert_eq!(call(&app, Method::GET, "/collections/grids/items", &[("cookie", &session)], None).await.json()["numberMatched"], 1);
+    // A cookie-authenticated write from another site is refused.
+    let r = call(&app, Method::POST, "/api/logout", &[("cookie", &session), ("authorization", ""), ("origin", "https://evil.example"), ("host", "test")], None).await;
+    assert_eq!(r.status, 403);
+    let r = call(&app, Method::POST, "/api/logout", &[("cookie", &session), ("authorization", "")], None).await;
+    assert_eq!(r.status, 204);
+    assert!(r.header("set-cookie").contains("Max-Age=0"));
+    assert_eq!(call(&app, Method::GET, "/api/me", &[("cookie", &session)], None).await.status, 401, "the session is over");
+    assert_eq!(get(&app, "/api/me").await.status, 401);
+    assert_eq!(call(&app, Method::GET, "/api/me", &[("authorization", "Bearer tok-invalid")], None).await.status, 401);
+}
+
+#[tokio::test]
+async fn community_planners_edit_only_their_communities() {
+    let app = app().await;
+    let tag = get(&app, "/collections/grids/items/g1").await.header("etag").to_owned();
+    let body = json!({"type": "Feature", "geometry": null, "properties": {"name": "renamed"}});
+    let cp = bearer("cplanner");
+    let r = call(&app, Method::PATCH, "/collections/grids/items/g1", &[("authorization", &cp), ("if-match", &tag)], Some(body.clone())).await;
+    assert_eq!(r.status, 403, "g1 lies in c1: {}", String::from_utf8_lossy(&r.body));
+    assert_eq!(get(&app, "/collections/grids/items/g1").await.header("etag"), tag, "nothing changed");
+    let r = call(&app, Method::POST, "/api/partition", &[("authorization", &cp)], Some(json!({"community": "c1"}))).await;
+    assert_eq!(r.status, 403);
+    let r = call(&app, Method::POST, "/api/partition", &[("authorization", &cp)], Some(json!({"community": "c2"}))).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    // Moving a grid into a community they do not plan is refused too.
+    let r = call(&app, Method::POST, "/collections/grids/items", &[("authorization", &cp)],
+        Some(json!({"type": "Feature", "geometry": null, "properties": {"code": "X-1", "community": "c1"}}))).await;
+    assert_eq!(r.status, 403);
+    let r = call(&app, Method::PATCH, "/collections/grids/items/g1", &[("if-match", &tag)], Some(body)).await;
+    assert_eq!(r.status, 200, "an unscoped planner may");
+}
+
+#[tokio::test]
+async fn edits_are_audited_with_before_and_after_and_the_grid_history_undoes() {
+    let app = app().await;
+    let tag = get(&app, "/collections/grids/items/g1").await.header("etag").to_owned();
+    let r = call(&app, Method::PATCH, "/collections/grids/items/g1", &[("if-match", &tag)], Some(json!({"properties": {"name": "东区一格"}}))).await;
+    assert_eq!(r.status, 200);
+    let r = call(&app, Method::POST, "/collections/facilities/items", &[("authorization", &bearer("department"))],
+        Some(json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [116.301, 39.901]}, "properties": {"kind": "canteen"}}))).await;
+    assert_eq!(r.status, 201);
+    // Admins read the log; others may not.
+    assert_eq!(call(&app, Method::GET, "/api/audit", &[("authorization", &bearer("planner"))], None).await.status, 403);
+    let log = call(&app, Method::GET, "/api/audit", &[("authorization", &bearer("admin"))], None).await.json();
+    let entries = log["entries"].as_array().expect("entries");
+    let fac = &entries[0];
+    assert_eq!((fac["user"].as_str(), fac["action"].as_str()), (Some("department"), Some("facility.create")));
+    assert!(fac["before"].is_null() && fac["after"]["properties"]["kind"] == "canteen");
+    let grid = entries.iter().find(|e| e["target"] == "grid:g1").expect("grid entry");
+    assert_eq!((grid["user"].as_str(), grid["action"].as_str()), (Some("planner"), Some("grid.update")));
+    assert_eq!(grid["before"]["properties"]["name"], Value::Null);
+    assert_eq!(grid["after"]["properties"]["name"], "东区一格");
+    // The history of g1, visible to its lead, carries what an undo writes back.
+    let h = as_lead(&app, "/api/grids/g1/history").await.json();
+    let before = h["entries"][0]["before"].clone();
+    assert_eq!(as_lead(&app, "/api/grids/g2/history").await.status, 404);
+    let tag = get(&app, "/collections/grids/items/g1").await.header("etag").to_owned();
+    let r = call(&app, Method::PUT, "/collections/grids/items/g1", &[("if-match", &tag)], Some(before)).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let g = get(&app, "/collections/grids/items/g1").await.json();
+    assert!(g["properties"].get("name").is_none_or(Value::is_null), "undone: {}", g["properties"]);
+    assert_eq!(g["properties"]["buildings"].as_array().map(Vec::len), Some(6));
+}
+
+#[tokio::test]
+async fn admins_manage_users_over_http_and_changes_apply_at_once() {
+    let app = app().await;
+    let admin = bearer("admin");
+    let r = call(&app, Method::POST, "/api/users", &[("authorization", &admin)],
+        Some(json!({"id": "lead2", "role": "grid_lead", "password": "longenough", "grids": ["g2"]}))).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let r = call(&app, Method::POST, "/api/users", &[("authorization", &admin)], Some(json!({"id": "x", "role": "grid_lead", "password": "longenough", "grids": ["nope"]}))).await;
+    assert_eq!(r.status, 422, "unknown grid");
+    let r = call(&app, Method::POST, "/api/users", &[("authorization", &admin)], Some(json!({"id": "lead2", "role": "planner", "password": "longenough"}))).await;
+    assert_eq!(r.status, 409);
+    let r = call(&app, Method::POST, "/api/login", &[("authorization", "")], Some(json!({"user": "lead2", "password": "longenough"}))).await;
+    assert_eq!(r.status, 200);
+    let cookie = r.header("set-cookie").split(';').next().unwrap().to_owned();
+    assert_eq!(call(&app, Method::GET, "/collections/grids/items", &[("cookie", &cookie)], None).await.json()["numberMatched"], 1);
+    // Disabling the account ends its session at once.
+    let r = call(&app, Method::PATCH, "/api/users/lead2", &[("authorization", &admin)], Some(json!({"disabled": true}))).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(call(&app, Method::GET, "/api/me", &[("cookie", &cookie)], None).await.status, 401);
+    assert_eq!(call(&app, Method::DELETE, "/api/users/admin", &[("authorization", &admin)], None).await.status, 409);
+    assert_eq!(call(&app, Method::DELETE, "/api/users/lead2", &[("authorization", &admin)], None).await.status, 204);
+    let users = call(&app, Method::GET, "/api/users", &[("authorization", &admin)], None).await.json();
+    assert!(users["users"].as_array().unwrap().iter().all(|u| u["id"] != "lead2"));
+    let log = call(&app, Method::GET, "/api/audit?target=user:lead2", &[("authorization", &admin)], None).await.json();
+    let actions: Vec<&str> = log["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(actions, ["user.remove", "user.update", "session.login", "user.add"]);
 }

@@ -31,7 +31,7 @@ pub use postgres::PgStore;
 pub use query::{Page, Query};
 pub use sqlite::SqliteStore;
 pub use store::{ImportCounts, Store};
-pub use users::{hash_token, now_unix, rfc3339, AuditQuery, TokenKind};
+pub use users::{hash_password, hash_token, new_token, now_unix, random_bytes, rfc3339, verify_password, AuditQuery, TokenKind};
 
 use gridmap_model::{BuildingKey, CommunityId, Grid, HouseholdUpdate};
 use std::sync::Arc;

@@ -24,7 +24,7 @@ pub struct AuditQuery {
 }
 
 /// What a stored token is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TokenKind {
     /// A login session (cookie), usually short-lived.
     Session,
@@ -45,6 +45,39 @@ impl TokenKind {
 /// up in. Tokens must be long random strings (≥ 128 bits), so an unsalted fast hash suffices.
 pub fn hash_token(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Argon2id (the crate's default parameters) of `password` as a PHC string; empty passwords are
+/// refused.
+pub fn hash_password(password: &str) -> Result<String, StoreError> {
+    use argon2::password_hash::PasswordHasher;
+    if password.is_empty() {
+        return Err(StoreError::Invalid { what: "user", id: String::new(), reason: "the password must not be empty".into() });
+    }
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Invalid { what: "user", id: String::new(), reason: format!("hashing the password failed: {e}") })
+}
+
+/// Whether `password` matches a PHC hash from [`hash_password`] (constant-time compare; a
+/// malformed hash never matches).
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    use argon2::password_hash::{phc::PasswordHash, PasswordVerifier};
+    PasswordHash::new(phc).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// `N` bytes from the operating system's random source.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], StoreError> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|e| StoreError::Invalid { what: "token", id: String::new(), reason: format!("no OS randomness: {e}") })?;
+    Ok(b)
+}
+
+/// A new secret token: `prefix` + 64 hex digits (256 random bits). API tokens use `gm_`,
+/// login sessions `gs_`.
+pub fn new_token(prefix: &str) -> Result<String, StoreError> {
+    Ok(format!("{prefix}{}", random_bytes::<32>()?.iter().map(|b| format!("{b:02x}")).collect::<String>()))
 }
 
 /// Seconds since the Unix epoch, now.
@@ -108,6 +141,12 @@ mod tests {
 
     #[test]
     fn token_hash_is_sha256_hex() {
+        let h = hash_password("s3cret").unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(verify_password("s3cret", &h) && !verify_password("s3cret ", &h) && !verify_password("s3cret", "not-a-hash"));
+        assert!(hash_password("").is_err());
+        let (a, b) = (new_token("gm_").unwrap(), new_token("gm_").unwrap());
+        assert!(a.starts_with("gm_") && a.len() == 67 && a != b);
         assert_eq!(hash_token("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

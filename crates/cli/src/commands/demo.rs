@@ -15,12 +15,32 @@ const CITIES: [(&str, &str, &[u8]); 2] = [
 ];
 
 /// Demo accounts, one per role, with fixed passwords (role name + `-demo`): for trying the
-/// roles on a local demo only. The grid lead is scoped to the first stored grid.
+/// roles on a local demo only. The grid lead is scoped to the grid with the most facilities
+/// within 1 km of its buildings (so their view has something to show).
 pub const DEMO_USERS: [(&str, Role); 4] =
     [("admin", Role::Admin), ("planner", Role::Planner), ("department", Role::Department), ("grid_lead", Role::GridLead)];
 
+/// The grid with the most facilities within 1 km (straight line) of its buildings' centre.
+fn lead_grid(ds: &gridmap_model::Dataset) -> Option<gridmap_model::GridId> {
+    use geo::Centroid;
+    let pos: std::collections::HashMap<&str, &gridmap_model::Building> = ds.buildings.iter().map(|b| (b.id.as_str(), b)).collect();
+    let near = |g: &gridmap_model::Grid| -> usize {
+        let pts: Vec<geo_types::Point<f64>> = g.buildings.iter().filter_map(|b| pos.get(b.as_str())?.footprint.centroid()).collect();
+        if pts.is_empty() {
+            return 0;
+        }
+        let (x, y) = pts.iter().fold((0.0, 0.0), |(x, y), p| (x + p.x(), y + p.y()));
+        let (x, y) = (x / pts.len() as f64, y / pts.len() as f64);
+        ds.facilities
+            .iter()
+            .filter(|f| ((f.location.x() - x) * 111_320.0 * y.to_radians().cos()).hypot((f.location.y() - y) * 111_320.0) <= 1000.0)
+            .count()
+    };
+    ds.grids.iter().max_by_key(|g| (near(g), std::cmp::Reverse(g.id.clone()))).map(|g| g.id.clone())
+}
+
 async fn demo_users(store: &dyn gridmap_store::Store) -> Result<()> {
-    let first_grid = store.grids(&gridmap_store::Query::all().page(0, 1)).await?.items.into_iter().next().map(|g| g.id);
+    let first_grid = lead_grid(&store.load().await?);
     eprintln!("  demo logins (local demo only; password = role + \"-demo\"):");
     for (name, role) in DEMO_USERS {
         let mut u = User::new(name, role);
@@ -82,6 +102,6 @@ pub async fn run(g: &Global, a: DemoArgs) -> Result<()> {
         return Ok(());
     }
     eprintln!("open http://{}/ in a browser", a.bind);
-    let serve = ServeArgs { bind: a.bind, cors: vec![], body_limit: 16 * 1024 * 1024, timeout_s: 30 };
+    let serve = ServeArgs::on(a.bind);
     super::serve::serve_store(store, &serve).await
 }

@@ -10,7 +10,21 @@ pub fn server_config(a: &ServeArgs) -> gridmap_server::ServerConfig {
         cors_origins: a.cors.clone(),
         body_limit_bytes: a.body_limit,
         request_timeout: Duration::from_secs(a.timeout_s),
-        public_url: None,
+        public_url: a.public_url.clone(),
+        anonymous: anonymous_access(a),
+        session_ttl: Duration::from_secs(a.session_hours * 3600),
+    }
+}
+
+/// `--anonymous`: `auto` reads on loopback binds (a local demo, a workstation) and is closed
+/// on any other address, so a deployment never exposes household data by default.
+fn anonymous_access(a: &ServeArgs) -> gridmap_server::auth::Anonymous {
+    use gridmap_server::auth::Anonymous;
+    match a.anonymous.as_str() {
+        "read" => Anonymous::Read,
+        "none" => Anonymous::None,
+        _ if a.bind.ip().is_loopback() => Anonymous::Read,
+        _ => Anonymous::None,
     }
 }
 
@@ -20,7 +34,11 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
 }
 
 pub async fn serve_store(store: Arc<dyn gridmap_store::Store>, a: &ServeArgs) -> Result<()> {
-    eprintln!("gridmap serving {} data on http://{}/ (Ctrl-C to stop)", store.backend(), a.bind);
+    let anon = match anonymous_access(a) {
+        gridmap_server::auth::Anonymous::Read => "anonymous callers may read (--anonymous none to require a login)",
+        gridmap_server::auth::Anonymous::None => "a login or API token is required to read data",
+    };
+    eprintln!("gridmap serving {} data on http://{}/ (Ctrl-C to stop); {anon}", store.backend(), a.bind);
     tracing::info!(bind = %a.bind, backend = store.backend(), "serving");
     gridmap_server::serve(store, server_config(a), shutdown_signal()).await?;
     Ok(())

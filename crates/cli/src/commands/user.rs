@@ -34,33 +34,23 @@ fn check_name(name: &str) -> Result<()> {
     }
 }
 
-/// Argon2id with the crate's default parameters, as a PHC string. Refuses empty passwords.
+/// Argon2id of `password` (refuses empty passwords); see `gridmap_store::hash_password`.
 pub fn hash_password(password: &str) -> Result<String> {
-    use argon2::password_hash::PasswordHasher;
     if password.is_empty() {
         return Err(CliError::usage("password", "must not be empty"));
     }
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| CliError::algo(format!("hashing the password failed: {e}")))
-}
-
-fn random_bytes<const N: usize>() -> Result<[u8; N]> {
-    let mut b = [0u8; N];
-    getrandom::fill(&mut b).map_err(|e| CliError::algo(format!("no OS randomness: {e}")))?;
-    Ok(b)
+    Ok(gridmap_store::hash_password(password)?)
 }
 
 /// 20 characters from a 32-letter alphabet without look-alikes: 100 random bits.
 fn generate_password() -> Result<String> {
     const ALPHABET: &[u8; 32] = b"abcdefghjkmnpqrstuvwxyz23456789-";
-    Ok(random_bytes::<20>()?.iter().map(|b| ALPHABET[usize::from(b % 32)] as char).collect())
+    Ok(gridmap_store::random_bytes::<20>()?.iter().map(|b| ALPHABET[usize::from(b % 32)] as char).collect())
 }
 
 /// A new API token: `gm_` + 64 hex digits (256 random bits).
 fn generate_token() -> Result<String> {
-    Ok(format!("gm_{}", random_bytes::<32>()?.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+    Ok(gridmap_store::new_token("gm_")?)
 }
 
 fn to_json(u: &User) -> serde_json::Value {

@@ -33,7 +33,8 @@ use crate::openapi::schemas::{CoverageSummary, WhatIfRequest, WhatIfSummary, Par
 /// The analysis session of the current data generation, and the pending partition proposals.
 #[derive(Default)]
 pub struct AnalysisCache {
-    current: tokio::sync::Mutex<Option<(u64, Arc<Analysis>)>>,
+    /// Sessions by (data generation, scope key): the whole dataset and a few grid leads' views.
+    current: tokio::sync::Mutex<VecDeque<((u64, String), Arc<Analysis>)>>,
     proposals: std::sync::Mutex<VecDeque<Proposal>>,
     next_id: std::sync::atomic::AtomicU64,
 }
@@ -58,15 +59,18 @@ fn cache(st: &AppState) -> Result<&AnalysisCache, ApiError> {
 async fn session(st: &AppState) -> Result<(u64, Arc<Analysis>), ApiError> {
     let snap = st.snapshot().await?;
     let c = cache(st)?;
+    let key = (snap.generation, st.scope_key());
     let mut cur = c.current.lock().await;
-    if let Some((g, a)) = cur.as_ref() {
-        if *g == snap.generation {
-            return Ok((*g, a.clone()));
-        }
+    cur.retain(|(k, _)| k.0 == snap.generation);
+    if let Some((_, a)) = cur.iter().find(|(k, _)| *k == key) {
+        return Ok((snap.generation, a.clone()));
     }
     let ds = snap.dataset.clone();
     let a = Arc::new(blocking(move || Ok(Analysis::new(ds))).await?);
-    *cur = Some((snap.generation, a.clone()));
+    if cur.len() >= 4 {
+        cur.pop_front();
+    }
+    cur.push_back((key, a.clone()));
     Ok((snap.generation, a))
 }
 
@@ -442,6 +446,7 @@ async fn partition(State(st): State<AppState>, body: Bytes) -> Result<Response, 
     let generation = snap.generation;
     let ds = snap.dataset.clone();
     let community = gridmap_service::resolve_community(&ds, b.community.as_deref()).map_err(service)?;
+    crate::auth::current().check_community(community.as_ref())?;
     let c2 = community.clone();
     let result = Arc::new(blocking(move || gridmap_service::propose_grids(&ds, c2.as_ref(), &params).map_err(service)).await?);
     let c = cache(&st)?;
@@ -472,12 +477,25 @@ async fn accept_partition(State(st): State<AppState>, Path(proposal_id): Path<St
         let pos = list.iter().position(|p| p.id == proposal_id).ok_or_else(|| ApiError::NotFound { what: "partition proposal".into(), id: proposal_id.clone() })?;
         list.remove(pos).ok_or_else(|| ApiError::NotFound { what: "partition proposal".into(), id: proposal_id.clone() })?
     };
+    crate::auth::current().check_community(p.community.as_ref())?;
     if st.data.generation() != p.generation {
         return Err(ApiError::Conflict(format!("the data changed since proposal {} was made; propose again", p.id)));
     }
+    let before: Vec<Value> = st
+        .snapshot()
+        .await?
+        .dataset
+        .grids
+        .iter()
+        .filter(|g| p.community.is_none() || g.community == p.community)
+        .map(crate::routes::transactions::grid_record)
+        .collect();
     let grids = gridmap_service::proposal_grids(&p.result);
     st.store.replace_grids(p.community.as_ref(), &grids).await?;
     st.invalidate();
+    let target = format!("grids:{}", p.community.as_ref().map_or("*", |c| c.as_str()));
+    let after: Vec<Value> = grids.iter().map(crate::routes::transactions::grid_record).collect();
+    crate::routes::account::record(&st, crate::routes::account::caller_id().as_ref(), "grids.partition", &target, Some(Value::Array(before)), Some(Value::Array(after))).await;
     Ok(json_value("application/json", &json!({"stored": grids.len(), "community": p.community, "report": p.result.report})))
 }
 
@@ -508,8 +526,11 @@ async fn rebalance(State(st): State<AppState>, body: Bytes) -> Result<Response, 
     let result = blocking(move || gridmap_service::rebalance_grids(&ds, &params).map_err(service)).await?;
     let dry = b.dry_run.unwrap_or(false);
     if !dry && !result.moves.is_empty() {
+        // Rebalancing stores grids of every community: not for community-scoped planners.
+        crate::auth::current().check_community(None)?;
         st.store.replace_grids(None, &result.grids).await?;
         st.invalidate();
+        crate::routes::account::record(&st, crate::routes::account::caller_id().as_ref(), "grids.rebalance", "grids:*", None, Some(json!({"moves": result.moves}))).await;
     }
     Ok(json_value("application/json", &json!({"report": result.report, "moves": result.moves, "stored": !dry && !result.moves.is_empty()})))
 }

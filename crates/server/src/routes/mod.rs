@@ -1,5 +1,6 @@
 //! HTTP routes, grouped by API. Every route is registered through `utoipa-axum`, so the
 //! OpenAPI document lists exactly what the router serves.
+pub mod account;
 pub mod analysis;
 pub mod docs;
 pub mod health;
@@ -69,6 +70,7 @@ pub fn api_router(state: AppState) -> (axum::Router, serde_json::Value) {
         .merge(rest::routes())
         .merge(tiles::routes())
         .merge(analysis::routes())
+        .merge(account::routes())
         .merge(docs::routes());
     let (router, doc) = r.split_for_parts();
     let doc = crate::openapi::finish(&doc);
@@ -77,6 +79,8 @@ pub fn api_router(state: AppState) -> (axum::Router, serde_json::Value) {
         .merge(tiles::unlisted_routes())
         .merge(crate::web::routes())
         .merge(docs::serve_document(&doc))
+        // Every routed request is identified, classified and permitted here (crate::auth).
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::authorize))
         .fallback(|uri: axum::http::Uri| async move { ApiError::NotFound { what: "path".into(), id: uri.path().to_owned() } })
         .with_state(state);
     (router, doc)

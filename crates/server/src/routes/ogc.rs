@@ -243,7 +243,7 @@ pub async fn items(State(st): State<AppState>, headers: HeaderMap, Path(id): Pat
     let q = ItemsQuery::parse(c, q, true)?;
     let base = st.base_url(&headers);
     let generation = st.data.generation();
-    let key = (generation, format!("{}\n{base}\n{}", c.id(), crate::query::with_paging(&q.raw, q.offset, q.limit)));
+    let key = (generation, format!("{}\n{base}\n{}\n{}", c.id(), crate::query::with_paging(&q.raw, q.offset, q.limit), st.scope_key()));
     let parts = match st.pages.get(&key) {
         Some(p) => p,
         None => {
@@ -355,10 +355,14 @@ pub async fn fresh_item(st: &AppState, c: Collection, fid: &str, crs: &ApiCrs, b
             link(format!("{base}/collections/{}", c.id()), "collection", JSON, "The collection"),
         ]
     };
+    let snap = st.snapshot().await?;
+    // Outside the caller's scope an item does not exist (the store is read for its fresh version).
+    if snap.layer(c).get(fid).is_none() && !crate::auth::current().scope.is_all() {
+        return Ok(None);
+    }
     match c {
         Collection::Grids => {
             let Some(g) = st.store.grid(&gridmap_model::GridId::new(fid)).await? else { return Ok(None) };
-            let snap = st.snapshot().await?;
             let (geom, props) = crate::routes::transactions::grid_feature(&snap, &g);
             Ok(Some((feature_json(fid, geom.as_ref(), &props, crs, links(fid)), g.version)))
         }

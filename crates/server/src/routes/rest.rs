@@ -84,8 +84,11 @@ api_list!(api_facilities, Collection::Facilities, "facilities", [
     ))]
 async fn grid_detail(State(st): State<AppState>, Path(id): Path<String>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
     only(&q, &[])?;
-    let g = st.store.grid(&GridId::new(&id)).await?.ok_or_else(|| ApiError::NotFound { what: "grid".into(), id: id.clone() })?;
     let snap = st.snapshot().await?;
+    let nf = || ApiError::NotFound { what: "grid".into(), id: id.clone() };
+    // Outside the caller's scope a grid does not exist.
+    snap.layer(Collection::Grids).get(&id).ok_or_else(nf)?;
+    let g = st.store.grid(&GridId::new(&id)).await?.ok_or_else(nf)?;
     let (geom, props) = snap.grid_feature(&g);
     let mut grid = String::new();
     crate::geojson::write_feature(&mut grid, &id, geom.as_ref(), &props, &crate::geojson::identity);

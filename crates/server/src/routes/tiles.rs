@@ -61,21 +61,27 @@ async fn tile(State(st): State<AppState>, headers: HeaderMap, Path((layer, z, x,
     let y = y.strip_suffix(".mvt").ok_or_else(|| ApiError::NotFound { what: "tile".into(), id: format!("{layer}/{z}/{x}/{y}") })?;
     let (zn, xn, yn) = (coord("z", &z)?, coord("x", &x)?, coord("y", y)?);
     let t = TileId::new(zn, xn, yn).ok_or_else(|| ApiError::NotFound { what: "tile".into(), id: format!("{layer}/{z}/{x}/{y}") })?;
-    let key = (source, t, st.data.generation());
+    // The basemap is public OpenStreetMap data: one copy for every caller.
+    let basemap = source == TileLayer::Basemap;
+    let key = (source, t, st.data.generation(), if basemap { String::new() } else { st.scope_key() });
     let entry = match st.tiles.get(&key) {
         Some(e) => e,
         None => {
-            let snap = st.snapshot().await?;
+            let snap = if basemap { st.data.get(st.store.as_ref()).await? } else { st.snapshot().await? };
             let bytes = tokio::task::spawn_blocking(move || render(&snap, source, &t))
                 .await
                 .map_err(|e| ApiError::Internal(format!("rendering tile {layer}/{z}/{x}/{y} panicked: {e}")))?;
             let tag = content_etag(&bytes);
             let e = Arc::new((bytes, tag));
-            st.tiles.insert((source, t, key.2), e.clone());
+            st.tiles.insert(key.clone(), e.clone());
             e
         }
     };
-    let cache = [(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"))];
+    // Layer tiles depend on who asks (a grid lead's are filtered): never in shared caches.
+    let cache = [
+        (header::CACHE_CONTROL, HeaderValue::from_static(if basemap { "public, max-age=60" } else { "private, max-age=60" })),
+        (header::VARY, HeaderValue::from_static("Cookie, Authorization")),
+    ];
     if none_match(&headers, &entry.1) {
         return Ok((StatusCode::NOT_MODIFIED, cache, [(header::ETAG, entry.1.clone())]).into_response());
     }

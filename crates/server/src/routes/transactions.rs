@@ -4,6 +4,8 @@
 //! (and then nothing changes). Responses carry the new `ETag`.
 use super::ogc::{fresh_item, item, item_response, items};
 use super::QueryPairs;
+use super::account::{caller_id, record};
+use crate::auth;
 use crate::crs::ApiCrs;
 use crate::error::{ApiError, Problem};
 use crate::etag::IfMatch;
@@ -279,6 +281,28 @@ fn check_body_id(fb: &FeatureBody, fid: &str) {
 
 // ------------------------------------------------------------------ the edit operations
 
+/// A grid as the audit log keeps it: a Feature whose geometry is the drawn boundary (null when
+/// the grid has none) and whose properties are the editable ones, so `before` can be PUT back.
+pub fn grid_record(g: &Grid) -> Value {
+    let geom = g.boundary.clone().map(Geometry::MultiPolygon);
+    let props = serde_json::json!({"code": g.code, "name": g.name, "community": g.community, "buildings": g.buildings, "leads": g.leads, "version": g.version});
+    feature_value(g.id.as_str(), geom.as_ref(), props)
+}
+
+/// A facility as the audit log keeps it (Feature with its properties and version).
+fn facility_record(f: &Facility, version: i64) -> Value {
+    let mut props = crate::snapshot::facility_properties(f);
+    props.insert("version".into(), version.into());
+    feature_value(f.id.as_str(), Some(&Geometry::Point(f.location)), Value::Object(props))
+}
+
+fn feature_value(id: &str, geom: Option<&Geometry<f64>>, props: Value) -> Value {
+    let Value::Object(props) = props else { return Value::Null };
+    let mut s = String::new();
+    crate::geojson::write_feature(&mut s, id, geom, &props, &crate::geojson::identity);
+    serde_json::from_str(&s).unwrap_or(Value::Null)
+}
+
 async fn respond_fresh(st: &AppState, c: Collection, id: &str, headers: &HeaderMap, status: StatusCode) -> Result<Response, ApiError> {
     let base = st.base_url(headers);
     let (body, version) = fresh_item(st, c, id, &ApiCrs::DEFAULT, &base)
@@ -322,19 +346,22 @@ async fn create(st: AppState, c: Collection, headers: HeaderMap, body: Result<By
         Collection::Grids => {
             let mut g = Grid { id: GridId::new(&id), code: String::new(), name: None, community: None, buildings: vec![], leads: vec![], boundary: None, version: 0 };
             apply_grid(&mut g, &fb, &crs, true)?;
+            auth::current().check_community(g.community.as_ref())?;
             check_grid(&snap, &g)?;
-            match st.store.put_grid(&g, None).await {
+            let stored = match st.store.put_grid(&g, None).await {
                 Err(crate::backend::StoreError::VersionConflict { .. }) => return Err(exists("grid")),
                 r => r?,
             };
+            record(&st, caller_id().as_ref(), "grid.create", &format!("grid:{id}"), None, Some(grid_record(&stored))).await;
         }
         _ => {
             let mut f = Facility { id: FacilityId::new(&id), kind: FacilityKind::Other("other".into()), name: None, location: geo_types::Point::new(0.0, 0.0), capacity: None, opening_hours: None };
             apply_facility(&mut f, &fb, &crs, true)?;
-            match st.store.put_facility(&f, None).await {
+            let (stored, v) = match st.store.put_facility(&f, None).await {
                 Err(crate::backend::StoreError::VersionConflict { .. }) => return Err(exists("facility")),
                 r => r?,
             };
+            record(&st, caller_id().as_ref(), "facility.create", &format!("facility:{id}"), None, Some(facility_record(&stored, v))).await;
         }
     }
     st.invalidate();
@@ -352,15 +379,23 @@ async fn replace_or_update(st: AppState, c: Collection, fid: String, headers: He
         Collection::Grids => {
             let nf = || ApiError::NotFound { what: "feature of grids".into(), id: fid.clone() };
             let mut g = st.store.grid(&GridId::new(&fid)).await?.ok_or_else(nf)?;
+            let before = g.clone();
+            auth::current().check_community(before.community.as_ref())?;
             apply_grid(&mut g, &fb, &crs, full)?;
+            auth::current().check_community(g.community.as_ref())?;
             check_grid(&*st.snapshot().await?, &g)?;
-            st.store.put_grid(&g, Some(expected)).await?;
+            let stored = st.store.put_grid(&g, Some(expected)).await?;
+            let action = if full { "grid.replace" } else { "grid.update" };
+            record(&st, caller_id().as_ref(), action, &format!("grid:{fid}"), Some(grid_record(&before)), Some(grid_record(&stored))).await;
         }
         _ => {
             let nf = || ApiError::NotFound { what: "feature of facilities".into(), id: fid.clone() };
-            let (mut f, _) = st.store.facility(&FacilityId::new(&fid)).await?.ok_or_else(nf)?;
+            let (mut f, v0) = st.store.facility(&FacilityId::new(&fid)).await?.ok_or_else(nf)?;
+            let before = facility_record(&f, v0);
             apply_facility(&mut f, &fb, &crs, full)?;
-            st.store.put_facility(&f, Some(expected)).await?;
+            let (stored, v) = st.store.put_facility(&f, Some(expected)).await?;
+            let action = if full { "facility.replace" } else { "facility.update" };
+            record(&st, caller_id().as_ref(), action, &format!("facility:{fid}"), Some(before), Some(facility_record(&stored, v))).await;
         }
     }
     st.invalidate();
@@ -370,8 +405,17 @@ async fn replace_or_update(st: AppState, c: Collection, fid: String, headers: He
 async fn delete(st: AppState, c: Collection, fid: String, headers: HeaderMap) -> Result<Response, ApiError> {
     let expected = precondition(&st, c, &fid, &headers).await?;
     match c {
-        Collection::Grids => st.store.delete_grid(&GridId::new(&fid), Some(expected)).await?,
-        _ => st.store.delete_facility(&FacilityId::new(&fid), Some(expected)).await?,
+        Collection::Grids => {
+            let before = st.store.grid(&GridId::new(&fid)).await?;
+            auth::current().check_community(before.as_ref().and_then(|g| g.community.as_ref()))?;
+            st.store.delete_grid(&GridId::new(&fid), Some(expected)).await?;
+            record(&st, caller_id().as_ref(), "grid.delete", &format!("grid:{fid}"), before.as_ref().map(grid_record), None).await;
+        }
+        _ => {
+            let before = st.store.facility(&FacilityId::new(&fid)).await?;
+            st.store.delete_facility(&FacilityId::new(&fid), Some(expected)).await?;
+            record(&st, caller_id().as_ref(), "facility.delete", &format!("facility:{fid}"), before.map(|(f, v)| facility_record(&f, v)), None).await;
+        }
     }
     st.invalidate();
     Ok(StatusCode::NO_CONTENT.into_response())

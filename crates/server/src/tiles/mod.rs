@@ -128,19 +128,23 @@ impl TileId {
     }
 }
 
-/// Cached encoded tiles: key = (source, tile, data generation); value = (bytes, ETag).
+/// Key of a cached tile: source, tile, data generation and the caller's scope key (empty for
+/// the whole dataset and for the basemap, which holds only public OpenStreetMap features).
+pub type TileKey = (TileLayer, TileId, u64, String);
+
+/// Cached encoded tiles; value = (bytes, ETag).
 pub struct TileCache {
-    cache: quick_cache::sync::Cache<(TileLayer, TileId, u64), Arc<(Vec<u8>, String)>>,
+    cache: quick_cache::sync::Cache<TileKey, Arc<(Vec<u8>, String)>>,
 }
 
 impl TileCache {
     pub fn new(capacity: usize) -> Self {
         Self { cache: quick_cache::sync::Cache::new(capacity) }
     }
-    pub fn get(&self, key: &(TileLayer, TileId, u64)) -> Option<Arc<(Vec<u8>, String)>> {
+    pub fn get(&self, key: &TileKey) -> Option<Arc<(Vec<u8>, String)>> {
         self.cache.get(key)
     }
-    pub fn insert(&self, key: (TileLayer, TileId, u64), v: Arc<(Vec<u8>, String)>) {
+    pub fn insert(&self, key: TileKey, v: Arc<(Vec<u8>, String)>) {
         self.cache.insert(key, v);
     }
     pub fn clear(&self) {
