@@ -36,8 +36,15 @@ const assert = async (cond, msg) => {
 };
 
 /** Opens the app in a fresh context and records everything that counts as a page error. */
-async function openPage({ locale = 'zh-CN', hash = '' } = {}) {
+/** `as`: a demo account (`planner`, `department`, ...) logged in before the page loads, as a
+ * user who logged in earlier from this browser (cookie + the app's session flag). */
+async function openPage({ locale = 'zh-CN', hash = '', as = null } = {}) {
   const context = await browser.newContext({ locale, viewport: { width: 1366, height: 860 }, acceptDownloads: true });
+  if (as) {
+    const r = await context.request.post(`${base}/api/login`, { data: { user: as, password: `${as}-demo` } });
+    if (r.status() !== 200) throw new Failure(`login as ${as}: HTTP ${r.status()} ${await r.text()}`);
+    await context.addInitScript(() => localStorage.setItem('gridmap.session', '1'));
+  }
   const problems = [];
   await context.route('**/*', (route) => {
     const u = new URL(route.request().url());
@@ -161,7 +168,7 @@ scenario('switching_language_relabels_the_interface', async () => {
 });
 
 scenario('drawing_a_grid_shows_its_household_count', async () => {
-  const o = await openPage();
+  const o = await openPage({ as: 'planner' });
   await zoomToFirstGrid(o.page);
   await o.page.click('#draw-start');
   await o.page.waitForFunction(() => window.map.getStyle().layers.some((l) => l.id.startsWith('td-')), null, { timeout: 10000 });
@@ -191,7 +198,7 @@ scenario('drawing_a_grid_shows_its_household_count', async () => {
 });
 
 scenario('running_and_accepting_a_partition_updates_grids', async () => {
-  const o = await openPage();
+  const o = await openPage({ as: 'planner' });
   const communities = await api(o.page, '/api/communities?limit=10000');
   await o.page.waitForFunction(() => document.querySelectorAll('#partition-community option').length > 1, null, { timeout: 10000 }).catch(() => undefined);
   if (communities.body?.features?.length) {
@@ -263,7 +270,7 @@ scenario('changing_coverage_minutes_changes_the_percentage', async () => {
 });
 
 scenario('dragging_a_facility_in_what_if_shows_a_delta', async () => {
-  const o = await openPage({ hash: '#coverage' });
+  const o = await openPage({ hash: '#coverage', as: 'department' });
   const kind = await sparsestKind(o.page);
   await o.page.selectOption('#cov-kind', kind);
   await o.page.locator('#cov-minutes').fill('10');
@@ -292,8 +299,8 @@ scenario('dragging_a_facility_in_what_if_shows_a_delta', async () => {
 scenario('grid_lead_sees_only_their_grid', async () => {
   const o = await openPage();
   if (await documented(o.page, '/api/login')) {
-    const user = process.env.GRIDMAP_LEAD_USER || 'lead';
-    const password = process.env.GRIDMAP_LEAD_PASSWORD || 'lead';
+    const user = process.env.GRIDMAP_LEAD_USER || 'grid_lead';
+    const password = process.env.GRIDMAP_LEAD_PASSWORD || 'grid_lead-demo';
     await o.page.click('#login-btn');
     await o.page.fill('#login-user', user);
     await o.page.fill('#login-password', password);
@@ -320,7 +327,7 @@ scenario('grid_lead_sees_only_their_grid', async () => {
 });
 
 scenario('adding_and_deleting_a_facility_round_trips', async () => {
-  const o = await openPage({ hash: '#facilities' });
+  const o = await openPage({ hash: '#facilities', as: 'planner' });
   const before = (await api(o.page, '/api/facilities?limit=10000')).body.features.length;
   await o.page.click('#fac-add');
   const box = await o.page.locator('#map').boundingBox();

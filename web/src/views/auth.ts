@@ -1,7 +1,8 @@
 /**
  * Login box (only shown when the server documents `/api/login` and `/api/me`). `/api/me` is
  * asked on load only after a login from this browser, so an anonymous first visit makes no
- * request that could answer 401.
+ * request that could answer 401. Logging in or out reloads the page: the server filters every
+ * layer by the caller.
  */
 import { ApiError, get, hasRoute, post, type Me } from '../api';
 import type { AppContext } from '../context';
@@ -37,8 +38,7 @@ export async function initAuth(ctx: AppContext, box: HTMLElement, onChange: (me:
     if (hasRoute('/api/logout', false)) await post('/api/logout', {}).catch(() => undefined);
     localStorage.removeItem(FLAG);
     ctx.me = null;
-    render();
-    onChange(null);
+    location.reload();
   };
   const openLogin = () => {
     const user = h('input', { id: 'login-user', name: 'user', autocomplete: 'username', required: true });
@@ -59,7 +59,9 @@ export async function initAuth(ctx: AppContext, box: HTMLElement, onChange: (me:
         localStorage.setItem(FLAG, '1');
         dlg.close();
         dlg.remove();
-        await refresh();
+        // Every layer, tile and table depends on who is asking (a grid lead sees only their
+        // grid): start over as the new user rather than patch each source.
+        location.reload();
       } catch (e) {
         toast(e instanceof ApiError && e.status === 401 ? t('login_failed') : errorMessage(e), 'error');
       }
