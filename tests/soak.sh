@@ -15,15 +15,12 @@ TOKEN=$("$BIN" user token soak --name soak --json --db "$DB" --quiet 2>"$T/token
 [ -n "$TOKEN" ] && pass "API token created" || fail "gridmap user token: $(head -c 200 "$T/token.err")"
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 BASE="http://127.0.0.1:$port"
-# glibc malloc gives each thread that allocates its own arena, and the snapshot rebuilt after
-# every edit is allocated on whichever tokio/blocking thread runs it: with glibc's default arenas
-# the RSS of this run was ~0.97 GB at 20 s and still climbing at 60 s (1.19 GB, +20 %), while
-# with 2 arenas the same traffic levels off at ~450 MB (90 s run: 417 → 441 MB). That is
-# fragmentation, not a leak, and this test looks for leaks: the server runs with
-# MALLOC_ARENA_MAX=2 (GRIDMAP_SOAK_MALLOC_ARENA_MAX= empty runs it with glibc's default) until the
-# server ships an allocator that does not need it.
-ARENAS=${GRIDMAP_SOAK_MALLOC_ARENA_MAX-2}
-echo "  server: MALLOC_ARENA_MAX=${ARENAS:-(glibc default)}"
+# With glibc malloc the RSS of this run grew to ~1.2 GB and kept climbing (per-thread arena
+# fragmentation from the snapshot rebuilt after every edit; flat at ~450 MB with
+# MALLOC_ARENA_MAX=2). The binary now uses mimalloc, so the server runs with the default
+# environment; GRIDMAP_SOAK_MALLOC_ARENA_MAX=N still sets glibc's knob for comparisons.
+ARENAS=${GRIDMAP_SOAK_MALLOC_ARENA_MAX-}
+echo "  server: ${ARENAS:+MALLOC_ARENA_MAX=$ARENAS }global allocator mimalloc"
 if [ -n "$ARENAS" ]; then
   MALLOC_ARENA_MAX=$ARENAS "$BIN" serve --db "$DB" --bind "127.0.0.1:$port" >"$T/serve.log" 2>&1 &
 else
