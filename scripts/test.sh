@@ -88,10 +88,16 @@ for t in "$ROOT"/tests/*.sh; do
 done
 
 step "browser tests (tests/web, Playwright + Chromium against gridmap demo)"
-# grid_lead_sees_only_their_grid needs users and login (issue 8, not built yet): not run until then.
-WEB_SCENARIOS="map_loads_idle_with_buildings_and_grids switching_language_relabels_the_interface drawing_a_grid_shows_its_household_count running_and_accepting_a_partition_updates_grids changing_coverage_minutes_changes_the_percentage dragging_a_facility_in_what_if_shows_a_delta adding_and_deleting_a_facility_round_trips"
-GRIDMAP_SCREENSHOTS="$LOG/web-shots" bash tests/web/run.sh "$BIN" $WEB_SCENARIOS >"$LOG/web-e2e.log" 2>&1
+GRIDMAP_SCREENSHOTS="$LOG/web-shots" bash tests/web/run.sh "$BIN" >"$LOG/web-e2e.log" 2>&1
 rc=$?; grep -E "^(ok|FAIL)|passed" "$LOG/web-e2e.log" | tail -n 12; record "browser tests" $rc
+
+step "first meaningful paint of the demo map (target < 2 s; a measured figure, not a timed gate)"
+bash scripts/paint.sh "$BIN" >"$LOG/paint.log" 2>&1; rc=$?; grep -E "median" "$LOG/paint.log"
+echo "paint.sh exit $rc (not counted: timing on a shared 2-core machine; see $LOG/paint.log)"
+
+step "fuzz (crates/fuzz, ${GRIDMAP_FUZZ_SECONDS:-10} s per target; longer runs: bash scripts/fuzz.sh 180)"
+bash scripts/fuzz.sh "${GRIDMAP_FUZZ_SECONDS:-10}" >"$LOG/fuzz.log" 2>&1; rc=$?
+grep -E "^  (ok|FAIL)|crashing input" "$LOG/fuzz.log" | tail -n 12; record "fuzz" $rc
 
 if [ -d "$SHARED/checks" ] && [ "${GRIDMAP_SKIP_CHECKS:-0}" != 1 ]; then
   step "black-box checks on Monaco (../shared/checks)"
