@@ -180,6 +180,7 @@ fn hand_written() -> Vec<(&'static str, Value)> {
 fn parameter_schema(name: &str, path: &str) -> Option<Value> {
     let collections: Vec<&str> = Collection::ALL.iter().map(|c| c.id()).collect();
     Some(match name {
+        "limit" if path.starts_with("/api/audit") || path.ends_with("/history") => json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
         "limit" => json!({"type": "integer", "minimum": 1, "default": 10}),
         "offset" => json!({"type": "integer", "minimum": 0, "default": 0}),
         "bbox" => json!({"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}}),
