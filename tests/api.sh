@@ -11,6 +11,9 @@ bash "$TOOLS/setup.sh" >"$T/tools-setup.log" 2>&1 || { fail "shared tools setup"
 DB="sqlite://$T/api.db"
 check "import monaco" "$BIN" import "$ROOT/data/monaco.osm.pbf" --db "$DB" --quiet
 check "partition" "$BIN" partition --db "$DB" --quiet
+echo "api-planner-pw" | "$BIN" user add apiplanner --role planner --password-stdin --db "$DB" --quiet >/dev/null 2>&1
+TOKEN=$("$BIN" user token apiplanner --json --db "$DB" --quiet 2>/dev/null | tail -n 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])' 2>/dev/null)
+[ -n "$TOKEN" ] && pass "planner API token" || fail "gridmap user token"
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 BASE="http://127.0.0.1:$port"
 "$BIN" serve --db "$DB" --bind "127.0.0.1:$port" >"$T/serve.log" 2>&1 &
@@ -26,7 +29,11 @@ code=$(curl -s -o "$T/p.json" -w '%{http_code} %{content_type}' "$BASE/collectio
 fid=$(curl -fs "$BASE/collections/facilities/items?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["features"][0]["id"])')
 etag=$(curl -fsI "$BASE/collections/facilities/items/$fid" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag"{print $2}')
 curl -fs "$BASE/collections/facilities/items/$fid" > "$T/before.json"
-code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H 'If-Match: "999999"' -H 'Content-Type: application/json' \
+# without credentials an edit is refused before anything else
+anon=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H "If-Match: $etag" -H 'Content-Type: application/json' \
+  -d '{"type":"Feature","properties":{"name":"anonymous edit"}}' "$BASE/collections/facilities/items/$fid")
+[ "$anon" = 401 ] && pass "anonymous edit → 401" || fail "anonymous edit gave $anon"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H "Authorization: Bearer $TOKEN" -H 'If-Match: "999999"' -H 'Content-Type: application/json' \
   -d '{"type":"Feature","properties":{"name":"stale edit"}}' "$BASE/collections/facilities/items/$fid")
 curl -fs "$BASE/collections/facilities/items/$fid" > "$T/after.json"
 [ "$code" = 412 ] && cmp -s "$T/before.json" "$T/after.json" && pass "stale If-Match → 412, facility unchanged (ETag was $etag)" || fail "stale If-Match gave $code or changed the facility"
