@@ -159,6 +159,9 @@ fn read_polygon(v: &serde_json::Value, at: &str) -> Result<Polygon<f64>, ApiErro
     Ok(Polygon::new(ext, it.collect::<Result<Vec<_>, _>>()?))
 }
 
+/// Most positions one edited geometry may have (a drawn grid has tens to hundreds).
+pub const MAX_VERTICES: usize = 50_000;
+
 /// Reads a GeoJSON geometry (in `crs`) into WGS84 geo types; `null` gives `None`.
 pub fn read_geometry(v: &serde_json::Value, crs: &crate::crs::ApiCrs) -> Result<Option<Geometry<f64>>, ApiError> {
     if v.is_null() {
@@ -177,6 +180,10 @@ pub fn read_geometry(v: &serde_json::Value, crs: &crate::crs::ApiCrs) -> Result<
         }
         other => return Err(ApiError::Unprocessable(format!("geometry: type {other} is not accepted here"))),
     };
+    let n = geo::CoordsIter::coords_count(&g);
+    if n > MAX_VERTICES {
+        return Err(ApiError::Unprocessable(format!("geometry: {n} positions; at most {MAX_VERTICES} are accepted in one geometry (simplify it)")));
+    }
     // The input must lie in the valid range of its own CRS (in its axis order)...
     let bad = geo::CoordsIter::coords_iter(&g).find(|c| {
         let (lon, lat) = if crs.lat_first { (c.y, c.x) } else { (c.x, c.y) };
@@ -227,5 +234,25 @@ mod tests {
         assert!(read_geometry(&v, &crs).is_ok(), "lat,lon order is read as such");
         let v = serde_json::json!({"type":"Point","coordinates":[200.0, 7.4]});
         assert!(matches!(read_geometry(&v, &ApiCrs::DEFAULT), Err(ApiError::Unprocessable(_))));
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn a_geometry_with_too_many_vertices_is_refused_with_its_count() {
+        let n = MAX_VERTICES + 10;
+        let ring: Vec<serde_json::Value> = (0..n)
+            .map(|i| {
+                let a = i as f64 / n as f64 * std::f64::consts::TAU;
+                serde_json::json!([116.3 + 0.01 * a.cos(), 39.9 + 0.01 * a.sin()])
+            })
+            .collect();
+        let g = serde_json::json!({"type": "Polygon", "coordinates": [ring]});
+        let e = read_geometry(&g, &crate::crs::ApiCrs::DEFAULT).unwrap_err();
+        assert_eq!(e.status(), 422);
+        assert!(e.to_string().contains(&(n + 1).to_string()) && e.to_string().contains("at most"), "{e}");
     }
 }

@@ -552,6 +552,7 @@ fn drawn_grids(v: &Value) -> Result<Vec<DrawnGrid>, ApiError> {
         return Err(ApiError::InvalidBody("at most 2000 grids per validation".into()));
     }
     let mut out = Vec::with_capacity(fc.features.len());
+    let mut positions = 0usize;
     for (i, f) in fc.features.iter().enumerate() {
         let id = f
             .property("id")
@@ -563,6 +564,13 @@ fn drawn_grids(v: &Value) -> Result<Vec<DrawnGrid>, ApiError> {
             .unwrap_or_else(|| format!("drawn-{}", i + 1));
         let g = f.geometry.as_ref().ok_or_else(|| ApiError::Unprocessable(format!("grid {id} (feature {i}): no geometry")))?;
         let geom: geo_types::Geometry<f64> = g.clone().try_into().map_err(|e| ApiError::Unprocessable(format!("grid {id} (feature {i}): {e}")))?;
+        positions += geo::CoordsIter::coords_count(&geom);
+        if positions > 4 * crate::geojson::MAX_VERTICES {
+            return Err(ApiError::Unprocessable(format!(
+                "grid {id} (feature {i}): the drawn grids hold more than {} positions in all (simplify them)",
+                4 * crate::geojson::MAX_VERTICES
+            )));
+        }
         let boundary = match geom {
             geo_types::Geometry::Polygon(p) => geo_types::MultiPolygon(vec![p]),
             geo_types::Geometry::MultiPolygon(m) => m,
