@@ -147,6 +147,7 @@ scenario('map_loads_idle_with_buildings_and_grids', async () => {
   await assert(bm !== -1, 'basemap road layer missing');
   const attribution = await o.page.textContent('.maplibregl-ctrl-attrib');
   await assert(/OpenStreetMap/.test(attribution ?? ''), `attribution missing: ${attribution}`);
+  await assert(!(await o.page.isVisible('#draw-start')) && !(await o.page.isVisible('#partition-run')), 'an anonymous visitor sees the planners\' edit controls');
   return o;
 });
 

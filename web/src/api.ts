@@ -197,6 +197,8 @@ export interface Me {
   user: string;
   role: 'admin' | 'planner' | 'department' | 'grid_lead';
   grids: string[];
+  /** read, what_if, plan, edit_grids, edit_facilities, admin */
+  permissions?: string[];
 }
 
 export interface GridDetail {

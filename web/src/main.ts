@@ -142,8 +142,12 @@ async function start(): Promise<void> {
   });
 
   // Auth: only when the server has it; a grid lead lands on their grid.
+  // Edit controls show only for callers allowed to use them (style.css, [data-needs]).
+  const ALL_PERMS = 'read what_if plan edit_grids edit_facilities admin';
+  document.body.dataset.perms = hasRoute('/api/me', false) ? 'read' : ALL_PERMS;
   if (hasRoute('/api/me', false)) {
     await initAuth(ctx, document.getElementById('user-box')!, (me) => {
+      document.body.dataset.perms = (me?.permissions ?? ['read']).join(' ');
       if (me?.role === 'grid_lead') show('gridlead');
     });
   }

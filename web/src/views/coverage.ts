@@ -97,7 +97,7 @@ export class CoverageView implements View {
         h('div', { class: 'row checks' },
           h('label', {}, this.isoCheck, tr('span', 'show_isochrones')),
           h('label', {}, this.gapsCheck, tr('span', 'gaps')),
-          h('label', {}, this.whatifCheck, tr('span', 'whatif')),
+          h('label', { 'data-needs': 'what_if' }, this.whatifCheck, tr('span', 'whatif')),
         ),
         legend,
       ),

@@ -38,7 +38,7 @@ export class FacilitiesView implements View {
     });
     el.append(
       tr('h2', 'tab_facilities'),
-      h('div', { class: 'card' },
+      h('div', { class: 'card', 'data-needs': 'edit_facilities' },
         h('div', { class: 'row' }, tr('button', 'add', { id: 'fac-add', class: 'primary', onclick: () => this.startPlacing() })),
         h('label', { class: 'file-label' }, tr('span', 'import_geojson'), file),
       ),
@@ -137,7 +137,7 @@ export class FacilitiesView implements View {
       this.form.replaceChildren();
     };
     const status = h('p', { class: 'status', hidden: true });
-    const save = tr('button', 'save', { id: 'fac-save', class: 'primary' });
+    const save = tr('button', 'save', { id: 'fac-save', class: 'primary', 'data-needs': 'edit_facilities' });
     save.addEventListener('click', async () => {
       const properties = { ...p, kind: kind.value, name: name.value.trim() || null, capacity: capacity.value === '' ? null : Math.max(0, Math.round(Number(capacity.value))) };
       const body = { type: 'Feature', ...(feature?.id !== undefined ? { id: feature.id } : {}), geometry: { type: 'Point', coordinates: pos }, properties };
@@ -156,7 +156,7 @@ export class FacilitiesView implements View {
         setStatus(status, errorMessage(e), 'error');
       }
     });
-    const del = feature ? tr('button', 'delete', { id: 'fac-delete', class: 'danger' }) : null;
+    const del = feature ? tr('button', 'delete', { id: 'fac-delete', class: 'danger', 'data-needs': 'edit_facilities' }) : null;
     del?.addEventListener('click', async () => {
       if (!feature) return;
       try {

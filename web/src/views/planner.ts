@@ -79,7 +79,7 @@ export class PlannerView implements View {
     const seed = h('input', { id: 'partition-seed', type: 'number', min: 0, step: 1, value: 1 });
     this.partStatus = h('p', { class: 'status', hidden: true });
     this.partBox = h('div', { id: 'proposal-box' });
-    const runBtn = tr('button', 'partition_run', { id: 'partition-run', class: 'primary' });
+    const runBtn = tr('button', 'partition_run', { id: 'partition-run', class: 'primary', 'data-needs': 'plan' });
     runBtn.addEventListener('click', () => this.runPartition(Number(seed.value) || 0, runBtn));
 
     el.append(
@@ -88,7 +88,7 @@ export class PlannerView implements View {
         h('div', { class: 'form-grid' }, tr('label', 'target', { for: 'band-target' }), target, tr('label', 'tolerance', { for: 'band-tolerance' }), tol, tr('span', 'band'), bandText),
         legend,
       ),
-      h('div', { class: 'row' }, tr('button', 'draw_grid', { id: 'draw-start', class: 'primary', onclick: () => this.startDrawing() })),
+      h('div', { class: 'row', 'data-needs': 'plan' }, tr('button', 'draw_grid', { id: 'draw-start', class: 'primary', onclick: () => this.startDrawing() })),
       this.drawBox,
       this.details,
       h('div', { class: 'card' },
@@ -164,7 +164,7 @@ export class PlannerView implements View {
       const inBand = households >= lo && households <= hi;
       const leadInput = h('input', { id: 'grid-lead-input', value: leads.join(', '), placeholder: 'user id' });
       const status = h('p', { class: 'status', hidden: true });
-      const save = tr('button', 'save', { id: 'grid-lead-save', class: 'primary' });
+      const save = tr('button', 'save', { id: 'grid-lead-save', class: 'primary', 'data-needs': 'edit_grids' });
       save.addEventListener('click', async () => {
         const next = leadInput.value.split(/[,，\s]+/).map((s) => s.trim()).filter(Boolean);
         try {
@@ -364,7 +364,7 @@ export class PlannerView implements View {
       return;
     }
     const r = p.report;
-    const accept = tr('button', 'accept', { id: 'partition-accept', class: 'primary' });
+    const accept = tr('button', 'accept', { id: 'partition-accept', class: 'primary', 'data-needs': 'edit_grids' });
     accept.addEventListener('click', async () => {
       accept.disabled = true;
       try {
