@@ -291,16 +291,34 @@ pub fn forget(st: &AppState, kind: TokenKind, token: &str) {
 /// The middleware on every routed request: identify, classify, permit, then run the handler
 /// with the caller's [`Access`] in scope.
 pub async fn authorize(State(st): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| req.uri().path().to_owned(), |m| m.as_str().to_owned());
-    match decide(&st, req.method().clone(), route, req.headers().clone()).await {
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| req.uri().path(), |m| m.as_str());
+    let (method, headers) = (req.method(), req.headers());
+    let ask = Ask {
+        action: action(method, route),
+        credential: credential(headers),
+        cookie_write: !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) && headers.get(header::AUTHORIZATION).is_none(),
+        origin: check_origin(headers),
+    };
+    match decide(&st, ask).await {
         Ok(access) => ACCESS.scope(access, next.run(req)).await,
         Err(e) => e.into_response(),
     }
 }
 
-async fn decide(st: &AppState, method: Method, route: String, headers: HeaderMap) -> Result<Access, ApiError> {
-    let act = action(&method, &route);
-    let principal = match credential(&headers) {
+/// What the permission decision needs from a request, read before any await (a `Request` is
+/// not `Sync`, and cloning its headers on every tile request would be waste).
+struct Ask {
+    action: Action,
+    credential: Option<(TokenKind, String)>,
+    /// A state-changing request without a Bearer token (so a cookie may authenticate it).
+    cookie_write: bool,
+    /// `check_origin` of its headers.
+    origin: Result<(), ApiError>,
+}
+
+async fn decide(st: &AppState, ask: Ask) -> Result<Access, ApiError> {
+    let act = ask.action;
+    let principal = match ask.credential {
         None => Principal::Anonymous,
         Some((kind, token)) => match identify(st, kind, &token).await? {
             Some(u) => Principal::User(u),
@@ -312,11 +330,8 @@ async fn decide(st: &AppState, method: Method, route: String, headers: HeaderMap
     };
     // Cookies ride along on cross-site requests: a state-changing request authenticated by the
     // cookie must come from this site (SameSite=Strict already stops modern browsers).
-    if matches!(principal, Principal::User(_))
-        && !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS)
-        && headers.get(header::AUTHORIZATION).is_none()
-    {
-        check_origin(&headers)?;
+    if matches!(principal, Principal::User(_)) && ask.cookie_write {
+        ask.origin?;
     }
     let access = Access::of(principal);
     access.permits(act, st.config.anonymous)?;

@@ -395,9 +395,9 @@ pub fn scoped_dataset(ds: &Dataset, grids: &std::collections::BTreeSet<String>) 
         .filter(|f| {
             let p = f.location;
             rects.iter().any(|r| {
-                let dy = (p.y() - r.max().y).max(r.min().y - p.y()).max(0.0) * 111_320.0;
-                let dx = (p.x() - r.max().x).max(r.min().x - p.x()).max(0.0) * 111_320.0 * p.y().to_radians().cos();
-                dx.hypot(dy) <= reach
+                // Distance to the nearest point of the building's box.
+                let nearest = (p.x().clamp(r.min().x, r.max().x), p.y().clamp(r.min().y, r.max().y));
+                gridmap_algo::geometry::haversine_m(p.x_y(), nearest) <= reach
             })
         })
         .cloned()

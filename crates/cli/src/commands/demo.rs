@@ -33,7 +33,7 @@ fn lead_grid(ds: &gridmap_model::Dataset) -> Option<gridmap_model::GridId> {
         let (x, y) = (x / pts.len() as f64, y / pts.len() as f64);
         ds.facilities
             .iter()
-            .filter(|f| ((f.location.x() - x) * 111_320.0 * y.to_radians().cos()).hypot((f.location.y() - y) * 111_320.0) <= 1000.0)
+            .filter(|f| gridmap_algo::geometry::haversine_m(f.location.x_y(), (x, y)) <= 1000.0)
             .count()
     };
     ds.grids.iter().max_by_key(|g| (near(g), std::cmp::Reverse(g.id.clone()))).map(|g| g.id.clone())
