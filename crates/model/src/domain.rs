@@ -1,6 +1,7 @@
 //! The domain types. Plain data: invariants that need more than one record (a grid never spans
 //! two communities, every building in at most one grid) are checked by `algo` and `store`.
 use crate::ids::*;
+use crate::SharedVec;
 use geo::{Area, Centroid, GeodesicArea};
 use geo_types::{LineString, MultiPolygon, Point};
 use serde::{Deserialize, Serialize};
@@ -300,16 +301,17 @@ pub struct NetworkWay {
     pub length_m: Option<f64>,
 }
 
-/// Everything one import produces or one store holds, as plain values.
+/// Everything one import produces or one store holds. Each layer is a copy-on-write
+/// [`SharedVec`], so cloning a dataset shares its features instead of copying them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Dataset {
-    pub streets: Vec<Street>,
-    pub communities: Vec<Community>,
-    pub compounds: Vec<Compound>,
-    pub buildings: Vec<Building>,
-    pub facilities: Vec<Facility>,
-    pub grids: Vec<Grid>,
-    pub ways: Vec<NetworkWay>,
+    pub streets: SharedVec<Street>,
+    pub communities: SharedVec<Community>,
+    pub compounds: SharedVec<Compound>,
+    pub buildings: SharedVec<Building>,
+    pub facilities: SharedVec<Facility>,
+    pub grids: SharedVec<Grid>,
+    pub ways: SharedVec<NetworkWay>,
 }
 
 /// Layers of a dataset, as named on the command line and in the API.

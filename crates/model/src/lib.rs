@@ -11,11 +11,13 @@
 pub mod crs;
 mod domain;
 mod ids;
+mod shared_vec;
 pub mod households;
 mod users;
 
 pub use domain::*;
 pub use ids::*;
+pub use shared_vec::SharedVec;
 pub use users::*;
 
 /// Attribution that must accompany any OpenStreetMap-derived data gridmap shows or exports.

@@ -404,11 +404,11 @@ pub fn scoped_dataset(ds: &Dataset, grids: &std::collections::BTreeSet<String>) 
         .collect();
     Dataset {
         streets: ds.streets.iter().filter(|s| streets.contains(s.id.as_str())).cloned().collect(),
-        communities: communities_v,
+        communities: communities_v.into(),
         compounds: ds.compounds.iter().filter(|c| compounds.contains(c.id.as_str())).cloned().collect(),
-        buildings,
+        buildings: buildings.into(),
         facilities,
-        grids: kept,
+        grids: kept.into(),
         ways: ds.ways.clone(),
     }
 }

@@ -38,7 +38,7 @@ fn synth(n: usize, ways: usize) -> Dataset {
             }
         })
         .collect();
-    let grids = buildings
+    let grids: Vec<Grid> = buildings
         .chunks(40)
         .enumerate()
         .map(|(k, c)| Grid {
@@ -52,7 +52,7 @@ fn synth(n: usize, ways: usize) -> Dataset {
             version: 1,
         })
         .collect();
-    let ways = (0..ways)
+    let ways: Vec<NetworkWay> = (0..ways)
         .map(|i| {
             let (x, y) = (116.2 + rng.f64() * side as f64 * step, 39.9 + rng.f64() * side as f64 * step);
             NetworkWay {
@@ -63,7 +63,7 @@ fn synth(n: usize, ways: usize) -> Dataset {
             }
         })
         .collect();
-    let facilities = (0..n / 100)
+    let facilities: Vec<Facility> = (0..n / 100)
         .map(|i| Facility {
             id: FacilityId(format!("f{i}")),
             kind: FacilityKind::Canteen,
@@ -73,7 +73,7 @@ fn synth(n: usize, ways: usize) -> Dataset {
             opening_hours: None,
         })
         .collect();
-    Dataset { buildings, grids, ways, facilities, ..Default::default() }
+    Dataset { buildings: buildings.into(), grids: grids.into(), ways: ways.into(), facilities: facilities.into(), ..Default::default() }
 }
 
 async fn bench(store: &dyn Store, ds: &Dataset) -> Result<(), gridmap_store::StoreError> {

@@ -622,13 +622,13 @@ impl Store for SqliteStore {
             }
         }
         let ds = Dataset {
-            streets: read_streets(&mut tx).await?,
+            streets: read_streets(&mut tx).await?.into(),
             communities: Community::read_all(&mut tx).await?.into_iter().map(|(c, _)| c).collect(),
             compounds: Compound::read_all(&mut tx).await?.into_iter().map(|(c, _)| c).collect(),
             buildings: Building::read_all(&mut tx).await?.into_iter().map(|(b, _)| b).collect(),
             facilities: Facility::read_all(&mut tx).await?.into_iter().map(|(f, _)| f).collect(),
             grids: Grid::read_all(&mut tx).await?.into_iter().map(|(g, _)| g).collect(),
-            ways: read_ways(&mut tx).await?,
+            ways: read_ways(&mut tx).await?.into(),
         };
         tx.commit().await.ctx("ending a read transaction")?;
         self.save_snapshot(&generation, &ds).await;

@@ -115,7 +115,7 @@ pub fn city(n: usize, seed: u64) -> Dataset {
         });
     }
     let kinds = [FacilityKind::ServiceStation, FacilityKind::Canteen, FacilityKind::ReadingRoom, FacilityKind::OutreachPoint, FacilityKind::Other("pharmacy".into())];
-    let facilities = (0..(n / 10).max(5))
+    let facilities: Vec<Facility> = (0..(n / 10).max(5))
         .map(|i| Facility {
             id: FacilityId(format!("f{i:03}")),
             kind: kinds[i % kinds.len()].clone(),
@@ -142,7 +142,7 @@ pub fn city(n: usize, seed: u64) -> Dataset {
             });
         }
     }
-    let ways = (0..side)
+    let ways: Vec<NetworkWay> = (0..side)
         .map(|r| NetworkWay {
             id: WayId(format!("w{}", 900_000 + r)),
             geometry: LineString::from(vec![(x0 - step / 2.0, y0 + r as f64 * step - step / 4.0), ((x0 + span).next_up(), y0 + r as f64 * step - step / 4.0)]),
@@ -150,7 +150,7 @@ pub fn city(n: usize, seed: u64) -> Dataset {
             length_m: (r % 2 == 0).then_some(123.456 + r as f64),
         })
         .collect();
-    Dataset { streets, communities, compounds, buildings, facilities, grids, ways }
+    Dataset { streets: streets.into(), communities: communities.into(), compounds: compounds.into(), buildings: buildings.into(), facilities: facilities.into(), grids: grids.into(), ways: ways.into() }
 }
 
 /// Sorts every layer by id, as `load` returns them.
@@ -232,7 +232,7 @@ pub async fn import_then_load_is_lossless(s: &dyn Store) {
 pub async fn reimport_replaces_rows_with_the_same_id(s: &dyn Store) {
     let ds = city(60, 2);
     s.import(&ds).await.unwrap();
-    let mut again = Dataset { buildings: ds.buildings[..10].to_vec(), grids: vec![ds.grids[0].clone()], ..Default::default() };
+    let mut again = Dataset { buildings: ds.buildings[..10].to_vec().into(), grids: vec![ds.grids[0].clone()].into(), ..Default::default() };
     again.buildings[0].name = Some("新名字".into());
     again.buildings[0].households = 42;
     again.buildings[1].footprint = MultiPolygon(vec![Polygon::new(square(1.0, 2.0, 0.5), vec![])]);
@@ -293,7 +293,7 @@ pub async fn a_building_claimed_by_two_grids_fails_the_import_and_changes_nothin
     assert_failed_import_changes_nothing(s, &bad, |e| matches!(e, StoreError::BuildingInOtherGrid { building, .. } if *building == taken.0)).await;
     // Against a stored grid that the dataset does not replace.
     let new_grid = Grid { id: "g-new".into(), code: "NEW".into(), name: None, community: None, buildings: vec![taken.clone()], leads: vec![], boundary: None, version: 1 };
-    let bad = Dataset { grids: vec![new_grid], buildings: vec![ds.buildings[2].clone()], ..Default::default() };
+    let bad = Dataset { grids: vec![new_grid].into(), buildings: vec![ds.buildings[2].clone()].into(), ..Default::default() };
     assert_failed_import_changes_nothing(s, &bad, |e| {
         matches!(e, StoreError::BuildingInOtherGrid { building, grid } if *building == taken.0 && *grid == ds.grids[0].id.0)
     })
