@@ -6,7 +6,13 @@ SHARED=${GRIDMAP_SHARED:-$(cd "$ROOT/.." && pwd)/shared}
 T=$(mktemp -d /tmp/gridmap-e2e.XXXXXX)
 PGBASE=${GRIDMAP_TEST_PG:-postgres://postgres@127.0.0.1:5432/test}
 PGDBS=()
-trap 'rm -rf "$T"; for d in "${PGDBS[@]}"; do psql "$PGBASE" -qc "DROP DATABASE IF EXISTS $d" >/dev/null 2>&1; done' EXIT
+# Removes the scratch folder and drops the databases of fresh_pg. A test that sets its own EXIT
+# trap (to stop its servers) calls it last: trap 'kill $SERVER; lib_cleanup' EXIT.
+lib_cleanup() {
+  rm -rf "$T"
+  for d in "${PGDBS[@]}"; do psql "$PGBASE" -qc "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1; done
+}
+trap lib_cleanup EXIT
 ok=0; bad=0
 pass() { ok=$((ok+1)); echo "  ok   $*"; }
 fail() { bad=$((bad+1)); echo "  FAIL $*"; }
