@@ -60,7 +60,9 @@ if [ $PG = 1 ] && ! psql "$PGBASE" -qAtc 'select 1' >/dev/null 2>&1; then echo "
 
 T=$(mktemp -d /tmp/gridmap-bench-scale.XXXXXX)
 PIDS=(); PGDBS=()
+G_PID=""
 cleanup() {
+  [ -n "$G_PID" ] && kill_tree "$G_PID"
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
   for d in "${PGDBS[@]}"; do psql "$PGBASE" -qc "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1; done
@@ -100,14 +102,14 @@ guarded() {
   local name=$1 limit=$2; shift 2
   local tv="$T/time-$name.txt" t0; t0=$(now_ms)
   /usr/bin/time -v -o "$tv" "$@" >"$T/$name.out" 2>"$T/$name.err" &
-  local pid=$! killed=""
+  local pid=$! killed=""; G_PID=$pid
   while kill -0 $pid 2>/dev/null; do
     if [ $(( ($(now_ms) - t0) / 1000 )) -ge "$limit" ]; then killed="over ${limit} s"; kill_tree $pid; break; fi
     if [ "$(mem_avail_mb)" -lt "$MIN_FREE_MB" ]; then killed="memory short (< $MIN_FREE_MB MB free)"; kill_tree $pid; break; fi
     sleep 0.25
   done
-  wait $pid 2>/dev/null; G_RC=$?
-  G_SECS=$(python3 -c "print(f'{($(now_ms) - t0) / 1000:.1f}')")
+  wait $pid 2>/dev/null; G_RC=$?; G_PID=""
+  G_SECS=$(python3 -c "print(f'{($(now_ms) - $t0) / 1000:.1f}')")
   G_RSS_KB=$(awk -F': ' '/Maximum resident set size/{print $2}' "$tv" 2>/dev/null)
   G_NOTE=$killed
   [ -z "$killed" ] && [ "$G_RC" != 0 ] && G_NOTE="exit $G_RC: $(tail -n 1 "$T/$name.err" | head -c 120)"
@@ -169,7 +171,7 @@ start_serve() {
   "$BIN" serve --db "$db" --bind "127.0.0.1:$port" "${TFLAG[@]}" >"$T/serve-$name.log" 2>&1 &
   S_PID=$!; PIDS+=("$S_PID")
   for _ in $(seq 1 3000); do
-    cu --max-time 2 -f -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && { S_SECS=$(python3 -c "print(f'{($(now_ms) - t0) / 1000:.1f}')"); return 0; }
+    cu --max-time 2 -f -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && { S_SECS=$(python3 -c "print(f'{($(now_ms) - $t0) / 1000:.1f}')"); return 0; }
     kill -0 $S_PID 2>/dev/null || break
     [ "$(mem_avail_mb)" -lt "$MIN_FREE_MB" ] && { say "memory short while $name starts"; break; }
     sleep 0.2
