@@ -102,15 +102,16 @@ FID=$(pyv 'd["id"]' <"$T/c1.json")
 [ -n "$FID" ] || FID=$("$BIN" export --layer facilities --db "$DB" 2>/dev/null | pyv '(lambda f: f.get("id") or f["properties"]["id"])(d["features"][0])')
 if [ -n "$FID" ]; then
   FQ=$(urlq "$FID")
-  for _ in 1 2 3; do cu -D "$T/get.h" -o /dev/null "$BASE/collections/facilities/items/$FQ"; [ -n "$(etag_of "$T/get.h")" ] && break; done
+  for _ in 1 2 3; do cu -D "$T/get.h" -o /dev/null "$BASE/collections/facilities/items/$FQ"; [ -n "$(etag_of "$T/get.h")" ] && break; sleep 0.2; done
   et=$(etag_of "$T/get.h")
-  if write "facility PATCH" 200 "$T/p" -X PATCH -H "If-Match: $et" -H 'Content-Type: application/geo+json' \
+  if [ -z "$et" ]; then fail "facility PATCH not sent: GET of the facility gave no ETag"
+  elif write "facility PATCH" 200 "$T/p" -X PATCH -H "If-Match: $et" -H 'Content-Type: application/geo+json' \
        -d '{"type":"Feature","properties":{"name":"slow write patched"}}' "$BASE/collections/facilities/items/$FQ"; then
     stored facilities "$FID" "slow write patched" && pass "the PATCH is stored" || fail "the PATCH answered 200 but is not stored"
   else
     stored facilities "$FID" "slow write patched" && fail "the PATCH answered an error but IS stored (a timeout after the commit)" || pass "the failed PATCH stored nothing"
   fi
-  for _ in 1 2 3; do cu -D "$T/get.h" -o /dev/null "$BASE/collections/facilities/items/$FQ"; [ -n "$(etag_of "$T/get.h")" ] && break; done
+  for _ in 1 2 3; do cu -D "$T/get.h" -o /dev/null "$BASE/collections/facilities/items/$FQ"; [ -n "$(etag_of "$T/get.h")" ] && break; sleep 0.2; done
   et=$(etag_of "$T/get.h")
   if [ -z "$et" ]; then fail "facility DELETE not sent: GET of the facility gave no ETag"
   elif write "facility DELETE" 204 "$T/d" -X DELETE -H "If-Match: $et" "$BASE/collections/facilities/items/$FQ"; then
@@ -124,9 +125,10 @@ fi
 GID=$("$BIN" export --layer grids --db "$DB" 2>/dev/null | pyv '(lambda f: f.get("id") or f["properties"]["id"])(d["features"][0])')
 if [ -n "$GID" ]; then
   GQ=$(urlq "$GID")
-  for _ in 1 2 3; do cu -D "$T/get.h" -o /dev/null "$BASE/collections/grids/items/$GQ"; [ -n "$(etag_of "$T/get.h")" ] && break; done
+  for _ in 1 2 3; do cu -D "$T/get.h" -o /dev/null "$BASE/collections/grids/items/$GQ"; [ -n "$(etag_of "$T/get.h")" ] && break; sleep 0.2; done
   et=$(etag_of "$T/get.h")
-  if write "grid PATCH" 200 "$T/g" -X PATCH -H "If-Match: $et" -H 'Content-Type: application/geo+json' \
+  if [ -z "$et" ]; then fail "grid PATCH not sent: GET of the grid gave no ETag"
+  elif write "grid PATCH" 200 "$T/g" -X PATCH -H "If-Match: $et" -H 'Content-Type: application/geo+json' \
        -d '{"type":"Feature","properties":{"name":"slow grid write"}}' "$BASE/collections/grids/items/$GQ"; then
     stored grids "$GID" "slow grid write" && pass "the grid PATCH is stored" || fail "the grid PATCH answered 200 but is not stored"
   else
