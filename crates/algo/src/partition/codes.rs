@@ -4,7 +4,7 @@
 //! south, west to east). When the community id is a numeric administrative code (the 9- or
 //! 12-digit 社区 codes of GB/T 2260 + street + community, as the CJ/T 213 / CJ/T 349-2010 unit
 //! grid codes build on), the sequence is appended without separator: `110108001001` → `110108001001003`.
-//! Other short readable ids (`LT`, `MC`) get a dash: `LT-03`. A community known only by a raw
+//! Other short readable ids (up to 12 letters, digits, `-`, `_`: `LT`, `MC`) get a dash: `LT-03`. A community known only by a raw
 //! OpenStreetMap id (`r1155945`) or by a long id gets a short code derived from its name — the
 //! initials of a multi-word name (`Monte Carlo` → `MC`), else the first three letters
 //! (`Triesen` → `TRI`), else `C` + its index — made unique among all communities of the input
@@ -34,7 +34,7 @@ fn usable(id: &str) -> Option<bool> {
         return Some(true);
     }
     let osm = id.len() > 1 && matches!(id.as_bytes()[0], b'r' | b'w' | b'n') && id[1..].bytes().all(|b| b.is_ascii_digit());
-    let short = !id.is_empty() && id.len() <= 8 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let short = !id.is_empty() && id.len() <= 12 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     (short && !osm).then_some(false)
 }
 

@@ -43,7 +43,10 @@ fn report_json(r: &PartitionResult, seconds: f64, stored: bool) -> serde_json::V
 
 pub async fn partition(g: &Global, a: PartitionArgs) -> Result<()> {
     let t0 = Instant::now();
-    let params = params(a.target, a.tolerance, a.seed)?;
+    let mut params = params(a.target, a.tolerance, a.seed)?;
+    params.code_width = a.code_width;
+    params.code_pattern = a.code_pattern.clone();
+    params.band().map_err(|e| CliError::usage("--code-width/--code-pattern", e))?;
     let store = super::open_store(g).await?;
     let ds = Arc::new(store.load().await?);
     if ds.buildings.is_empty() {
