@@ -101,6 +101,25 @@ pub fn proposal_grids(result: &PartitionResult) -> Vec<Grid> {
         .collect()
 }
 
+/// [`proposal_grids`] taking the proposal by value: building lists and outlines are moved, not
+/// copied (a whole-city proposal holds a million building ids).
+pub fn into_proposal_grids(result: PartitionResult) -> Vec<Grid> {
+    result
+        .grids
+        .into_iter()
+        .map(|g| Grid {
+            id: GridId::new(g.code.clone()),
+            code: g.code,
+            name: Some(g.name),
+            community: g.community,
+            buildings: g.buildings,
+            leads: Vec::new(),
+            boundary: g.outline,
+            version: 0,
+        })
+        .collect()
+}
+
 /// Communities a proposal covers (to replace only their grids).
 pub fn proposal_communities(result: &PartitionResult) -> Vec<Option<CommunityId>> {
     let mut seen = HashSet::new();
