@@ -248,6 +248,13 @@ pub struct PartitionArgs {
     /// Seed of the randomized search (results are deterministic for a seed).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Digits of the grid sequence in codes (default: 2, or 3 from 100 grids in a community).
+    #[arg(long)]
+    pub code_width: Option<usize>,
+    /// Grid code layout with `{community}` and `{seq}` (default: `{community}{seq}` for numeric
+    /// community codes, `{community}-{seq}` otherwise).
+    #[arg(long)]
+    pub code_pattern: Option<String>,
 }
 
 #[derive(Debug, Args)]

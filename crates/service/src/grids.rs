@@ -20,23 +20,23 @@ pub fn resolve_community(ds: &Dataset, community: Option<&str>) -> Result<Option
     Err(ServiceError::NotFound { what: "community", id: c.to_owned() })
 }
 
-/// Buildings of one community (all when `None`).
-fn buildings_of(ds: &Dataset, community: Option<&CommunityId>) -> Vec<Building> {
-    ds.buildings.iter().filter(|b| community.is_none() || b.community.as_ref() == community).cloned().collect()
-}
-
-/// Proposes grids for one community (or all), without storing anything.
+/// Proposes grids for one community (or all), without storing anything. The whole city is
+/// partitioned in place (no copy of the buildings); one community's buildings are copied.
 pub fn propose_grids(ds: &Dataset, community: Option<&CommunityId>, params: &PartitionParams) -> Result<PartitionResult> {
-        let buildings = buildings_of(ds, community);
-        if community.is_some() && buildings.is_empty() {
-            return Err(ServiceError::NotFound {
-                what: "community with buildings",
-                id: community.map(ToString::to_string).unwrap_or_default(),
-            });
+    let owned: Vec<Building>;
+    let buildings: &[Building] = match community {
+        None => &ds.buildings,
+        Some(c) => {
+            owned = ds.buildings.iter().filter(|b| b.community.as_ref() == Some(c)).cloned().collect();
+            if owned.is_empty() {
+                return Err(ServiceError::NotFound { what: "community with buildings", id: c.to_string() });
+            }
+            &owned
         }
-        let input = PartitionInput { buildings: &buildings, compounds: &ds.compounds, communities: &ds.communities, ways: &ds.ways };
-        Ok(partition::partition(&input, params)?)
-    }
+    };
+    let input = PartitionInput { buildings, compounds: &ds.compounds, communities: &ds.communities, ways: &ds.ways };
+    Ok(partition::partition(&input, params)?)
+}
 
 /// Fixes the stored grids whose households left the band.
 pub fn rebalance_grids(ds: &Dataset, params: &PartitionParams) -> Result<RebalanceResult> {
@@ -91,11 +91,30 @@ pub fn proposal_grids(result: &PartitionResult) -> Vec<Grid> {
         .map(|g| Grid {
             id: GridId::new(g.code.clone()),
             code: g.code.clone(),
-            name: None,
+            name: Some(g.name.clone()),
             community: g.community.clone(),
             buildings: g.buildings.clone(),
             leads: Vec::new(),
             boundary: g.outline.clone(),
+            version: 0,
+        })
+        .collect()
+}
+
+/// [`proposal_grids`] taking the proposal by value: building lists and outlines are moved, not
+/// copied (a whole-city proposal holds a million building ids).
+pub fn into_proposal_grids(result: PartitionResult) -> Vec<Grid> {
+    result
+        .grids
+        .into_iter()
+        .map(|g| Grid {
+            id: GridId::new(g.code.clone()),
+            code: g.code,
+            name: Some(g.name),
+            community: g.community,
+            buildings: g.buildings,
+            leads: Vec::new(),
+            boundary: g.outline,
             version: 0,
         })
         .collect()
@@ -118,6 +137,7 @@ pub fn proposal_geojson(result: &PartitionResult) -> geojson::FeatureCollection 
                 let mut p = serde_json::Map::new();
                 p.insert("id".into(), g.code.clone().into());
                 p.insert("code".into(), g.code.clone().into());
+                p.insert("name".into(), g.name.clone().into());
                 p.insert("households".into(), g.households.into());
                 p.insert("buildings".into(), g.buildings.len().into());
                 p.insert("community".into(), g.community.as_ref().map(ToString::to_string).into());
@@ -129,4 +149,51 @@ pub fn proposal_geojson(result: &PartitionResult) -> geojson::FeatureCollection 
             })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gridmap_model::{BuildingId, Community, HouseholdSource};
+
+    fn building(i: usize, community: &str) -> Building {
+        let (x, y) = (7.42 + (i % 10) as f64 * 0.0003, 43.73 + (i / 10) as f64 * 0.0003);
+        Building {
+            id: BuildingId::new(format!("w{i}")),
+            name: None,
+            building_type: None,
+            address: None,
+            footprint: geo_types::MultiPolygon(vec![geo_types::Polygon::new(
+                vec![(x, y), (x + 0.0001, y), (x + 0.0001, y + 0.0001), (x, y + 0.0001), (x, y)].into(),
+                vec![],
+            )]),
+            entrance: None,
+            levels: None,
+            households: 10,
+            households_source: HouseholdSource::Imported,
+            elderly: None,
+            steward: None,
+            compound: None,
+            community: Some(CommunityId::new(community)),
+        }
+    }
+
+    #[test]
+    fn proposed_grids_have_readable_codes_and_names_not_osm_ids() {
+        let ds = Dataset {
+            buildings: (0..60).map(|i| building(i, "r1155945")).collect::<Vec<_>>().into(),
+            communities: vec![Community { id: CommunityId::new("r1155945"), name: "Triesen".into(), street: None, boundary: None }].into(),
+            ..Dataset::default()
+        };
+        let r = propose_grids(&ds, None, &PartitionParams::default()).expect("partition");
+        let grids = proposal_grids(&r);
+        assert_eq!(grids.len(), 2);
+        let mut got: Vec<(String, Option<String>)> = grids.iter().map(|g| (g.code.clone(), g.name.clone())).collect();
+        got.sort();
+        assert_eq!(got, vec![("TRI-01".into(), Some("Triesen 01".into())), ("TRI-02".into(), Some("Triesen 02".into()))]);
+        assert!(grids.iter().all(|g| g.boundary.as_ref().is_some_and(|b| !b.0.is_empty())));
+        // One community alone is copied out and gets the same codes.
+        let one = propose_grids(&ds, Some(&CommunityId::new("r1155945")), &PartitionParams::default()).expect("partition");
+        assert_eq!(one.grids.iter().map(|g| &g.code).collect::<Vec<_>>(), r.grids.iter().map(|g| &g.code).collect::<Vec<_>>());
+    }
 }

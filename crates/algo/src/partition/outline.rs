@@ -1,15 +1,19 @@
 //! Display outlines of grids from their member buildings, without overlaps between neighbours.
 //!
 //! Every building centroid gets its Voronoi cell (spade Delaunay → circumcentres around each
-//! vertex; eight far-away guard sites keep every real cell bounded); a grid's outline is the
-//! union of its buildings' cells, clipped to the community boundary when it is known, else to the
-//! convex hull of the community's footprints grown by [`HULL_MARGIN_M`], and to the convex hull of
-//! the grid's own footprints grown by [`GRID_MARGIN_M`], then simplified. Cells tile the plane and
-//! every clip only removes area, so outlines of different grids never overlap.
+//! vertex; eight far-away guard sites keep every real cell bounded). Each cell is cut down to the
+//! bounding box of its own footprint grown by [`GRID_MARGIN_M`] (both are convex, so this is an
+//! exact Sutherland–Hodgman clip), and a grid's outline is the union of its buildings' cut cells,
+//! clipped to the community boundary when it is known, else to the convex hull of the
+//! community's footprints grown by [`HULL_MARGIN_M`], then simplified. The outline hugs the
+//! buildings: a grid of scattered clusters gets one part per cluster (a MultiPolygon), not a hull
+//! across the empty land between them. Cells tile the plane and every clip only removes area, so
+//! outlines of different grids never overlap.
 use super::{PartitionError, PartitionInput};
 use super::units::Prepared;
 use crate::geometry::LocalProjection;
 use geo::{BooleanOps, Buffer, ConvexHull, MultiPoint, Point, Simplify};
+use geo::BoundingRect;
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use gridmap_model::{Building, BuildingId};
 use spade::{DelaunayTriangulation, Point2, Triangulation};
@@ -17,8 +21,8 @@ use std::collections::{HashMap, HashSet};
 
 /// Margin around the buildings when no community boundary is known, in metres.
 pub const HULL_MARGIN_M: f64 = 25.0;
-/// How far a grid's outline may reach beyond the convex hull of its own footprints, in metres:
-/// keeps outlines of sparse grids from claiming empty land up to the community edge.
+/// How far a grid's outline may reach beyond the bounding box of each of its footprints, in
+/// metres: keeps outlines of sparse grids from claiming empty land between their buildings.
 pub const GRID_MARGIN_M: f64 = 40.0;
 /// Douglas–Peucker tolerance of outlines, in metres.
 pub const SIMPLIFY_M: f64 = 1.0;
@@ -71,21 +75,58 @@ pub(crate) fn outlines(
     members
         .iter()
         .map(|m| {
-            let polys: Vec<&Polygon<f64>> = m.iter().filter_map(|i| cells.get(i)).collect();
+            let polys: Vec<Polygon<f64>> = m
+                .iter()
+                .filter_map(|&i| {
+                    let cell = cells.get(&i)?;
+                    // The local projection is monotone in each axis: project the lon/lat box corners.
+                    let r = prep.buildings[i].footprint.bounding_rect()?;
+                    let (a, b) = (proj.project(r.min().x, r.min().y), proj.project(r.max().x, r.max().y));
+                    let (x, y) = prep.pts[i];
+                    let g = GRID_MARGIN_M;
+                    let rect = [a.0.min(x) - g, a.1.min(y) - g, b.0.max(x) + g, b.1.max(y) + g];
+                    clip_convex_to_rect(cell, rect)
+                })
+                .collect();
             if polys.is_empty() {
                 return MultiPolygon(Vec::new());
             }
-            let union = geo::unary_union(polys);
-            let own: Vec<Point<f64>> = m
-                .iter()
-                .flat_map(|&i| prep.buildings[i].footprint.0.iter().flat_map(|p| p.exterior().0.iter()))
-                .map(|c| proj.project(c.x, c.y).into())
-                .collect();
-            let near = MultiPoint::from(own).convex_hull().buffer(GRID_MARGIN_M);
-            let clipped = union.intersection(&clip).intersection(&near).simplify(SIMPLIFY_M);
+            let union = geo::unary_union(polys.iter());
+            let clipped = union.intersection(&clip).simplify(SIMPLIFY_M);
             unproject_mp(&clipped, &proj)
         })
         .collect()
+}
+
+/// The convex polygon `poly` cut to the rectangle `[x0, y0, x1, y1]` (Sutherland–Hodgman);
+/// `None` when nothing of an area is left.
+pub(crate) fn clip_convex_to_rect(poly: &Polygon<f64>, rect: [f64; 4]) -> Option<Polygon<f64>> {
+    let mut ring: Vec<Coord<f64>> = poly.exterior().0.clone();
+    if ring.len() > 1 && ring.first() == ring.last() {
+        ring.pop();
+    }
+    // (axis, bound, keep the side >= bound)
+    for (axis, bound, keep_ge) in [(0, rect[0], true), (0, rect[2], false), (1, rect[1], true), (1, rect[3], false)] {
+        if ring.is_empty() {
+            return None;
+        }
+        let val = |c: &Coord<f64>| if axis == 0 { c.x } else { c.y };
+        let inside = |c: &Coord<f64>| if keep_ge { val(c) >= bound } else { val(c) <= bound };
+        let mut out = Vec::with_capacity(ring.len() + 2);
+        for k in 0..ring.len() {
+            let (a, b) = (ring[k], ring[(k + 1) % ring.len()]);
+            let (ia, ib) = (inside(&a), inside(&b));
+            if ia {
+                out.push(a);
+            }
+            if ia != ib {
+                let t = (bound - val(&a)) / (val(&b) - val(&a));
+                out.push(Coord { x: a.x + t * (b.x - a.x), y: a.y + t * (b.y - a.y) });
+            }
+        }
+        ring = out;
+    }
+    (ring.len() >= 3).then(|| Polygon::new(LineString::from(ring), vec![]))
 }
 
 /// Voronoi cell (metres) of each building index in `sites`; coincident sites share the first cell.

@@ -1,6 +1,7 @@
 //! The automatic partition: per community, units → Delaunay graph → spanning-tree bisection →
 //! local search → grids with figures.
 use super::barriers::BarrierIndex;
+use super::codes::CodeBook;
 use super::graph::Graph;
 use super::metrics::{connectivity, hull_polsby_popper};
 use super::outline::outlines;
@@ -39,12 +40,13 @@ pub fn partition(input: &PartitionInput<'_>, params: &PartitionParams) -> Result
     let barriers = BarrierIndex::new(input.ways, &params.barriers, &prep.proj);
     let boundaries: HashMap<&CommunityId, &geo_types::MultiPolygon<f64>> =
         input.communities.iter().filter_map(|c| c.boundary.as_ref().map(|b| (&c.id, b))).collect();
+    let codes = CodeBook::new(input.communities, prep.groups.iter().filter_map(|g| g.community.as_ref()));
     let mut grids = Vec::new();
     let mut infeasible = Vec::new();
     let mut stats = Stats::default();
     for (gi, group) in prep.groups.iter().enumerate() {
         let seed = params.seed ^ (gi as u64).wrapping_mul(0x2545_F491_4F6C_DD1D);
-        let mut made = partition_group(&prep, group, &band, params, &barriers, seed, &mut infeasible, &mut stats);
+        let mut made = partition_group(&prep, group, &band, params, &barriers, &codes, seed, &mut infeasible, &mut stats);
         if params.outlines {
             let members: Vec<Vec<usize>> = made.iter().map(|(m, _)| m.clone()).collect();
             let boundary = group.community.as_ref().and_then(|c| boundaries.get(c).copied());
@@ -71,6 +73,7 @@ fn partition_group(
     band: &Band,
     params: &PartitionParams,
     barriers: &BarrierIndex,
+    codes: &CodeBook,
     seed: u64,
     infeasible: &mut Vec<Infeasible>,
     stats: &mut Stats,
@@ -137,8 +140,6 @@ fn partition_group(
         })
         .collect();
     order.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-    let prefix = group.community.as_ref().map_or("NC", |c| c.as_str());
-    let width = if parts.len() >= 100 { 3 } else { 2 };
     let mut in_part = vec![false; units.len()];
     let mut seen = vec![false; units.len()];
     let mut out = Vec::with_capacity(parts.len());
@@ -156,8 +157,10 @@ fn partition_group(
         let households = members.iter().map(|&b| u64::from(prep.buildings[b].households)).sum();
         let compactness = hull_polsby_popper(members.iter().map(|&b| &prep.buildings[b]), &prep.proj);
         stats.contiguous += usize::from(comps == 1);
+        let (code, grid_name) = codes.grid(group.community.as_ref(), n + 1, parts.len(), params);
         let grid = ProposedGrid {
-            code: format!("{prefix}-{:0width$}", n + 1),
+            code,
+            name: grid_name,
             community: group.community.clone(),
             buildings: members.iter().map(|&b| prep.buildings[b].id.clone()).collect(),
             households,

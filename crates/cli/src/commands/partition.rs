@@ -6,7 +6,7 @@ use crate::progress::Bar;
 pub use gridmap_algo::partition::PartitionParams;
 use gridmap_algo::partition::{DrawnGrid, PartitionResult};
 use gridmap_model::{CommunityId, Dataset};
-use gridmap_service::{proposal_grids, propose_grids, rebalance_grids, resolve_community, validate_grids};
+use gridmap_service::{into_proposal_grids, proposal_grids, propose_grids, rebalance_grids, resolve_community, validate_grids};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -43,7 +43,10 @@ fn report_json(r: &PartitionResult, seconds: f64, stored: bool) -> serde_json::V
 
 pub async fn partition(g: &Global, a: PartitionArgs) -> Result<()> {
     let t0 = Instant::now();
-    let params = params(a.target, a.tolerance, a.seed)?;
+    let mut params = params(a.target, a.tolerance, a.seed)?;
+    params.code_width = a.code_width;
+    params.code_pattern = a.code_pattern.clone();
+    params.band().map_err(|e| CliError::usage("--code-width/--code-pattern", e))?;
     let store = super::open_store(g).await?;
     let ds = Arc::new(store.load().await?);
     if ds.buildings.is_empty() {
@@ -58,6 +61,8 @@ pub async fn partition(g: &Global, a: PartitionArgs) -> Result<()> {
         .map_err(|e| CliError::algo(format!("partition task failed: {e}")))?
         .map_err(service)?;
     bar.finish();
+    // The dataset is no longer needed: free it before the grids are written.
+    drop(ds);
     if let Some(path) = &a.out {
         let werr = |e: csv::Error| CliError::Write { path: path.clone(), source: std::io::Error::other(e) };
         let mut w = csv::Writer::from_path(path).map_err(werr)?;
@@ -67,11 +72,15 @@ pub async fn partition(g: &Global, a: PartitionArgs) -> Result<()> {
         }
         w.flush().map_err(|e| CliError::Write { path: path.clone(), source: e })?;
     }
+    let out = report_json(&result, 0.0, !a.dry_run);
+    let count = result.report.grids;
     if !a.dry_run {
-        store.replace_grids(community.as_ref(), &proposal_grids(&result)).await?;
+        // Moved, not copied: building lists and outlines are the bulk of a city's grids.
+        store.replace_grids(community.as_ref(), &into_proposal_grids(result)).await?;
     }
-    let out = report_json(&result, t0.elapsed().as_secs_f64(), !a.dry_run);
-    emit(g.json, &format!("{} grids proposed{}", result.report.grids, if a.dry_run { " (dry run: not stored)" } else { " and stored" }), &out);
+    let mut out = out;
+    out["seconds"] = t0.elapsed().as_secs_f64().into();
+    emit(g.json, &format!("{count} grids proposed{}", if a.dry_run { " (dry run: not stored)" } else { " and stored" }), &out);
     Ok(())
 }
 
