@@ -149,6 +149,7 @@ fn store_status(e: &StoreError) -> StatusCode {
         | StoreError::AmbiguousAddress { .. } => StatusCode::CONFLICT,
         StoreError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         StoreError::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
+        StoreError::DiskFull { .. } => StatusCode::INSUFFICIENT_STORAGE,
         StoreError::InvalidUrl { .. }
         | StoreError::Database { .. }
         | StoreError::Migration { .. }

@@ -62,6 +62,11 @@ pub enum StoreError {
     #[error("invalid query on {layer}: {reason}")]
     InvalidQuery { layer: &'static str, reason: String },
 
+    /// The database could not write because its disk is full (SQLite `SQLITE_FULL`,
+    /// PostgreSQL `53100`). The write was rolled back; retry once space is freed.
+    #[error("disk full while {what}: nothing was written; free space on the database's disk and retry")]
+    DiskFull { what: String },
+
     /// A stored row cannot be decoded back into a domain value.
     #[error("corrupt {what} '{id}' in the database: {reason}")]
     Corrupt { what: &'static str, id: String, reason: String },
@@ -69,7 +74,11 @@ pub enum StoreError {
 
 impl StoreError {
     /// Wraps a driver error with what the store was doing.
+    /// A full disk becomes [`StoreError::DiskFull`].
     pub(crate) fn db(context: impl Into<String>, source: sqlx::Error) -> Self {
+        if is_disk_full(&source) {
+            return StoreError::DiskFull { what: context.into() };
+        }
         StoreError::Database { context: context.into(), source }
     }
 }
@@ -82,5 +91,17 @@ pub(crate) trait DbContext<T> {
 impl<T> DbContext<T> for Result<T, sqlx::Error> {
     fn ctx(self, context: &str) -> Result<T, StoreError> {
         self.map_err(|e| StoreError::db(context, e))
+    }
+}
+
+/// SQLite's `SQLITE_FULL` (primary result code 13) or PostgreSQL's `disk_full` (SQLSTATE 53100).
+pub(crate) fn is_disk_full(e: &sqlx::Error) -> bool {
+    let Some(db) = e.as_database_error() else { return false };
+    let code = db.code();
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        // Extended result codes keep the primary code in the low byte.
+        code.and_then(|c| c.parse::<i64>().ok()).is_some_and(|c| c & 0xff == 13)
+    } else {
+        code.as_deref() == Some("53100")
     }
 }

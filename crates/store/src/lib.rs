@@ -15,6 +15,7 @@
 
 #[macro_use]
 mod rows;
+mod changes;
 mod codec;
 mod error;
 mod memindex;
@@ -26,6 +27,7 @@ mod users;
 mod validate;
 pub mod wkb;
 
+pub use changes::{Applied, Change, ChangeBatch, ChangeOp, Edit, CHANNEL as CHANGE_CHANNEL, KEEP_CHANGES, RELOAD_ABOVE};
 pub use error::StoreError;
 pub use postgres::PgStore;
 pub use query::{Page, Query};
@@ -79,6 +81,17 @@ pub(crate) fn check_replacement(community: Option<&CommunityId>, grids: &[Grid])
         }
     }
     Ok(())
+}
+
+/// The checks of an edit that need no database (geometry, a partition's disjointness).
+pub(crate) fn validate_edit(edit: &Edit) -> Result<(), StoreError> {
+    match edit {
+        Edit::PutGrid { grid, .. } => validate::grid(grid),
+        Edit::PutFacility { facility, .. } => validate::point("facility", facility.id.as_str(), &facility.location),
+        Edit::ReplaceGrids { community, grids } => check_replacement(community.as_ref(), grids),
+        Edit::UpdateBuilding { building, .. } => validate::building(building),
+        Edit::DeleteGrid { .. } | Edit::DeleteFacility { .. } => Ok(()),
+    }
 }
 
 /// The version a write may proceed with, per the optimistic-concurrency rules of [`Store`].

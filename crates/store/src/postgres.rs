@@ -3,6 +3,7 @@
 //! indexes through `ST_Intersects(geom, ST_MakeEnvelope(..))`. Bulk writes bind whole columns
 //! as arrays and insert with `UNNEST`. Grid writes take one transaction-scoped advisory lock, so
 //! they serialize like SQLite's writers; other edits lock their row (`SELECT … FOR UPDATE`).
+use crate::changes::{self, Applied, ChangeBatch, ChangeOp, ChangeSet, Edit};
 use crate::error::{DbContext, StoreError};
 use crate::query::{Page, Query};
 use crate::store::{ImportCounts, Store};
@@ -14,7 +15,9 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::Mutex;
 use std::time::Duration;
+use tokio::sync::watch;
 
 const BUILDING_COLS: &str = "id, name, building_type, address, ST_AsBinary(footprint) AS footprint, ST_AsBinary(entrance) AS entrance, levels, households, households_source, elderly, steward, compound, community, version";
 const FACILITY_COLS: &str = "id, kind, name, ST_AsBinary(location) AS location, capacity, opening_hours, version";
@@ -25,12 +28,121 @@ type UserRow = (String, Option<String>, String, String, String, bool, Option<Str
 type AuditRow = (i64, String, Option<String>, String, String, Option<String>, Option<String>);
 /// Rows per `UNNEST` statement in bulk imports.
 const CHUNK: usize = 10_000;
+/// Key of the advisory lock every change-log append takes (held to commit: seq order = commit order).
+const CHANGES_LOCK: i64 = 0x6368_616e; // "chan"
 /// Key of the advisory lock every grid write takes.
 const GRID_LOCK: i64 = 0x6772_6964; // "grid"
 
 /// The PostgreSQL/PostGIS store.
 pub struct PgStore {
     pool: PgPool,
+    keep_changes: i64,
+    /// The newest head announced by `NOTIFY gridmap_changes`, fed by one listener task
+    /// (started by the first `wait_for_change`, reconnecting on error).
+    feed: Mutex<Option<(watch::Receiver<i64>, tokio::task::JoinHandle<()>)>>,
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        if let Ok(mut f) = self.feed.lock() {
+            if let Some((_, task)) = f.take() {
+                task.abort();
+            }
+        }
+    }
+}
+
+/// The newest seq of the change log (0 when empty).
+async fn change_head(conn: &mut PgConnection) -> Result<i64, StoreError> {
+    sqlx::query_scalar("SELECT COALESCE(max(seq), 0)::int8 FROM changes").fetch_one(&mut *conn).await.ctx("reading the change head")
+}
+
+/// Appends `cs` inside the caller's transaction under [`CHANGES_LOCK`], prunes once per
+/// [`changes::PRUNE_EVERY`] appends, and notifies `gridmap_changes` (delivered at commit).
+async fn append_changes(conn: &mut PgConnection, cs: &ChangeSet, keep: i64) -> Result<i64, StoreError> {
+    if cs.is_empty() {
+        return change_head(conn).await;
+    }
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(CHANGES_LOCK).execute(&mut *conn).await.ctx("locking the change log")?;
+    let before = change_head(conn).await?;
+    let rows = cs.rows();
+    sqlx::query("INSERT INTO changes (layer, item, op) SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(l, i, o, n) ORDER BY n")
+        .bind(rows.iter().map(|r| r.0).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.2).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await
+        .ctx("appending to the change log")?;
+    let after = change_head(conn).await?;
+    if let Some(cut) = changes::prune_cut(before, after, keep) {
+        let n = sqlx::query("DELETE FROM changes WHERE seq <= $1").bind(cut).execute(&mut *conn).await.ctx("pruning the change log")?;
+        if n.rows_affected() > 0 {
+            sqlx::query("UPDATE meta SET value = $2::text WHERE key = $1 AND value::int8 < $2")
+                .bind(changes::PRUNED_KEY)
+                .bind(cut)
+                .execute(&mut *conn)
+                .await
+                .ctx("pruning the change log")?;
+        }
+    }
+    sqlx::query("SELECT pg_notify($1, $2)").bind(changes::CHANNEL).bind(after.to_string()).execute(&mut *conn).await.ctx("notifying the change")?;
+    Ok(after)
+}
+
+/// Appends an audit entry inside the caller's transaction; returns its id.
+async fn insert_audit(conn: &mut PgConnection, e: &AuditEntry) -> Result<i64, StoreError> {
+    sqlx::query_scalar("INSERT INTO audit (at, user_id, action, target, before, after) VALUES ($1, $2, $3, $4, $5::json, $6::json) RETURNING id")
+        .bind(users::audit_time(e))
+        .bind(e.user.as_ref().map(|u| u.as_str()))
+        .bind(&e.action)
+        .bind(&e.target)
+        .bind(e.before.as_ref().map(|v| v.to_string()))
+        .bind(e.after.as_ref().map(|v| v.to_string()))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|err| StoreError::db(format!("appending audit entry {} {}", e.action, e.target), err))
+}
+
+/// The listener task: LISTEN, then publish every notified head; on a lost connection or an
+/// error, re-read the head (notifications may have been missed) and reconnect.
+async fn follow(pool: PgPool, tx: watch::Sender<i64>) {
+    loop {
+        if pool.is_closed() {
+            return;
+        }
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "change feed: cannot connect a listener; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(changes::CHANNEL).await {
+            tracing::warn!(error = %e, "change feed: LISTEN failed; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        // Listening: whatever commits from now on is announced. Wake waiters once.
+        tx.send_modify(|v| *v += 1);
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(n)) => {
+                    let head: i64 = n.payload().parse().unwrap_or(0);
+                    tx.send_modify(|v| *v = (*v + 1).max(head));
+                }
+                Ok(None) => tx.send_modify(|v| *v += 1),
+                Err(e) => {
+                    if pool.is_closed() {
+                        return;
+                    }
+                    tracing::warn!(error = %e, "change feed: listener failed; reconnecting");
+                    tx.send_modify(|v| *v += 1);
+                    break;
+                }
+            }
+        }
+    }
 }
 
 fn grid_row(r: &PgRow) -> Result<Grid, StoreError> {
@@ -66,7 +178,27 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|source| StoreError::Migration { backend: "postgres", source })?;
-        Ok(PgStore { pool })
+        Ok(PgStore { pool, keep_changes: changes::KEEP_CHANGES, feed: Mutex::new(None) })
+    }
+
+    /// Keeps at least the newest `keep` change rows instead of [`changes::KEEP_CHANGES`].
+    pub fn with_change_retention(mut self, keep: i64) -> Self {
+        self.keep_changes = keep.max(1);
+        self
+    }
+
+    /// A receiver of the listener task's wake-ups, starting the task on first use.
+    async fn feed(&self) -> watch::Receiver<i64> {
+        let mut f = self.feed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((rx, task)) = f.as_ref() {
+            if !task.is_finished() {
+                return rx.clone();
+            }
+        }
+        let (tx, rx) = watch::channel(0);
+        let task = tokio::spawn(follow(self.pool.clone(), tx));
+        *f = Some((rx.clone(), task));
+        rx
     }
 
     async fn lock_grids(tx: &mut PgConnection) -> Result<(), StoreError> {
@@ -208,6 +340,118 @@ impl PgStore {
         Ok(())
     }
 
+    /// One edit, its audit entry and its change rows inside the caller's transaction.
+    async fn edit_in(tx: &mut PgConnection, edit: &Edit, audit: Option<&AuditEntry>, keep: i64) -> Result<Applied, StoreError> {
+        let mut cs = ChangeSet::default();
+        let mut applied = Applied { seq: 0, audit_id: None, grid: None, facility: None, building: None };
+        match edit {
+            Edit::PutGrid { grid: g, expected } => {
+                Self::lock_grids(tx).await?;
+                let current = Self::version_of(tx, "grids", g.id.as_str()).await?;
+                let version = check_version("grid", g.id.as_str(), *expected, current)?;
+                Self::write_grids(tx, &[(g, version)]).await?;
+                cs.push(Layer::Grids, g.id.as_str(), ChangeOp::Put);
+                applied.grid = Some(Grid { version, ..g.clone() });
+            }
+            Edit::DeleteGrid { id, expected } => {
+                Self::lock_grids(tx).await?;
+                let current = Self::version_of(tx, "grids", id.as_str()).await?;
+                check_version("grid", id.as_str(), Some(expected.or(current).unwrap_or(0)), current)?;
+                sqlx::query("DELETE FROM grids WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.ctx("deleting a grid")?;
+                cs.push(Layer::Grids, id.as_str(), ChangeOp::Delete);
+            }
+            Edit::PutFacility { facility: f, expected } => {
+                let current = Self::version_of(tx, "facilities", f.id.as_str()).await?;
+                let version = check_version("facility", f.id.as_str(), *expected, current)?;
+                if current.is_none() {
+                    // Two concurrent creates: the loser's insert waits on the key, then must not overwrite.
+                    let inserted = sqlx::query("INSERT INTO facilities (id, kind, version, location) VALUES ($1, $2, 1, ST_GeomFromWKB($3, 4326)) ON CONFLICT (id) DO NOTHING")
+                        .bind(f.id.as_str())
+                        .bind(f.kind.as_str())
+                        .bind(wkb::point_to_wkb(&f.location))
+                        .execute(&mut *tx)
+                        .await
+                        .ctx("creating a facility")?;
+                    if inserted.rows_affected() == 0 {
+                        let current = Self::version_of(tx, "facilities", f.id.as_str()).await?.unwrap_or(1);
+                        return Err(StoreError::VersionConflict { what: "facility", id: f.id.to_string(), current });
+                    }
+                }
+                Self::upsert_facilities(tx, std::slice::from_ref(f), Some(version)).await?;
+                cs.push(Layer::Facilities, f.id.as_str(), ChangeOp::Put);
+                applied.facility = Some((f.clone(), version));
+            }
+            Edit::DeleteFacility { id, expected } => {
+                let current = Self::version_of(tx, "facilities", id.as_str()).await?;
+                check_version("facility", id.as_str(), Some(expected.or(current).unwrap_or(0)), current)?;
+                sqlx::query("DELETE FROM facilities WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.ctx("deleting a facility")?;
+                cs.push(Layer::Facilities, id.as_str(), ChangeOp::Delete);
+            }
+            Edit::ReplaceGrids { community, grids } => {
+                Self::lock_grids(tx).await?;
+                let old: Vec<(String, i64)> = match community {
+                    Some(c) => sqlx::query_as("DELETE FROM grids WHERE community = $1 RETURNING id, version").bind(c.as_str()).fetch_all(&mut *tx).await,
+                    None => sqlx::query_as("DELETE FROM grids RETURNING id, version").fetch_all(&mut *tx).await,
+                }
+                .ctx("deleting the replaced grids")?;
+                cs = changes::replacement_changes(old.iter().map(|(id, _)| id.as_str()), grids);
+                let old: HashMap<String, i64> = old.into_iter().collect();
+                let ids: Vec<String> = grids.iter().map(|g| g.id.0.clone()).collect();
+                let clash: Option<String> = sqlx::query_scalar("SELECT id FROM grids WHERE id = ANY($1) ORDER BY id LIMIT 1")
+                    .bind(&ids)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .ctx("checking grid ids")?;
+                if let Some(id) = clash {
+                    return Err(StoreError::Invalid { what: "grid", id, reason: "the id is already used by a grid of another community".into() });
+                }
+                let versioned: Vec<(&Grid, i64)> = grids.iter().map(|g| (g, old.get(g.id.as_str()).map_or(1, |v| v + 1))).collect();
+                Self::write_grids(tx, &versioned).await?;
+            }
+            Edit::UpdateBuilding { building: b, expected } => {
+                let stored: Option<(i64, i64, String)> =
+                    sqlx::query_as("SELECT version, households, households_source FROM buildings WHERE id = $1 FOR UPDATE")
+                        .bind(b.id.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .ctx("reading a building")?;
+                let version = check_version("building", b.id.as_str(), *expected, stored.as_ref().map(|s| s.0))?;
+                let mut out = b.clone();
+                match &stored {
+                    Some((_, households, source)) => {
+                        out.households_source = if i64::from(b.households) != *households {
+                            HouseholdSource::Edited
+                        } else {
+                            codec::household_source(b.id.as_str(), source)?
+                        };
+                        Self::upsert_buildings(tx, std::slice::from_ref(&out)).await?;
+                    }
+                    None => {
+                        let n = sqlx::query("INSERT INTO buildings (id, footprint, households, households_source, version) VALUES ($1, ST_GeomFromWKB($2, 4326), 0, 'estimated', 0) ON CONFLICT (id) DO NOTHING")
+                            .bind(b.id.as_str())
+                            .bind(wkb::multipolygon_to_wkb(&b.footprint))
+                            .execute(&mut *tx)
+                            .await
+                            .ctx("creating a building")?;
+                        if n.rows_affected() == 0 {
+                            let current = Self::version_of(tx, "buildings", b.id.as_str()).await?.unwrap_or(1);
+                            return Err(StoreError::VersionConflict { what: "building", id: b.id.to_string(), current });
+                        }
+                        // The placeholder row has version 0; the upsert makes it 1.
+                        Self::upsert_buildings(tx, std::slice::from_ref(&out)).await?;
+                    }
+                }
+                cs.push(Layer::Buildings, b.id.as_str(), ChangeOp::Put);
+                applied.building = Some((out, version));
+            }
+        }
+        if let Some(e) = audit {
+            applied.audit_id = Some(insert_audit(tx, e).await?);
+        }
+        applied.seq = append_changes(tx, &cs, keep).await?;
+        Ok(applied)
+    }
+
     /// Appends the WHERE clauses of `q` for `layer` (checked already).
     fn filters(qb: &mut QueryBuilder<Postgres>, q: &Query, layer: &str, geom: &str) {
         if let Some([a, b, c, d]) = q.bbox {
@@ -336,6 +580,7 @@ impl Store for PgStore {
             .await
             .ctx("writing network ways")?;
         }
+        append_changes(&mut tx, &changes::import_changes(ds), self.keep_changes).await?;
         tx.commit().await.ctx("committing the import")?;
         Ok(ImportCounts {
             streets: ds.streets.len(),
@@ -351,6 +596,7 @@ impl Store for PgStore {
     async fn apply_household_updates(&self, ups: &[HouseholdUpdate]) -> Result<usize, StoreError> {
         let mut tx = self.pool.begin().await.ctx("starting a transaction")?;
         let mut changed = HashSet::new();
+        let mut cs = ChangeSet::default();
         for u in ups {
             let ids: Vec<String> = match &u.key {
                 BuildingKey::Id(id) => sqlx::query_scalar("SELECT id FROM buildings WHERE id = $1").bind(id.as_str()).fetch_all(&mut *tx).await,
@@ -371,8 +617,11 @@ impl Store for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::db(format!("{}: updating building '{id}'", u.origin), e))?;
-            changed.insert(id);
+            if changed.insert(id.clone()) {
+                cs.push(Layer::Buildings, id, ChangeOp::Put);
+            }
         }
+        append_changes(&mut tx, &cs, self.keep_changes).await?;
         tx.commit().await.ctx("committing household updates")?;
         Ok(changed.len())
     }
@@ -475,119 +724,56 @@ impl Store for PgStore {
         row.map(|r| decode_community!(&r).map(|x| x.0)).transpose()
     }
 
-    async fn put_grid(&self, g: &Grid, expected: Option<i64>) -> Result<Grid, StoreError> {
-        validate::grid(g)?;
+    async fn apply_edit(&self, edit: &Edit, audit: Option<&AuditEntry>) -> Result<Applied, StoreError> {
+        crate::validate_edit(edit)?;
         let mut tx = self.pool.begin().await.ctx("starting a transaction")?;
-        Self::lock_grids(&mut tx).await?;
-        let current = Self::version_of(&mut tx, "grids", g.id.as_str()).await?;
-        let version = check_version("grid", g.id.as_str(), expected, current)?;
-        Self::write_grids(&mut tx, &[(g, version)]).await?;
-        tx.commit().await.ctx("committing a grid edit")?;
-        Ok(Grid { version, ..g.clone() })
+        let applied = Self::edit_in(&mut tx, edit, audit, self.keep_changes).await?;
+        tx.commit().await.ctx("committing an edit")?;
+        Ok(applied)
     }
 
-    async fn delete_grid(&self, id: &GridId, expected: Option<i64>) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.ctx("starting a transaction")?;
-        Self::lock_grids(&mut tx).await?;
-        let current = Self::version_of(&mut tx, "grids", id.as_str()).await?;
-        check_version("grid", id.as_str(), Some(expected.or(current).unwrap_or(0)), current)?;
-        sqlx::query("DELETE FROM grids WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.ctx("deleting a grid")?;
-        tx.commit().await.ctx("committing a grid deletion")
+    async fn change_head(&self) -> Result<i64, StoreError> {
+        let mut conn = self.pool.acquire().await.ctx("acquiring a connection")?;
+        change_head(&mut conn).await
     }
 
-    async fn put_facility(&self, f: &Facility, expected: Option<i64>) -> Result<(Facility, i64), StoreError> {
-        validate::point("facility", f.id.as_str(), &f.location)?;
-        let mut tx = self.pool.begin().await.ctx("starting a transaction")?;
-        let current = Self::version_of(&mut tx, "facilities", f.id.as_str()).await?;
-        let version = check_version("facility", f.id.as_str(), expected, current)?;
-        if current.is_none() {
-            // Two concurrent creates: the loser's insert waits on the key, then must not overwrite.
-            let inserted = sqlx::query("INSERT INTO facilities (id, kind, version, location) VALUES ($1, $2, 1, ST_GeomFromWKB($3, 4326)) ON CONFLICT (id) DO NOTHING")
-                .bind(f.id.as_str())
-                .bind(f.kind.as_str())
-                .bind(wkb::point_to_wkb(&f.location))
-                .execute(&mut *tx)
-                .await
-                .ctx("creating a facility")?;
-            if inserted.rows_affected() == 0 {
-                let current = Self::version_of(&mut tx, "facilities", f.id.as_str()).await?.unwrap_or(1);
-                return Err(StoreError::VersionConflict { what: "facility", id: f.id.to_string(), current });
-            }
-        }
-        Self::upsert_facilities(&mut tx, std::slice::from_ref(f), Some(version)).await?;
-        tx.commit().await.ctx("committing a facility edit")?;
-        Ok((f.clone(), version))
-    }
-
-    async fn delete_facility(&self, id: &FacilityId, expected: Option<i64>) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.ctx("starting a transaction")?;
-        let current = Self::version_of(&mut tx, "facilities", id.as_str()).await?;
-        check_version("facility", id.as_str(), Some(expected.or(current).unwrap_or(0)), current)?;
-        sqlx::query("DELETE FROM facilities WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.ctx("deleting a facility")?;
-        tx.commit().await.ctx("committing a facility deletion")
-    }
-
-    async fn replace_grids(&self, community: Option<&CommunityId>, grids: &[Grid]) -> Result<(), StoreError> {
-        crate::check_replacement(community, grids)?;
-        let mut tx = self.pool.begin().await.ctx("starting a transaction")?;
-        Self::lock_grids(&mut tx).await?;
-        let old: Vec<(String, i64)> = match community {
-            Some(c) => sqlx::query_as("DELETE FROM grids WHERE community = $1 RETURNING id, version").bind(c.as_str()).fetch_all(&mut *tx).await,
-            None => sqlx::query_as("DELETE FROM grids RETURNING id, version").fetch_all(&mut *tx).await,
-        }
-        .ctx("deleting the replaced grids")?;
-        let old: HashMap<String, i64> = old.into_iter().collect();
-        let ids: Vec<String> = grids.iter().map(|g| g.id.0.clone()).collect();
-        let clash: Option<String> = sqlx::query_scalar("SELECT id FROM grids WHERE id = ANY($1) ORDER BY id LIMIT 1")
-            .bind(&ids)
+    async fn changes_since(&self, after: i64, limit: usize) -> Result<ChangeBatch, StoreError> {
+        let mut tx = self.pool.begin().await.ctx("starting a read transaction")?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await.ctx("starting a read transaction")?;
+        let head = change_head(&mut tx).await?;
+        let pruned: i64 = sqlx::query_scalar("SELECT value::int8 FROM meta WHERE key = $1")
+            .bind(changes::PRUNED_KEY)
             .fetch_optional(&mut *tx)
             .await
-            .ctx("checking grid ids")?;
-        if let Some(id) = clash {
-            return Err(StoreError::Invalid { what: "grid", id, reason: "the id is already used by a grid of another community".into() });
-        }
-        let versioned: Vec<(&Grid, i64)> = grids.iter().map(|g| (g, old.get(g.id.as_str()).map_or(1, |v| v + 1))).collect();
-        Self::write_grids(&mut tx, &versioned).await?;
-        tx.commit().await.ctx("committing the grid replacement")
+            .ctx("reading the change log")?
+            .unwrap_or(0);
+        let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as("SELECT seq, layer, item, op FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(after)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *tx)
+            .await
+            .ctx("reading the change log")?;
+        tx.commit().await.ctx("ending a read transaction")?;
+        let changes = rows.into_iter().map(|(seq, layer, item, op)| changes::decode_change(seq, &layer, item, &op)).collect::<Result<_, _>>()?;
+        Ok(ChangeBatch { head, changes, complete: changes::is_complete(after, pruned) })
     }
 
-    async fn update_building(&self, b: &Building, expected: Option<i64>) -> Result<(Building, i64), StoreError> {
-        validate::building(b)?;
-        let mut tx = self.pool.begin().await.ctx("starting a transaction")?;
-        let stored: Option<(i64, i64, String)> =
-            sqlx::query_as("SELECT version, households, households_source FROM buildings WHERE id = $1 FOR UPDATE")
-                .bind(b.id.as_str())
-                .fetch_optional(&mut *tx)
-                .await
-                .ctx("reading a building")?;
-        let version = check_version("building", b.id.as_str(), expected, stored.as_ref().map(|s| s.0))?;
-        let mut out = b.clone();
-        match &stored {
-            Some((_, households, source)) => {
-                out.households_source = if i64::from(b.households) != *households {
-                    HouseholdSource::Edited
-                } else {
-                    codec::household_source(b.id.as_str(), source)?
-                };
-                Self::upsert_buildings(&mut tx, std::slice::from_ref(&out)).await?;
+    async fn wait_for_change(&self, seen: i64, timeout: Duration) -> Result<i64, StoreError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut rx = self.feed().await;
+        // Subscribed (marked seen) before the head read: a commit after the read wakes us.
+        rx.borrow_and_update();
+        loop {
+            let head = self.change_head().await?;
+            if head > seen {
+                return Ok(head);
             }
-            None => {
-                let n = sqlx::query("INSERT INTO buildings (id, footprint, households, households_source, version) VALUES ($1, ST_GeomFromWKB($2, 4326), 0, 'estimated', 0) ON CONFLICT (id) DO NOTHING")
-                    .bind(b.id.as_str())
-                    .bind(wkb::multipolygon_to_wkb(&b.footprint))
-                    .execute(&mut *tx)
-                    .await
-                    .ctx("creating a building")?;
-                if n.rows_affected() == 0 {
-                    let current = Self::version_of(&mut tx, "buildings", b.id.as_str()).await?.unwrap_or(1);
-                    return Err(StoreError::VersionConflict { what: "building", id: b.id.to_string(), current });
-                }
-                // The placeholder row has version 0; the upsert makes it 1.
-                Self::upsert_buildings(&mut tx, std::slice::from_ref(&out)).await?;
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => {}
+                // Timed out, or the listener task ended (store closed): the head as it is.
+                Ok(Err(_)) | Err(_) => return self.change_head().await,
             }
         }
-        tx.commit().await.ctx("committing a building edit")?;
-        Ok((out, version))
     }
 
     async fn put_result(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError> {
@@ -701,16 +887,8 @@ impl Store for PgStore {
     }
 
     async fn append_audit(&self, e: &AuditEntry) -> Result<i64, StoreError> {
-        sqlx::query_scalar("INSERT INTO audit (at, user_id, action, target, before, after) VALUES ($1, $2, $3, $4, $5::json, $6::json) RETURNING id")
-            .bind(users::audit_time(e))
-            .bind(e.user.as_ref().map(|u| u.as_str()))
-            .bind(&e.action)
-            .bind(&e.target)
-            .bind(e.before.as_ref().map(|v| v.to_string()))
-            .bind(e.after.as_ref().map(|v| v.to_string()))
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|err| StoreError::db(format!("appending audit entry {} {}", e.action, e.target), err))
+        let mut conn = self.pool.acquire().await.ctx("acquiring a connection")?;
+        insert_audit(&mut conn, e).await
     }
 
     async fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
@@ -720,6 +898,9 @@ impl Store for PgStore {
         }
         if let Some(p) = &q.target_prefix {
             qb.push(" AND starts_with(target, ").push_bind(p.clone()).push(")");
+        }
+        if let Some(t) = &q.target_exact {
+            qb.push(" AND target = ").push_bind(t.clone());
         }
         if let Some(s) = &q.since {
             qb.push(" AND at >= ").push_bind(s.clone());

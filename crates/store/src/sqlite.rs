@@ -3,6 +3,13 @@
 //! stale snapshot). Reads of the API layers are answered from in-memory copies with an R-tree
 //! ([`MemLayer`]); each layer has a change counter in `meta` (`gen.<layer>`) that every write
 //! transaction bumps, so a copy is rebuilt when this or another process changed the layer.
+//! Every dataset write also appends its rows to the `changes` log (see [`crate::Change`]).
+//!
+//! Write transactions are begun and ended by hand ([`WriteTx`]), not by sqlx's transaction
+//! manager: when a COMMIT fails (SQLITE_FULL), SQLite has already rolled back, sqlx's
+//! transaction depth stayed at 1, its rollback-on-drop failed, and every later write on that
+//! pooled connection failed with "attempted to call begin_with at non-zero transaction depth".
+use crate::changes::{self, import_changes, Applied, ChangeBatch, ChangeOp, ChangeSet, Edit};
 use crate::error::{DbContext, StoreError};
 use crate::memindex::{MemLayer, Spatial};
 use crate::query::{Page, Query};
@@ -12,12 +19,14 @@ use crate::{check_version, codec, validate, wkb};
 use async_trait::async_trait;
 use gridmap_model::*;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::pool::PoolConnection;
+use sqlx::{Row, Sqlite, SqlitePool};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
+use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const BUILDING_COLS: &str = "id, name, building_type, address, footprint, entrance, levels, households, households_source, elderly, steward, compound, community, version";
 const FACILITY_COLS: &str = "id, kind, name, location, capacity, opening_hours, version";
@@ -34,6 +43,96 @@ pub struct SqliteStore {
     grids: Slot<Grid>,
     compounds: Slot<Compound>,
     communities: Slot<Community>,
+    /// How many of the newest change rows pruning keeps ([`changes::KEEP_CHANGES`]).
+    keep_changes: i64,
+}
+
+/// A write transaction on one pooled connection: `BEGIN IMMEDIATE` … `COMMIT`, issued as plain
+/// statements. [`WriteTx::finish`] commits or rolls back; either way the connection goes back to
+/// the pool outside any transaction, or is closed when that cannot be made sure. Dropped
+/// unfinished (a cancelled request), it rolls back on a spawned task before the connection is
+/// reused.
+struct WriteTx {
+    conn: Option<PoolConnection<Sqlite>>,
+}
+
+impl WriteTx {
+    async fn begin(pool: &SqlitePool) -> Result<Self, StoreError> {
+        let mut conn = pool.acquire().await.ctx("acquiring a connection")?;
+        if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+            end_transaction(conn).await;
+            return Err(StoreError::db("starting a write transaction", e));
+        }
+        Ok(WriteTx { conn: Some(conn) })
+    }
+
+    /// Commits when `r` is `Ok`, else rolls back; returns `r` or the commit's error.
+    async fn finish<T>(mut self, r: Result<T, StoreError>, what: &str) -> Result<T, StoreError> {
+        let Some(mut conn) = self.conn.take() else { return r };
+        match r {
+            Ok(v) => match sqlx::query("COMMIT").execute(&mut *conn).await {
+                Ok(_) => Ok(v),
+                Err(e) => {
+                    end_transaction(conn).await;
+                    Err(StoreError::db(what, e))
+                }
+            },
+            Err(e) => {
+                end_transaction(conn).await;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Rolls back whatever transaction `conn` may be in. SQLite has already rolled back after some
+/// failures (a full disk at COMMIT), then ROLLBACK says "no transaction is active": also clean.
+/// Any other failure closes the connection instead of returning it to the pool.
+async fn end_transaction(mut conn: PoolConnection<Sqlite>) {
+    match sqlx::query("ROLLBACK").execute(&mut *conn).await {
+        Ok(_) => {}
+        Err(e) if e.to_string().contains("no transaction is active") => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "rolling back a failed write failed; closing its connection");
+            conn.close_on_drop();
+        }
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    rt.spawn(end_transaction(conn));
+                }
+                Err(_) => conn.close_on_drop(),
+            }
+        }
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        // `conn` is only taken by `finish(self)` and `drop`, after which `self` is gone.
+        self.conn.as_deref().expect("a write transaction is used after it ended")
+    }
+}
+
+impl DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.conn.as_deref_mut().expect("a write transaction is used after it ended")
+    }
+}
+
+/// A committed single-feature edit to patch into the warm in-memory copy of its layer:
+/// the layer's new change counter, the id, and the stored record (None: deleted).
+enum Patch {
+    None,
+    Grid(i64, String, Option<(Grid, i64)>),
+    Facility(i64, String, Option<(Facility, i64)>),
+    Building(i64, String, Option<(Building, i64)>),
 }
 
 /// One cached layer: the copy with the change counter it was built at, and a lock so only one
@@ -176,22 +275,27 @@ impl SqliteStore {
             }
         };
         let result: Result<(), StoreError> = async {
-            let mut tx = self.pool.begin().await.ctx("starting the snapshot write")?;
-            if generations(&mut tx).await? != generation {
-                return Ok(());
+            let mut tx = WriteTx::begin(&self.pool).await?;
+            let r = async {
+                if generations(&mut tx).await? != generation {
+                    return Ok(());
+                }
+                sqlx::query("INSERT INTO snapshot (id, generation, data) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, data = excluded.data")
+                    .bind(generation)
+                    .bind(&data)
+                    .execute(&mut *tx)
+                    .await
+                    .ctx("writing the dataset snapshot")?;
+                Ok(())
             }
-            sqlx::query("INSERT INTO snapshot (id, generation, data) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, data = excluded.data")
-                .bind(generation)
-                .bind(&data)
-                .execute(&mut *tx)
-                .await
-                .ctx("writing the dataset snapshot")?;
-            tx.commit().await.ctx("committing the dataset snapshot")?;
-            Ok(())
+            .await;
+            tx.finish(r, "committing the dataset snapshot").await
         }
         .await;
         if let Err(e) = result {
-            tracing::debug!(error = %e, "dataset snapshot not saved");
+            // Not fatal (the next `load()` reads the tables), but a full disk or a broken file
+            // shows here first.
+            tracing::warn!(error = %e, "dataset snapshot not saved");
         }
     }
 }
@@ -223,6 +327,54 @@ async fn bump(conn: &mut SqliteConnection, layers: &[&str]) -> Result<(), StoreE
             .ctx("bumping a layer change counter")?;
     }
     Ok(())
+}
+
+/// The newest seq of the change log (0 when empty).
+async fn change_head(conn: &mut SqliteConnection) -> Result<i64, StoreError> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes").fetch_one(&mut *conn).await.ctx("reading the change head")
+}
+
+/// Appends `cs` to the change log inside the caller's write transaction (and prunes the oldest
+/// rows once per [`changes::PRUNE_EVERY`] appends); returns the new head.
+async fn append_changes(conn: &mut SqliteConnection, cs: &ChangeSet, keep: i64) -> Result<i64, StoreError> {
+    let before = change_head(conn).await?;
+    if cs.is_empty() {
+        return Ok(before);
+    }
+    for chunk in cs.rows().chunks(300) {
+        let mut qb = sqlx::QueryBuilder::<Sqlite>::new("INSERT INTO changes (layer, item, op) ");
+        qb.push_values(chunk, |mut row, (layer, item, op)| {
+            row.push_bind(*layer).push_bind(*item).push_bind(*op);
+        });
+        qb.build().execute(&mut *conn).await.ctx("appending to the change log")?;
+    }
+    let after = change_head(conn).await?;
+    if let Some(cut) = changes::prune_cut(before, after, keep) {
+        let n = sqlx::query("DELETE FROM changes WHERE seq <= $1").bind(cut).execute(&mut *conn).await.ctx("pruning the change log")?;
+        if n.rows_affected() > 0 {
+            sqlx::query("UPDATE meta SET value = $2 WHERE key = $1 AND CAST(value AS INTEGER) < $2")
+                .bind(changes::PRUNED_KEY)
+                .bind(cut)
+                .execute(&mut *conn)
+                .await
+                .ctx("pruning the change log")?;
+        }
+    }
+    Ok(after)
+}
+
+/// Appends an audit entry inside the caller's transaction; returns its id.
+async fn insert_audit(conn: &mut SqliteConnection, e: &AuditEntry) -> Result<i64, StoreError> {
+    sqlx::query_scalar("INSERT INTO audit (at, user_id, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+        .bind(users::audit_time(e))
+        .bind(e.user.as_ref().map(|u| u.as_str()))
+        .bind(&e.action)
+        .bind(&e.target)
+        .bind(e.before.as_ref().map(|v| v.to_string()))
+        .bind(e.after.as_ref().map(|v| v.to_string()))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|err| StoreError::db(format!("appending audit entry {} {}", e.action, e.target), err))
 }
 
 fn env(e: Option<[f64; 4]>) -> [Option<f64>; 4] {
@@ -265,11 +417,19 @@ impl SqliteStore {
             grids: Slot::default(),
             compounds: Slot::default(),
             communities: Slot::default(),
+            keep_changes: changes::KEEP_CHANGES,
         })
     }
 
-    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await.ctx("starting a write transaction")
+    /// Keeps at least the newest `keep` change rows instead of [`changes::KEEP_CHANGES`]
+    /// (pruning then runs once per `min(keep, 1000)` appends). For tests of the pruning.
+    pub fn with_change_retention(mut self, keep: i64) -> Self {
+        self.keep_changes = keep.max(1);
+        self
+    }
+
+    async fn write_tx(&self) -> Result<WriteTx, StoreError> {
+        WriteTx::begin(&self.pool).await
     }
 
     /// The in-memory copy of a layer, rebuilt when its change counter moved.
@@ -466,25 +626,106 @@ impl SqliteStore {
         Ok(())
     }
 
-    async fn version_of(tx: &mut SqliteConnection, table: &'static str, id: &str) -> Result<Option<i64>, StoreError> {
-        let sql = match table {
-            "grids" => "SELECT version FROM grids WHERE id = $1",
-            "facilities" => "SELECT version FROM facilities WHERE id = $1",
-            _ => "SELECT version FROM buildings WHERE id = $1",
+    /// One edit, its audit entry and its change rows inside the caller's write transaction.
+    async fn edit_in(tx: &mut SqliteConnection, edit: &Edit, audit: Option<&AuditEntry>, keep: i64) -> Result<(Applied, Patch), StoreError> {
+        let mut cs = ChangeSet::default();
+        let mut applied = Applied { seq: 0, audit_id: None, grid: None, facility: None, building: None };
+        let patch = match edit {
+            Edit::PutGrid { grid: g, expected } => {
+                let current = Self::version_of(tx, "grids", g.id.as_str()).await?;
+                let version = check_version("grid", g.id.as_str(), *expected, current)?;
+                Self::write_grid(tx, g, version).await?;
+                let gen = bump_one(tx, "gen.grids").await?;
+                cs.push(Layer::Grids, g.id.as_str(), ChangeOp::Put);
+                let stored = Grid { version, ..g.clone() };
+                applied.grid = Some(stored.clone());
+                Patch::Grid(gen, g.id.0.clone(), Some((stored, version)))
+            }
+            Edit::DeleteGrid { id, expected } => {
+                let current = Self::version_of(tx, "grids", id.as_str()).await?;
+                check_version("grid", id.as_str(), Some(expected.or(current).unwrap_or(0)), current)?;
+                sqlx::query("DELETE FROM grids WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.ctx("deleting a grid")?;
+                let gen = bump_one(tx, "gen.grids").await?;
+                cs.push(Layer::Grids, id.as_str(), ChangeOp::Delete);
+                Patch::Grid(gen, id.0.clone(), None)
+            }
+            Edit::PutFacility { facility: f, expected } => {
+                let current = Self::version_of(tx, "facilities", f.id.as_str()).await?;
+                let version = check_version("facility", f.id.as_str(), *expected, current)?;
+                Self::upsert_facility(tx, f, Some(version)).await?;
+                let gen = bump_one(tx, "gen.facilities").await?;
+                cs.push(Layer::Facilities, f.id.as_str(), ChangeOp::Put);
+                applied.facility = Some((f.clone(), version));
+                Patch::Facility(gen, f.id.0.clone(), Some((f.clone(), version)))
+            }
+            Edit::DeleteFacility { id, expected } => {
+                let current = Self::version_of(tx, "facilities", id.as_str()).await?;
+                check_version("facility", id.as_str(), Some(expected.or(current).unwrap_or(0)), current)?;
+                sqlx::query("DELETE FROM facilities WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.ctx("deleting a facility")?;
+                let gen = bump_one(tx, "gen.facilities").await?;
+                cs.push(Layer::Facilities, id.as_str(), ChangeOp::Delete);
+                Patch::Facility(gen, id.0.clone(), None)
+            }
+            Edit::ReplaceGrids { community, grids } => {
+                let old: Vec<(String, i64)> = match community {
+                    Some(c) => sqlx::query_as("SELECT id, version FROM grids WHERE community = $1").bind(c.as_str()).fetch_all(&mut *tx).await,
+                    None => sqlx::query_as("SELECT id, version FROM grids").fetch_all(&mut *tx).await,
+                }
+                .ctx("reading the grids to replace")?;
+                match community {
+                    Some(c) => sqlx::query("DELETE FROM grids WHERE community = $1").bind(c.as_str()).execute(&mut *tx).await,
+                    None => sqlx::query("DELETE FROM grids").execute(&mut *tx).await,
+                }
+                .ctx("deleting the replaced grids")?;
+                cs = changes::replacement_changes(old.iter().map(|(id, _)| id.as_str()), grids);
+                let old: HashMap<String, i64> = old.into_iter().collect();
+                for g in grids {
+                    if Self::version_of(tx, "grids", g.id.as_str()).await?.is_some() {
+                        return Err(StoreError::Invalid {
+                            what: "grid",
+                            id: g.id.to_string(),
+                            reason: "the id is already used by a grid of another community".into(),
+                        });
+                    }
+                    let version = old.get(g.id.as_str()).map_or(1, |v| v + 1);
+                    Self::write_grid(tx, g, version).await?;
+                }
+                bump(tx, &["gen.grids"]).await?;
+                Patch::None
+            }
+            Edit::UpdateBuilding { building: b, expected } => {
+                let stored: Option<(i64, i64, String)> = sqlx::query_as("SELECT version, households, households_source FROM buildings WHERE id = $1")
+                    .bind(b.id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .ctx("reading a building")?;
+                let version = check_version("building", b.id.as_str(), *expected, stored.as_ref().map(|s| s.0))?;
+                let mut out = b.clone();
+                if let Some((_, households, source)) = &stored {
+                    out.households_source = if i64::from(b.households) != *households {
+                        HouseholdSource::Edited
+                    } else {
+                        codec::household_source(b.id.as_str(), source)?
+                    };
+                    Self::upsert_building(tx, &out, "update").await?;
+                } else {
+                    Self::upsert_building(tx, &out, "import").await?;
+                }
+                let gen = bump_one(tx, "gen.buildings").await?;
+                cs.push(Layer::Buildings, b.id.as_str(), ChangeOp::Put);
+                applied.building = Some((out.clone(), version));
+                Patch::Building(gen, b.id.0.clone(), Some((out, version)))
+            }
         };
-        sqlx::query_scalar(sql).bind(id).fetch_optional(&mut *tx).await.ctx("reading a version")
-    }
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    fn backend(&self) -> &'static str {
-        "sqlite"
+        if let Some(e) = audit {
+            applied.audit_id = Some(insert_audit(tx, e).await?);
+        }
+        applied.seq = append_changes(tx, &cs, keep).await?;
+        Ok((applied, patch))
     }
 
-    async fn import(&self, ds: &Dataset) -> Result<ImportCounts, StoreError> {
-        validate::dataset(ds)?;
-        let mut tx = self.write_tx().await?;
+    /// The rows of an import (upserts of every layer), inside the caller's transaction.
+    async fn write_dataset(tx: &mut SqliteConnection, ds: &Dataset) -> Result<(), StoreError> {
         for s in &ds.streets {
             sqlx::query("INSERT INTO streets (id, name, boundary) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET name = excluded.name, boundary = excluded.boundary")
                 .bind(s.id.as_str())
@@ -533,18 +774,18 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| StoreError::db(format!("writing compound '{}'", c.id), e))?;
         }
-        Self::import_buildings(&mut tx, &ds.buildings).await?;
+        Self::import_buildings(tx, &ds.buildings).await?;
         for f in &ds.facilities {
-            Self::upsert_facility(&mut tx, f, None).await?;
+            Self::upsert_facility(tx, f, None).await?;
         }
         // Free the memberships of every imported grid first, so grids of this dataset can trade buildings.
         for g in &ds.grids {
             sqlx::query("DELETE FROM grid_buildings WHERE grid_id = $1").bind(g.id.as_str()).execute(&mut *tx).await.ctx("clearing grid memberships")?;
         }
         for g in &ds.grids {
-            let current = Self::version_of(&mut tx, "grids", g.id.as_str()).await?;
+            let current = Self::version_of(tx, "grids", g.id.as_str()).await?;
             let version = current.map_or(g.version.max(1), |c| (c + 1).max(g.version));
-            Self::write_grid(&mut tx, g, version).await?;
+            Self::write_grid(tx, g, version).await?;
         }
         for chunk in ds.ways.chunks(200) {
             let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO network_ways (id, geometry, tags, length_m) ");
@@ -560,8 +801,35 @@ impl Store for SqliteStore {
                 .await
                 .map_err(|e| StoreError::db(format!("writing {} network ways starting at '{}'", chunk.len(), chunk[0].id), e))?;
         }
-        bump(&mut tx, &["gen.communities", "gen.compounds", "gen.buildings", "gen.facilities", "gen.grids"]).await?;
-        tx.commit().await.ctx("committing the import")?;
+        Ok(())
+    }
+
+    async fn version_of(tx: &mut SqliteConnection, table: &'static str, id: &str) -> Result<Option<i64>, StoreError> {
+        let sql = match table {
+            "grids" => "SELECT version FROM grids WHERE id = $1",
+            "facilities" => "SELECT version FROM facilities WHERE id = $1",
+            _ => "SELECT version FROM buildings WHERE id = $1",
+        };
+        sqlx::query_scalar(sql).bind(id).fetch_optional(&mut *tx).await.ctx("reading a version")
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn import(&self, ds: &Dataset) -> Result<ImportCounts, StoreError> {
+        validate::dataset(ds)?;
+        let mut tx = self.write_tx().await?;
+        let r = async {
+            Self::write_dataset(&mut tx, ds).await?;
+            bump(&mut tx, &["gen.communities", "gen.compounds", "gen.buildings", "gen.facilities", "gen.grids"]).await?;
+            append_changes(&mut tx, &import_changes(ds), self.keep_changes).await
+        }
+        .await;
+        tx.finish(r, "committing the import").await?;
         Ok(ImportCounts {
             streets: ds.streets.len(),
             communities: ds.communities.len(),
@@ -575,32 +843,39 @@ impl Store for SqliteStore {
 
     async fn apply_household_updates(&self, ups: &[HouseholdUpdate]) -> Result<usize, StoreError> {
         let mut tx = self.write_tx().await?;
-        let mut changed = HashSet::new();
-        for u in ups {
-            let ids: Vec<String> = match &u.key {
-                BuildingKey::Id(id) => sqlx::query_scalar("SELECT id FROM buildings WHERE id = $1").bind(id.as_str()).fetch_all(&mut *tx).await,
-                BuildingKey::Address(a) => sqlx::query_scalar("SELECT id FROM buildings WHERE address = $1").bind(a).fetch_all(&mut *tx).await,
+        let r = async {
+            let mut changed = HashSet::new();
+            let mut cs = ChangeSet::default();
+            for u in ups {
+                let ids: Vec<String> = match &u.key {
+                    BuildingKey::Id(id) => sqlx::query_scalar("SELECT id FROM buildings WHERE id = $1").bind(id.as_str()).fetch_all(&mut *tx).await,
+                    BuildingKey::Address(a) => sqlx::query_scalar("SELECT id FROM buildings WHERE address = $1").bind(a).fetch_all(&mut *tx).await,
+                }
+                .map_err(|e| StoreError::db(format!("{}: looking up the building", u.origin), e))?;
+                let id = crate::resolve_household_key(u, ids)?;
+                sqlx::query(
+                    "UPDATE buildings SET households = COALESCE($2, households),
+                       households_source = CASE WHEN $2 IS NULL THEN households_source ELSE 'imported' END,
+                       elderly = COALESCE($3, elderly), steward = COALESCE($4, steward), version = version + 1
+                     WHERE id = $1",
+                )
+                .bind(&id)
+                .bind(u.households.map(i64::from))
+                .bind(u.elderly.map(i64::from))
+                .bind(u.steward.as_deref())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::db(format!("{}: updating building '{id}'", u.origin), e))?;
+                if changed.insert(id.clone()) {
+                    cs.push(Layer::Buildings, id, ChangeOp::Put);
+                }
             }
-            .map_err(|e| StoreError::db(format!("{}: looking up the building", u.origin), e))?;
-            let id = crate::resolve_household_key(u, ids)?;
-            sqlx::query(
-                "UPDATE buildings SET households = COALESCE($2, households),
-                   households_source = CASE WHEN $2 IS NULL THEN households_source ELSE 'imported' END,
-                   elderly = COALESCE($3, elderly), steward = COALESCE($4, steward), version = version + 1
-                 WHERE id = $1",
-            )
-            .bind(&id)
-            .bind(u.households.map(i64::from))
-            .bind(u.elderly.map(i64::from))
-            .bind(u.steward.as_deref())
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| StoreError::db(format!("{}: updating building '{id}'", u.origin), e))?;
-            changed.insert(id);
+            bump(&mut tx, &["gen.buildings"]).await?;
+            append_changes(&mut tx, &cs, self.keep_changes).await?;
+            Ok(changed.len())
         }
-        bump(&mut tx, &["gen.buildings"]).await?;
-        tx.commit().await.ctx("committing household updates")?;
-        Ok(changed.len())
+        .await;
+        tx.finish(r, "committing household updates").await
     }
 
     async fn load(&self) -> Result<Dataset, StoreError> {
@@ -721,106 +996,57 @@ impl Store for SqliteStore {
         Ok(self.layer(&self.communities).await?.get(id.as_str()).map(|(c, _)| c.clone()))
     }
 
-    async fn put_grid(&self, g: &Grid, expected: Option<i64>) -> Result<Grid, StoreError> {
-        validate::grid(g)?;
+    async fn apply_edit(&self, edit: &Edit, audit: Option<&AuditEntry>) -> Result<Applied, StoreError> {
+        crate::validate_edit(edit)?;
         let mut tx = self.write_tx().await?;
-        let current = Self::version_of(&mut tx, "grids", g.id.as_str()).await?;
-        let version = check_version("grid", g.id.as_str(), expected, current)?;
-        Self::write_grid(&mut tx, g, version).await?;
-        let gen = bump_one(&mut tx, "gen.grids").await?;
-        tx.commit().await.ctx("committing a grid edit")?;
-        let stored = Grid { version, ..g.clone() };
-        self.grids.apply(gen, g.id.as_str(), Some((stored.clone(), version)));
-        Ok(stored)
-    }
-
-    async fn delete_grid(&self, id: &GridId, expected: Option<i64>) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
-        let current = Self::version_of(&mut tx, "grids", id.as_str()).await?;
-        check_version("grid", id.as_str(), Some(expected.or(current).unwrap_or(0)), current)?;
-        sqlx::query("DELETE FROM grids WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.ctx("deleting a grid")?;
-        let gen = bump_one(&mut tx, "gen.grids").await?;
-        tx.commit().await.ctx("committing a grid deletion")?;
-        self.grids.apply(gen, id.as_str(), None);
-        Ok(())
-    }
-
-    async fn put_facility(&self, f: &Facility, expected: Option<i64>) -> Result<(Facility, i64), StoreError> {
-        validate::point("facility", f.id.as_str(), &f.location)?;
-        let mut tx = self.write_tx().await?;
-        let current = Self::version_of(&mut tx, "facilities", f.id.as_str()).await?;
-        let version = check_version("facility", f.id.as_str(), expected, current)?;
-        Self::upsert_facility(&mut tx, f, Some(version)).await?;
-        let gen = bump_one(&mut tx, "gen.facilities").await?;
-        tx.commit().await.ctx("committing a facility edit")?;
-        self.facilities.apply(gen, f.id.as_str(), Some((f.clone(), version)));
-        Ok((f.clone(), version))
-    }
-
-    async fn delete_facility(&self, id: &FacilityId, expected: Option<i64>) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
-        let current = Self::version_of(&mut tx, "facilities", id.as_str()).await?;
-        check_version("facility", id.as_str(), Some(expected.or(current).unwrap_or(0)), current)?;
-        sqlx::query("DELETE FROM facilities WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.ctx("deleting a facility")?;
-        let gen = bump_one(&mut tx, "gen.facilities").await?;
-        tx.commit().await.ctx("committing a facility deletion")?;
-        self.facilities.apply(gen, id.as_str(), None);
-        Ok(())
-    }
-
-    async fn replace_grids(&self, community: Option<&CommunityId>, grids: &[Grid]) -> Result<(), StoreError> {
-        crate::check_replacement(community, grids)?;
-        let mut tx = self.write_tx().await?;
-        let old: Vec<(String, i64)> = match community {
-            Some(c) => sqlx::query_as("SELECT id, version FROM grids WHERE community = $1").bind(c.as_str()).fetch_all(&mut *tx).await,
-            None => sqlx::query_as("SELECT id, version FROM grids").fetch_all(&mut *tx).await,
+        let r = Self::edit_in(&mut tx, edit, audit, self.keep_changes).await;
+        let (applied, patch) = tx.finish(r, "committing an edit").await?;
+        match patch {
+            Patch::None => {}
+            Patch::Grid(gen, id, change) => self.grids.apply(gen, &id, change),
+            Patch::Facility(gen, id, change) => self.facilities.apply(gen, &id, change),
+            Patch::Building(gen, id, change) => self.buildings.apply(gen, &id, change),
         }
-        .ctx("reading the grids to replace")?;
-        match community {
-            Some(c) => sqlx::query("DELETE FROM grids WHERE community = $1").bind(c.as_str()).execute(&mut *tx).await,
-            None => sqlx::query("DELETE FROM grids").execute(&mut *tx).await,
-        }
-        .ctx("deleting the replaced grids")?;
-        let old: HashMap<String, i64> = old.into_iter().collect();
-        for g in grids {
-            if Self::version_of(&mut tx, "grids", g.id.as_str()).await?.is_some() {
-                return Err(StoreError::Invalid {
-                    what: "grid",
-                    id: g.id.to_string(),
-                    reason: "the id is already used by a grid of another community".into(),
-                });
-            }
-            let version = old.get(g.id.as_str()).map_or(1, |v| v + 1);
-            Self::write_grid(&mut tx, g, version).await?;
-        }
-        bump(&mut tx, &["gen.grids"]).await?;
-        tx.commit().await.ctx("committing the grid replacement")
+        Ok(applied)
     }
 
-    async fn update_building(&self, b: &Building, expected: Option<i64>) -> Result<(Building, i64), StoreError> {
-        validate::building(b)?;
-        let mut tx = self.write_tx().await?;
-        let stored: Option<(i64, i64, String)> = sqlx::query_as("SELECT version, households, households_source FROM buildings WHERE id = $1")
-            .bind(b.id.as_str())
+    async fn change_head(&self) -> Result<i64, StoreError> {
+        let mut conn = self.pool.acquire().await.ctx("acquiring a connection")?;
+        change_head(&mut conn).await
+    }
+
+    async fn changes_since(&self, after: i64, limit: usize) -> Result<ChangeBatch, StoreError> {
+        // One read transaction: head, pruning mark and rows from the same snapshot.
+        let mut tx = self.pool.begin().await.ctx("starting a read transaction")?;
+        let head = change_head(&mut tx).await?;
+        let pruned: i64 = sqlx::query_scalar("SELECT CAST(value AS INTEGER) FROM meta WHERE key = $1")
+            .bind(changes::PRUNED_KEY)
             .fetch_optional(&mut *tx)
             .await
-            .ctx("reading a building")?;
-        let version = check_version("building", b.id.as_str(), expected, stored.as_ref().map(|s| s.0))?;
-        let mut out = b.clone();
-        if let Some((_, households, source)) = &stored {
-            out.households_source = if i64::from(b.households) != *households {
-                HouseholdSource::Edited
-            } else {
-                codec::household_source(b.id.as_str(), source)?
-            };
-            Self::upsert_building(&mut tx, &out, "update").await?;
-        } else {
-            Self::upsert_building(&mut tx, &out, "import").await?;
+            .ctx("reading the change log")?
+            .unwrap_or(0);
+        let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as("SELECT seq, layer, item, op FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(after)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *tx)
+            .await
+            .ctx("reading the change log")?;
+        tx.commit().await.ctx("ending a read transaction")?;
+        let changes = rows.into_iter().map(|(seq, layer, item, op)| changes::decode_change(seq, &layer, item, &op)).collect::<Result<_, _>>()?;
+        Ok(ChangeBatch { head, changes, complete: changes::is_complete(after, pruned) })
+    }
+
+    async fn wait_for_change(&self, seen: i64, timeout: Duration) -> Result<i64, StoreError> {
+        // Another process may write the file: nothing tells us, so poll the head.
+        let deadline = Instant::now() + timeout;
+        loop {
+            let head = self.change_head().await?;
+            let now = Instant::now();
+            if head > seen || now >= deadline {
+                return Ok(head);
+            }
+            tokio::time::sleep((deadline - now).min(Duration::from_millis(100))).await;
         }
-        let gen = bump_one(&mut tx, "gen.buildings").await?;
-        tx.commit().await.ctx("committing a building edit")?;
-        self.buildings.apply(gen, b.id.as_str(), Some((out.clone(), version)));
-        Ok((out, version))
     }
 
     async fn put_result(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError> {
@@ -937,16 +1163,8 @@ impl Store for SqliteStore {
     }
 
     async fn append_audit(&self, e: &AuditEntry) -> Result<i64, StoreError> {
-        sqlx::query_scalar("INSERT INTO audit (at, user_id, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
-            .bind(users::audit_time(e))
-            .bind(e.user.as_ref().map(|u| u.as_str()))
-            .bind(&e.action)
-            .bind(&e.target)
-            .bind(e.before.as_ref().map(|v| v.to_string()))
-            .bind(e.after.as_ref().map(|v| v.to_string()))
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|err| StoreError::db(format!("appending audit entry {} {}", e.action, e.target), err))
+        let mut conn = self.pool.acquire().await.ctx("acquiring a connection")?;
+        insert_audit(&mut conn, e).await
     }
 
     async fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
@@ -956,6 +1174,9 @@ impl Store for SqliteStore {
         }
         if let Some(p) = &q.target_prefix {
             qb.push(" AND substr(target, 1, length(").push_bind(p.clone()).push(")) = ").push_bind(p.clone());
+        }
+        if let Some(t) = &q.target_exact {
+            qb.push(" AND target = ").push_bind(t.clone());
         }
         if let Some(s) = &q.since {
             qb.push(" AND at >= ").push_bind(s.clone());

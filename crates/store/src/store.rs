@@ -1,4 +1,5 @@
 //! The [`Store`] trait: everything the CLI and the server ask of a database.
+use crate::changes::{Applied, ChangeBatch, Edit};
 use crate::error::StoreError;
 use crate::query::{Page, Query};
 use crate::users::{AuditQuery, TokenKind};
@@ -18,11 +19,17 @@ pub struct ImportCounts {
     pub ways: usize,
 }
 
+/// An edit that committed but did not report the record it wrote (a backend bug).
+fn missing(what: &'static str, id: &str) -> StoreError {
+    StoreError::Corrupt { what, id: id.to_owned(), reason: "the edit committed but returned no record".into() }
+}
+
 /// A gridmap database. Implemented for SQLite and PostgreSQL/PostGIS; both pass the same
 /// test suite (`tests/suite`). Invariants every implementation keeps:
 /// * a building is in at most one grid;
 /// * versions of grids, facilities and buildings start at 1 and bump by exactly 1 per edit;
-/// * every write call is one transaction: it applies completely or not at all.
+/// * every write call is one transaction: it applies completely or not at all;
+/// * every dataset write appends its change rows (see [`crate::Change`]) in that transaction.
 #[async_trait]
 pub trait Store: Send + Sync {
     /// `"sqlite"` or `"postgres"`.
@@ -61,27 +68,63 @@ pub trait Store: Send + Sync {
     async fn compound(&self, id: &CompoundId) -> Result<Option<Compound>, StoreError>;
     async fn community(&self, id: &CommunityId) -> Result<Option<Community>, StoreError>;
 
+    /// Applies one edit and (when given) appends `audit` in the same transaction: both land or
+    /// neither. Appends the edit's change rows (see [`crate::Change`]) in that transaction too.
+    /// Errors as the single-purpose methods below ([`StoreError::VersionConflict`],
+    /// [`StoreError::NotFound`], [`StoreError::BuildingInOtherGrid`],
+    /// [`StoreError::UnknownReference`], …); on any error nothing is written. `audit.at` empty = now.
+    async fn apply_edit(&self, edit: &Edit, audit: Option<&AuditEntry>) -> Result<Applied, StoreError>;
+
     /// Creates (`expected = None`: must not exist) or replaces (`Some(v)`: stored version must
     /// be `v`) a grid; returns it as stored, with the bumped version (1 for a new grid).
     /// `g.version` is ignored. Errors: [`StoreError::VersionConflict`], [`StoreError::NotFound`]
     /// (replace of a missing grid), [`StoreError::BuildingInOtherGrid`],
-    /// [`StoreError::UnknownReference`] (unknown building).
-    async fn put_grid(&self, g: &Grid, expected: Option<i64>) -> Result<Grid, StoreError>;
+    /// [`StoreError::UnknownReference`] (unknown building). [`Store::apply_edit`] without audit.
+    async fn put_grid(&self, g: &Grid, expected: Option<i64>) -> Result<Grid, StoreError> {
+        let a = self.apply_edit(&Edit::PutGrid { grid: g.clone(), expected }, None).await?;
+        a.grid.ok_or_else(|| missing("grid", g.id.as_str()))
+    }
     /// Deletes a grid whose stored version is `expected` (`None`: unconditionally).
-    async fn delete_grid(&self, id: &GridId, expected: Option<i64>) -> Result<(), StoreError>;
+    async fn delete_grid(&self, id: &GridId, expected: Option<i64>) -> Result<(), StoreError> {
+        self.apply_edit(&Edit::DeleteGrid { id: id.clone(), expected }, None).await.map(|_| ())
+    }
     /// Creates or replaces a facility under the same version rules as [`Store::put_grid`];
     /// returns it with its new version.
-    async fn put_facility(&self, f: &Facility, expected: Option<i64>) -> Result<(Facility, i64), StoreError>;
+    async fn put_facility(&self, f: &Facility, expected: Option<i64>) -> Result<(Facility, i64), StoreError> {
+        let a = self.apply_edit(&Edit::PutFacility { facility: f.clone(), expected }, None).await?;
+        a.facility.ok_or_else(|| missing("facility", f.id.as_str()))
+    }
     /// Deletes a facility whose stored version is `expected` (`None`: unconditionally).
-    async fn delete_facility(&self, id: &FacilityId, expected: Option<i64>) -> Result<(), StoreError>;
+    async fn delete_facility(&self, id: &FacilityId, expected: Option<i64>) -> Result<(), StoreError> {
+        self.apply_edit(&Edit::DeleteFacility { id: id.clone(), expected }, None).await.map(|_| ())
+    }
     /// Replaces, in one transaction, all grids of `community` (`None`: all grids) by `grids`
     /// (a partition result). Every new grid must belong to `community` when it is given.
     /// A grid id that existed before keeps counting its version (old + 1); new ids start at 1.
-    async fn replace_grids(&self, community: Option<&CommunityId>, grids: &[Grid]) -> Result<(), StoreError>;
+    async fn replace_grids(&self, community: Option<&CommunityId>, grids: &[Grid]) -> Result<(), StoreError> {
+        self.apply_edit(&Edit::ReplaceGrids { community: community.cloned(), grids: grids.to_vec() }, None).await.map(|_| ())
+    }
     /// Replaces a stored building (`expected` = its version; `None` means it must not exist,
     /// i.e. create). A changed household count becomes `HouseholdSource::Edited`. Returns the
     /// stored building and its new version.
-    async fn update_building(&self, b: &Building, expected: Option<i64>) -> Result<(Building, i64), StoreError>;
+    async fn update_building(&self, b: &Building, expected: Option<i64>) -> Result<(Building, i64), StoreError> {
+        let a = self.apply_edit(&Edit::UpdateBuilding { building: b.clone(), expected }, None).await?;
+        a.building.ok_or_else(|| missing("building", b.id.as_str()))
+    }
+
+    // ----- The change log (see [`crate::Change`]): every dataset write above appends to it in
+    // its own transaction; accounts, tokens, audit and results do not.
+
+    /// Sequence number of the newest committed change (0 when none).
+    async fn change_head(&self) -> Result<i64, StoreError>;
+    /// Changes with seq > after, oldest first, at most `limit`; `head` is the newest seq at the time of the read.
+    /// `complete` is false when pruning removed changes after `after` (the reader must reload).
+    async fn changes_since(&self, after: i64, limit: usize) -> Result<ChangeBatch, StoreError>;
+    /// Returns as soon as a change newer than `seen` may have committed (by anyone: this
+    /// process, another server, the CLI) or after `timeout`; returns [`Store::change_head`].
+    /// PostgreSQL: `LISTEN gridmap_changes` on one connection kept by the store (reconnecting
+    /// on error) plus a head read; SQLite: polls the head every 100 ms.
+    async fn wait_for_change(&self, seen: i64, timeout: std::time::Duration) -> Result<i64, StoreError>;
 
     /// Stores a JSON blob under `key` (replacing any previous one).
     async fn put_result(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError>;

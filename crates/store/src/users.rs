@@ -15,6 +15,8 @@ pub struct AuditQuery {
     pub user: Option<UserId>,
     /// Only entries whose target starts with this (e.g. `user:` or `grid:g-1`).
     pub target_prefix: Option<String>,
+    /// Only entries whose target is exactly this (`grid:g1` without `grid:g10`).
+    pub target_exact: Option<String>,
     /// Only entries at or after this RFC 3339 UTC time (`2026-11-25T00:00:00Z`).
     pub since: Option<String>,
     /// At most this many entries (`None`: all).

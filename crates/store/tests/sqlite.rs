@@ -131,3 +131,92 @@ async fn user_writes_keep_the_change_counters_and_the_snapshot() {
     s.delete_user(&u.id).await.unwrap();
     assert_eq!(state().await, before, "no gen.* counter moved and the snapshot is still current");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_for_change_sees_a_write_of_another_handle() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("feed.db").display());
+    let a = gridmap_store::open(&url).await.unwrap();
+    let b = gridmap_store::open(&url).await.unwrap();
+    let seen = a.change_head().await.unwrap();
+    let waiter = tokio::spawn(async move {
+        let t = std::time::Instant::now();
+        (a.wait_for_change(seen, std::time::Duration::from_secs(5)).await.unwrap(), t.elapsed())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    b.import(&suite::city(10, 45)).await.unwrap();
+    let (head, took) = waiter.await.unwrap();
+    assert!(head > seen, "woke with head {head}");
+    assert!(took < std::time::Duration::from_secs(4), "returned before the timeout ({took:?})");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_full_disk_edits_fail_with_disk_full_then_succeed_once_space_is_freed() {
+    use gridmap_model::{Facility, FacilityId, FacilityKind};
+    let mnt = std::path::PathBuf::from(format!("/tmp/gm-full-{}", fastrand::u32(..)));
+    std::fs::create_dir_all(&mnt).unwrap();
+    let mounted = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"]).arg(&mnt).status();
+    if !mounted.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: cannot mount a 2 MB tmpfs at {} (needs root)", mnt.display());
+        let _ = std::fs::remove_dir(&mnt);
+        return;
+    }
+    let inner = mnt.clone();
+    let result = std::panic::AssertUnwindSafe(async move {
+        let mnt = inner;
+        let s = gridmap_store::open(&format!("sqlite://{}", mnt.join("full.db").display())).await.unwrap();
+        s.import(&suite::city(20, 46)).await.unwrap();
+        let fac = |i: usize| Facility {
+            id: FacilityId(format!("fill{i}")),
+            kind: FacilityKind::Canteen,
+            name: Some("x".repeat(6_000)),
+            location: geo_types::Point::new(116.3, 39.98),
+            capacity: None,
+            opening_hours: None,
+        };
+        // Fill the disk.
+        let filler = mnt.join("filler");
+        {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&filler).unwrap();
+            let chunk = vec![0u8; 4096];
+            while f.write_all(&chunk).is_ok() {}
+            let _ = f.sync_all();
+        }
+        let mut failed = None;
+        for i in 0..200 {
+            let head = s.change_head().await.unwrap();
+            match s.put_facility(&fac(i), None).await {
+                Ok(_) => {}
+                Err(e) => {
+                    assert!(e.to_string().contains("disk full"), "{e}");
+                    assert_eq!(s.change_head().await.unwrap(), head, "the failed edit appended nothing");
+                    failed = Some(i);
+                    break;
+                }
+            }
+        }
+        let failed = failed.expect("an edit fails on a full disk");
+        assert!(s.facility(&FacilityId(format!("fill{failed}"))).await.unwrap().is_none());
+        std::fs::remove_file(&filler).unwrap();
+        for i in 1_000..1_020 {
+            s.put_facility(&fac(i), None).await.unwrap_or_else(|e| panic!("edit {i} after freeing space: {e}"));
+        }
+        s.close().await;
+    })
+    .catch_unwind_compat()
+    .await;
+    let _ = std::process::Command::new("umount").arg(&mnt).status();
+    let _ = std::fs::remove_dir(&mnt);
+    if let Err(p) = result {
+        std::panic::resume_unwind(p);
+    }
+}
+
+/// `FutureExt::catch_unwind` without the futures crate: run on a task, return its panic.
+trait CatchUnwindCompat: Future<Output = ()> + Sized + Send + 'static {
+    async fn catch_unwind_compat(self) -> Result<(), Box<dyn std::any::Any + Send>> {
+        tokio::spawn(self).await.map_err(|e| e.into_panic())
+    }
+}
+impl<F: Future<Output = ()> + Send + 'static> CatchUnwindCompat for F {}

@@ -41,6 +41,8 @@ macro_rules! store_suite {
             api_tokens_are_found_by_hash_only,
             audit_entries_append_and_filter_and_page,
             users_do_not_touch_the_dataset,
+            every_write_appends_its_change_rows_and_a_failed_write_none,
+            a_big_import_logs_one_reload_row_per_layer,
         );
     };
     (@each $run:path; $($name:ident),* $(,)?) => {
@@ -869,4 +871,98 @@ pub async fn users_do_not_touch_the_dataset(s: &dyn Store) {
     assert_eq!(snapshot(s).await, before);
     assert_eq!(s.load().await.unwrap(), sorted(ds));
     assert_eq!(s.buildings(&q).await.unwrap(), page);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Change log and the one edit path
+
+fn rows(b: &gridmap_store::ChangeBatch) -> Vec<(Layer, Option<String>, gridmap_store::ChangeOp)> {
+    b.changes.iter().map(|c| (c.layer, c.item.clone(), c.op)).collect()
+}
+
+pub async fn every_write_appends_its_change_rows_and_a_failed_write_none(s: &dyn Store) {
+    use gridmap_store::{ChangeOp::*, Edit};
+    assert_eq!(s.change_head().await.unwrap(), 0);
+    let ds = city(30, 77);
+    s.import(&ds).await.unwrap();
+    let h0 = s.change_head().await.unwrap();
+    let all = s.changes_since(0, usize::MAX).await.unwrap();
+    assert!(all.complete && all.head == h0 && all.changes.len() as i64 <= h0);
+    assert_eq!(all.changes.iter().filter(|c| c.layer == Layer::Buildings).count(), 30);
+    assert!(all.changes.windows(2).all(|w| w[0].seq < w[1].seq), "oldest first");
+    let limited = s.changes_since(0, 3).await.unwrap();
+    assert_eq!(limited.changes, all.changes[..3].to_vec());
+    assert_eq!(limited.head, h0);
+
+    let g = ds.grids[0].clone();
+    s.put_grid(&g, Some(1)).await.unwrap();
+    let stale = s.put_grid(&g, Some(1)).await.unwrap_err();
+    assert!(matches!(stale, StoreError::VersionConflict { .. }), "{stale}");
+    s.delete_facility(&ds.facilities[0].id, None).await.unwrap();
+    let mut b = ds.buildings[3].clone();
+    b.households += 1;
+    s.update_building(&b, Some(1)).await.unwrap();
+    s.apply_household_updates(&[update(BuildingKey::Id(ds.buildings[4].id.clone()), Some(9), 1)]).await.unwrap();
+    let c = s.changes_since(h0, 100).await.unwrap();
+    assert_eq!(
+        rows(&c),
+        vec![
+            (Layer::Grids, Some(g.id.0.clone()), Put),
+            (Layer::Facilities, Some(ds.facilities[0].id.0.clone()), Delete),
+            (Layer::Buildings, Some(b.id.0.clone()), Put),
+            (Layer::Buildings, Some(ds.buildings[4].id.0.clone()), Put),
+        ],
+        "the stale write appended nothing"
+    );
+
+    // apply_edit: the audit entry lands with the edit, and neither on failure.
+    let h1 = s.change_head().await.unwrap();
+    let audit = entry("", Some("li.wei"), "facility.update", "facility:f001");
+    let mut f = ds.facilities[1].clone();
+    f.name = Some("新名字".into());
+    let a = s.apply_edit(&Edit::PutFacility { facility: f.clone(), expected: Some(1) }, Some(&audit)).await.unwrap();
+    assert_eq!(a.facility, Some((f.clone(), 2)));
+    assert_eq!(a.seq, h1 + 1);
+    assert_eq!(s.change_head().await.unwrap(), a.seq);
+    let e = s.apply_edit(&Edit::PutFacility { facility: f.clone(), expected: Some(1) }, Some(&audit)).await.unwrap_err();
+    assert!(matches!(e, StoreError::VersionConflict { .. }), "{e}");
+    assert_eq!(s.change_head().await.unwrap(), a.seq, "a failed edit appends no change");
+    let log = s.audit(&AuditQuery { target_exact: Some("facility:f001".into()), ..AuditQuery::default() }).await.unwrap();
+    assert_eq!(log.len(), 1, "the failed edit wrote no audit entry");
+    assert_eq!(Some(log[0].id), a.audit_id);
+    s.append_audit(&entry("", None, "facility.update", "facility:f0010")).await.unwrap();
+    assert_eq!(s.audit(&AuditQuery { target_exact: Some("facility:f001".into()), ..AuditQuery::default() }).await.unwrap().len(), 1);
+    assert_eq!(s.audit(&AuditQuery { target_prefix: Some("facility:f001".into()), ..AuditQuery::default() }).await.unwrap().len(), 2);
+
+    // A partition: deletes of the grids that are gone, puts of the new ones.
+    let h2 = s.change_head().await.unwrap();
+    let east: Vec<Grid> = ds.grids.iter().filter(|g| g.community.as_ref().map(|c| c.as_str()) == Some("c-east")).cloned().collect();
+    let keep = east[1].clone();
+    s.replace_grids(Some(&"c-east".into()), std::slice::from_ref(&keep)).await.unwrap();
+    let c = s.changes_since(h2, 100).await.unwrap();
+    let mut expected: Vec<_> = east.iter().filter(|g| g.id != keep.id).map(|g| (Layer::Grids, Some(g.id.0.clone()), Delete)).collect();
+    expected.push((Layer::Grids, Some(keep.id.0.clone()), Put));
+    let mut got = rows(&c);
+    got.sort_by(|a, b| (a.2 as u8, &a.1).cmp(&(b.2 as u8, &b.1)));
+    expected.sort_by(|a, b| (a.2 as u8, &a.1).cmp(&(b.2 as u8, &b.1)));
+    assert_eq!(got, expected);
+    // Accounts, tokens, audit and results append nothing.
+    let h3 = s.change_head().await.unwrap();
+    s.put_user(&User::new("zoe", Role::Planner), None).await.unwrap();
+    s.put_result("k", &serde_json::json!(1)).await.unwrap();
+    assert_eq!(s.change_head().await.unwrap(), h3);
+    // A write appears at once to a waiter that has seen less.
+    let t = std::time::Instant::now();
+    assert_eq!(s.wait_for_change(h3 - 1, std::time::Duration::from_secs(5)).await.unwrap(), h3);
+    assert!(t.elapsed() < std::time::Duration::from_secs(4));
+}
+
+pub async fn a_big_import_logs_one_reload_row_per_layer(s: &dyn Store) {
+    let ds = city(1_100, 78);
+    s.import(&ds).await.unwrap();
+    let c = s.changes_since(0, usize::MAX).await.unwrap();
+    let reloads: Vec<_> = c.changes.iter().filter(|c| c.op == gridmap_store::ChangeOp::Reload).map(|c| (c.layer, c.item.clone())).collect();
+    assert_eq!(reloads, vec![(Layer::Buildings, None)]);
+    assert_eq!(c.changes.iter().filter(|c| c.layer == Layer::Buildings).count(), 1);
+    assert_eq!(c.changes.iter().filter(|c| c.layer == Layer::Facilities).count(), 110);
 }
