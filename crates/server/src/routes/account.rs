@@ -122,7 +122,7 @@ async fn login(
         .await
         .map_err(|e| ApiError::Internal(format!("password check failed: {e}")))?;
     let Some(user) = user.filter(|_| ok) else {
-        throttle::failed(&keys);
+        throttle::failed(&st, &keys);
         tracing::warn!(user = %req.user, "failed login");
         return Err(ApiError::Unauthorized("wrong user name or password".into()));
     };
@@ -439,6 +439,9 @@ mod throttle {
     pub const MAX_KEYS: usize = 10_000;
 
     struct Entry {
+        /// Keeps the server's config allocation alive, so that its address (the key's first
+        /// part) is never reused by another server of this process while the entry lives.
+        _owner: std::sync::Weak<crate::ServerConfig>,
         failures: u32,
         until: Instant,
         last: Instant,
@@ -469,7 +472,7 @@ mod throttle {
         keys.iter().filter_map(|k| m.get(k)).filter(|e| e.until > now).map(|e| (e.until - now).as_secs().max(1)).max()
     }
 
-    pub fn failed(keys: &[Key]) {
+    pub fn failed(st: &AppState, keys: &[Key]) {
         let mut m = map().lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         if m.len() + keys.len() > MAX_KEYS {
@@ -483,7 +486,7 @@ mod throttle {
             }
         }
         for k in keys {
-            let e = m.entry(k.clone()).or_insert(Entry { failures: 0, until: now, last: now });
+            let e = m.entry(k.clone()).or_insert_with(|| Entry { _owner: Arc::downgrade(&st.config), failures: 0, until: now, last: now });
             // A key quiet for longer than the longest lock starts over.
             if now.duration_since(e.last) > MAX_LOCK && e.until <= now {
                 e.failures = 0;
