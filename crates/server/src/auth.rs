@@ -296,7 +296,7 @@ pub async fn authorize(State(st): State<AppState>, req: Request, next: Next) -> 
     let ask = Ask {
         action: action(method, route),
         credential: credential(headers),
-        cookie_write: !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) && headers.get(header::AUTHORIZATION).is_none(),
+        write: !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS),
         origin: check_origin(headers),
     };
     match decide(&st, ask).await {
@@ -310,14 +310,17 @@ pub async fn authorize(State(st): State<AppState>, req: Request, next: Next) -> 
 struct Ask {
     action: Action,
     credential: Option<(TokenKind, String)>,
-    /// A state-changing request without a Bearer token (so a cookie may authenticate it).
-    cookie_write: bool,
+    /// A state-changing request (checked for its origin when its cookie authenticates it).
+    write: bool,
     /// `check_origin` of its headers.
     origin: Result<(), ApiError>,
 }
 
 async fn decide(st: &AppState, ask: Ask) -> Result<Access, ApiError> {
     let act = ask.action;
+    // The credential that authenticates decides the CSRF check: only a Bearer token skips it;
+    // any other `Authorization` header (Basic, …) leaves the cookie checked.
+    let by_cookie = matches!(ask.credential, Some((TokenKind::Session, _)));
     let principal = match ask.credential {
         None => Principal::Anonymous,
         Some((kind, token)) => match identify(st, kind, &token).await? {
@@ -330,7 +333,7 @@ async fn decide(st: &AppState, ask: Ask) -> Result<Access, ApiError> {
     };
     // Cookies ride along on cross-site requests: a state-changing request authenticated by the
     // cookie must come from this site (SameSite=Strict already stops modern browsers).
-    if matches!(principal, Principal::User(_)) && ask.cookie_write {
+    if matches!(principal, Principal::User(_)) && by_cookie && ask.write {
         ask.origin?;
     }
     let access = Access::of(principal);
@@ -338,8 +341,12 @@ async fn decide(st: &AppState, ask: Ask) -> Result<Access, ApiError> {
     Ok(access)
 }
 
-/// Refuses a cookie-authenticated write whose `Origin` names another host than `Host`.
+/// Refuses a cookie-authenticated write whose `Origin` names another host than `Host`, or
+/// that the browser marks `Sec-Fetch-Site: cross-site`.
 fn check_origin(h: &HeaderMap) -> Result<(), ApiError> {
+    if h.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("cross-site")) {
+        return Err(ApiError::Forbidden("cross-site request (Sec-Fetch-Site: cross-site) refused (use an API token for scripts)".into()));
+    }
     let Some(origin) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
     let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
     let origin_host = origin.split_once("://").map_or(origin, |(_, r)| r).trim_end_matches('/');

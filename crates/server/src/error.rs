@@ -42,6 +42,9 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("unsupported media type '{0}' (send application/geo+json or application/json)")]
     UnsupportedMediaType(String),
+    /// Too many failed logins: wait `retry_after` seconds.
+    #[error("too many failed logins for this user name or address; try again in {retry_after} s")]
+    TooManyRequests { retry_after: u64 },
     #[error("the request took longer than {0:?}")]
     Timeout(std::time::Duration),
     /// No credentials, or credentials that name no active user.
@@ -86,6 +89,7 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(e) => store_status(e),
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -106,6 +110,7 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge { .. } => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
+            Self::TooManyRequests { .. } => "too-many-requests",
             Self::Timeout(_) => "timeout",
             Self::Store(e) => match store_status(e) {
                 StatusCode::NOT_FOUND => "not-found",
@@ -173,6 +178,9 @@ impl IntoResponse for ApiError {
             tracing::debug!(error = %self, status = status.as_u16(), "request rejected");
         }
         let mut resp = problem_response(&self.problem());
+        if let Self::TooManyRequests { retry_after } = &self {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
         if let Self::Unauthorized(_) = &self {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gridmap\""));
         }

@@ -8,6 +8,7 @@ use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
@@ -21,7 +22,9 @@ pub fn wrap(router: Router, state: &AppState) -> Router {
         .layer(from_fn(problem_for_bare_errors))
         .layer(from_fn_with_state(cfg.request_timeout, scope_and_timeout))
         .layer(DefaultBodyLimit::max(cfg.body_limit_bytes))
-        .layer(CompressionLayer::new().gzip(true).br(true));
+        .layer(CompressionLayer::new().gzip(true).br(true))
+        // A handler panic answers a 500 problem document instead of closing the connection.
+        .layer(CatchPanicLayer::custom(panic_problem));
     if let Some(cors) = cors(&cfg.cors_origins) {
         r = r.layer(cors);
     }
@@ -47,6 +50,13 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
         let list: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
         layer.allow_origin(AllowOrigin::list(list))
     })
+}
+
+/// The 500 problem answered for a handler panic (the panic message goes to the log only).
+fn panic_problem(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let msg = err.downcast_ref::<String>().map(String::as_str).or_else(|| err.downcast_ref::<&str>().copied()).unwrap_or("(no message)");
+    tracing::error!(panic = msg, "handler panicked");
+    ApiError::Internal(format!("handler panicked: {msg}")).into_response()
 }
 
 /// Runs the request with its path as problem `instance` and under the configured timeout.
@@ -100,4 +110,20 @@ async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_handler_panic_is_a_500_problem_document() {
+        let r = Router::new()
+            .route("/boom", axum::routing::get(|| async { if true { panic!("boom") } }))
+            .layer(CatchPanicLayer::custom(panic_problem));
+        let resp = r.oneshot(Request::builder().uri("/boom").body(axum::body::Body::empty()).expect("request")).await.expect("infallible");
+        assert_eq!(resp.status(), 500);
+        assert!(resp.headers()[header::CONTENT_TYPE].to_str().unwrap_or("").starts_with(PROBLEM_JSON));
+    }
 }

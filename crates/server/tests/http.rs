@@ -765,3 +765,116 @@ async fn admins_manage_users_over_http_and_changes_apply_at_once() {
     let actions: Vec<&str> = log["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
     assert_eq!(actions, ["user.remove", "user.update", "session.login", "user.add"]);
 }
+
+#[tokio::test]
+async fn a_cookie_write_is_origin_checked_whatever_authorization_header_it_carries() {
+    let app = app().await;
+    let r = call(&app, Method::POST, "/api/login", &[("authorization", "")], Some(json!({"user": "admin", "password": "admin-pass"}))).await;
+    assert_eq!(r.status, 200);
+    let cookie = r.header("set-cookie").split(';').next().unwrap().to_owned();
+    let body = json!({"id": "evil", "role": "admin", "password": "longenough"});
+    for extra in [("origin", "http://evil.example"), ("sec-fetch-site", "cross-site")] {
+        let r = call(&app, Method::POST, "/api/users", &[("cookie", &cookie), ("authorization", "Basic YWRtaW46eA=="), ("host", "test"), extra], Some(body.clone())).await;
+        assert_eq!(r.status, 403, "{extra:?}: {}", String::from_utf8_lossy(&r.body));
+    }
+    // A valid Bearer token authenticates by itself and is not origin-checked.
+    let r = call(&app, Method::POST, "/api/users", &[("cookie", &cookie), ("authorization", &bearer("admin")), ("host", "test"), ("origin", "http://evil.example")], Some(body)).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+}
+
+#[tokio::test]
+async fn a_refused_accept_leaves_the_proposal_for_its_owner() {
+    let app = app().await;
+    let r = call(&app, Method::POST, "/api/partition", &[], Some(json!({"community": "c1"}))).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let id = r.json()["proposal_id"].as_str().expect("proposal id").to_owned();
+    let uri = format!("/api/partition/{id}/accept");
+    assert_eq!(call(&app, Method::POST, &uri, &[("authorization", &bearer("cplanner"))], None).await.status, 403);
+    let r = call(&app, Method::POST, &uri, &[], None).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+}
+
+#[tokio::test]
+async fn a_malformed_audit_since_is_400_naming_the_parameter() {
+    let app = app().await;
+    let admin = bearer("admin");
+    let r = call(&app, Method::GET, "/api/audit?since=yesterday", &[("authorization", &admin)], None).await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["detail"].as_str().unwrap_or("").contains("since"), "{}", r.json());
+    let r = call(&app, Method::GET, "/api/audit?since=2020-01-01T00:00:00Z", &[("authorization", &admin)], None).await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn a_one_number_position_in_validate_is_400_not_a_panic() {
+    let app = app().await;
+    let fc = json!({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+        "geometry": {"type": "MultiPolygon", "coordinates": [[[[0.0], [0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0], [0.0, 0.0]]]]}}]});
+    let r = call(&app, Method::POST, "/api/validate", &[], Some(json!({"grids": fc}))).await;
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    assert!(r.header("content-type").starts_with("application/problem+json"));
+}
+
+
+#[tokio::test]
+async fn json_routes_refuse_other_media_types_with_415() {
+    let app = app().await;
+    let send = |uri: &'static str, auth: String, ctype: &'static str, body: &'static str| {
+        let router = app.router.clone();
+        async move {
+            let mut b = Request::builder().method(Method::POST).uri(uri).header(header::CONTENT_TYPE, ctype);
+            if !auth.is_empty() {
+                b = b.header(header::AUTHORIZATION, auth);
+            }
+            let resp = router.oneshot(b.body(Body::from(body)).expect("request")).await.expect("infallible");
+            let ct = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+            (resp.status().as_u16(), ct)
+        }
+    };
+    let login = r#"{"user":"admin","password":"admin-pass"}"#;
+    for (uri, auth, body) in [
+        ("/api/login", String::new(), login),
+        ("/api/users", bearer("admin"), r#"{"id":"x1","role":"planner","password":"longenough"}"#),
+        ("/api/whatif", bearer("planner"), "{}"),
+        ("/api/partition", bearer("planner"), "{}"),
+        ("/api/rebalance", bearer("planner"), r#"{"dry_run":true}"#),
+        ("/api/validate", bearer("planner"), "{}"),
+    ] {
+        let (status, ct) = send(uri, auth, "text/plain", body).await;
+        assert_eq!((status, ct.as_str()), (415, "application/problem+json"), "{uri}");
+    }
+    assert_eq!(send("/api/login", String::new(), "application/json; charset=utf-8", login).await.0, 200);
+    // Routes whose body is optional still take none.
+    let r = call(&app, Method::POST, "/api/partition", &[], None).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_are_throttled_alike_for_known_and_unknown_names() {
+    let app = app().await;
+    let login = |user: &str, pw: &str| json!({"user": user, "password": pw});
+    let mut last = (StatusCode::OK, Value::Null);
+    for user in ["lead", "nobody"] {
+        let mut statuses = vec![];
+        for _ in 0..6 {
+            let r = call(&app, Method::POST, "/api/login", &[("authorization", "")], Some(login(user, "wrong"))).await;
+            statuses.push(r.status.as_u16());
+            last = (r.status, r.json()["detail"].clone());
+            if r.status == 429 {
+                assert!(r.header("retry-after").parse::<u64>().is_ok_and(|s| s >= 1), "Retry-After: {:?}", r.header("retry-after"));
+            }
+        }
+        assert_eq!(statuses, [401, 401, 401, 401, 401, 429], "{user}");
+        if user == "lead" {
+            // Even the right password waits while locked (the 6th attempt was refused at once).
+            let r = call(&app, Method::POST, "/api/login", &[("authorization", "")], Some(login("lead", "lead-pass"))).await;
+            assert_eq!(r.status, 429);
+        }
+    }
+    assert_eq!(last.0, 429);
+    let log = call(&app, Method::GET, "/api/audit?target=user:lead", &[("authorization", &bearer("admin"))], None).await.json();
+    assert!(log["entries"].as_array().unwrap().iter().any(|e| e["action"] == "login.throttled"));
+    // Other users are not locked out by someone else's failures (no peer address here).
+    let r = call(&app, Method::POST, "/api/login", &[("authorization", "")], Some(login("planner", "planner-pass"))).await;
+    assert_eq!(r.status, 200);
+}

@@ -91,11 +91,26 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
             headers(("Set-Cookie" = String, description = "gridmap_session=…; HttpOnly; SameSite=Strict; Path=/"))),
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong user name or password", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins for this user name or client address: wait Retry-After seconds", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
-async fn login(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn login(
+    State(st): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    super::require_json(&headers)?;
     let req: LoginRequest = json_body(&body)?;
     if req.user.is_empty() || req.user.len() > 64 || req.password.is_empty() || req.password.len() > 1024 {
         return Err(ApiError::InvalidBody("user (1-64 characters) and password (1-1024 characters) are required".into()));
+    }
+    // The same check for known and unknown names, before the store is asked.
+    let keys = throttle::keys(&st, &req.user, peer.map(|p| p.0 .0.ip()));
+    if let Some(wait) = throttle::blocked(&keys) {
+        record(&st, None, "login.throttled", &format!("user:{}", req.user), None, None).await;
+        return Err(ApiError::TooManyRequests { retry_after: wait });
     }
     let found = st.store.user(&UserId::from(req.user.as_str())).await?;
     let (user, hash) = match found {
@@ -107,9 +122,11 @@ async fn login(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> R
         .await
         .map_err(|e| ApiError::Internal(format!("password check failed: {e}")))?;
     let Some(user) = user.filter(|_| ok) else {
+        throttle::failed(&st, &keys);
         tracing::warn!(user = %req.user, "failed login");
         return Err(ApiError::Unauthorized("wrong user name or password".into()));
     };
+    throttle::succeeded(&keys);
     let token = gridmap_store::new_token("gs_")?;
     let ttl = st.config.session_ttl.as_secs();
     st.store.create_session(&gridmap_store::hash_token(&token), &user.id, gridmap_store::now_unix() + ttl as i64).await?;
@@ -257,8 +274,10 @@ async fn list_users(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Re
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown grid or community in the scope", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared application/json", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn add_user(State(st): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+async fn add_user(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    super::require_json(&headers)?;
     let inp: UserInput = json_body(&body)?;
     let id = inp.id.clone().ok_or_else(|| ApiError::InvalidBody("id is required".into()))?;
     if !valid_name(&id) {
@@ -290,8 +309,10 @@ async fn add_user(State(st): State<AppState>, body: Bytes) -> Result<Response, A
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown grid or community in the scope", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared application/json", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn update_user(State(st): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+async fn update_user(State(st): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    super::require_json(&headers)?;
     let inp: UserInput = json_body(&body)?;
     if inp.id.as_deref().is_some_and(|i| i != id) {
         return Err(ApiError::InvalidBody("id cannot be changed".into()));
@@ -337,7 +358,8 @@ fn audit_query(q: &[(String, String)]) -> Result<AuditQuery, ApiError> {
         match k.as_str() {
             "user" => a.user = Some(UserId::from(v.as_str())),
             "target" => a.target_prefix = Some(v.clone()),
-            "since" => a.since = Some(v.clone()),
+            "since" if crate::time::is_rfc3339_utc(v) => a.since = Some(v.clone()),
+            "since" => return Err(crate::error::invalid("since", "expected an RFC 3339 UTC time such as 2026-05-01T12:00:00Z (or a date 2026-05-01)")),
             "limit" => {
                 let n: usize = v.parse().map_err(|_| crate::error::invalid("limit", "expected 1..=1000"))?;
                 if !(1..=1000).contains(&n) {
@@ -398,4 +420,90 @@ async fn grid_history(State(st): State<AppState>, Path(id): Path<String>, QueryP
         return Err(ApiError::NotFound { what: "grid".into(), id });
     }
     Ok(json_value("application/json", &json!({"grid": id, "entries": entries})))
+}
+
+/// Login brute-force limit: failures are counted per user name and per client (peer) address;
+/// after [`FREE_FAILURES`] a key is locked for 2, 4, 8, … seconds (at most [`MAX_LOCK`]) and a
+/// login for it answers 429 with `Retry-After` — for known and unknown names alike. A successful
+/// login clears its user name's count. Kept in memory (at most [`MAX_KEYS`] keys): each replica
+/// throttles on its own, and a restart forgets.
+mod throttle {
+    use crate::state::AppState;
+    use std::collections::HashMap;
+    use std::net::IpAddr;
+    use std::sync::{Arc, Mutex, OnceLock};
+    use std::time::{Duration, Instant};
+
+    pub const FREE_FAILURES: u32 = 5;
+    pub const MAX_LOCK: Duration = Duration::from_secs(15 * 60);
+    pub const MAX_KEYS: usize = 10_000;
+
+    struct Entry {
+        /// Keeps the server's config allocation alive, so that its address (the key's first
+        /// part) is never reused by another server of this process while the entry lives.
+        _owner: std::sync::Weak<crate::ServerConfig>,
+        failures: u32,
+        until: Instant,
+        last: Instant,
+    }
+
+    /// Keys: (server instance, "u:name" or "a:address"). The instance part keeps two servers
+    /// of one process (tests) apart. TODO(lead): move this map into `AppState`.
+    pub type Key = (usize, String);
+
+    fn map() -> &'static Mutex<HashMap<Key, Entry>> {
+        static MAP: OnceLock<Mutex<HashMap<Key, Entry>>> = OnceLock::new();
+        MAP.get_or_init(|| Mutex::new(HashMap::new()))
+    }
+
+    pub fn keys(st: &AppState, user: &str, addr: Option<IpAddr>) -> Vec<Key> {
+        let inst = Arc::as_ptr(&st.config) as usize;
+        let mut k = vec![(inst, format!("u:{}", user.to_lowercase()))];
+        if let Some(a) = addr {
+            k.push((inst, format!("a:{a}")));
+        }
+        k
+    }
+
+    /// Seconds to wait if any key is locked.
+    pub fn blocked(keys: &[Key]) -> Option<u64> {
+        let m = map().lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        keys.iter().filter_map(|k| m.get(k)).filter(|e| e.until > now).map(|e| (e.until - now).as_secs().max(1)).max()
+    }
+
+    pub fn failed(st: &AppState, keys: &[Key]) {
+        let mut m = map().lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if m.len() + keys.len() > MAX_KEYS {
+            // Drop what no longer locks anything, then (under a flood) the oldest half.
+            m.retain(|_, e| e.until > now || now.duration_since(e.last) < MAX_LOCK);
+            if m.len() + keys.len() > MAX_KEYS {
+                let mut ages: Vec<Instant> = m.values().map(|e| e.last).collect();
+                ages.sort_unstable();
+                let cut = ages[ages.len() / 2];
+                m.retain(|_, e| e.last > cut);
+            }
+        }
+        for k in keys {
+            let e = m.entry(k.clone()).or_insert_with(|| Entry { _owner: Arc::downgrade(&st.config), failures: 0, until: now, last: now });
+            // A key quiet for longer than the longest lock starts over.
+            if now.duration_since(e.last) > MAX_LOCK && e.until <= now {
+                e.failures = 0;
+            }
+            e.failures += 1;
+            e.last = now;
+            if e.failures >= FREE_FAILURES {
+                let secs = 2u64.checked_shl(e.failures - FREE_FAILURES).unwrap_or(u64::MAX).min(MAX_LOCK.as_secs());
+                e.until = now + Duration::from_secs(secs);
+            }
+        }
+    }
+
+    pub fn succeeded(keys: &[Key]) {
+        let mut m = map().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(k) = keys.first() {
+            m.remove(k);
+        }
+    }
 }

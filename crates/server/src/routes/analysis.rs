@@ -359,8 +359,10 @@ fn body_json<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiErro
         (status = 400, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such facility", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The change cannot be evaluated", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared application/json", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn what_if(State(st): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+async fn what_if(State(st): State<AppState>, headers: axum::http::HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    super::require_json(&headers)?;
     let b: WhatIfBody = body_json(&body)?;
     let minutes = b.minutes.unwrap_or(15.0);
     gridmap_service::check_minutes(&[minutes]).map_err(service)?;
@@ -438,8 +440,12 @@ fn partition_params(target: Option<f64>, tolerance: Option<f64>, seed: Option<u6
         (status = 400, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The data cannot be partitioned", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared application/json", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn partition(State(st): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+async fn partition(State(st): State<AppState>, headers: axum::http::HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    if !body.is_empty() {
+        super::require_json(&headers)?;
+    }
     let b: PartitionBody = if body.is_empty() { PartitionBody::default() } else { body_json(&body)? };
     let params = partition_params(b.target, b.tolerance, b.seed)?;
     let snap = st.snapshot().await?;
@@ -475,9 +481,10 @@ async fn accept_partition(State(st): State<AppState>, Path(proposal_id): Path<St
     let p = {
         let mut list = c.proposals.lock().unwrap_or_else(|e| e.into_inner());
         let pos = list.iter().position(|p| p.id == proposal_id).ok_or_else(|| ApiError::NotFound { what: "partition proposal".into(), id: proposal_id.clone() })?;
+        // A refused caller must not consume the proposal: check before removing it.
+        crate::auth::current().check_community(list.get(pos).and_then(|p| p.community.as_ref()))?;
         list.remove(pos).ok_or_else(|| ApiError::NotFound { what: "partition proposal".into(), id: proposal_id.clone() })?
     };
-    crate::auth::current().check_community(p.community.as_ref())?;
     if st.data.generation() != p.generation {
         return Err(ApiError::Conflict(format!("the data changed since proposal {} was made; propose again", p.id)));
     }
@@ -518,8 +525,12 @@ struct RebalanceBody {
         (status = 200, description = "The moves and the report", body = RebalanceResult, content_type = "application/json"),
         (status = 400, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The grids cannot be rebalanced", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared application/json", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn rebalance(State(st): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+async fn rebalance(State(st): State<AppState>, headers: axum::http::HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    if !body.is_empty() {
+        super::require_json(&headers)?;
+    }
     let b: RebalanceBody = if body.is_empty() { RebalanceBody::default() } else { body_json(&body)? };
     let params = partition_params(b.target, b.tolerance, None)?;
     let ds = st.snapshot().await?.dataset.clone();
@@ -563,7 +574,15 @@ fn drawn_grids(v: &Value) -> Result<Vec<DrawnGrid>, ApiError> {
             }))
             .unwrap_or_else(|| format!("drawn-{}", i + 1));
         let g = f.geometry.as_ref().ok_or_else(|| ApiError::Unprocessable(format!("grid {id} (feature {i}): no geometry")))?;
-        let geom: geo_types::Geometry<f64> = g.clone().try_into().map_err(|e| ApiError::Unprocessable(format!("grid {id} (feature {i}): {e}")))?;
+        // Checked positions first (the geojson crate's conversion panics on a 1-number position).
+        let raw = serde_json::to_value(g).map_err(|e| ApiError::InvalidBody(format!("grid {id} (feature {i}): {e}")))?;
+        let geom = crate::geojson::read_geometry(&raw, &crate::crs::ApiCrs::DEFAULT)
+            .map_err(|e| match e {
+                ApiError::InvalidBody(m) => ApiError::InvalidBody(format!("grid {id} (feature {i}): {m}")),
+                ApiError::Unprocessable(m) => ApiError::Unprocessable(format!("grid {id} (feature {i}): {m}")),
+                e => e,
+            })?
+            .ok_or_else(|| ApiError::Unprocessable(format!("grid {id} (feature {i}): no geometry")))?;
         positions += geo::CoordsIter::coords_count(&geom);
         if positions > 4 * crate::geojson::MAX_VERTICES {
             return Err(ApiError::Unprocessable(format!(
@@ -595,8 +614,10 @@ fn drawn_grids(v: &Value) -> Result<Vec<DrawnGrid>, ApiError> {
         (status = 200, description = "The validation report", body = ValidationReport, content_type = "application/json"),
         (status = 400, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unusable geometry", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared application/json", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn validate(State(st): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+async fn validate(State(st): State<AppState>, headers: axum::http::HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    super::require_json(&headers)?;
     let b: ValidateBody = body_json(&body)?;
     let params = partition_params(b.target, b.tolerance, None)?;
     let drawn = drawn_grids(&b.grids)?;

@@ -31,6 +31,20 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
     }
 }
 
+/// Refuses a request body not declared `application/json` (or `application/…+json`) with 415,
+/// before it is parsed: a cross-site "simple" form POST (`text/plain`, form encodings) never
+/// reaches a JSON route.
+pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mt = ctype.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let ok = mt == "application/json" || (mt.starts_with("application/") && mt.ends_with("+json"));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(if ctype.is_empty() { "(no Content-Type; send application/json)".into() } else { ctype.to_owned() }))
+    }
+}
+
 /// A JSON body response with an explicit media type.
 pub fn json_response(ctype: &'static str, body: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static(ctype))], body).into_response()
