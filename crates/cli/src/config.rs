@@ -194,6 +194,10 @@ pub struct CoverageArgs {
     /// Write `building_id,minutes,facility_id` for every building to this CSV.
     #[arg(long)]
     pub per_building: Option<PathBuf>,
+    /// Also print a table per community, grid and/or compound at the headline threshold
+    /// (comma-separated: community,grid,compound). `--json` always carries every table.
+    #[arg(long, value_delimiter = ',', value_parser = ["community", "grid", "compound"])]
+    pub by: Vec<String>,
 }
 
 #[derive(Debug, Args)]

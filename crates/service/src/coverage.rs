@@ -51,6 +51,7 @@ pub struct CoverageSummary {
     pub thresholds: Vec<Tally>,
     pub by_community: Vec<GroupCoverage>,
     pub by_grid: Vec<GroupCoverage>,
+    pub by_compound: Vec<GroupCoverage>,
     pub unplaced_facilities: Vec<String>,
     /// Why a figure is 0 or partial (no facilities of the kind, empty network, …).
     pub note: Option<String>,
@@ -111,6 +112,7 @@ impl Analysis {
         let overall = engine.statistics(&cov, &q.minutes, |_| None::<()>)?;
         let by_c = engine.statistics(&cov, &[headline], |i| ds.buildings[i].community.as_ref().map(|c| c.to_string()))?;
         let by_g = engine.statistics(&cov, &[headline], |i| self.grid_index(i))?;
+        let by_k = engine.statistics(&cov, &[headline], |i| ds.buildings[i].compound.as_ref().map(|c| c.to_string()))?;
         let group = |id: String, name: String, t: &Tally| GroupCoverage {
             id,
             name,
@@ -134,6 +136,16 @@ impl Analysis {
                 ts.first().map(|t| group(grid.id.to_string(), grid.code.clone(), t))
             })
             .collect();
+        let compound_names: std::collections::HashMap<String, &str> =
+            ds.compounds.iter().filter_map(|c| c.name.as_deref().map(|n| (c.id.to_string(), n))).collect();
+        let by_compound = by_k
+            .groups
+            .iter()
+            .filter_map(|(id, ts)| {
+                let name = compound_names.get(id).map_or_else(|| id.clone(), |n| (*n).to_owned());
+                ts.first().map(|t| group(id.clone(), name, t))
+            })
+            .collect();
         let head = overall.overall.first().cloned().unwrap_or_default();
         Ok(CoverageSummary {
             kind: q.kind.clone(),
@@ -151,6 +163,7 @@ impl Analysis {
             thresholds: overall.overall,
             by_community,
             by_grid,
+            by_compound,
             unplaced_facilities: cov.unplaced_facilities.iter().map(|(id, why)| format!("{id}: {why}")).collect(),
             note: cov.note.clone(),
             seconds: t0.elapsed().as_secs_f64(),

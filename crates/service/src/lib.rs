@@ -83,8 +83,38 @@ pub struct Analysis {
     dataset: Arc<Dataset>,
     engine: CoverageEngine,
     /// Building index → grid index (into `dataset.grids`), for per-grid statistics.
-    grid_of: Vec<Option<usize>>,
-    community_names: HashMap<String, String>,
+    grid_of: Arc<Vec<Option<usize>>>,
+    community_names: Arc<HashMap<String, String>>,
+}
+
+/// What changed between the dataset an [`Analysis`] was built from and the one given to
+/// [`Analysis::updated`]. Facility changes are also found by comparing ids, kinds and locations,
+/// so the list is a hint; building changes are found by comparison when the layer is not shared.
+#[derive(Default, Clone, Debug)]
+pub struct AnalysisChanges {
+    /// Facilities put or deleted.
+    pub facilities: Vec<gridmap_model::FacilityId>,
+    pub grids_changed: bool,
+    /// Buildings whose counts or geometry changed.
+    pub buildings: Vec<gridmap_model::BuildingId>,
+    pub ways_changed: bool,
+}
+
+fn grid_index_of(dataset: &Dataset) -> Vec<Option<usize>> {
+    let index: HashMap<&str, usize> = dataset.buildings.iter().enumerate().map(|(i, b)| (b.id.as_str(), i)).collect();
+    let mut grid_of = vec![None; dataset.buildings.len()];
+    for (g, grid) in dataset.grids.iter().enumerate() {
+        for b in &grid.buildings {
+            if let Some(&i) = index.get(b.as_str()) {
+                grid_of[i] = Some(g);
+            }
+        }
+    }
+    grid_of
+}
+
+fn community_names_of(dataset: &Dataset) -> HashMap<String, String> {
+    dataset.communities.iter().map(|c| (c.id.to_string(), c.name.clone())).collect()
 }
 
 impl Analysis {
@@ -97,18 +127,8 @@ impl Analysis {
         let t0 = std::time::Instant::now();
         let network = Arc::new(WalkingNetwork::build(&dataset.ways));
         let engine = CoverageEngine::new(network, &dataset.buildings, &dataset.facilities, options);
-        let index: HashMap<&str, usize> =
-            dataset.buildings.iter().enumerate().map(|(i, b)| (b.id.as_str(), i)).collect();
-        let mut grid_of = vec![None; dataset.buildings.len()];
-        for (g, grid) in dataset.grids.iter().enumerate() {
-            for b in &grid.buildings {
-                if let Some(&i) = index.get(b.as_str()) {
-                    grid_of[i] = Some(g);
-                }
-            }
-        }
-        let community_names =
-            dataset.communities.iter().map(|c| (c.id.to_string(), c.name.clone())).collect();
+        let grid_of = Arc::new(grid_index_of(&dataset));
+        let community_names = Arc::new(community_names_of(&dataset));
         tracing::info!(
             buildings = dataset.buildings.len(),
             nodes = engine.network().node_count(),
@@ -116,6 +136,68 @@ impl Analysis {
             ms = t0.elapsed().as_millis() as u64,
             "analysis session built"
         );
+        Self { dataset, engine, grid_of, community_names }
+    }
+
+    /// A session for `dataset`, reusing what `self` built: the network when the ways are the same
+    /// (shared layer, or equal ids and geometry), the building snaps when the buildings keep their
+    /// ids and order (a changed building is re-read, and re-snapped only if its access point
+    /// moved: a households/elderly correction snaps nothing), and every cached per-kind coverage
+    /// updated incrementally for facility adds, moves and removes (what-if machinery). Grid
+    /// statistics follow the new grids. Falls back to a full build when the ways changed, and to
+    /// re-snapping every building when buildings were added, removed or reordered.
+    pub fn updated(&self, dataset: Arc<Dataset>, changes: &AnalysisChanges) -> Analysis {
+        let t0 = std::time::Instant::now();
+        let old = &self.dataset;
+        let same_ways = dataset.ways.shares_with(&old.ways)
+            || (!changes.ways_changed
+                && dataset.ways.len() == old.ways.len()
+                && dataset.ways.iter().zip(old.ways.iter()).all(|(a, b)| a.id == b.id && a.geometry == b.geometry && a.tags == b.tags && a.length_m == b.length_m));
+        if !same_ways {
+            return Self::with_options(dataset, *self.engine.options());
+        }
+        let shared_buildings = dataset.buildings.shares_with(&old.buildings);
+        let same_order = shared_buildings
+            || (dataset.buildings.len() == old.buildings.len()
+                && dataset.buildings.iter().zip(old.buildings.iter()).all(|(a, b)| a.id == b.id));
+        let engine = if same_order {
+            let changed: Vec<usize> = if shared_buildings {
+                Vec::new()
+            } else {
+                dataset
+                    .buildings
+                    .iter()
+                    .zip(old.buildings.iter())
+                    .enumerate()
+                    .filter(|(_, (a, b))| {
+                        a.households != b.households || a.elderly != b.elderly || a.entrance != b.entrance || a.footprint != b.footprint
+                    })
+                    .map(|(i, _)| i)
+                    .collect()
+            };
+            self.engine.updated(&gridmap_algo::coverage::EngineChanges {
+                buildings: Some((&dataset.buildings, changed)),
+                facilities: &dataset.facilities,
+            })
+        } else {
+            CoverageEngine::new(
+                self.engine.shared_network().clone(),
+                &dataset.buildings,
+                &dataset.facilities,
+                *self.engine.options(),
+            )
+        };
+        let grid_of = if same_order && !changes.grids_changed && dataset.grids.shares_with(&old.grids) {
+            self.grid_of.clone()
+        } else {
+            Arc::new(grid_index_of(&dataset))
+        };
+        let community_names = if dataset.communities.shares_with(&old.communities) {
+            self.community_names.clone()
+        } else {
+            Arc::new(community_names_of(&dataset))
+        };
+        tracing::debug!(us = t0.elapsed().as_micros() as u64, "analysis session updated");
         Self { dataset, engine, grid_of, community_names }
     }
 

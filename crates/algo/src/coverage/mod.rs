@@ -73,10 +73,12 @@ use std::sync::{Arc, Mutex};
 
 pub mod gaps;
 pub mod stats;
+pub mod update;
 pub mod whatif;
 
 pub use gaps::{GapArea, GapOptions};
 pub use stats::{CoverageStats, Tally};
+pub use update::EngineChanges;
 pub use whatif::{Change, WhatIfResult};
 
 /// Walking speed of a profile.
@@ -268,7 +270,8 @@ type CacheKey = (Option<FacilityKind>, u64, u64);
 pub struct CoverageEngine {
     network: Arc<WalkingNetwork>,
     options: CoverageOptions,
-    buildings: Vec<BuildingSite>,
+    /// Shared with the engines [`CoverageEngine::updated`] derives while no building changes.
+    buildings: Arc<Vec<BuildingSite>>,
     facilities: Vec<FacilitySite>,
     cache: Mutex<HashMap<CacheKey, Arc<KindCoverage>>>,
 }
@@ -281,40 +284,54 @@ impl CoverageEngine {
         facilities: &[Facility],
         options: CoverageOptions,
     ) -> Self {
-        let buildings = buildings
-            .iter()
-            .map(|b| {
-                let location = b.access_point().map(|p| [p.x(), p.y()]);
-                let placement = match location {
-                    None => Err(Unplaced::NoGeometry),
-                    Some(p) => network.snap(p[0], p[1], &options.snap),
-                };
-                BuildingSite {
-                    id: b.id.clone(),
-                    households: b.households,
-                    elderly: b.elderly,
-                    location,
-                    footprint: b.footprint.clone(),
-                    placement,
-                }
-            })
-            .collect();
-        let facilities = facilities
-            .iter()
-            .map(|f| {
-                let location = [f.location.x(), f.location.y()];
-                FacilitySite {
-                    id: f.id.clone(),
-                    kind: f.kind.clone(),
-                    location,
-                    placement: network.snap(location[0], location[1], &options.snap),
-                }
-            })
-            .collect();
-        Self { network, options, buildings, facilities, cache: Mutex::new(HashMap::new()) }
+        let buildings = buildings.iter().map(|b| Self::site_of(&network, &options, b)).collect::<Vec<_>>();
+        let facilities = facilities.iter().map(|f| Self::facility_site(&network, &options, f)).collect();
+        Self { network, options, buildings: Arc::new(buildings), facilities, cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// An engine over already snapped buildings (from [`CoverageEngine::buildings`] of an engine
+    /// on the same network, or deserialized from a prepared cache); facilities are snapped here.
+    pub fn with_buildings(
+        network: Arc<WalkingNetwork>,
+        buildings: Vec<BuildingSite>,
+        facilities: &[Facility],
+        options: CoverageOptions,
+    ) -> Self {
+        let facilities = facilities.iter().map(|f| Self::facility_site(&network, &options, f)).collect();
+        Self { network, options, buildings: Arc::new(buildings), facilities, cache: Mutex::new(HashMap::new()) }
+    }
+
+    fn site_of(network: &WalkingNetwork, options: &CoverageOptions, b: &Building) -> BuildingSite {
+        let location = b.access_point().map(|p| [p.x(), p.y()]);
+        let placement = match location {
+            None => Err(Unplaced::NoGeometry),
+            Some(p) => network.snap(p[0], p[1], &options.snap),
+        };
+        BuildingSite {
+            id: b.id.clone(),
+            households: b.households,
+            elderly: b.elderly,
+            location,
+            footprint: b.footprint.clone(),
+            placement,
+        }
+    }
+
+    fn facility_site(network: &WalkingNetwork, options: &CoverageOptions, f: &Facility) -> FacilitySite {
+        let location = [f.location.x(), f.location.y()];
+        FacilitySite {
+            id: f.id.clone(),
+            kind: f.kind.clone(),
+            location,
+            placement: network.snap(location[0], location[1], &options.snap),
+        }
     }
 
     pub fn network(&self) -> &WalkingNetwork {
+        &self.network
+    }
+    /// The shared network, to build another engine over it.
+    pub fn shared_network(&self) -> &Arc<WalkingNetwork> {
         &self.network
     }
     pub fn options(&self) -> &CoverageOptions {
@@ -374,25 +391,7 @@ impl CoverageEngine {
                 Err(u) => unplaced_facilities.push((f.id.clone(), u.clone())),
             }
         }
-        let kind_name = kind.map_or("any kind".to_owned(), |k| k.as_str().to_owned());
-        let note = if self.network.is_empty() {
-            Some("the walking network is empty: no building can be reached".to_owned())
-        } else if source_ids.is_empty() && unplaced_facilities.is_empty() {
-            Some(format!("no facilities of kind {kind_name}"))
-        } else if source_ids.is_empty() {
-            Some(format!(
-                "none of the {} facilities of kind {kind_name} could be placed on the walking network",
-                unplaced_facilities.len()
-            ))
-        } else if !unplaced_facilities.is_empty() {
-            Some(format!(
-                "{} of {} facilities of kind {kind_name} could not be placed on the walking network",
-                unplaced_facilities.len(),
-                unplaced_facilities.len() + source_ids.len()
-            ))
-        } else {
-            None
-        };
+        let note = self.note_for(kind, source_ids.len(), unplaced_facilities.len());
         let mut cov = KindCoverage {
             kind: kind.cloned(),
             profile,
@@ -411,6 +410,25 @@ impl CoverageEngine {
         improve(&self.network, &mut cov.nodes, &seeds, bound_m, |_| true);
         self.assign_buildings(&mut cov);
         cov
+    }
+
+    /// Why a coverage with `placed` and `unplaced` facilities of `kind` is empty or partial.
+    pub(crate) fn note_for(&self, kind: Option<&FacilityKind>, placed: usize, unplaced: usize) -> Option<String> {
+        let kind_name = kind.map_or("any kind".to_owned(), |k| k.as_str().to_owned());
+        if self.network.is_empty() {
+            Some("the walking network is empty: no building can be reached".to_owned())
+        } else if placed == 0 && unplaced == 0 {
+            Some(format!("no facilities of kind {kind_name}"))
+        } else if placed == 0 {
+            Some(format!("none of the {unplaced} facilities of kind {kind_name} could be placed on the walking network"))
+        } else if unplaced > 0 {
+            Some(format!(
+                "{unplaced} of {} facilities of kind {kind_name} could not be placed on the walking network",
+                unplaced + placed
+            ))
+        } else {
+            None
+        }
     }
 
     /// The graph starts of a source snapped at `s`: both ends of its edge.
@@ -505,7 +523,7 @@ impl CoverageEngine {
     /// Unplaced buildings by reason (for reports).
     pub fn unplaced_buildings(&self) -> BTreeMap<String, usize> {
         let mut m = BTreeMap::new();
-        for b in &self.buildings {
+        for b in self.buildings.iter() {
             if let Err(u) = &b.placement {
                 *m.entry(u.to_string()).or_default() += 1;
             }

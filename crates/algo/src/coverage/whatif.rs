@@ -104,11 +104,7 @@ impl CoverageEngine {
         check_location(id, lon, lat)?;
         let placement = self.network.snap(lon, lat, &self.options.snap);
         if let Ok(s) = &placement {
-            let label = cov.source_ids.len() as u32;
-            cov.source_ids.push(id.clone());
-            cov.source_snaps.push(Some(*s));
-            let seeds = self.seeds_of(label, s);
-            improve(&self.network, &mut cov.nodes, &seeds, cov.bound_m, |_| true);
+            self.add_snapped(cov, id, s);
             if cov.source_snaps.iter().flatten().count() == 1 {
                 cov.note = None;
             }
@@ -116,7 +112,17 @@ impl CoverageEngine {
         Ok(placement)
     }
 
-    fn remove_source(&self, cov: &mut KindCoverage, id: &FacilityId) -> Result<(), AlgoError> {
+    /// Adds a source already snapped at `s`: a bounded search that only continues where it beats
+    /// the current distance.
+    pub(crate) fn add_snapped(&self, cov: &mut KindCoverage, id: &FacilityId, s: &Snap) {
+        let label = cov.source_ids.len() as u32;
+        cov.source_ids.push(id.clone());
+        cov.source_snaps.push(Some(*s));
+        let seeds = self.seeds_of(label, s);
+        improve(&self.network, &mut cov.nodes, &seeds, cov.bound_m, |_| true);
+    }
+
+    pub(crate) fn remove_source(&self, cov: &mut KindCoverage, id: &FacilityId) -> Result<(), AlgoError> {
         let Some(r) = (0..cov.source_ids.len())
             .find(|&l| &cov.source_ids[l] == id && cov.source_snaps[l].is_some())
             .map(|l| l as u32)

@@ -76,8 +76,67 @@ pub async fn coverage(g: &Global, a: CoverageArgs) -> Result<()> {
     if let Some(o) = out.as_object_mut() {
         o.insert("seconds".into(), t0.elapsed().as_secs_f64().into());
     }
-    emit(g.json, &format!("coverage of {} within {} min at {} km/h", a.walk.kind, a.minutes[0], profile.speed_kmh), &out);
+    if g.json {
+        emit(true, "", &out);
+    } else {
+        print!("{}", coverage_table(&summary, &a.by, t0.elapsed().as_secs_f64()));
+    }
     Ok(())
+}
+
+/// The coverage answer for people: a row per threshold, then a table per group asked with `--by`.
+fn coverage_table(s: &gridmap_service::CoverageSummary, by: &[String], seconds: f64) -> String {
+    use std::fmt::Write as _;
+    let pct = |c: u64, t: u64| if t == 0 { 0.0 } else { 100.0 * c as f64 / t as f64 };
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "coverage of {} at {} km/h: {} facilities, {} buildings ({} unreachable), {} households, {} elderly",
+        s.kind, s.speed_kmh, s.facilities, s.total_buildings, s.unreachable_buildings, s.total_households, s.total_elderly
+    );
+    let _ = writeln!(o, "{:>8} | {:>19} | {:>6} | {:>15}", "minutes", "covered households", "%", "covered elderly");
+    for t in &s.thresholds {
+        let _ = writeln!(
+            o,
+            "{:>8} | {:>19} | {:>6.1} | {:>15}",
+            t.minutes,
+            t.covered_households,
+            pct(t.covered_households, t.total_households),
+            t.covered_elderly
+        );
+    }
+    for b in by {
+        let (title, rows) = match b.as_str() {
+            "community" => ("community", &s.by_community),
+            "grid" => ("grid", &s.by_grid),
+            _ => ("compound", &s.by_compound),
+        };
+        let _ = writeln!(o, "\nby {title}, within {} min:", s.minutes);
+        let _ = writeln!(
+            o,
+            "{:<28} | {:>9} | {:>19} | {:>10} | {:>6} | {:>15}",
+            title, "buildings", "covered households", "households", "%", "covered elderly"
+        );
+        for r in rows {
+            let label = if r.name == r.id { r.id.clone() } else { format!("{} ({})", r.name, r.id) };
+            let _ = writeln!(
+                o,
+                "{:<28} | {:>9} | {:>19} | {:>10} | {:>6.1} | {:>15}",
+                label, r.buildings, r.covered_households, r.total_households, r.pct, r.covered_elderly
+            );
+        }
+        if rows.is_empty() {
+            let _ = writeln!(o, "(no buildings belong to a {title})");
+        }
+    }
+    if let Some(n) = &s.note {
+        let _ = writeln!(o, "note: {n}");
+    }
+    for u in &s.unplaced_facilities {
+        let _ = writeln!(o, "unplaced facility {u}");
+    }
+    let _ = writeln!(o, "{seconds:.2} s");
+    o
 }
 
 pub async fn gaps(g: &Global, a: GapsArgs) -> Result<()> {
