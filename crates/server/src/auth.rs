@@ -81,6 +81,11 @@ pub struct Access {
 }
 
 impl Access {
+    /// No access at all: an empty scope (what code outside any request gets).
+    pub fn nobody() -> Self {
+        Access { principal: Principal::Anonymous, scope: Scope::Grids { key: Arc::from("\u{0}nobody"), grids: Arc::new(BTreeSet::new()) } }
+    }
+
     /// Internal work (warm-up, tests) sees everything.
     pub fn internal() -> Self {
         Access { principal: Principal::Anonymous, scope: Scope::All }
@@ -156,9 +161,10 @@ tokio::task_local! {
     static ACCESS: Access;
 }
 
-/// The access of the request being served ([`Access::internal`] outside a request).
+/// The access of the request being served. Outside a request it fails closed: nothing is in
+/// scope ([`Access::nobody`]); internal work passes its access explicitly ([`with_access`]).
 pub fn current() -> Access {
-    ACCESS.try_with(Clone::clone).unwrap_or_else(|_| Access::internal())
+    ACCESS.try_with(Clone::clone).unwrap_or_else(|_| Access::nobody())
 }
 
 /// Runs `f` as `access` (tests and internal callers).

@@ -10,9 +10,11 @@
 pub mod auth;
 pub mod backend;
 pub mod crs;
+pub mod edit;
 pub mod error;
 pub mod etag;
 pub mod geojson;
+pub mod live;
 mod middleware;
 mod openapi;
 pub mod query;
@@ -88,12 +90,14 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(cfg.bind).await.map_err(|source| ServerError::Bind { addr: cfg.bind, source })?;
     let addr = listener.local_addr().unwrap_or(cfg.bind);
     let state = AppState::new(store, cfg);
-    // Warm the layer cache so the first user does not pay for it.
+    // Load the layers so the first user does not pay for it, then follow the store's change
+    // log (edits of other replicas and of the CLI) for as long as the server runs.
     let warm = state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = warm.snapshot().await {
+    let follower = tokio::spawn(async move {
+        if let Err(e) = warm.data.get(warm.store.as_ref()).await {
             tracing::warn!(error = %e, "could not preload layers");
         }
+        live::follow(warm).await;
     });
     tracing::info!(%addr, "gridmap server listening");
     // No Nagle delay: the last partial segment of a large page must not wait for an ACK.
@@ -104,7 +108,9 @@ pub async fn serve(
     });
     // With the peer address (ConnectInfo), which the login limit counts failures by.
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(ServerError::Serve)?;
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(ServerError::Serve);
+    follower.abort();
+    served?;
     tracing::info!("gridmap server stopped");
     Ok(())
 }

@@ -59,11 +59,18 @@ fn panic_problem(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::Internal(format!("handler panicked: {msg}")).into_response()
 }
 
-/// Runs the request with its path as problem `instance` and under the configured timeout.
+/// Runs the request with its path as problem `instance` and, for reads, under the configured
+/// timeout. A request that may write (any method but GET, HEAD and OPTIONS) runs to completion:
+/// answering 503 after its write committed would tell the client the opposite of what happened
+/// (issue 12). Edits are O(change); the heavy analysis routes bound their own work.
 async fn scope_and_timeout(State(limit): State<Duration>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
+    let read = matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
     REQUEST_PATH
         .scope(path, async move {
+            if !read {
+                return next.run(req).await;
+            }
             match tokio::time::timeout(limit, next.run(req)).await {
                 Ok(r) => r,
                 Err(_) => ApiError::Timeout(limit).into_response(),

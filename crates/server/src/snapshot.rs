@@ -1,6 +1,11 @@
-//! The read-mostly cache the API answers from: every layer of the store as features with
-//! pre-serialized CRS84 GeoJSON, an R-tree of their envelopes and the filter keys, rebuilt
-//! lazily when the data generation changes (any edit through the API bumps it).
+//! The state the API answers from: the dataset (one copy of every feature, in copy-on-write
+//! layers sorted by id) with the indexes derived from it — R-trees of envelopes per layer and of
+//! the basemap's ways, which grid each building is in, per-compound/community totals and hulls.
+//! Features are rendered on demand ([`Row`]); pages and tiles are cached per collection version.
+//! A [`Snapshot`] is immutable; the next one is derived from it by the change that happened
+//! (`with_facilities`, `with_grids`, `with_buildings`), rebuilding only what depends on the
+//! changed layer. [`crate::live`] decides which; grid leads get small scoped copies that share
+//! the network ways.
 use crate::backend::Store;
 use crate::error::ApiError;
 use crate::geojson::{identity, write_feature};
@@ -11,7 +16,6 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
@@ -107,85 +111,233 @@ impl Filter {
     }
 }
 
-/// One feature of a layer, ready to serve.
+/// One feature of a layer, rendered on demand from the model (no pre-serialized copy is kept:
+/// the dataset is the one copy of every feature; pages and tiles are cached instead).
 #[derive(Debug)]
 pub struct Row {
     pub id: String,
     pub geometry: Option<Geometry<f64>>,
     pub properties: Map<String, Value>,
-    /// The whole Feature as CRS84 GeoJSON, serialized once per data generation.
-    pub json: String,
-    filters: [Option<String>; 5],
 }
 
 impl Row {
-    fn new(id: String, geometry: Option<Geometry<f64>>, mut properties: Map<String, Value>, filters: &[(Filter, Option<String>)]) -> Self {
+    fn new(id: String, geometry: Option<Geometry<f64>>, mut properties: Map<String, Value>) -> Self {
         // Unknown values are left out rather than sent as null: a third less to send per page.
         properties.retain(|_, v| !v.is_null());
-        let mut json = String::with_capacity(256);
-        write_feature(&mut json, &id, geometry.as_ref(), &properties, &identity);
-        let mut f: [Option<String>; 5] = Default::default();
-        for (k, v) in filters {
-            f[k.slot()] = v.clone();
-        }
-        Row { id, geometry, properties, json, filters: f }
+        Row { id, geometry, properties }
     }
-    pub fn filter_value(&self, f: Filter) -> Option<&str> {
-        self.filters[f.slot()].as_deref()
+    /// The Feature as CRS84 GeoJSON.
+    pub fn write_json(&self, out: &mut String) {
+        write_feature(out, &self.id, self.geometry.as_ref(), &self.properties, &identity);
     }
 }
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 
-/// One layer: rows sorted by id, an envelope R-tree and an id index.
-#[derive(Debug)]
-pub struct LayerIndex {
-    pub rows: Vec<Row>,
+/// The spatial index of one layer: an R-tree of envelopes over the positions of the layer's
+/// vector in the dataset (every layer is kept sorted by id, so position order is id order).
+#[derive(Debug, Default)]
+pub struct SpatialIndex {
     tree: RTree<Entry>,
-    by_id: HashMap<String, u32>,
     /// [minx, miny, maxx, maxy] of all geometries, when there are any.
     pub extent: Option<[f64; 4]>,
 }
 
-impl LayerIndex {
-    fn new(mut rows: Vec<Row>) -> Self {
-        rows.sort_by(|a, b| a.id.cmp(&b.id));
+impl SpatialIndex {
+    fn new(rects: impl Iterator<Item = (u32, Option<[f64; 4]>)>) -> Self {
         let mut extent: Option<[f64; 4]> = None;
-        let mut entries = Vec::with_capacity(rows.len());
-        for (i, r) in rows.iter().enumerate() {
-            if let Some(rect) = r.geometry.as_ref().and_then(|g| g.bounding_rect()) {
-                let (a, b) = (rect.min(), rect.max());
-                entries.push(GeomWithData::new(Rectangle::from_corners([a.x, a.y], [b.x, b.y]), i as u32));
-                extent = Some(match extent {
-                    None => [a.x, a.y, b.x, b.y],
-                    Some(e) => [e[0].min(a.x), e[1].min(a.y), e[2].max(b.x), e[3].max(b.y)],
-                });
+        let mut entries = Vec::new();
+        for (i, r) in rects {
+            let Some([x0, y0, x1, y1]) = r else { continue };
+            entries.push(GeomWithData::new(Rectangle::from_corners([x0, y0], [x1, y1]), i));
+            extent = Some(match extent {
+                None => [x0, y0, x1, y1],
+                Some(e) => [e[0].min(x0), e[1].min(y0), e[2].max(x1), e[3].max(y1)],
+            });
+        }
+        SpatialIndex { tree: RTree::bulk_load(entries), extent }
+    }
+    fn locate(&self, b: [f64; 4]) -> impl Iterator<Item = u32> + '_ {
+        let env = AABB::from_corners([b[0], b[1]], [b[2], b[3]]);
+        self.tree.locate_in_envelope_intersecting(&env).map(|e| e.data)
+    }
+}
+
+fn rect_of<G: BoundingRect<f64>>(g: &G) -> Option<[f64; 4]>
+where
+    G::Output: Into<Option<Rect<f64>>>,
+{
+    g.bounding_rect().into().map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
+}
+
+fn union_rect(a: Option<[f64; 4]>, b: Option<[f64; 4]>) -> Option<[f64; 4]> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some([a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// Totals of the buildings of one compound or community.
+#[derive(Debug, Default, Clone)]
+struct Agg {
+    buildings: u64,
+    households: u64,
+    elderly: u64,
+}
+
+/// What is derived from buildings alone (changes only when buildings change): envelopes, the
+/// spatial index, per-compound/community totals and the hulls of areas drawn without a boundary.
+#[derive(Debug, Default)]
+pub struct BuildingDerived {
+    /// Envelope of each building (by position).
+    rects: Vec<Option<[f64; 4]>>,
+    index: SpatialIndex,
+    by_compound: HashMap<String, Agg>,
+    by_community: HashMap<String, Agg>,
+    /// Convex hulls of the buildings of each compound / community (for those without a boundary).
+    compound_hulls: HashMap<String, Geometry<f64>>,
+    community_hulls: HashMap<String, Geometry<f64>>,
+}
+
+impl BuildingDerived {
+    fn build(ds: &Dataset) -> Self {
+        let rects: Vec<Option<[f64; 4]>> = ds.buildings.iter().map(|b| rect_of(&b.footprint)).collect();
+        let index = SpatialIndex::new(rects.iter().enumerate().map(|(i, r)| (i as u32, *r)));
+        let with_boundary = |ids: &mut dyn Iterator<Item = (&str, bool)>| -> std::collections::HashSet<String> {
+            ids.filter(|(_, has)| !has).map(|(id, _)| id.to_owned()).collect()
+        };
+        let compounds_no_boundary = with_boundary(&mut ds.compounds.iter().map(|c| (c.id.as_str(), c.boundary.is_some())));
+        let communities_no_boundary = with_boundary(&mut ds.communities.iter().map(|c| (c.id.as_str(), c.boundary.is_some())));
+        let mut by_compound: HashMap<String, Agg> = HashMap::new();
+        let mut by_community: HashMap<String, Agg> = HashMap::new();
+        let mut pts_compound: HashMap<&str, Vec<Point<f64>>> = HashMap::new();
+        let mut pts_community: HashMap<&str, Vec<Point<f64>>> = HashMap::new();
+        for b in ds.buildings.iter() {
+            let add = |m: &mut HashMap<String, Agg>, k: &str| {
+                let e = m.entry(k.to_owned()).or_default();
+                e.buildings += 1;
+                e.households += u64::from(b.households);
+                e.elderly += u64::from(b.elderly.unwrap_or(0));
+            };
+            if let Some(c) = &b.compound {
+                add(&mut by_compound, c.as_str());
+                if compounds_no_boundary.contains(c.as_str()) {
+                    pts_compound.entry(c.as_str()).or_default().extend(b.footprint.0.iter().flat_map(|p| p.exterior().points()));
+                }
+            }
+            if let Some(c) = &b.community {
+                add(&mut by_community, c.as_str());
+                if communities_no_boundary.contains(c.as_str()) {
+                    pts_community.entry(c.as_str()).or_default().extend(b.footprint.0.iter().flat_map(|p| p.exterior().points()));
+                }
             }
         }
-        let by_id = rows.iter().enumerate().map(|(i, r)| (r.id.clone(), i as u32)).collect();
-        LayerIndex { rows, tree: RTree::bulk_load(entries), by_id, extent }
+        let hulls = |m: HashMap<&str, Vec<Point<f64>>>| -> HashMap<String, Geometry<f64>> {
+            m.into_iter()
+                .filter(|(_, p)| p.len() >= 3)
+                .map(|(k, p)| (k.to_owned(), Geometry::MultiPolygon(MultiPolygon(vec![MultiPoint(p).convex_hull()]))))
+                .collect()
+        };
+        BuildingDerived { rects, index, by_compound, by_community, compound_hulls: hulls(pts_compound), community_hulls: hulls(pts_community) }
     }
+}
 
-    pub fn get(&self, id: &str) -> Option<&Row> {
-        self.by_id.get(id).map(|&i| &self.rows[i as usize])
+/// What is derived from grids and buildings: which grid each building is in, envelopes of the
+/// grids, and grid counts per community. Rebuilt when grids change: O(grids + their members),
+/// no geometry is copied.
+#[derive(Debug, Default)]
+pub struct GridDerived {
+    /// Grid position of each building position (`u32::MAX`: in no grid).
+    grid_of: Vec<u32>,
+    index: SpatialIndex,
+    per_community: HashMap<String, u64>,
+}
+
+const NO_GRID: u32 = u32::MAX;
+
+impl GridDerived {
+    fn build(ds: &Dataset, bd: &BuildingDerived) -> Self {
+        let mut grid_of = vec![NO_GRID; ds.buildings.len()];
+        let mut rects = Vec::with_capacity(ds.grids.len());
+        let mut per_community: HashMap<String, u64> = HashMap::new();
+        for (gi, g) in ds.grids.iter().enumerate() {
+            let mut r = g.boundary.as_ref().and_then(rect_of);
+            for b in &g.buildings {
+                if let Some(p) = building_position(ds, b.as_str()) {
+                    grid_of[p] = gi as u32;
+                    if g.boundary.is_none() {
+                        r = union_rect(r, bd.rects[p]);
+                    }
+                }
+            }
+            rects.push((gi as u32, r));
+            if let Some(c) = &g.community {
+                *per_community.entry(c.to_string()).or_default() += 1;
+            }
+        }
+        GridDerived { grid_of, index: SpatialIndex::new(rects.into_iter()), per_community }
     }
+}
 
-    /// Indices (in id order) of rows whose geometry intersects any of `boxes` (WGS84) and
-    /// whose filter values equal the given ones.
+/// Position of a building by id (the buildings layer is sorted by id).
+fn building_position(ds: &Dataset, id: &str) -> Option<usize> {
+    ds.buildings.binary_search_by(|b| b.id.as_str().cmp(id)).ok()
+}
+
+/// Envelope index over the network ways the basemap draws (changes only on import).
+#[derive(Debug, Default)]
+pub struct WayIndex {
+    index: SpatialIndex,
+}
+
+/// One collection of a snapshot, as handlers see it.
+pub struct LayerView<'a> {
+    snap: &'a Snapshot,
+    c: Collection,
+}
+
+impl LayerView<'_> {
+    pub fn len(&self) -> usize {
+        self.snap.len(self.c)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// [minx, miny, maxx, maxy] of the layer's geometries.
+    pub fn extent(&self) -> Option<[f64; 4]> {
+        self.snap.index(self.c).extent
+    }
+    /// Position of a feature by id.
+    pub fn position(&self, id: &str) -> Option<u32> {
+        self.snap.position(self.c, id)
+    }
+    pub fn contains(&self, id: &str) -> bool {
+        self.position(id).is_some()
+    }
+    /// A feature by id, rendered.
+    pub fn get(&self, id: &str) -> Option<Row> {
+        self.position(id).map(|i| self.row(i))
+    }
+    /// The feature at a position, rendered.
+    pub fn row(&self, i: u32) -> Row {
+        self.snap.row(self.c, i as usize)
+    }
+    /// Positions (in id order) of features whose geometry intersects any of `boxes` (WGS84)
+    /// and whose filter values equal the given ones.
     pub fn select(&self, boxes: Option<&[[f64; 4]]>, filters: &[(Filter, String)]) -> Vec<u32> {
-        let pass = |r: &Row| filters.iter().all(|(f, v)| r.filter_value(*f) == Some(v.as_str()));
+        let s = self.snap;
+        let pass = |i: u32| filters.iter().all(|(f, v)| s.filter_value(self.c, i as usize, *f).as_deref() == Some(v.as_str()));
         let mut out: Vec<u32> = match boxes {
-            None => (0..self.rows.len() as u32).filter(|&i| pass(&self.rows[i as usize])).collect(),
+            None => (0..self.len() as u32).filter(|&i| pass(i)).collect(),
             Some(boxes) => {
                 let mut v = Vec::new();
                 for b in boxes {
                     let rect = Rect::new((b[0], b[1]), (b[2], b[3]));
-                    let env = AABB::from_corners([b[0], b[1]], [b[2], b[3]]);
-                    for e in self.tree.locate_in_envelope_intersecting(&env) {
-                        let r = &self.rows[e.data as usize];
+                    for i in s.index(self.c).locate(*b) {
                         // Exact test: clients (GDAL) filter on the true geometry, not the envelope.
-                        if pass(r) && r.geometry.as_ref().is_some_and(|g| g.intersects(&rect)) {
-                            v.push(e.data);
+                        if pass(i) && s.intersects(self.c, i as usize, &rect) {
+                            v.push(i);
                         }
                     }
                 }
@@ -196,174 +348,322 @@ impl LayerIndex {
         out.dedup();
         out
     }
-
-    /// Indices of rows whose envelope intersects a box (for tiles; exact clipping follows).
+    /// Positions of features whose envelope intersects a box (for tiles; exact clipping follows).
     pub fn candidates(&self, b: [f64; 4]) -> Vec<u32> {
-        let env = AABB::from_corners([b[0], b[1]], [b[2], b[3]]);
-        let mut v: Vec<u32> = self.tree.locate_in_envelope_intersecting(&env).map(|e| e.data).collect();
+        let mut v: Vec<u32> = self.snap.index(self.c).locate(b).collect();
         v.sort_unstable();
         v
     }
 }
 
-/// All layers at one data generation.
+/// All layers at one state of the change log. Cheap to derive from the previous one: the
+/// dataset's layers are shared copy-on-write, and each derived part is rebuilt only when the
+/// layers it depends on changed (see [`Snapshot::with_facilities`], [`Snapshot::with_grids`]).
 #[derive(Debug)]
 pub struct Snapshot {
+    /// Store change sequence this snapshot reflects (0 before any change was logged).
     pub generation: u64,
-    /// When this snapshot was read from the store.
+    /// When this snapshot was derived.
     pub loaded_at: SystemTime,
     pub dataset: Arc<Dataset>,
-    layers: HashMap<Collection, LayerIndex>,
-    /// Position of each building (by id) in `dataset.buildings`.
-    pub building_pos: HashMap<String, usize>,
+    /// Per-collection version: bumped when what that collection serves changed (page and tile
+    /// cache keys), in [`Collection::ALL`] order.
+    versions: [u64; 5],
+    buildings: Arc<BuildingDerived>,
+    grids: Arc<GridDerived>,
+    facilities: Arc<SpatialIndex>,
+    compounds: Arc<SpatialIndex>,
+    communities: Arc<SpatialIndex>,
+    ways: Arc<WayIndex>,
+    /// Change sequence of the last full load (the basemap's network ways change only then).
+    ways_version: u64,
+}
+
+fn slot(c: Collection) -> usize {
+    match c {
+        Collection::Buildings => 0,
+        Collection::Compounds => 1,
+        Collection::Communities => 2,
+        Collection::Grids => 3,
+        Collection::Facilities => 4,
+    }
+}
+
+fn sort_layers(ds: &mut Dataset) {
+    fn sorted<T: Clone>(v: &mut gridmap_model::SharedVec<T>, key: impl Fn(&T) -> &str) {
+        if !v.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
+            v.sort_by(|a, b| key(a).cmp(key(b)));
+        }
+    }
+    sorted(&mut ds.buildings, |b| b.id.as_str());
+    sorted(&mut ds.compounds, |c| c.id.as_str());
+    sorted(&mut ds.communities, |c| c.id.as_str());
+    sorted(&mut ds.grids, |g| g.id.as_str());
+    sorted(&mut ds.facilities, |f| f.id.as_str());
 }
 
 impl Snapshot {
+    /// Derives every index of a dataset (a full load).
+    pub fn build(generation: u64, mut ds: Dataset) -> Self {
+        sort_layers(&mut ds);
+        let buildings = Arc::new(BuildingDerived::build(&ds));
+        let grids = Arc::new(GridDerived::build(&ds, &buildings));
+        let ways = Arc::new(WayIndex {
+            index: SpatialIndex::new(ds.ways.iter().enumerate().map(|(i, w)| (i as u32, crate::tiles::way_class(&w.tags).and_then(|_| rect_of(&w.geometry))))),
+        });
+        Self::assemble(generation, ds, [generation; 5], buildings, grids, ways, generation)
+    }
+
+    /// Derives the indexes of a scoped dataset (a grid lead's view: a few hundred features)
+    /// sharing the full snapshot's way index (`ds.ways` must be the full snapshot's ways).
+    pub fn build_scoped(full: &Snapshot, mut ds: Dataset) -> Self {
+        sort_layers(&mut ds);
+        let buildings = Arc::new(BuildingDerived::build(&ds));
+        let grids = Arc::new(GridDerived::build(&ds, &buildings));
+        Self::assemble(full.generation, ds, full.versions, buildings, grids, full.ways.clone(), full.ways_version)
+    }
+
+    fn assemble(generation: u64, ds: Dataset, versions: [u64; 5], buildings: Arc<BuildingDerived>, grids: Arc<GridDerived>, ways: Arc<WayIndex>, ways_version: u64) -> Self {
+        let facilities = Arc::new(SpatialIndex::new(ds.facilities.iter().enumerate().map(|(i, f)| (i as u32, rect_of(&f.location)))));
+        let area = |b: Option<&MultiPolygon<f64>>, hull: Option<&Geometry<f64>>| b.and_then(rect_of).or_else(|| hull.and_then(rect_of));
+        let compounds = Arc::new(SpatialIndex::new(
+            ds.compounds.iter().enumerate().map(|(i, c)| (i as u32, area(c.boundary.as_ref(), buildings.compound_hulls.get(c.id.as_str())))),
+        ));
+        let communities = Arc::new(SpatialIndex::new(
+            ds.communities.iter().enumerate().map(|(i, c)| (i as u32, area(c.boundary.as_ref(), buildings.community_hulls.get(c.id.as_str())))),
+        ));
+        Snapshot { generation, loaded_at: SystemTime::now(), dataset: Arc::new(ds), versions, buildings, grids, facilities, compounds, communities, ways, ways_version }
+    }
+
+    /// This snapshot with another facilities layer: O(facilities), nothing else is rebuilt.
+    pub fn with_facilities(&self, generation: u64, facilities: gridmap_model::SharedVec<gridmap_model::Facility>) -> Self {
+        let mut ds = (*self.dataset).clone();
+        ds.facilities = facilities;
+        sort_layers(&mut ds);
+        let mut versions = self.versions;
+        versions[slot(Collection::Facilities)] = generation;
+        let mut s = Self::assemble(generation, ds, versions, self.buildings.clone(), self.grids.clone(), self.ways.clone(), self.ways_version);
+        // Compounds and communities indexes do not depend on facilities: keep them.
+        s.compounds = self.compounds.clone();
+        s.communities = self.communities.clone();
+        s
+    }
+
+    /// This snapshot with another grids layer: O(grids + their member buildings); building
+    /// geometry, envelopes and the buildings R-tree are shared.
+    pub fn with_grids(&self, generation: u64, grids: gridmap_model::SharedVec<gridmap_model::Grid>) -> Self {
+        let mut ds = (*self.dataset).clone();
+        ds.grids = grids;
+        sort_layers(&mut ds);
+        let gd = Arc::new(GridDerived::build(&ds, &self.buildings));
+        let mut versions = self.versions;
+        for c in [Collection::Grids, Collection::Buildings, Collection::Communities] {
+            versions[slot(c)] = generation;
+        }
+        Snapshot {
+            generation,
+            loaded_at: SystemTime::now(),
+            dataset: Arc::new(ds),
+            versions,
+            buildings: self.buildings.clone(),
+            grids: gd,
+            facilities: self.facilities.clone(),
+            compounds: self.compounds.clone(),
+            communities: self.communities.clone(),
+            ways: self.ways.clone(),
+            ways_version: self.ways_version,
+        }
+    }
+
+    /// This snapshot with other buildings (household corrections, footprints): rebuilds what
+    /// depends on buildings; facilities and the basemap way index are shared.
+    pub fn with_buildings(&self, generation: u64, buildings: gridmap_model::SharedVec<gridmap_model::Building>) -> Self {
+        let mut ds = (*self.dataset).clone();
+        ds.buildings = buildings;
+        sort_layers(&mut ds);
+        let bd = Arc::new(BuildingDerived::build(&ds));
+        let gd = Arc::new(GridDerived::build(&ds, &bd));
+        let mut versions = [generation; 5];
+        versions[slot(Collection::Facilities)] = self.versions[slot(Collection::Facilities)];
+        Self::assemble(generation, ds, versions, bd, gd, self.ways.clone(), self.ways_version)
+    }
+
+    /// The same data under a later change sequence (a change that did not touch the layers).
+    pub fn at(&self, generation: u64) -> Self {
+        Snapshot {
+            generation,
+            loaded_at: self.loaded_at,
+            dataset: self.dataset.clone(),
+            versions: self.versions,
+            buildings: self.buildings.clone(),
+            grids: self.grids.clone(),
+            facilities: self.facilities.clone(),
+            compounds: self.compounds.clone(),
+            communities: self.communities.clone(),
+            ways: self.ways.clone(),
+            ways_version: self.ways_version,
+        }
+    }
+
+    /// Version of what collection `c` serves (part of page and tile cache keys).
+    pub fn version(&self, c: Collection) -> u64 {
+        self.versions[slot(c)]
+    }
+
+    /// Version of the basemap (the network ways: they change only on import).
+    pub fn basemap_version(&self) -> u64 {
+        self.ways_version
+    }
+
     /// A stored building by id.
     pub fn building(&self, id: &str) -> Option<&gridmap_model::Building> {
-        self.building_pos.get(id).map(|&i| &self.dataset.buildings[i])
+        building_position(&self.dataset, id).map(|i| &self.dataset.buildings[i])
+    }
+
+    /// Id of the grid a building (by position) is in.
+    pub fn grid_of(&self, building: usize) -> Option<&str> {
+        let g = *self.grids.grid_of.get(building)?;
+        (g != NO_GRID).then(|| self.dataset.grids[g as usize].id.as_str())
     }
 
     /// Geometry and properties of a grid feature (its statistics from this snapshot's buildings).
     pub fn grid_feature(&self, g: &gridmap_model::Grid) -> (Option<Geometry<f64>>, Map<String, Value>) {
-        grid_feature_parts(&self.dataset, &self.building_pos, g)
+        let members: Vec<&gridmap_model::Building> = g.buildings.iter().filter_map(|b| self.building(b.as_str())).collect();
+        let (geometry, source) = grid_geometry(g, &members);
+        let p = json!({
+            "code": g.code, "name": g.name, "community": g.community,
+            "buildings": g.buildings, "leads": g.leads,
+            "building_count": g.buildings.len(),
+            "households": members.iter().map(|b| u64::from(b.households)).sum::<u64>(),
+            "elderly": members.iter().map(|b| u64::from(b.elderly.unwrap_or(0))).sum::<u64>(),
+            "version": g.version, "geometry_source": source,
+        });
+        (geometry, obj(p))
     }
 
-    pub fn layer(&self, c: Collection) -> &LayerIndex {
-        // Every collection is built in `build`; an empty index is never missing.
-        &self.layers[&c]
+    pub fn layer(&self, c: Collection) -> LayerView<'_> {
+        LayerView { snap: self, c }
     }
 
-    /// Builds every layer of a dataset.
-    pub fn build(generation: u64, ds: Arc<Dataset>) -> Self {
-        let mut grid_of: HashMap<&str, &str> = HashMap::new();
-        for g in &ds.grids {
-            for b in &g.buildings {
-                grid_of.insert(b.as_str(), g.id.as_str());
-            }
+    fn index(&self, c: Collection) -> &SpatialIndex {
+        match c {
+            Collection::Buildings => &self.buildings.index,
+            Collection::Grids => &self.grids.index,
+            Collection::Facilities => &self.facilities,
+            Collection::Compounds => &self.compounds,
+            Collection::Communities => &self.communities,
         }
-        let mut layers = HashMap::new();
-        let hh_by = |key: fn(&gridmap_model::Building) -> Option<&str>| {
-            let mut m: HashMap<String, (u64, u64, u64, Vec<Point<f64>>)> = HashMap::new();
-            for b in &ds.buildings {
-                if let Some(k) = key(b) {
-                    let e = m.entry(k.to_owned()).or_default();
-                    e.0 += 1;
-                    e.1 += u64::from(b.households);
-                    e.2 += u64::from(b.elderly.unwrap_or(0));
-                    e.3.extend(b.footprint.0.iter().flat_map(|p| p.exterior().points()));
-                }
-            }
-            m
-        };
-        let by_compound = hh_by(|b| b.compound.as_ref().map(|c| c.as_str()));
-        let by_community = hh_by(|b| b.community.as_ref().map(|c| c.as_str()));
-        let hull = |pts: Option<&Vec<Point<f64>>>| -> Option<Geometry<f64>> {
-            let pts = pts.filter(|p| p.len() >= 3)?;
-            let h = MultiPoint(pts.clone()).convex_hull();
-            Some(Geometry::MultiPolygon(MultiPolygon(vec![h])))
-        };
+    }
 
-        let buildings = ds
-            .buildings
-            .iter()
-            .map(|b| {
-                let grid = grid_of.get(b.id.as_str()).map(|s| (*s).to_owned());
+    fn len(&self, c: Collection) -> usize {
+        let ds = &self.dataset;
+        match c {
+            Collection::Buildings => ds.buildings.len(),
+            Collection::Grids => ds.grids.len(),
+            Collection::Facilities => ds.facilities.len(),
+            Collection::Compounds => ds.compounds.len(),
+            Collection::Communities => ds.communities.len(),
+        }
+    }
+
+    fn position(&self, c: Collection, id: &str) -> Option<u32> {
+        let ds = &self.dataset;
+        let r = match c {
+            Collection::Buildings => ds.buildings.binary_search_by(|x| x.id.as_str().cmp(id)),
+            Collection::Grids => ds.grids.binary_search_by(|x| x.id.as_str().cmp(id)),
+            Collection::Facilities => ds.facilities.binary_search_by(|x| x.id.as_str().cmp(id)),
+            Collection::Compounds => ds.compounds.binary_search_by(|x| x.id.as_str().cmp(id)),
+            Collection::Communities => ds.communities.binary_search_by(|x| x.id.as_str().cmp(id)),
+        };
+        r.ok().map(|i| i as u32)
+    }
+
+    fn filter_value(&self, c: Collection, i: usize, f: Filter) -> Option<String> {
+        let ds = &self.dataset;
+        match (c, f) {
+            (Collection::Buildings, Filter::Community) => ds.buildings[i].community.as_ref().map(ToString::to_string),
+            (Collection::Buildings, Filter::Compound) => ds.buildings[i].compound.as_ref().map(ToString::to_string),
+            (Collection::Buildings, Filter::Grid) => self.grid_of(i).map(str::to_owned),
+            (Collection::Compounds, Filter::Community) => ds.compounds[i].community.as_ref().map(ToString::to_string),
+            (Collection::Compounds, Filter::Kind) => Some(ds.compounds[i].kind.as_str().to_owned()),
+            (Collection::Communities, Filter::Street) => ds.communities[i].street.as_ref().map(ToString::to_string),
+            (Collection::Grids, Filter::Community) => ds.grids[i].community.as_ref().map(ToString::to_string),
+            (Collection::Facilities, Filter::Kind) => Some(ds.facilities[i].kind.as_str().to_owned()),
+            _ => None,
+        }
+    }
+
+    fn intersects(&self, c: Collection, i: usize, rect: &Rect<f64>) -> bool {
+        let ds = &self.dataset;
+        match c {
+            Collection::Buildings => ds.buildings[i].footprint.intersects(rect),
+            Collection::Facilities => ds.facilities[i].location.intersects(rect),
+            _ => self.row(c, i).geometry.as_ref().is_some_and(|g| g.intersects(rect)),
+        }
+    }
+
+    /// Renders the feature at position `i` of collection `c`.
+    pub fn row(&self, c: Collection, i: usize) -> Row {
+        let ds = &self.dataset;
+        match c {
+            Collection::Buildings => {
+                let b = &ds.buildings[i];
                 let p = json!({
                     "name": b.name, "building_type": b.building_type, "address": b.address,
                     "levels": b.levels, "households": b.households,
                     "households_source": b.households_source.as_str(), "elderly": b.elderly,
                     "steward": b.steward, "compound": b.compound, "community": b.community,
-                    "grid": grid, "area_m2": (b.area_m2() * 10.0).round() / 10.0,
+                    "grid": self.grid_of(i), "area_m2": (b.area_m2() * 10.0).round() / 10.0,
                 });
-                Row::new(
-                    b.id.to_string(),
-                    Some(Geometry::MultiPolygon(b.footprint.clone())),
-                    obj(p),
-                    &[
-                        (Filter::Community, b.community.as_ref().map(ToString::to_string)),
-                        (Filter::Grid, grid),
-                        (Filter::Compound, b.compound.as_ref().map(ToString::to_string)),
-                    ],
-                )
-            })
-            .collect();
-        layers.insert(Collection::Buildings, LayerIndex::new(buildings));
-
-        let compounds = ds
-            .compounds
-            .iter()
-            .map(|c| {
-                let s = by_compound.get(c.id.as_str());
+                Row::new(b.id.to_string(), Some(Geometry::MultiPolygon(b.footprint.clone())), obj(p))
+            }
+            Collection::Compounds => {
+                let c = &ds.compounds[i];
+                let s = self.buildings.by_compound.get(c.id.as_str());
                 let (geometry, source) = match &c.boundary {
                     Some(b) => (Some(Geometry::MultiPolygon(b.clone())), "boundary"),
-                    None => (hull(s.map(|s| &s.3)), "buildings_hull"),
+                    None => (self.buildings.compound_hulls.get(c.id.as_str()).cloned(), "buildings_hull"),
                 };
                 let p = json!({
                     "name": c.name, "kind": c.kind.as_str(), "community": c.community,
-                    "buildings": s.map_or(0, |s| s.0), "households": s.map_or(0, |s| s.1),
-                    "elderly": s.map_or(0, |s| s.2), "geometry_source": source,
+                    "buildings": s.map_or(0, |s| s.buildings), "households": s.map_or(0, |s| s.households),
+                    "elderly": s.map_or(0, |s| s.elderly), "geometry_source": source,
                 });
-                Row::new(c.id.to_string(), geometry, obj(p), &[
-                    (Filter::Community, c.community.as_ref().map(ToString::to_string)),
-                    (Filter::Kind, Some(c.kind.as_str().to_owned())),
-                ])
-            })
-            .collect();
-        layers.insert(Collection::Compounds, LayerIndex::new(compounds));
-
-        let grids_per_community = ds.grids.iter().fold(HashMap::<&str, u64>::new(), |mut m, g| {
-            if let Some(c) = &g.community {
-                *m.entry(c.as_str()).or_default() += 1;
+                Row::new(c.id.to_string(), geometry, obj(p))
             }
-            m
-        });
-        let communities = ds
-            .communities
-            .iter()
-            .map(|c| {
-                let s = by_community.get(c.id.as_str());
+            Collection::Communities => {
+                let c = &ds.communities[i];
+                let s = self.buildings.by_community.get(c.id.as_str());
                 let (geometry, source) = match &c.boundary {
                     Some(b) => (Some(Geometry::MultiPolygon(b.clone())), "boundary"),
-                    None => (hull(s.map(|s| &s.3)), "buildings_hull"),
+                    None => (self.buildings.community_hulls.get(c.id.as_str()).cloned(), "buildings_hull"),
                 };
                 let p = json!({
                     "name": c.name, "street": c.street,
-                    "buildings": s.map_or(0, |s| s.0), "households": s.map_or(0, |s| s.1),
-                    "elderly": s.map_or(0, |s| s.2),
-                    "grids": grids_per_community.get(c.id.as_str()).copied().unwrap_or(0),
+                    "buildings": s.map_or(0, |s| s.buildings), "households": s.map_or(0, |s| s.households),
+                    "elderly": s.map_or(0, |s| s.elderly),
+                    "grids": self.grids.per_community.get(c.id.as_str()).copied().unwrap_or(0),
                     "geometry_source": source,
                 });
-                Row::new(c.id.to_string(), geometry, obj(p), &[(Filter::Street, c.street.as_ref().map(ToString::to_string))])
-            })
-            .collect();
-        layers.insert(Collection::Communities, LayerIndex::new(communities));
+                Row::new(c.id.to_string(), geometry, obj(p))
+            }
+            Collection::Grids => {
+                let g = &ds.grids[i];
+                let (geometry, props) = self.grid_feature(g);
+                Row::new(g.id.to_string(), geometry, props)
+            }
+            Collection::Facilities => {
+                let f = &ds.facilities[i];
+                Row::new(f.id.to_string(), Some(Geometry::Point(f.location)), facility_properties(f))
+            }
+        }
+    }
 
-        let building_pos: HashMap<String, usize> =
-            ds.buildings.iter().enumerate().map(|(i, b)| (b.id.to_string(), i)).collect();
-        let grids = ds
-            .grids
-            .iter()
-            .map(|g| {
-                let (geometry, props) = grid_feature_parts(&ds, &building_pos, g);
-                Row::new(g.id.to_string(), geometry, props, &[(Filter::Community, g.community.as_ref().map(ToString::to_string))])
-            })
-            .collect();
-        layers.insert(Collection::Grids, LayerIndex::new(grids));
-
-        let facilities = ds
-            .facilities
-            .iter()
-            .map(|f| {
-                Row::new(f.id.to_string(), Some(Geometry::Point(f.location)), facility_properties(f), &[(
-                    Filter::Kind,
-                    Some(f.kind.as_str().to_owned()),
-                )])
-            })
-            .collect();
-        layers.insert(Collection::Facilities, LayerIndex::new(facilities));
-
-        Snapshot { generation, loaded_at: SystemTime::now(), dataset: ds, layers, building_pos }
+    /// Positions of the basemap's network ways whose envelope meets a box.
+    pub fn ways_in(&self, b: [f64; 4]) -> Vec<u32> {
+        let mut v: Vec<u32> = self.ways.index.locate(b).collect();
+        v.sort_unstable();
+        v
     }
 }
 
@@ -425,21 +725,6 @@ pub fn facility_properties(f: &gridmap_model::Facility) -> Map<String, Value> {
     }))
 }
 
-fn grid_feature_parts(ds: &Dataset, pos: &HashMap<String, usize>, g: &gridmap_model::Grid) -> (Option<Geometry<f64>>, Map<String, Value>) {
-    let members: Vec<&gridmap_model::Building> =
-        g.buildings.iter().filter_map(|b| pos.get(b.as_str()).map(|&i| &ds.buildings[i])).collect();
-    let (geometry, source) = grid_geometry(g, &members);
-    let p = json!({
-        "code": g.code, "name": g.name, "community": g.community,
-        "buildings": g.buildings, "leads": g.leads,
-        "building_count": g.buildings.len(),
-        "households": members.iter().map(|b| u64::from(b.households)).sum::<u64>(),
-        "elderly": members.iter().map(|b| u64::from(b.elderly.unwrap_or(0))).sum::<u64>(),
-        "version": g.version, "geometry_source": source,
-    });
-    (geometry, obj(p))
-}
-
 /// A grid's geometry: its drawn boundary, else the footprints of its member buildings.
 pub fn grid_geometry(g: &gridmap_model::Grid, members: &[&gridmap_model::Building]) -> (Option<Geometry<f64>>, &'static str) {
     match &g.boundary {
@@ -459,40 +744,46 @@ fn obj(v: Value) -> Map<String, Value> {
     }
 }
 
-/// Holds the current snapshot and the data generation; rebuilds on demand.
+/// The live state: the newest snapshot, advanced change by change ([`crate::live`]), and the
+/// grid leads' scoped views of it.
 pub struct DataCache {
-    generation: AtomicU64,
     current: RwLock<Option<Arc<Snapshot>>>,
-    loading: tokio::sync::Mutex<()>,
-    /// Scoped views (grid leads) of the current generation, by scope key.
+    /// Serializes loads and catch-ups (one writer of `current`).
+    pub(crate) advancing: tokio::sync::Mutex<()>,
+    /// Scoped views (grid leads) of the current snapshot, by scope key.
     scoped: std::sync::Mutex<HashMap<String, Arc<Snapshot>>>,
 }
 
 impl Default for DataCache {
     fn default() -> Self {
-        Self { generation: AtomicU64::new(1), current: RwLock::new(None), loading: tokio::sync::Mutex::new(()), scoped: Default::default() }
+        Self { current: RwLock::new(None), advancing: tokio::sync::Mutex::new(()), scoped: Default::default() }
     }
 }
 
 impl DataCache {
-    /// Current data generation (part of every cache key and weak tile ETag).
+    /// Change sequence of the current snapshot (0 before the first load).
     pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        self.peek().map_or(0, |s| s.generation)
     }
 
-    /// Marks all cached data stale (call after any write to the store).
+    /// The current snapshot, if one was loaded.
+    pub fn peek(&self) -> Option<Arc<Snapshot>> {
+        self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Installs a newer snapshot (callers hold `advancing`).
+    pub(crate) fn install(&self, snap: Arc<Snapshot>) {
+        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(snap);
+    }
+
+    /// Forgets the current snapshot: the next read loads the store again.
     pub fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 
-    fn fresh(&self) -> Option<Arc<Snapshot>> {
-        let g = self.generation();
-        let cur = self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        cur.as_ref().filter(|s| s.generation == g).cloned()
-    }
-
-    /// The snapshot as `scope` may see it: the whole one, or a filtered copy built once per
-    /// generation and scope.
+    /// The snapshot as `scope` may see it: the whole one, or a filtered copy of the few
+    /// features a grid lead may see, built once per snapshot and scope (it shares the dataset's
+    /// network ways and the basemap index).
     pub async fn get_scoped(&self, store: &dyn Store, scope: &crate::auth::Scope) -> Result<Arc<Snapshot>, ApiError> {
         let full = self.get(store).await?;
         let crate::auth::Scope::Grids { key, grids } = scope else { return Ok(full) };
@@ -505,7 +796,7 @@ impl DataCache {
         }
         let grids = grids.clone();
         let src = full.clone();
-        let snap = tokio::task::spawn_blocking(move || Snapshot::build(src.generation, Arc::new(scoped_dataset(&src.dataset, &grids))))
+        let snap = tokio::task::spawn_blocking(move || Snapshot::build_scoped(&src, scoped_dataset(&src.dataset, &grids)))
             .await
             .map_err(|e| ApiError::Internal(format!("building a scoped layer cache panicked: {e}")))?;
         let snap = Arc::new(snap);
@@ -517,24 +808,17 @@ impl DataCache {
         Ok(snap)
     }
 
-    /// The snapshot of the current generation, loading it from the store when stale.
+    /// The current snapshot, loading the store on first use (or after [`Self::invalidate`]).
     pub async fn get(&self, store: &dyn Store) -> Result<Arc<Snapshot>, ApiError> {
-        if let Some(s) = self.fresh() {
+        if let Some(s) = self.peek() {
             return Ok(s);
         }
-        let _guard = self.loading.lock().await;
-        if let Some(s) = self.fresh() {
+        let _guard = self.advancing.lock().await;
+        if let Some(s) = self.peek() {
             return Ok(s);
         }
-        let generation = self.generation();
-        let t0 = std::time::Instant::now();
-        let ds = Arc::new(store.load().await?);
-        let snap = tokio::task::spawn_blocking(move || Snapshot::build(generation, ds))
-            .await
-            .map_err(|e| ApiError::Internal(format!("building the layer cache panicked: {e}")))?;
-        tracing::info!(generation, ms = t0.elapsed().as_millis() as u64, buildings = snap.dataset.buildings.len(), "layer cache rebuilt");
-        let snap = Arc::new(snap);
-        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(snap.clone());
+        let snap = Arc::new(crate::live::load(store).await?);
+        self.install(snap.clone());
         Ok(snap)
     }
 }

@@ -8,7 +8,9 @@ use axum::http::HeaderMap;
 use std::any::Any;
 use std::sync::Arc;
 
-/// Cached item pages: (head, tail) around the timestamp, weighted by their size in bytes.
+/// Cached item pages: (head, tail) around the timestamp, weighted by their size in bytes. Keyed
+/// by the collection's version ([`crate::snapshot::Snapshot::version`]): an edit of one
+/// collection leaves the pages of the others valid.
 pub type PageCache = quick_cache::sync::Cache<(u64, String), Arc<(axum::body::Bytes, axum::body::Bytes)>, PageWeight>;
 
 /// Weighs a cached page by its byte size (the cache holds at most 256 MiB of pages).
@@ -26,9 +28,9 @@ impl quick_cache::Weighter<(u64, String), Arc<(axum::body::Bytes, axum::body::By
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<ServerConfig>,
-    /// Layer snapshot keyed by data generation.
+    /// The live state: the newest snapshot, advanced by the change log ([`crate::live`]).
     pub data: Arc<DataCache>,
-    /// Encoded vector tiles keyed by layer/z/x/y and data generation.
+    /// Encoded vector tiles keyed by layer/z/x/y and the layer's version.
     pub tiles: Arc<TileCache>,
     /// Serialized item pages keyed by (data generation, collection + base URL + query).
     pub pages: Arc<PageCache>,
@@ -63,8 +65,8 @@ impl AppState {
         crate::auth::current().scope.key().to_owned()
     }
 
-    /// Marks every cache stale: call after writing to the store outside the API (analysis
-    /// results, partition); edits through the API call it themselves.
+    /// Forgets every cache: the next read loads the store again. Edits do not need it (they
+    /// go through [`crate::edit::commit`] and the change log); tests and tools may.
     pub fn invalidate(&self) {
         self.data.invalidate();
         self.tiles.clear();

@@ -656,6 +656,48 @@ async fn a_grid_lead_sees_only_their_grid_everywhere() {
 }
 
 #[tokio::test]
+async fn basemap_tiles_hold_no_project_feature_for_a_grid_lead() {
+    use geozero::mvt::{Message, Tile};
+    let app = app().await;
+    let ds = city();
+    let g1: Vec<String> = ds.grids[0].buildings.iter().map(ToString::to_string).collect();
+    let names: Vec<String> = ds
+        .buildings
+        .iter()
+        .filter(|b| !g1.contains(&b.id.to_string()))
+        .filter_map(|b| b.name.clone())
+        .chain(ds.facilities.iter().filter_map(|f| f.name.clone()))
+        .chain(ds.compounds.iter().filter_map(|c| c.name.clone()))
+        .collect();
+    assert!(!names.is_empty());
+    // Every basemap tile over the city, z12-16, as the lead and as a planner (one cached copy).
+    let mut tiles = 0;
+    for z in 12..=16u32 {
+        let (x0, y1) = tile_of(LON0 - 0.001, LAT0 - 0.001, z);
+        let (x1, y0) = tile_of(LON0 + 0.007, LAT0 + 0.006, z);
+        for x in x0..=x1 {
+            for y in y0..=y1 {
+                for r in [as_lead(&app, &format!("/tiles/basemap/{z}/{x}/{y}.mvt")).await, get(&app, &format!("/tiles/basemap/{z}/{x}/{y}.mvt")).await] {
+                    assert_eq!(r.status, 200);
+                    tiles += 1;
+                    let t = Tile::decode(r.body.as_slice()).expect("valid MVT");
+                    for l in &t.layers {
+                        assert!(["water", "railways", "roads", "labels"].contains(&l.name.as_str()), "project layer '{}' in the basemap", l.name);
+                        assert!(!l.keys.iter().any(|k| k == "id"), "feature ids in basemap layer '{}'", l.name);
+                        for v in &l.values {
+                            if let Some(s) = &v.string_value {
+                                assert!(!names.contains(s), "project name '{s}' in basemap layer '{}' ({z}/{x}/{y})", l.name);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(tiles > 10);
+}
+
+#[tokio::test]
 async fn login_sets_a_secure_cookie_and_logout_ends_the_session() {
     let app = app().await;
     let login = |user: &str, pw: &str| json!({"user": user, "password": pw});

@@ -411,7 +411,7 @@ async fn grid_history(State(st): State<AppState>, Path(id): Path<String>, QueryP
         return Err(ApiError::UnknownParameter { name: "user/target/since".into(), allowed: "limit, offset".into() });
     }
     let snap = st.snapshot().await?;
-    let visible = snap.layer(Collection::Grids).get(&id).is_some();
+    let visible = snap.layer(Collection::Grids).contains(&id);
     let target = format!("grid:{id}");
     a.target_prefix = Some(target.clone());
     let entries: Vec<AuditEntry> = st.store.audit(&a).await?.into_iter().filter(|e| e.target == target).collect();

@@ -55,19 +55,33 @@ fn cache(st: &AppState) -> Result<&AnalysisCache, ApiError> {
         .ok_or_else(|| ApiError::Internal("the analysis engine is not configured on this server".into()))
 }
 
-/// The analysis session for the current data, built on first use after every change.
+/// The analysis session for the current data. After a change it is derived from the caller's
+/// previous session ([`Analysis::updated`]): the walking network and the building snaps are
+/// kept, per-kind coverage is updated for the facilities that changed, grid statistics follow the
+/// new grids — milliseconds, not a rebuild. Only the first session of a scope is built whole.
 async fn session(st: &AppState) -> Result<(u64, Arc<Analysis>), ApiError> {
     let snap = st.snapshot().await?;
     let c = cache(st)?;
-    let key = (snap.generation, st.scope_key());
+    let scope = st.scope_key();
+    let key = (snap.generation, scope.clone());
     let mut cur = c.current.lock().await;
-    cur.retain(|(k, _)| k.0 == snap.generation);
     if let Some((_, a)) = cur.iter().find(|(k, _)| *k == key) {
         return Ok((snap.generation, a.clone()));
     }
+    // The newest older session of the same scope, to derive the new one from.
+    let prev = cur.iter().filter(|(k, _)| k.1 == scope && k.0 < snap.generation).max_by_key(|(k, _)| k.0).map(|(_, a)| a.clone());
+    cur.retain(|(k, _)| k.1 != scope);
     let ds = snap.dataset.clone();
-    let a = Arc::new(blocking(move || Ok(Analysis::new(ds))).await?);
-    if cur.len() >= 4 {
+    let a = Arc::new(
+        blocking(move || {
+            Ok(match prev {
+                Some(p) => p.updated(ds, &gridmap_service::AnalysisChanges::default()),
+                None => Analysis::new(ds),
+            })
+        })
+        .await?,
+    );
+    if cur.len() >= 8 {
         cur.pop_front();
     }
     cur.push_back((key, a.clone()));
@@ -498,12 +512,13 @@ async fn accept_partition(State(st): State<AppState>, Path(proposal_id): Path<St
         .map(crate::routes::transactions::grid_record)
         .collect();
     let grids = gridmap_service::proposal_grids(&p.result);
-    st.store.replace_grids(p.community.as_ref(), &grids).await?;
-    st.invalidate();
     let target = format!("grids:{}", p.community.as_ref().map_or("*", |c| c.as_str()));
     let after: Vec<Value> = grids.iter().map(crate::routes::transactions::grid_record).collect();
-    crate::routes::account::record(&st, crate::routes::account::caller_id().as_ref(), "grids.partition", &target, Some(Value::Array(before)), Some(Value::Array(after))).await;
-    Ok(json_value("application/json", &json!({"stored": grids.len(), "community": p.community, "report": p.result.report})))
+    let audit = crate::edit::Audit { action: "grids.partition", target, before: Some(Value::Array(before)), after: Some(Value::Array(after)) };
+    let stored = grids.len();
+    crate::edit::commit(&st, crate::backend::Edit::ReplaceGrids { community: p.community.clone(), grids }, audit).await?;
+    let grids_len = stored;
+    Ok(json_value("application/json", &json!({"stored": grids_len, "community": p.community, "report": p.result.report})))
 }
 
 #[derive(Deserialize, Default)]
@@ -539,9 +554,8 @@ async fn rebalance(State(st): State<AppState>, headers: axum::http::HeaderMap, b
     if !dry && !result.moves.is_empty() {
         // Rebalancing stores grids of every community: not for community-scoped planners.
         crate::auth::current().check_community(None)?;
-        st.store.replace_grids(None, &result.grids).await?;
-        st.invalidate();
-        crate::routes::account::record(&st, crate::routes::account::caller_id().as_ref(), "grids.rebalance", "grids:*", None, Some(json!({"moves": result.moves}))).await;
+        let audit = crate::edit::Audit { action: "grids.rebalance", target: "grids:*".into(), before: None, after: Some(json!({"moves": result.moves})) };
+        crate::edit::commit(&st, crate::backend::Edit::ReplaceGrids { community: None, grids: result.grids.clone() }, audit).await?;
     }
     Ok(json_value("application/json", &json!({"report": result.report, "moves": result.moves, "stored": !dry && !result.moves.is_empty()})))
 }

@@ -7,7 +7,7 @@ use crate::etag;
 use crate::geojson::write_feature;
 use crate::openapi::schemas::{Collections, CollectionDoc, Conformance, FeatureCollection, Feature, LandingPage, Queryables};
 use crate::query::{check_format, only, with_paging, ItemsQuery};
-use crate::snapshot::{Collection, LayerIndex, Snapshot};
+use crate::snapshot::{Collection, LayerView, Snapshot};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -111,9 +111,9 @@ fn json_only(q: &[(String, String)]) -> Result<(), ApiError> {
 }
 
 /// The collection document of one layer.
-pub fn collection_doc(base: &str, c: Collection, layer: &LayerIndex) -> Value {
+pub fn collection_doc(base: &str, c: Collection, layer: &LayerView<'_>) -> Value {
     let id = c.id();
-    let extent = layer.extent.unwrap_or([-180.0, -90.0, 180.0, 90.0]);
+    let extent = layer.extent().unwrap_or([-180.0, -90.0, 180.0, 90.0]);
     let mut links = vec![
         link(format!("{base}/collections/{id}"), "self", JSON, "This collection"),
         link(format!("{base}/collections/{id}/items"), "items", GEOJSON, "Items as GeoJSON"),
@@ -149,7 +149,7 @@ async fn collections(State(st): State<AppState>, headers: HeaderMap, QueryPairs(
     json_only(&q)?;
     let snap = st.snapshot().await?;
     let base = st.base_url(&headers);
-    let cols: Vec<Value> = Collection::ALL.iter().map(|&c| collection_doc(&base, c, snap.layer(c))).collect();
+    let cols: Vec<Value> = Collection::ALL.iter().map(|&c| collection_doc(&base, c, &snap.layer(c))).collect();
     Ok(json_value(JSON, &json!({
         "links": [link(format!("{base}/collections"), "self", JSON, "This document")],
         "crs": crs::SUPPORTED,
@@ -171,7 +171,7 @@ async fn collection(State(st): State<AppState>, headers: HeaderMap, Path(id): Pa
     let c = collection_of(&id)?;
     json_only(&q)?;
     let snap = st.snapshot().await?;
-    Ok(json_value(JSON, &collection_doc(&st.base_url(&headers), c, snap.layer(c))))
+    Ok(json_value(JSON, &collection_doc(&st.base_url(&headers), c, &snap.layer(c))))
 }
 
 /// Builds a FeatureCollection page of `c` for a parsed query: shared by OGC items and `/api/`.
@@ -208,8 +208,7 @@ pub fn feature_page_parts(snap: &Snapshot, c: Collection, q: &ItemsQuery, self_u
         links.push(link(cu.to_owned(), "collection", JSON, "The collection"));
     }
 
-    let body_len: usize = page.iter().map(|&i| layer.rows[i as usize].json.len() + 1).sum();
-    let mut out = String::with_capacity(body_len + 1024);
+    let mut out = String::with_capacity(page.len() * 512 + 1024);
     out.push_str("{\"type\":\"FeatureCollection\",\"numberMatched\":");
     out.push_str(&matched.to_string());
     out.push_str(",\"numberReturned\":");
@@ -224,9 +223,9 @@ pub fn feature_page_parts(snap: &Snapshot, c: Collection, q: &ItemsQuery, self_u
         if n > 0 {
             out.push(',');
         }
-        let r = &layer.rows[i as usize];
+        let r = layer.row(i);
         if q.crs.is_storage() {
-            out.push_str(&r.json);
+            r.write_json(&mut out);
         } else {
             write_feature(&mut out, &r.id, r.geometry.as_ref(), &r.properties, &map);
         }
@@ -242,16 +241,15 @@ pub async fn items(State(st): State<AppState>, headers: HeaderMap, Path(id): Pat
     let c = collection_of(&id)?;
     let q = ItemsQuery::parse(c, q, true)?;
     let base = st.base_url(&headers);
-    let generation = st.data.generation();
-    let key = (generation, format!("{}\n{base}\n{}\n{}", c.id(), crate::query::with_paging(&q.raw, q.offset, q.limit), st.scope_key()));
+    let snap = st.snapshot().await?;
+    let key = (snap.version(c), format!("{}\n{base}\n{}\n{}", c.id(), crate::query::with_paging(&q.raw, q.offset, q.limit), st.scope_key()));
     let parts = match st.pages.get(&key) {
         Some(p) => p,
         None => {
-            let snap = st.snapshot().await?;
             let coll_url = format!("{base}/collections/{}", c.id());
             let (head, tail) = feature_page_parts(&snap, c, &q, &format!("{coll_url}/items"), Some(&coll_url));
             let p = std::sync::Arc::new((axum::body::Bytes::from(head), axum::body::Bytes::from(tail)));
-            st.pages.insert((snap.generation, key.1), p.clone());
+            st.pages.insert(key, p.clone());
             p
         }
     };
@@ -357,7 +355,7 @@ pub async fn fresh_item(st: &AppState, c: Collection, fid: &str, crs: &ApiCrs, b
     };
     let snap = st.snapshot().await?;
     // Outside the caller's scope an item does not exist (the store is read for its fresh version).
-    if snap.layer(c).get(fid).is_none() && !crate::auth::current().scope.is_all() {
+    if !snap.layer(c).contains(fid) && !crate::auth::current().scope.is_all() {
         return Ok(None);
     }
     match c {

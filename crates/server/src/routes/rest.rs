@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use gridmap_model::{GridId, HouseholdSource, OSM_ATTRIBUTION};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::BTreeMap;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -87,13 +87,24 @@ async fn grid_detail(State(st): State<AppState>, Path(id): Path<String>, QueryPa
     let snap = st.snapshot().await?;
     let nf = || ApiError::NotFound { what: "grid".into(), id: id.clone() };
     // Outside the caller's scope a grid does not exist.
-    snap.layer(Collection::Grids).get(&id).ok_or_else(nf)?;
+    if !snap.layer(Collection::Grids).contains(&id) {
+        return Err(nf());
+    }
     let g = st.store.grid(&GridId::new(&id)).await?.ok_or_else(nf)?;
     let (geom, props) = snap.grid_feature(&g);
     let mut grid = String::new();
     crate::geojson::write_feature(&mut grid, &id, geom.as_ref(), &props, &crate::geojson::identity);
     let layer = snap.layer(Collection::Buildings);
-    let rows: Vec<&str> = g.buildings.iter().filter_map(|b| layer.get(b.as_str())).map(|r| r.json.as_str()).collect();
+    let rows: Vec<String> = g
+        .buildings
+        .iter()
+        .filter_map(|b| layer.get(b.as_str()))
+        .map(|r| {
+            let mut s = String::new();
+            r.write_json(&mut s);
+            s
+        })
+        .collect();
     let members: Vec<&gridmap_model::Building> = g.buildings.iter().filter_map(|b| snap.building(b.as_str())).collect();
     let mut by_source: BTreeMap<&str, u64> = BTreeMap::new();
     for b in &members {
@@ -139,7 +150,7 @@ async fn stats(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Result<
     for f in &ds.facilities {
         *kinds.entry(f.kind.as_str().to_owned()).or_default() += 1;
     }
-    let grid_hh: Vec<u64> = snap.layer(Collection::Grids).rows.iter().filter_map(|r| r.properties.get("households").and_then(Value::as_u64)).collect();
+    let grid_hh: Vec<u64> = ds.grids.iter().map(|g| g.buildings.iter().filter_map(|b| snap.building(b.as_str())).map(|b| u64::from(b.households)).sum()).collect();
     let grids = if grid_hh.is_empty() {
         json!({"count": 0})
     } else {

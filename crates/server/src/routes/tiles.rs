@@ -63,11 +63,15 @@ async fn tile(State(st): State<AppState>, headers: HeaderMap, Path((layer, z, x,
     let t = TileId::new(zn, xn, yn).ok_or_else(|| ApiError::NotFound { what: "tile".into(), id: format!("{layer}/{z}/{x}/{y}") })?;
     // The basemap is public OpenStreetMap data: one copy for every caller.
     let basemap = source == TileLayer::Basemap;
-    let key = (source, t, st.data.generation(), if basemap { String::new() } else { st.scope_key() });
+    let snap = if basemap { st.data.get(st.store.as_ref()).await? } else { st.snapshot().await? };
+    let version = match source {
+        TileLayer::Collection(c) => snap.version(c),
+        TileLayer::Basemap => snap.basemap_version(),
+    };
+    let key = (source, t, version, if basemap { String::new() } else { st.scope_key() });
     let entry = match st.tiles.get(&key) {
         Some(e) => e,
         None => {
-            let snap = if basemap { st.data.get(st.store.as_ref()).await? } else { st.snapshot().await? };
             let bytes = tokio::task::spawn_blocking(move || render(&snap, source, &t))
                 .await
                 .map_err(|e| ApiError::Internal(format!("rendering tile {layer}/{z}/{x}/{y} panicked: {e}")))?;
@@ -106,8 +110,8 @@ async fn tilejson(State(st): State<AppState>, headers: HeaderMap, Path(layer): P
     let snap = st.snapshot().await?;
     let base = st.base_url(&headers);
     let extent = match source {
-        TileLayer::Collection(c) => snap.layer(c).extent,
-        TileLayer::Basemap => snap.layer(Collection::Buildings).extent,
+        TileLayer::Collection(c) => snap.layer(c).extent(),
+        TileLayer::Basemap => snap.layer(Collection::Buildings).extent(),
     }
     .unwrap_or([-180.0, -85.0511, 180.0, 85.0511]);
     let center = [(extent[0] + extent[2]) / 2.0, (extent[1] + extent[3]) / 2.0, 15.0];

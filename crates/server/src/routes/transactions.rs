@@ -4,7 +4,8 @@
 //! (and then nothing changes). Responses carry the new `ETag`.
 use super::ogc::{fresh_item, item, item_response, items};
 use super::QueryPairs;
-use super::account::{caller_id, record};
+use crate::backend::Edit;
+use crate::edit::{self, Audit};
 use crate::auth;
 use crate::crs::ApiCrs;
 use crate::error::{ApiError, Problem};
@@ -307,7 +308,8 @@ async fn respond_fresh(st: &AppState, c: Collection, id: &str, headers: &HeaderM
     let base = st.base_url(headers);
     let (body, version) = fresh_item(st, c, id, &ApiCrs::DEFAULT, &base)
         .await?
-        .ok_or_else(|| ApiError::Internal(format!("{} '{id}' vanished right after it was written", c.id())))?;
+        // Deleted by a concurrent request between this edit's commit and its answer.
+        .ok_or_else(|| ApiError::NotFound { what: format!("feature of {}", c.id()), id: id.to_owned() })?;
     let mut resp = item_response(body, &ApiCrs::DEFAULT, Some(version), status);
     if status == StatusCode::CREATED {
         let loc = format!("{base}/collections/{}/items/{}", c.id(), crate::query::encode(id));
@@ -348,23 +350,23 @@ async fn create(st: AppState, c: Collection, headers: HeaderMap, body: Result<By
             apply_grid(&mut g, &fb, &crs, true)?;
             auth::current().check_community(g.community.as_ref())?;
             check_grid(&snap, &g)?;
-            let stored = match st.store.put_grid(&g, None).await {
-                Err(crate::backend::StoreError::VersionConflict { .. }) => return Err(exists("grid")),
+            let after = grid_record(&Grid { version: 1, ..g.clone() });
+            let audit = Audit { action: "grid.create", target: format!("grid:{id}"), before: None, after: Some(after) };
+            match edit::commit(&st, Edit::PutGrid { grid: g, expected: None }, audit).await {
+                Err(ApiError::Store(crate::backend::StoreError::VersionConflict { .. })) => return Err(exists("grid")),
                 r => r?,
             };
-            record(&st, caller_id().as_ref(), "grid.create", &format!("grid:{id}"), None, Some(grid_record(&stored))).await;
         }
         _ => {
             let mut f = Facility { id: FacilityId::new(&id), kind: FacilityKind::Other("other".into()), name: None, location: geo_types::Point::new(0.0, 0.0), capacity: None, opening_hours: None };
             apply_facility(&mut f, &fb, &crs, true)?;
-            let (stored, v) = match st.store.put_facility(&f, None).await {
-                Err(crate::backend::StoreError::VersionConflict { .. }) => return Err(exists("facility")),
+            let audit = Audit { action: "facility.create", target: format!("facility:{id}"), before: None, after: Some(facility_record(&f, 1)) };
+            match edit::commit(&st, Edit::PutFacility { facility: f, expected: None }, audit).await {
+                Err(ApiError::Store(crate::backend::StoreError::VersionConflict { .. })) => return Err(exists("facility")),
                 r => r?,
             };
-            record(&st, caller_id().as_ref(), "facility.create", &format!("facility:{id}"), None, Some(facility_record(&stored, v))).await;
         }
     }
-    st.invalidate();
     respond_fresh(&st, c, &id, &headers, StatusCode::CREATED).await
 }
 
@@ -384,21 +386,21 @@ async fn replace_or_update(st: AppState, c: Collection, fid: String, headers: He
             apply_grid(&mut g, &fb, &crs, full)?;
             auth::current().check_community(g.community.as_ref())?;
             check_grid(&*st.snapshot().await?, &g)?;
-            let stored = st.store.put_grid(&g, Some(expected)).await?;
             let action = if full { "grid.replace" } else { "grid.update" };
-            record(&st, caller_id().as_ref(), action, &format!("grid:{fid}"), Some(grid_record(&before)), Some(grid_record(&stored))).await;
+            let after = grid_record(&Grid { version: expected + 1, ..g.clone() });
+            let audit = Audit { action, target: format!("grid:{fid}"), before: Some(grid_record(&before)), after: Some(after) };
+            edit::commit(&st, Edit::PutGrid { grid: g, expected: Some(expected) }, audit).await?;
         }
         _ => {
             let nf = || ApiError::NotFound { what: "feature of facilities".into(), id: fid.clone() };
             let (mut f, v0) = st.store.facility(&FacilityId::new(&fid)).await?.ok_or_else(nf)?;
             let before = facility_record(&f, v0);
             apply_facility(&mut f, &fb, &crs, full)?;
-            let (stored, v) = st.store.put_facility(&f, Some(expected)).await?;
             let action = if full { "facility.replace" } else { "facility.update" };
-            record(&st, caller_id().as_ref(), action, &format!("facility:{fid}"), Some(before), Some(facility_record(&stored, v))).await;
+            let audit = Audit { action, target: format!("facility:{fid}"), before: Some(before), after: Some(facility_record(&f, expected + 1)) };
+            edit::commit(&st, Edit::PutFacility { facility: f, expected: Some(expected) }, audit).await?;
         }
     }
-    st.invalidate();
     respond_fresh(&st, c, &fid, &headers, StatusCode::OK).await
 }
 
@@ -408,16 +410,15 @@ async fn delete(st: AppState, c: Collection, fid: String, headers: HeaderMap) ->
         Collection::Grids => {
             let before = st.store.grid(&GridId::new(&fid)).await?;
             auth::current().check_community(before.as_ref().and_then(|g| g.community.as_ref()))?;
-            st.store.delete_grid(&GridId::new(&fid), Some(expected)).await?;
-            record(&st, caller_id().as_ref(), "grid.delete", &format!("grid:{fid}"), before.as_ref().map(grid_record), None).await;
+            let audit = Audit { action: "grid.delete", target: format!("grid:{fid}"), before: before.as_ref().map(grid_record), after: None };
+            edit::commit(&st, Edit::DeleteGrid { id: GridId::new(&fid), expected: Some(expected) }, audit).await?;
         }
         _ => {
             let before = st.store.facility(&FacilityId::new(&fid)).await?;
-            st.store.delete_facility(&FacilityId::new(&fid), Some(expected)).await?;
-            record(&st, caller_id().as_ref(), "facility.delete", &format!("facility:{fid}"), before.map(|(f, v)| facility_record(&f, v)), None).await;
+            let audit = Audit { action: "facility.delete", target: format!("facility:{fid}"), before: before.map(|(f, v)| facility_record(&f, v)), after: None };
+            edit::commit(&st, Edit::DeleteFacility { id: FacilityId::new(&fid), expected: Some(expected) }, audit).await?;
         }
     }
-    st.invalidate();
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

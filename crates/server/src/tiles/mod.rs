@@ -27,7 +27,7 @@ pub const TILEJSON_MAXZOOM: u8 = 16;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TileLayer {
     Collection(Collection),
-    /// Roads, railways, water, building footprints and labels.
+    /// Public OpenStreetMap context: roads, railways, water and their labels.
     Basemap,
 }
 
@@ -81,7 +81,6 @@ impl TileLayer {
                 ("water", vec![("class", "String"), ("name", "String")]),
                 ("railways", vec![("class", "String")]),
                 ("roads", vec![("class", "String"), ("name", "String")]),
-                ("buildings", vec![("id", "String")]),
                 ("labels", vec![("name", "String"), ("class", "String")]),
             ],
         }
@@ -306,7 +305,7 @@ fn row_props<'a>(row: &'a Row, fields: &[(&'a str, &str)]) -> Vec<(&'a str, Tile
 }
 
 /// Basemap classes of a way from its tags; `None` for ways the basemap does not draw.
-fn way_class<'a>(tags: &'a std::collections::BTreeMap<String, String>) -> Option<(&'static str, &'a str)> {
+pub(crate) fn way_class<'a>(tags: &'a std::collections::BTreeMap<String, String>) -> Option<(&'static str, &'a str)> {
     if let Some(h) = tags.get("highway") {
         return Some(("roads", h.as_str()));
     }
@@ -344,30 +343,25 @@ pub fn render(snap: &Snapshot, source: TileLayer, t: &TileId) -> Vec<u8> {
             let index = snap.layer(c);
             let mut lb = LayerBuilder::new(c.id());
             for i in index.candidates(bounds) {
-                let row = &index.rows[i as usize];
+                let row = index.row(i);
                 if let Some(g) = &row.geometry {
-                    lb.add(g, t, &row_props(row, &fields));
+                    lb.add(g, t, &row_props(&row, &fields));
                 }
             }
             layers.extend(lb.finish());
         }
         TileLayer::Basemap => {
+            // Public OpenStreetMap context only: roads, railways and water with their names.
+            // No project feature (building ids or counts, facilities, compounds, grids) is ever
+            // drawn here: the basemap is one cached copy for every caller, so it must hold
+            // nothing a scoped caller may not see (issue 13). Buildings come from the scoped
+            // buildings layer.
             let ds = &snap.dataset;
-            let (mut water, mut rail, mut roads, mut bld, mut labels) = (
-                LayerBuilder::new("water"), LayerBuilder::new("railways"), LayerBuilder::new("roads"),
-                LayerBuilder::new("buildings"), LayerBuilder::new("labels"),
-            );
-            let inside = |l: &LineString<f64>| {
-                l.0.iter().any(|c| c.x >= bounds[0] && c.x <= bounds[2] && c.y >= bounds[1] && c.y <= bounds[3])
-                    || geo::BoundingRect::bounding_rect(l).is_some_and(|r| {
-                        r.min().x <= bounds[2] && r.max().x >= bounds[0] && r.min().y <= bounds[3] && r.max().y >= bounds[1]
-                    })
-            };
-            for w in &ds.ways {
+            let (mut water, mut rail, mut roads, mut labels) =
+                (LayerBuilder::new("water"), LayerBuilder::new("railways"), LayerBuilder::new("roads"), LayerBuilder::new("labels"));
+            for i in snap.ways_in(bounds) {
+                let w = &ds.ways[i as usize];
                 let Some((layer, class)) = way_class(&w.tags) else { continue };
-                if !inside(&w.geometry) {
-                    continue;
-                }
                 let g = Geometry::LineString(w.geometry.clone());
                 let mut props = vec![("class", TileValue::Str(class.to_owned()))];
                 if let Some(n) = w.tags.get("name") {
@@ -376,31 +370,18 @@ pub fn render(snap: &Snapshot, source: TileLayer, t: &TileId) -> Vec<u8> {
                 match layer {
                     "roads" if road_visible(class, t.z) => roads.add(&g, t, &props),
                     "railways" => rail.add(&g, t, &props[..1]),
-                    "water" => water.add(&g, t, &props),
+                    "water" => {
+                        water.add(&g, t, &props);
+                        if t.z >= 14 && props.len() > 1 {
+                            if let Some(p) = geo::InteriorPoint::interior_point(&g) {
+                                labels.add(&Geometry::Point(p), t, &[props[1].clone(), ("class", TileValue::Str("water".into()))]);
+                            }
+                        }
+                    }
                     _ => {}
                 }
             }
-            if t.z >= 13 {
-                let index = snap.layer(Collection::Buildings);
-                for i in index.candidates(bounds) {
-                    let row = &index.rows[i as usize];
-                    if let Some(g) = &row.geometry {
-                        bld.add(g, t, &[("id", TileValue::Str(row.id.clone()))]);
-                    }
-                }
-            }
-            if t.z >= 14 {
-                for (c, class) in [(Collection::Compounds, "compound"), (Collection::Buildings, "building"), (Collection::Facilities, "facility")] {
-                    let index = snap.layer(c);
-                    for i in index.candidates(bounds) {
-                        let row = &index.rows[i as usize];
-                        let Some(name) = row.properties.get("name").and_then(Value::as_str).filter(|s| !s.is_empty()) else { continue };
-                        let Some(p) = row.geometry.as_ref().and_then(|g| geo::InteriorPoint::interior_point(g)) else { continue };
-                        labels.add(&Geometry::Point(p), t, &[("name", TileValue::Str(name.to_owned())), ("class", TileValue::Str(class.into()))]);
-                    }
-                }
-            }
-            layers.extend([water, rail, roads, bld, labels].into_iter().filter_map(LayerBuilder::finish));
+            layers.extend([water, rail, roads, labels].into_iter().filter_map(LayerBuilder::finish));
         }
     }
     if layers.is_empty() {
