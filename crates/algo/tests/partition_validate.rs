@@ -86,3 +86,18 @@ fn a_building_cut_by_a_grid_edge_goes_to_the_grid_with_most_of_its_footprint() {
     assert!(rep.grids[0].buildings.is_empty());
     assert_eq!(rep.grids[0].components, 0);
 }
+
+#[test]
+fn a_small_drawing_of_many_large_overlapping_grids_is_refused_before_the_work() {
+    // 120 × 120 buildings; 30 copies of a rectangle over all of them: a few kilobytes of JSON,
+    // 432,000 (grid, building) pairs and 435 overlapping pairs to intersect.
+    let buildings = lattice_city(120, 120, |_, _| 3, |_, _| Some("V".into()));
+    let input = PartitionInput { buildings: &buildings, ..Default::default() };
+    let v = Validator::new(&input, &PartitionParams::default()).expect("validator");
+    let drawn: Vec<DrawnGrid> = (0..30).map(|k| DrawnGrid { id: format!("g{k}"), boundary: rect(0.0, 120.0, 0.0, 120.0) }).collect();
+    let e = v.check_work(&drawn).expect_err("too much work").to_string();
+    assert!(e.contains("pairs") && e.contains("300000"), "{e}");
+    // An ordinary drawing passes.
+    let ok: Vec<DrawnGrid> = (0..12).map(|k| DrawnGrid { id: format!("g{k}"), boundary: rect(f64::from(k) * 10.0, f64::from(k + 1) * 10.0, 0.0, 120.0) }).collect();
+    assert!(v.check_work(&ok).is_ok());
+}

@@ -106,9 +106,6 @@ impl Filter {
             Self::Street => "street",
         }
     }
-    fn slot(self) -> usize {
-        self as usize
-    }
 }
 
 /// One feature of a layer, rendered on demand from the model (no pre-serialized copy is kept:

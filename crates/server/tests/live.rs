@@ -111,7 +111,10 @@ fn random_edit(r: &mut Lcg, snap: &Snapshot, n: usize) -> (Edit, &'static str) {
             let old = ds.grids.iter().find(|g| g.id.as_str() == gid);
             let g = Grid { id: gid.as_str().into(), code: format!("C{n}"), name: None, community: Some("c1".into()), buildings: members, leads: vec![], boundary: None, version: 0 };
             // Buildings may only be in one grid: take them out of the others first.
-            (Edit::ReplaceGrids { community: Some("c1".into()), grids: ds.grids.iter().filter(|x| x.id.as_str() != gid).map(|x| Grid { buildings: x.buildings.iter().filter(|b| !g.buildings.contains(b)).cloned().collect(), ..x.clone() }).chain(std::iter::once(Grid { version: old.map_or(0, |o| o.version), ..g })).collect() }, "grids.replace")
+            let taken = g.buildings.clone();
+            let others = ds.grids.iter().filter(|x| x.id.as_str() != gid).map(|x| Grid { buildings: x.buildings.iter().filter(|b| !taken.contains(b)).cloned().collect(), ..x.clone() });
+            let grids = others.chain(std::iter::once(Grid { version: old.map_or(0, |o| o.version), ..g })).collect();
+            (Edit::ReplaceGrids { community: Some("c1".into()), grids }, "grids.replace")
         }
         _ => {
             let b = &ds.buildings[r.next(ds.buildings.len() as u64) as usize];

@@ -80,6 +80,7 @@ pub fn validate_grids(ds: &Dataset, drawn: &[DrawnGrid], params: &PartitionParam
     };
     let input = PartitionInput { buildings: &near, compounds: &ds.compounds, communities: &ds.communities, ways: &ds.ways };
     let v = Validator::new(&input, params)?;
+    v.check_work(drawn)?;
     Ok(v.validate(drawn))
 }
 

@@ -66,7 +66,7 @@ async fn append_changes(conn: &mut PgConnection, cs: &ChangeSet, keep: i64) -> R
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(CHANGES_LOCK).execute(&mut *conn).await.ctx("locking the change log")?;
     let before = change_head(conn).await?;
     let rows = cs.rows();
-    sqlx::query("INSERT INTO changes (layer, item, op) SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(l, i, o, n) ORDER BY n")
+    sqlx::query("INSERT INTO changes (layer, item, op) SELECT l, i, o FROM UNNEST($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(l, i, o, n) ORDER BY n")
         .bind(rows.iter().map(|r| r.0).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.1).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.2).collect::<Vec<_>>())

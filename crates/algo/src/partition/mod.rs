@@ -75,6 +75,8 @@ use serde::Serialize;
 /// Errors of the partition module: parameters or inputs that cannot be worked with.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PartitionError {
+    #[error("the drawn grids are too much work to check at once: {what} is {value}, at most {limit} (check fewer or smaller grids at a time)")]
+    ValidationTooLarge { what: &'static str, value: usize, limit: usize },
     #[error("target households per grid must be a positive number, got {0}")]
     InvalidTarget(f64),
     #[error("tolerance must be in [0, 1), got {0}")]

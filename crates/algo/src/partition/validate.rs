@@ -67,6 +67,13 @@ pub struct ValidationReport {
     pub seconds: f64,
 }
 
+/// Most (drawn grid, candidate building) pairs one validation examines.
+pub const MAX_VALIDATION_PAIRS: usize = 300_000;
+/// Most polygon vertices × candidate buildings one validation examines.
+pub const MAX_VALIDATION_EDGE_WORK: usize = 30_000_000;
+/// Most pairs of drawn grids with overlapping boxes one validation intersects.
+pub const MAX_VALIDATION_OVERLAP_PAIRS: usize = 20_000;
+
 type Indexed = GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>;
 
 /// Prebuilt indexes over the buildings of one community (or any set of buildings).
@@ -99,6 +106,38 @@ impl<'a> Validator<'a> {
         let none = BarrierIndex::new(&[], &BarrierRules::default(), &LocalProjection::new(0.0, 0.0));
         let graph = Graph::delaunay(&prep.pts, &none);
         Ok(Self { prep, band, tree, footprints, areas, graph })
+    }
+
+    /// Refuses a check whose work is out of proportion to an editing session (issue 13: a
+    /// 5.6 KB body of large overlapping polygons cost seconds of CPU): at most
+    /// [`MAX_VALIDATION_PAIRS`] (drawn grid, candidate building) pairs, [`MAX_VALIDATION_EDGE_WORK`]
+    /// polygon vertices × candidate buildings, and [`MAX_VALIDATION_OVERLAP_PAIRS`] pairs of
+    /// drawn grids whose boxes meet. Counting is cheap (R-tree envelope counts).
+    pub fn check_work(&self, grids: &[DrawnGrid]) -> Result<(), PartitionError> {
+        let polys: Vec<MultiPolygon<f64>> = grids.iter().map(|g| project_mp(&g.boundary, &self.prep.proj)).collect();
+        let (mut pairs, mut edge_work) = (0usize, 0usize);
+        let mut rects = Vec::with_capacity(polys.len());
+        for p in &polys {
+            let Some(r) = p.bounding_rect() else { continue };
+            rects.push(r);
+            let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+            let n = self.tree.locate_in_envelope_intersecting(&env).count();
+            let verts: usize = p.0.iter().map(|q| q.exterior().0.len() + q.interiors().iter().map(|i| i.0.len()).sum::<usize>()).sum();
+            pairs += n;
+            edge_work = edge_work.saturating_add(n.saturating_mul(verts));
+        }
+        let too = |what, value, limit| if value > limit { Err(PartitionError::ValidationTooLarge { what, value, limit }) } else { Ok(()) };
+        too("the number of (drawn grid, nearby building) pairs", pairs, MAX_VALIDATION_PAIRS)?;
+        too("polygon vertices × nearby buildings", edge_work, MAX_VALIDATION_EDGE_WORK)?;
+        let mut overlapping = 0usize;
+        for a in 0..rects.len() {
+            for b in a + 1..rects.len() {
+                if rects[a].intersects(&rects[b]) {
+                    overlapping += 1;
+                }
+            }
+        }
+        too("the number of drawn grid pairs whose boxes overlap", overlapping, MAX_VALIDATION_OVERLAP_PAIRS)
     }
 
     /// Checks drawn grids: membership, overlaps, unassigned buildings, band, contiguity and
