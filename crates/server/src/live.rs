@@ -139,7 +139,8 @@ async fn patch(store: &dyn Store, snap: &Arc<Snapshot>, seq: u64, step: &Advance
             upsert(&mut v, id, g, |g| g.id.as_str());
         }
         let base = cur.clone();
-        cur = Arc::new(tokio::task::spawn_blocking(move || base.with_grids(seq, v)).await.map_err(join)?);
+        let changed = step.grids.clone();
+        cur = Arc::new(tokio::task::spawn_blocking(move || base.with_grids(seq, v, &changed)).await.map_err(join)?);
     }
     if !step.facilities.is_empty() {
         let mut v = cur.dataset.facilities.clone();

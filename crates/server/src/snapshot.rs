@@ -247,6 +247,8 @@ impl BuildingDerived {
 pub struct GridDerived {
     /// Grid position of each building position (`u32::MAX`: in no grid).
     grid_of: Vec<u32>,
+    /// Envelope of each grid (by position).
+    rects: Vec<Option<[f64; 4]>>,
     index: SpatialIndex,
     per_community: HashMap<String, u64>,
 }
@@ -268,12 +270,65 @@ impl GridDerived {
                     }
                 }
             }
-            rects.push((gi as u32, r));
+            rects.push(r);
             if let Some(c) = &g.community {
                 *per_community.entry(c.to_string()).or_default() += 1;
             }
         }
-        GridDerived { grid_of, index: SpatialIndex::new(rects.into_iter()), per_community }
+        let index = SpatialIndex::new(rects.iter().enumerate().map(|(i, r)| (i as u32, *r)));
+        GridDerived { grid_of, rects, index, per_community }
+    }
+
+    /// The derived grid state after the grids named in `changed` were put or deleted (`old` →
+    /// `new`, same buildings): positions of the other grids are remapped with integer work only,
+    /// and only the changed grids' members are looked up — O(buildings) integer copies plus
+    /// O(changed members · log buildings), instead of a lookup per member of every grid.
+    fn updated(&self, old: &Dataset, new: &Dataset, bd: &BuildingDerived, changed: &std::collections::BTreeSet<String>) -> Self {
+        let pos_in = |ds: &Dataset, id: &str| ds.grids.binary_search_by(|g| g.id.as_str().cmp(id)).ok();
+        let map: Vec<u32> = old.grids.iter().map(|g| pos_in(new, g.id.as_str()).map_or(NO_GRID, |p| p as u32)).collect();
+        let mut grid_of: Vec<u32> = self.grid_of.iter().map(|&g| if g == NO_GRID { NO_GRID } else { map[g as usize] }).collect();
+        let mut rects = vec![None; new.grids.len()];
+        for (o, &n) in map.iter().enumerate() {
+            if n != NO_GRID {
+                rects[n as usize] = self.rects[o];
+            }
+        }
+        // Clear the changed grids' old members, then set their new ones (a building may move
+        // between two changed grids).
+        for id in changed {
+            if let Some(o) = pos_in(old, id) {
+                let now = map[o];
+                for b in &old.grids[o].buildings {
+                    if let Some(p) = building_position(new, b.as_str()) {
+                        if grid_of[p] == now || grid_of[p] == NO_GRID {
+                            grid_of[p] = NO_GRID;
+                        }
+                    }
+                }
+            }
+        }
+        for id in changed {
+            let Some(n) = pos_in(new, id) else { continue };
+            let g = &new.grids[n];
+            let mut r = g.boundary.as_ref().and_then(rect_of);
+            for b in &g.buildings {
+                if let Some(p) = building_position(new, b.as_str()) {
+                    grid_of[p] = n as u32;
+                    if g.boundary.is_none() {
+                        r = union_rect(r, bd.rects[p]);
+                    }
+                }
+            }
+            rects[n] = r;
+        }
+        let mut per_community: HashMap<String, u64> = HashMap::new();
+        for g in new.grids.iter() {
+            if let Some(c) = &g.community {
+                *per_community.entry(c.to_string()).or_default() += 1;
+            }
+        }
+        let index = SpatialIndex::new(rects.iter().enumerate().map(|(i, r)| (i as u32, *r)));
+        GridDerived { grid_of, rects, index, per_community }
     }
 }
 
@@ -448,11 +503,17 @@ impl Snapshot {
 
     /// This snapshot with another grids layer: O(grids + their member buildings); building
     /// geometry, envelopes and the buildings R-tree are shared.
-    pub fn with_grids(&self, generation: u64, grids: gridmap_model::SharedVec<gridmap_model::Grid>) -> Self {
+    /// `changed` names the grids put or deleted since `self` (an empty set rebuilds all).
+    pub fn with_grids(&self, generation: u64, grids: gridmap_model::SharedVec<gridmap_model::Grid>, changed: &std::collections::BTreeSet<String>) -> Self {
         let mut ds = (*self.dataset).clone();
         ds.grids = grids;
         sort_layers(&mut ds);
-        let gd = Arc::new(GridDerived::build(&ds, &self.buildings));
+        let gd = if changed.is_empty() || !ds.buildings.shares_with(&self.dataset.buildings) {
+            GridDerived::build(&ds, &self.buildings)
+        } else {
+            self.grids.updated(&self.dataset, &ds, &self.buildings, changed)
+        };
+        let gd = Arc::new(gd);
         let mut versions = self.versions;
         for c in [Collection::Grids, Collection::Buildings, Collection::Communities] {
             versions[slot(c)] = generation;
