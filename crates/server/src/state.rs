@@ -48,7 +48,7 @@ impl AppState {
             config: Arc::new(config),
             data: Arc::new(DataCache::default()),
             tiles: Arc::new(TileCache::new(20_000)),
-            pages: Arc::new(PageCache::with_weighter(256 * 1024 * 1024, 1024, PageWeight)),
+            pages: Arc::new(PageCache::with_weighter(1024, 256 * 1024 * 1024, PageWeight)),
             analysis: Some(Arc::new(crate::routes::analysis::AnalysisCache::default())),
             identities: Arc::new(crate::auth::IdentityCache::new(10_000)),
         }
