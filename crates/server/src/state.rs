@@ -13,7 +13,7 @@ use std::sync::Arc;
 /// collection leaves the pages of the others valid.
 pub type PageCache = quick_cache::sync::Cache<(u64, String), Arc<(axum::body::Bytes, axum::body::Bytes)>, PageWeight>;
 
-/// Weighs a cached page by its byte size (the cache holds at most 256 MiB of pages).
+/// Weighs a cached page by its byte size (the cache holds at most 128 MiB of pages).
 #[derive(Clone)]
 pub struct PageWeight;
 
@@ -48,7 +48,7 @@ impl AppState {
             config: Arc::new(config),
             data: Arc::new(DataCache::default()),
             tiles: Arc::new(TileCache::new(20_000)),
-            pages: Arc::new(PageCache::with_weighter(1024, 256 * 1024 * 1024, PageWeight)),
+            pages: Arc::new(PageCache::with_weighter(1024, 128 * 1024 * 1024, PageWeight)),
             analysis: Some(Arc::new(crate::routes::analysis::AnalysisCache::default())),
             identities: Arc::new(crate::auth::IdentityCache::new(10_000)),
         }

@@ -133,12 +133,27 @@ pub type TileKey = (TileLayer, TileId, u64, String);
 
 /// Cached encoded tiles; value = (bytes, ETag).
 pub struct TileCache {
-    cache: quick_cache::sync::Cache<TileKey, Arc<(Vec<u8>, String)>>,
+    cache: quick_cache::sync::Cache<TileKey, Arc<(Vec<u8>, String)>, TileWeight>,
 }
 
+/// Weighs a cached tile by its bytes: tiles of older layer versions stay until evicted, so the
+/// cache is bounded by memory, not by count.
+#[derive(Clone)]
+pub struct TileWeight;
+
+impl quick_cache::Weighter<TileKey, Arc<(Vec<u8>, String)>> for TileWeight {
+    fn weight(&self, _k: &TileKey, v: &Arc<(Vec<u8>, String)>) -> u64 {
+        (v.0.len() + v.1.len() + 64) as u64
+    }
+}
+
+/// Most bytes of encoded tiles kept.
+pub const TILE_CACHE_BYTES: u64 = 96 * 1024 * 1024;
+
 impl TileCache {
+    /// A cache of about `capacity` tiles holding at most [`TILE_CACHE_BYTES`].
     pub fn new(capacity: usize) -> Self {
-        Self { cache: quick_cache::sync::Cache::new(capacity) }
+        Self { cache: quick_cache::sync::Cache::with_weighter(capacity, TILE_CACHE_BYTES, TileWeight) }
     }
     pub fn get(&self, key: &TileKey) -> Option<Arc<(Vec<u8>, String)>> {
         self.cache.get(key)
