@@ -14,7 +14,7 @@ pub fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
 
 /// A local equirectangular projection around a reference latitude: lon/lat ↔ metres.
 /// Accurate to well under 0.1 % across a city.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LocalProjection {
     pub lon0: f64,
     pub lat0: f64,

@@ -148,9 +148,9 @@ fn elderly_walk_less_far_in_the_same_15_minutes() {
 
 #[test]
 fn gaps_are_ranked_by_households_and_drawn_around_their_buildings() {
-    let (e, _) = engine(&[canteen("F", 100.0, -10.0)]);
+    let (e, b) = engine(&[canteen("F", 100.0, -10.0)]);
     let cov = e.coverage(Some(&FacilityKind::Canteen), WalkProfile::standard(), 15.0).unwrap();
-    let gaps = e.gaps(&cov, 15.0, &GapOptions::default()).unwrap();
+    let gaps = e.gaps(&cov, 15.0, &GapOptions::default(), &b).unwrap();
     assert_eq!(gaps.len(), 2, "{gaps:#?}");
     assert_eq!((gaps[0].rank, gaps[0].households, gaps[0].buildings.len()), (1, 190, 19));
     assert_eq!((gaps[1].rank, gaps[1].households, gaps[1].buildings.len(), gaps[1].elderly), (2, 140, 7, 14));
@@ -171,8 +171,8 @@ fn gaps_can_be_kept_inside_one_community() {
     let cov = e.coverage(Some(&FacilityKind::Canteen), WalkProfile::standard(), 15.0).unwrap();
     // close enough to chain: linking at 300 m joins both streets' gaps into one area
     let wide = GapOptions { link_m: 300.0, ..GapOptions::default() };
-    assert_eq!(e.gaps(&cov, 15.0, &wide).unwrap().len(), 1);
-    let per_community = e.gaps_within_groups(&cov, 15.0, &wide, |i| b[i].community.clone()).unwrap();
+    assert_eq!(e.gaps(&cov, 15.0, &wide, &b).unwrap().len(), 1);
+    let per_community = e.gaps_within_groups(&cov, 15.0, &wide, &b, |i| b[i].community.clone()).unwrap();
     assert_eq!(per_community.iter().map(|g| g.households).collect::<Vec<_>>(), vec![190, 140]);
 }
 
@@ -226,7 +226,7 @@ fn bad_inputs_give_reasons_not_panics() {
     let cov = empty.coverage(Some(&FacilityKind::Canteen), WalkProfile::standard(), 15.0).unwrap();
     assert!(cov.note.as_deref().unwrap().contains("empty"), "{:?}", cov.note);
     assert!(cov.building_m.iter().all(|d| d.is_infinite()));
-    assert_eq!(empty.gaps(&cov, 15.0, &GapOptions::default()).unwrap().iter().map(|g| g.buildings.len()).sum::<usize>(), 38);
+    assert_eq!(empty.gaps(&cov, 15.0, &GapOptions::default(), &b).unwrap().iter().map(|g| g.buildings.len()).sum::<usize>(), 38);
     assert!(empty.isochrone_for_facility(&FacilityId::new("F"), WalkProfile::standard(), &IsochroneOptions::default()).unwrap().iter().all(|b| b.polygon.0.is_empty()));
 
     // a facility 2 km off the network, a building without geometry, zero households

@@ -189,7 +189,7 @@ impl Analysis {
         check_minutes(&[minutes])?;
         let cov = self.kind_coverage(kind, profile, minutes)?;
         let ds = self.dataset();
-        Ok(self.engine().gaps_within_groups(&cov, minutes, opts, |i| ds.buildings[i].community.as_ref())?)
+        Ok(self.engine().gaps_within_groups(&cov, minutes, opts, &ds.buildings, |i| ds.buildings[i].community.as_ref())?)
     }
 
     /// Walking-time contours around one facility.

@@ -117,7 +117,84 @@ fn community_names_of(dataset: &Dataset) -> HashMap<String, String> {
     dataset.communities.iter().map(|c| (c.id.to_string(), c.name.clone())).collect()
 }
 
+/// Store keys ([`gridmap_store::Store::derived`]-style caches) of what an [`Analysis`] derives
+/// from the data and can reuse across processes.
+pub const NETWORK_CACHE_KEY: &str = "walking-network";
+pub const SITES_CACHE_KEY: &str = "building-snaps";
+
+/// Encoded derived parts: given to [`Analysis::from_parts`] when a cache holds them (with the
+/// version tags of [`derived_versions`] matching), returned by it for what it had to build or
+/// update (the snaps, when any building's access point changed).
+#[derive(Default)]
+pub struct DerivedParts {
+    /// The walking network (postcard).
+    pub network: Option<Vec<u8>>,
+    /// The building snaps, [`gridmap_algo::coverage::PreparedSites`] (postcard).
+    pub sites: Option<Vec<u8>>,
+}
+
+/// The version tags of the derived parts built from data at `versions` (the store's layer
+/// versions, read BEFORE the dataset: data newer than its tag is only a cache miss later, data
+/// older than its tag would be a wrong answer) with `options`.
+pub fn derived_versions(versions: &std::collections::BTreeMap<gridmap_model::Layer, i64>, options: &CoverageOptions) -> (String, String) {
+    use gridmap_model::Layer;
+    let v = |l: Layer| versions.get(&l).copied().unwrap_or(0);
+    let network = format!("network={};format={}", v(Layer::Network), gridmap_algo::network::NETWORK_FORMAT);
+    // Not keyed by the buildings' version: each kept snap is checked against its building's
+    // access point (see `CoverageEngine::from_prepared`), so a household edit re-snaps nothing.
+    let sites = format!("{network};snap={:?}", options.snap);
+    (network, sites)
+}
+
 impl Analysis {
+    /// A session from cached parts where they decode (a part that does not, or whose building
+    /// count no longer matches, is built anew); returns the session and the parts it built,
+    /// encoded, for the caller to keep.
+    pub fn from_parts(dataset: Arc<Dataset>, options: CoverageOptions, cached: DerivedParts) -> (Self, DerivedParts) {
+        let t0 = std::time::Instant::now();
+        let mut built = DerivedParts::default();
+        // The grid and community indexes are built beside the network and the snaps.
+        let ds2 = dataset.clone();
+        let indexes = std::thread::spawn(move || (grid_index_of(&ds2), community_names_of(&ds2)));
+        let decoded = cached.network.as_deref().and_then(|d| match postcard::from_bytes::<WalkingNetwork>(d) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                tracing::warn!(error = %e, "the cached walking network does not decode; building it");
+                None
+            }
+        });
+        let network_cached = decoded.is_some();
+        let network = Arc::new(decoded.unwrap_or_else(|| {
+            let n = WalkingNetwork::build(&dataset.ways);
+            built.network = postcard::to_allocvec(&n).map_err(|e| tracing::warn!(error = %e, "cannot encode the walking network")).ok();
+            n
+        }));
+        let t_net = t0.elapsed();
+        // Snaps belong to one network: cached snaps only over the cached network.
+        let prepared = if network_cached { cached.sites.as_deref() } else { None }.and_then(|d| {
+            postcard::from_bytes::<gridmap_algo::coverage::PreparedSites>(d).map_err(|e| tracing::warn!(error = %e, "the cached building snaps do not decode; snapping")).ok()
+        });
+        let (engine, resnapped) = match prepared {
+            Some(p) => CoverageEngine::from_prepared(network.clone(), p, &dataset.buildings, &dataset.facilities, options),
+            None => (CoverageEngine::new(network.clone(), &dataset.buildings, &dataset.facilities, options), dataset.buildings.len()),
+        };
+        if resnapped > 0 {
+            built.sites = postcard::to_allocvec(&engine.prepared_sites()).map_err(|e| tracing::warn!(error = %e, "cannot encode the building snaps")).ok();
+        }
+        let (grid_of, community_names) = indexes.join().unwrap_or_else(|_| (grid_index_of(&dataset), community_names_of(&dataset)));
+        let (grid_of, community_names) = (Arc::new(grid_of), Arc::new(community_names));
+        tracing::info!(
+            buildings = dataset.buildings.len(),
+            nodes = engine.network().node_count(),
+            network_cached,
+            resnapped,
+            network_ms = t_net.as_millis() as u64,
+            ms = t0.elapsed().as_millis() as u64,
+            "analysis session built"
+        );
+        (Self { dataset, engine, grid_of, community_names }, built)
+    }
+
     /// Builds the walking network and snaps every building and facility (once).
     pub fn new(dataset: Arc<Dataset>) -> Self {
         Self::with_options(dataset, CoverageOptions::default())

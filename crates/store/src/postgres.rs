@@ -74,6 +74,14 @@ async fn append_changes(conn: &mut PgConnection, cs: &ChangeSet, keep: i64) -> R
         .await
         .ctx("appending to the change log")?;
     let after = change_head(conn).await?;
+    sqlx::query(
+        "INSERT INTO layer_versions (layer, seq) SELECT layer, MAX(seq) FROM changes WHERE seq > $1 GROUP BY layer
+         ON CONFLICT (layer) DO UPDATE SET seq = excluded.seq",
+    )
+    .bind(before)
+    .execute(&mut *conn)
+    .await
+    .ctx("recording the layer versions")?;
     if let Some(cut) = changes::prune_cut(before, after, keep) {
         let n = sqlx::query("DELETE FROM changes WHERE seq <= $1").bind(cut).execute(&mut *conn).await.ctx("pruning the change log")?;
         if n.rows_affected() > 0 {
@@ -774,6 +782,35 @@ impl Store for PgStore {
                 Ok(Err(_)) | Err(_) => return self.change_head().await,
             }
         }
+    }
+
+    async fn layer_versions(&self) -> Result<BTreeMap<Layer, i64>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT layer, seq FROM layer_versions").fetch_all(&self.pool).await.ctx("reading the layer versions")?;
+        let mut out: BTreeMap<Layer, i64> = Layer::ALL.iter().map(|l| (*l, 0)).collect();
+        for (layer, seq) in rows {
+            let l = layer.parse::<Layer>().map_err(|e| StoreError::Corrupt { what: "layer version", id: layer.clone(), reason: e.to_string() })?;
+            out.insert(l, seq);
+        }
+        Ok(out)
+    }
+
+    async fn derived(&self, key: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        sqlx::query_as("SELECT version, data FROM derived WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| StoreError::db(format!("reading derived data '{key}'"), e))
+    }
+
+    async fn put_derived(&self, key: &str, version: &str, data: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO derived (key, version, data) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET version = excluded.version, data = excluded.data")
+            .bind(key)
+            .bind(version)
+            .bind(data)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::db(format!("storing derived data '{key}'"), e))?;
+        Ok(())
     }
 
     async fn put_result(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError> {

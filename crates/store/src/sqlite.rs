@@ -254,48 +254,128 @@ async fn read_ways(conn: &mut SqliteConnection) -> Result<Vec<NetworkWay>, Store
     rows.iter().map(|r| decode_way!(r)).collect()
 }
 
-/// All layer change counters as one string: the version of the whole dataset.
-async fn generations(conn: &mut SqliteConnection) -> Result<String, StoreError> {
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM meta WHERE key LIKE 'gen.%' ORDER BY key")
+/// The version of every layer (see [`Store::layer_versions`]) inside the caller's transaction.
+async fn layer_versions_in(conn: &mut SqliteConnection) -> Result<BTreeMap<Layer, i64>, StoreError> {
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT layer, seq FROM layer_versions").fetch_all(&mut *conn).await.ctx("reading the layer versions")?;
+    let mut out: BTreeMap<Layer, i64> = Layer::ALL.iter().map(|l| (*l, 0)).collect();
+    for (layer, seq) in rows {
+        let l = layer.parse::<Layer>().map_err(|e| StoreError::Corrupt { what: "layer version", id: layer.clone(), reason: e.to_string() })?;
+        out.insert(l, seq);
+    }
+    Ok(out)
+}
+
+/// One layer from its binary snapshot when that was taken at `version`; `None` when there is
+/// none, it is older, or it does not decode (then the table is read and a new one taken).
+async fn snapshot_of<T: serde::de::DeserializeOwned>(conn: &mut SqliteConnection, layer: Layer, version: i64) -> Result<Option<Vec<T>>, StoreError> {
+    let data: Option<Vec<u8>> = sqlx::query_scalar("SELECT data FROM layer_snapshots WHERE layer = $1 AND version = $2")
+        .bind(layer.as_str())
+        .bind(version)
+        .fetch_optional(&mut *conn)
+        .await
+        .ctx("reading a layer snapshot")?;
+    Ok(data.and_then(|d| match postcard::from_bytes::<Vec<T>>(&d) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!(layer = layer.as_str(), error = %e, "a layer snapshot does not decode; reading the table");
+            None
+        }
+    }))
+}
+
+/// Most changed buildings a stale buildings snapshot is patched with (beyond: read the table).
+const REPLAY_AT_MOST: usize = 20_000;
+
+/// The buildings at `version` from an older snapshot patched with the changes logged since it
+/// (each changed building read again by id): a household correction then costs its row, not a
+/// re-read of a million. `None` when there is no older snapshot, the log no longer holds every
+/// change since it (pruned), a bulk write logged a `reload`, or too many buildings changed.
+async fn replayed_buildings(conn: &mut SqliteConnection, version: i64) -> Result<Option<Vec<Building>>, StoreError> {
+    let old: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT version, data FROM layer_snapshots WHERE layer = 'buildings'")
+        .fetch_optional(&mut *conn)
+        .await
+        .ctx("reading a layer snapshot")?;
+    let Some((from, data)) = old else { return Ok(None) };
+    let pruned: i64 = sqlx::query_scalar("SELECT CAST(value AS INTEGER) FROM meta WHERE key = $1")
+        .bind(changes::PRUNED_KEY)
+        .fetch_optional(&mut *conn)
+        .await
+        .ctx("reading the change log")?
+        .unwrap_or(0);
+    if from >= version || !changes::is_complete(from, pruned) {
+        return Ok(None);
+    }
+    let items: Vec<Option<String>> = sqlx::query_scalar("SELECT item FROM changes WHERE layer = 'buildings' AND seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3")
+        .bind(from)
+        .bind(version)
+        .bind(REPLAY_AT_MOST as i64 + 1)
         .fetch_all(&mut *conn)
         .await
-        .ctx("reading the layer change counters")?;
-    Ok(rows.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";"))
+        .ctx("reading the change log")?;
+    if items.len() > REPLAY_AT_MOST || items.iter().any(Option::is_none) {
+        return Ok(None);
+    }
+    let Ok(mut buildings) = postcard::from_bytes::<Vec<Building>>(&data) else { return Ok(None) };
+    let ids: std::collections::BTreeSet<String> = items.into_iter().flatten().collect();
+    let sql = format!("SELECT {BUILDING_COLS} FROM buildings WHERE id = $1");
+    for id in ids {
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(&id).fetch_optional(&mut *conn).await.ctx("reading a building")?;
+        let now = row.map(|r| decode_building!(r)).transpose()?.map(|(b, _)| b);
+        match (buildings.binary_search_by(|b| b.id.as_str().cmp(id.as_str())), now) {
+            (Ok(i), Some(b)) => buildings[i] = b,
+            (Ok(i), None) => {
+                buildings.remove(i);
+            }
+            (Err(i), Some(b)) => buildings.insert(i, b),
+            (Err(_), None) => {}
+        }
+    }
+    Ok(Some(buildings))
+}
+
+/// A layer's snapshot to write after the read: layer, version, postcard bytes.
+type PendingSnapshot = (Layer, i64, Vec<u8>);
+
+fn encode_layer<T: serde::Serialize>(layer: Layer, version: i64, rows: &[T], out: &mut Vec<PendingSnapshot>) {
+    match postcard::to_allocvec(rows) {
+        Ok(d) => out.push((layer, version, d)),
+        Err(e) => tracing::warn!(layer = layer.as_str(), error = %e, "cannot encode a layer snapshot"),
+    }
 }
 
 impl SqliteStore {
-    /// Stores `ds` as the snapshot of `generation`, if no write happened since it was read.
-    /// Best effort: a busy or read-only database just keeps the slower path.
-    async fn save_snapshot(&self, generation: &str, ds: &Dataset) {
-        let data = match postcard::to_allocvec(ds) {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot encode the dataset snapshot");
-                return;
-            }
-        };
+    /// Stores the layer snapshots taken by a `load()`, each only if its layer did not change
+    /// since it was read. Best effort: a busy or read-only database just keeps the slower path.
+    async fn save_snapshots(&self, pending: Vec<PendingSnapshot>) {
+        if pending.is_empty() {
+            return;
+        }
         let result: Result<(), StoreError> = async {
             let mut tx = WriteTx::begin(&self.pool).await?;
             let r = async {
-                if generations(&mut tx).await? != generation {
-                    return Ok(());
+                let now = layer_versions_in(&mut tx).await?;
+                for (layer, version, data) in &pending {
+                    if now.get(layer) != Some(version) {
+                        continue;
+                    }
+                    sqlx::query("INSERT INTO layer_snapshots (layer, version, data) VALUES ($1, $2, $3) ON CONFLICT (layer) DO UPDATE SET version = excluded.version, data = excluded.data")
+                        .bind(layer.as_str())
+                        .bind(version)
+                        .bind(data)
+                        .execute(&mut *tx)
+                        .await
+                        .ctx("writing a layer snapshot")?;
                 }
-                sqlx::query("INSERT INTO snapshot (id, generation, data) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, data = excluded.data")
-                    .bind(generation)
-                    .bind(&data)
-                    .execute(&mut *tx)
-                    .await
-                    .ctx("writing the dataset snapshot")?;
                 Ok(())
             }
             .await;
-            tx.finish(r, "committing the dataset snapshot").await
+            tx.finish(r, "committing the layer snapshots").await
         }
         .await;
         if let Err(e) = result {
             // Not fatal (the next `load()` reads the tables), but a full disk or a broken file
             // shows here first.
-            tracing::warn!(error = %e, "dataset snapshot not saved");
+            tracing::warn!(error = %e, "layer snapshots not saved");
         }
     }
 }
@@ -349,6 +429,14 @@ async fn append_changes(conn: &mut SqliteConnection, cs: &ChangeSet, keep: i64) 
         qb.build().execute(&mut *conn).await.ctx("appending to the change log")?;
     }
     let after = change_head(conn).await?;
+    sqlx::query(
+        "INSERT INTO layer_versions (layer, seq) SELECT layer, MAX(seq) FROM changes WHERE seq > $1 GROUP BY layer
+         ON CONFLICT (layer) DO UPDATE SET seq = excluded.seq",
+    )
+    .bind(before)
+    .execute(&mut *conn)
+    .await
+    .ctx("recording the layer versions")?;
     if let Some(cut) = changes::prune_cut(before, after, keep) {
         let n = sqlx::query("DELETE FROM changes WHERE seq <= $1").bind(cut).execute(&mut *conn).await.ctx("pruning the change log")?;
         if n.rows_affected() > 0 {
@@ -614,15 +702,14 @@ impl SqliteStore {
                 grid: row.try_get("grid_id").ctx(&ctx)?,
             });
         }
-        for (pos, b) in g.buildings.iter().enumerate() {
-            sqlx::query("INSERT INTO grid_buildings (grid_id, building_id, position) VALUES ($1, $2, $3)")
-                .bind(g.id.as_str())
-                .bind(b.as_str())
-                .bind(pos as i64)
-                .execute(&mut *tx)
-                .await
-                .ctx(&ctx)?;
-        }
+        // One statement for the whole list (a city-wide partition writes a million rows: one
+        // INSERT per member cost a minute). Duplicates within the list hit UNIQUE(building_id).
+        sqlx::query("INSERT INTO grid_buildings (grid_id, building_id, position) SELECT $1, j.value, j.key FROM json_each($2) j")
+            .bind(g.id.as_str())
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await
+            .ctx(&ctx)?;
         Ok(())
     }
 
@@ -879,35 +966,50 @@ impl Store for SqliteStore {
     }
 
     async fn load(&self) -> Result<Dataset, StoreError> {
+        let t0 = Instant::now();
         let mut tx = self.pool.begin().await.ctx("starting a read transaction")?;
-        let generation = generations(&mut tx).await?;
-        let snap: Option<(String, Vec<u8>)> = sqlx::query_as("SELECT generation, data FROM snapshot WHERE id = 1")
-            .fetch_optional(&mut *tx)
-            .await
-            .ctx("reading the dataset snapshot")?;
-        if let Some((g, data)) = snap {
-            if g == generation {
-                match postcard::from_bytes::<Dataset>(&data) {
-                    Ok(ds) => {
-                        tx.commit().await.ctx("ending a read transaction")?;
-                        return Ok(ds);
+        let versions = layer_versions_in(&mut tx).await?;
+        let v = |l: Layer| versions.get(&l).copied().unwrap_or(0);
+        let mut pending = Vec::new();
+        let mut from_tables = Vec::new();
+        // Each layer from its snapshot when current, else from its table (and a new snapshot).
+        macro_rules! layer {
+            ($layer:expr, $read:expr) => {{
+                let layer = $layer;
+                match snapshot_of(&mut tx, layer, v(layer)).await? {
+                    Some(rows) => rows,
+                    None => {
+                        let rows = $read;
+                        encode_layer(layer, v(layer), &rows, &mut pending);
+                        from_tables.push(layer.as_str());
+                        rows
                     }
-                    Err(e) => tracing::warn!(error = %e, "the dataset snapshot does not decode; reading the tables"),
                 }
-            }
+            }};
         }
-        let ds = Dataset {
-            streets: read_streets(&mut tx).await?.into(),
-            communities: Community::read_all(&mut tx).await?.into_iter().map(|(c, _)| c).collect(),
-            compounds: Compound::read_all(&mut tx).await?.into_iter().map(|(c, _)| c).collect(),
-            buildings: Building::read_all(&mut tx).await?.into_iter().map(|(b, _)| b).collect(),
-            facilities: Facility::read_all(&mut tx).await?.into_iter().map(|(f, _)| f).collect(),
-            grids: Grid::read_all(&mut tx).await?.into_iter().map(|(g, _)| g).collect(),
-            ways: read_ways(&mut tx).await?.into(),
-        };
+        let streets: Vec<Street> = layer!(Layer::Streets, read_streets(&mut tx).await?);
+        let communities: Vec<Community> = layer!(Layer::Communities, Community::read_all(&mut tx).await?.into_iter().map(|(c, _)| c).collect::<Vec<_>>());
+        let compounds: Vec<Compound> = layer!(Layer::Compounds, Compound::read_all(&mut tx).await?.into_iter().map(|(c, _)| c).collect::<Vec<_>>());
+        let buildings: Vec<Building> = layer!(Layer::Buildings, match replayed_buildings(&mut tx, v(Layer::Buildings)).await? {
+            Some(b) => b,
+            None => Building::read_all(&mut tx).await?.into_iter().map(|(b, _)| b).collect::<Vec<_>>(),
+        });
+        let facilities: Vec<Facility> = layer!(Layer::Facilities, Facility::read_all(&mut tx).await?.into_iter().map(|(f, _)| f).collect::<Vec<_>>());
+        let grids: Vec<Grid> = layer!(Layer::Grids, Grid::read_all(&mut tx).await?.into_iter().map(|(g, _)| g).collect::<Vec<_>>());
+        let ways: Vec<NetworkWay> = layer!(Layer::Network, read_ways(&mut tx).await?);
         tx.commit().await.ctx("ending a read transaction")?;
-        self.save_snapshot(&generation, &ds).await;
-        Ok(ds)
+        let read_ms = t0.elapsed().as_millis() as u64;
+        self.save_snapshots(pending).await;
+        tracing::info!(read_ms, total_ms = t0.elapsed().as_millis() as u64, from_tables = from_tables.join(","), "dataset loaded");
+        Ok(Dataset {
+            streets: streets.into(),
+            communities: communities.into(),
+            compounds: compounds.into(),
+            buildings: buildings.into(),
+            facilities: facilities.into(),
+            grids: grids.into(),
+            ways: ways.into(),
+        })
     }
 
     async fn counts(&self) -> Result<BTreeMap<String, u64>, StoreError> {
@@ -1047,6 +1149,30 @@ impl Store for SqliteStore {
             }
             tokio::time::sleep((deadline - now).min(Duration::from_millis(100))).await;
         }
+    }
+
+    async fn layer_versions(&self) -> Result<BTreeMap<Layer, i64>, StoreError> {
+        let mut conn = self.pool.acquire().await.ctx("acquiring a connection")?;
+        layer_versions_in(&mut conn).await
+    }
+
+    async fn derived(&self, key: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        sqlx::query_as("SELECT version, data FROM derived WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| StoreError::db(format!("reading derived data '{key}'"), e))
+    }
+
+    async fn put_derived(&self, key: &str, version: &str, data: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO derived (key, version, data) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET version = excluded.version, data = excluded.data")
+            .bind(key)
+            .bind(version)
+            .bind(data)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::db(format!("storing derived data '{key}'"), e))?;
+        Ok(())
     }
 
     async fn put_result(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError> {

@@ -126,6 +126,17 @@ pub trait Store: Send + Sync {
     /// on error) plus a head read; SQLite: polls the head every 100 ms.
     async fn wait_for_change(&self, seen: i64, timeout: std::time::Duration) -> Result<i64, StoreError>;
 
+    /// The version of every layer: the seq of its newest change (0 when it never changed). It
+    /// moves on every write of the layer and never returns to an earlier value (pruning the log
+    /// keeps it), so it keys what is derived from a layer ([`Store::derived`]).
+    async fn layer_versions(&self) -> Result<BTreeMap<Layer, i64>, StoreError>;
+
+    /// Derived data cached under `key` (e.g. the walking graph): its version tag and bytes.
+    async fn derived(&self, key: &str) -> Result<Option<(String, Vec<u8>)>, StoreError>;
+    /// Caches derived data under `key` with the `version` it was built from (replacing any
+    /// previous entry). A cache, not the dataset: it appends no change and moves no version.
+    async fn put_derived(&self, key: &str, version: &str, data: &[u8]) -> Result<(), StoreError>;
+
     /// Stores a JSON blob under `key` (replacing any previous one).
     async fn put_result(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError>;
     async fn get_result(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError>;

@@ -118,8 +118,8 @@ async fn user_writes_keep_the_change_counters_and_the_snapshot() {
     let state = || async {
         let mut c = SqliteConnection::connect(&url).await.unwrap();
         let gens: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM meta WHERE key LIKE 'gen.%' ORDER BY key").fetch_all(&mut c).await.unwrap();
-        let snap: String = sqlx::query_scalar("SELECT generation FROM snapshot WHERE id = 1").fetch_one(&mut c).await.unwrap();
-        (gens, snap)
+        let snaps: Vec<(String, i64)> = sqlx::query_as("SELECT layer, version FROM layer_snapshots ORDER BY layer").fetch_all(&mut c).await.unwrap();
+        (gens, snaps)
     };
     let before = state().await;
     let u = User::new("frank", Role::Admin);
@@ -220,3 +220,72 @@ trait CatchUnwindCompat: Future<Output = ()> + Sized + Send + 'static {
     }
 }
 impl<F: Future<Output = ()> + Send + 'static> CatchUnwindCompat for F {}
+
+#[tokio::test]
+async fn a_grid_edit_keeps_the_other_layers_snapshots_and_a_load_after_it_equals_the_tables() {
+    use sqlx::{Connection, SqliteConnection};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("snap.db").display());
+    let s = gridmap_store::open(&url).await.unwrap();
+    s.import(&suite::city(20, 44)).await.unwrap();
+    let first = s.load().await.unwrap(); // takes a snapshot of every layer
+    let snaps = || async {
+        let mut c = SqliteConnection::connect(&url).await.unwrap();
+        let v: Vec<(String, i64)> = sqlx::query_as("SELECT layer, version FROM layer_snapshots ORDER BY layer").fetch_all(&mut c).await.unwrap();
+        v
+    };
+    let before = snaps().await;
+    assert_eq!(before.len(), 7, "one snapshot per layer: {before:?}");
+    let mut g = first.grids[0].clone();
+    g.name = Some("renamed".into());
+    s.put_grid(&g, Some(g.version)).await.unwrap();
+    let versions = s.layer_versions().await.unwrap();
+    let after_edit = snaps().await;
+    for ((layer, v0), (_, v1)) in before.iter().zip(&after_edit) {
+        assert_eq!(v0, v1, "{layer}: an edit writes no snapshot");
+    }
+    let loaded = s.load().await.unwrap();
+    let now = snaps().await;
+    for (layer, v) in &now {
+        let l: gridmap_model::Layer = layer.parse().unwrap();
+        assert_eq!(*v, versions[&l], "{layer} snapshot is current after the load");
+    }
+    assert_eq!(now.iter().filter(|(l, _)| l == "grids").count(), 1);
+    assert_ne!(before.iter().find(|(l, _)| l == "grids"), now.iter().find(|(l, _)| l == "grids"), "the grids snapshot was retaken");
+    assert_eq!(before.iter().find(|(l, _)| l == "buildings"), now.iter().find(|(l, _)| l == "buildings"), "the buildings snapshot was kept");
+    // The snapshot path and the table path give the same dataset.
+    let mut c = SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("DELETE FROM layer_snapshots").execute(&mut c).await.unwrap();
+    assert_eq!(s.load().await.unwrap(), loaded);
+    assert_eq!(loaded.grids.iter().find(|x| x.id == g.id).unwrap().name.as_deref(), Some("renamed"));
+}
+
+#[tokio::test]
+async fn a_stale_buildings_snapshot_is_patched_from_the_change_log_and_equals_the_table() {
+    use sqlx::{Connection, SqliteConnection};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("replay.db").display());
+    let s = gridmap_store::open(&url).await.unwrap();
+    let city = suite::city(30, 45);
+    s.import(&city).await.unwrap();
+    let first = s.load().await.unwrap();
+    // a household correction, and new buildings whose ids sort among the old ones
+    let mut b = first.buildings[3].clone();
+    b.households += 7;
+    s.update_building(&b, Some(1)).await.unwrap();
+    let mut more = suite::city(4, 46);
+    more.grids = Default::default();
+    for (i, x) in more.buildings.iter_mut().enumerate() {
+        x.id = gridmap_model::BuildingId::new(format!("{}~{i}", first.buildings[i * 5].id));
+    }
+    let more = gridmap_model::Dataset { buildings: more.buildings, ..Default::default() };
+    s.import(&more).await.unwrap();
+    let patched = s.load().await.unwrap();
+    assert_eq!(patched.buildings.len(), first.buildings.len() + 4);
+    assert_eq!(patched.buildings.iter().find(|x| x.id == b.id).unwrap().households, b.households);
+    let mut c = SqliteConnection::connect(&url).await.unwrap();
+    let v: i64 = sqlx::query_scalar("SELECT version FROM layer_snapshots WHERE layer = 'buildings'").fetch_one(&mut c).await.unwrap();
+    assert_eq!(v, s.layer_versions().await.unwrap()[&gridmap_model::Layer::Buildings], "the patched copy was kept");
+    sqlx::query("DELETE FROM layer_snapshots").execute(&mut c).await.unwrap();
+    assert_eq!(s.load().await.unwrap(), patched, "patched snapshot == tables");
+}

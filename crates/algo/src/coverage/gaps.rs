@@ -10,7 +10,7 @@ use super::{CoverageEngine, KindCoverage};
 use crate::isochrone::raster::{unproject, Raster};
 use crate::AlgoError;
 use geo_types::MultiPolygon;
-use gridmap_model::BuildingId;
+use gridmap_model::{Building, BuildingId};
 use rstar::primitives::GeomWithData;
 use rstar::RTree;
 use serde::Serialize;
@@ -61,8 +61,10 @@ fn find(parent: &mut [u32], mut x: u32) -> u32 {
 
 impl CoverageEngine {
     /// Gap areas of buildings not covered within `minutes`, largest (by households) first.
-    pub fn gaps(&self, cov: &KindCoverage, minutes: f64, opts: &GapOptions) -> Result<Vec<GapArea>, AlgoError> {
-        self.gaps_within_groups(cov, minutes, opts, |_| Some(()))
+    /// `buildings` are the ones the engine was built from (same order): their footprints shape
+    /// the gap outlines (the engine keeps only access points); an empty slice outlines points.
+    pub fn gaps(&self, cov: &KindCoverage, minutes: f64, opts: &GapOptions, buildings: &[Building]) -> Result<Vec<GapArea>, AlgoError> {
+        self.gaps_within_groups(cov, minutes, opts, buildings, |_| Some(()))
     }
 
     /// Like [`CoverageEngine::gaps`], but a gap never joins buildings of different groups
@@ -73,6 +75,7 @@ impl CoverageEngine {
         cov: &KindCoverage,
         minutes: f64,
         opts: &GapOptions,
+        buildings: &[Building],
         group_of: impl Fn(usize) -> Option<K>,
     ) -> Result<Vec<GapArea>, AlgoError> {
         let limit = self.threshold_m(cov, minutes)?;
@@ -147,7 +150,7 @@ impl CoverageEngine {
             }
             let (clon, clat) = proj.unproject(cx, cy);
             let links = links_of.get(&root).map_or(&[][..], Vec::as_slice);
-            let (polys, area) = self.gap_polygon(&ks, links, &members, &xy, &proj, opts);
+            let (polys, area) = self.gap_polygon(&ks, links, &members, &xy, &proj, opts, buildings);
             gaps.push(GapArea {
                 rank: 0,
                 households,
@@ -174,11 +177,14 @@ impl CoverageEngine {
         xy: &[[f64; 2]],
         proj: &crate::geometry::LocalProjection,
         opts: &GapOptions,
+        buildings: &[Building],
     ) -> (Vec<geo_types::Polygon<f64>>, f64) {
         let mut segs: Vec<([f64; 2], [f64; 2])> = links.iter().map(|&(a, b)| (xy[a], xy[b])).collect();
         for &k in ks {
             segs.push((xy[k], xy[k]));
-            for poly in &self.buildings[members[k]].footprint.0 {
+            let site = &self.buildings[members[k]];
+            let Some(b) = buildings.get(members[k]).filter(|b| b.id == site.id) else { continue };
+            for poly in &b.footprint.0 {
                 for c in poly.exterior().0.windows(2) {
                     let (ax, ay) = proj.project(c[0].x, c[0].y);
                     let (bx, by) = proj.project(c[1].x, c[1].y);

@@ -66,17 +66,18 @@ use crate::network::paths::{improve, NodeTimes, Seed, NO_SOURCE};
 use crate::network::{Snap, SnapMode, SnapOptions, Unplaced, WalkingNetwork};
 use crate::AlgoError;
 use gridmap_model::{Building, BuildingId, Facility, FacilityId, FacilityKind};
-use geo_types::MultiPolygon;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 pub mod gaps;
+pub mod prepared;
 pub mod stats;
 pub mod update;
 pub mod whatif;
 
 pub use gaps::{GapArea, GapOptions};
+pub use prepared::PreparedSites;
 pub use stats::{CoverageStats, Tally};
 pub use update::EngineChanges;
 pub use whatif::{Change, WhatIfResult};
@@ -162,7 +163,6 @@ pub struct BuildingSite {
     pub elderly: Option<u32>,
     /// Entrance or centroid, lon/lat; `None` without geometry.
     pub location: Option<[f64; 2]>,
-    pub footprint: MultiPolygon<f64>,
     pub placement: Result<Snap, Unplaced>,
 }
 
@@ -312,7 +312,6 @@ impl CoverageEngine {
             households: b.households,
             elderly: b.elderly,
             location,
-            footprint: b.footprint.clone(),
             placement,
         }
     }

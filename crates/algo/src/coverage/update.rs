@@ -44,8 +44,7 @@ impl CoverageEngine {
                             households: b.households,
                             elderly: b.elderly,
                             location,
-                            footprint: b.footprint.clone(),
-                            placement,
+                                            placement,
                         };
                     } else {
                         sites[i] = Self::site_of(&self.network, &self.options, b);

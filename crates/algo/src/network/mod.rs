@@ -22,7 +22,7 @@
 //! [`snap`] puts points onto the graph, [`paths`] runs bounded multi-source Dijkstra on it.
 use crate::geometry::{haversine_m, LocalProjection};
 use gridmap_model::NetworkWay;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 pub mod paths;
@@ -33,8 +33,13 @@ pub use paths::{bounded_dijkstra, NodeTimes, Seed, NO_SOURCE};
 pub use snap::{Snap, SnapMode, SnapOptions, SnapTo, Unplaced};
 pub use walkable::SkipReason;
 
+/// Layout version of a serialized [`WalkingNetwork`] and of prepared building snaps
+/// ([`crate::coverage::PreparedSites`]): part of every cache key, bumped whenever either changes
+/// (or the builder's output does), so an old cache is rebuilt, never misread.
+pub const NETWORK_FORMAT: u32 = 1;
+
 /// One edge: two vertices, a length and a polyline (a range into the network's point arrays).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Edge {
     pub u: u32,
     pub v: u32,
@@ -49,7 +54,7 @@ pub struct Edge {
 }
 
 /// Counts of what the builder did, for the import log and the API.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct NetworkReport {
     pub ways_in: usize,
     pub ways_walkable: usize,
@@ -65,8 +70,10 @@ pub struct NetworkReport {
     pub component_sizes: Vec<usize>,
 }
 
-/// The walking graph, its geometry and an index for snapping. Built once per import.
-#[derive(Debug)]
+/// The walking graph, its geometry and an index for snapping. Built once per import; it
+/// serializes (serde, with its R-trees) so a process can reuse what another built
+/// ([`NETWORK_FORMAT`] tags the layout).
+#[derive(Debug, Serialize, Deserialize)]
 pub struct WalkingNetwork {
     /// CSR: neighbours of node `n` are `targets[offsets[n]..offsets[n+1]]`.
     offsets: Vec<u32>,

@@ -11,7 +11,7 @@ use super::{Edge, WalkingNetwork};
 use crate::geometry::haversine_m;
 use rstar::primitives::{GeomWithData, Line};
 use rstar::RTree;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Where on the graph a point may land.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]
@@ -56,7 +56,7 @@ impl Default for SnapOptions {
 }
 
 /// A point placed on the graph.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snap {
     pub edge: u32,
     /// Metres along the edge from its `u` end.
@@ -98,7 +98,7 @@ type SegItem = GeomWithData<Line<[f64; 2]>, (u32, u32)>;
 type PointItem = GeomWithData<[f64; 2], (u32, u32)>;
 
 /// R-trees over edge segments and polyline points, in projected metres.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct SnapIndex {
     segments: RTree<SegItem>,
     points: RTree<PointItem>,

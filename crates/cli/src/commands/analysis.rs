@@ -18,21 +18,52 @@ fn service(e: gridmap_service::ServiceError) -> CliError {
 }
 
 /// Loads the store and builds the analysis session (network + snapping) off the async threads.
+/// The walking network and the building snaps come from the store's derived cache when they were
+/// built from the same layer versions (by an earlier run or a server), and are kept there when
+/// this run had to build them.
 async fn session(g: &Global) -> Result<(Arc<dyn gridmap_store::Store>, Arc<Analysis>)> {
+    use gridmap_service::{derived_versions, DerivedParts, NETWORK_CACHE_KEY, SITES_CACHE_KEY};
     let t0 = Instant::now();
     let store = super::open_store(g).await?;
     let bar = Bar::new(g.quiet, "load");
     bar.message("reading the database");
     let t1 = Instant::now();
-    let ds = store.load().await?;
+    // Versions before the data: a part is never tagged newer than what it was built from.
+    let versions = store.layer_versions().await?;
+    let options = gridmap_algo::coverage::CoverageOptions::default();
+    let (net_v, sites_v) = derived_versions(&versions, &options);
+    let cached = |key: &'static str, want: String| {
+        let store = store.clone();
+        async move {
+            match store.derived(key).await {
+                Ok(Some((v, d))) if v == want => Some(d),
+                Ok(_) => None,
+                Err(e) => {
+                    tracing::warn!(key, error = %e, "derived cache not readable");
+                    None
+                }
+            }
+        }
+    };
+    // The cached parts are read while the dataset decodes.
+    let (network, sites, ds) = tokio::join!(cached(NETWORK_CACHE_KEY, net_v.clone()), cached(SITES_CACHE_KEY, sites_v.clone()), store.load());
+    let parts = DerivedParts { network, sites };
+    let ds = ds?;
     tracing::info!(open_ms = (t1 - t0).as_millis() as u64, load_ms = t1.elapsed().as_millis() as u64, "dataset loaded");
     if ds.buildings.is_empty() {
         return Err(CliError::usage("--db", format!("{} holds no buildings: run `gridmap import` first", super::import::redact(&g.db))));
     }
     bar.message("building the walking network");
-    let analysis = tokio::task::spawn_blocking(move || Analysis::new(Arc::new(ds)))
+    let (analysis, built) = tokio::task::spawn_blocking(move || Analysis::from_parts(Arc::new(ds), options, parts))
         .await
         .map_err(|e| CliError::algo(format!("analysis task failed: {e}")))?;
+    for (key, version, data) in [(NETWORK_CACHE_KEY, net_v, built.network), (SITES_CACHE_KEY, sites_v, built.sites)] {
+        let Some(data) = data else { continue };
+        // A cache: a failure to keep it costs the next run a rebuild, not this run its answer.
+        if let Err(e) = store.put_derived(key, &version, &data).await {
+            tracing::warn!(key, error = %e, "derived data not kept");
+        }
+    }
     bar.finish();
     Ok((store, Arc::new(analysis)))
 }

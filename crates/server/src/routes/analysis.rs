@@ -72,20 +72,53 @@ async fn session(st: &AppState) -> Result<(u64, Arc<Analysis>), ApiError> {
     let prev = cur.iter().filter(|(k, _)| k.1 == scope && k.0 < snap.generation).max_by_key(|(k, _)| k.0).map(|(_, a)| a.clone());
     cur.retain(|(k, _)| k.1 != scope);
     let ds = snap.dataset.clone();
-    let a = Arc::new(
-        blocking(move || {
-            Ok(match prev {
-                Some(p) => p.updated(ds, &gridmap_service::AnalysisChanges::default()),
-                None => Analysis::new(ds),
-            })
-        })
-        .await?,
-    );
+    let a = Arc::new(match prev {
+        Some(p) => blocking(move || Ok(p.updated(ds, &gridmap_service::AnalysisChanges::default()))).await?,
+        None if scope.is_empty() => first_session(st, &snap).await?,
+        None => blocking(move || Ok(Analysis::new(ds))).await?,
+    });
     if cur.len() >= 8 {
         cur.pop_front();
     }
     cur.push_back((key, a.clone()));
     Ok((snap.generation, a))
+}
+
+/// The first whole-dataset session of this process: from the store's derived cache (walking
+/// network, building snaps) when it matches the snapshot's layers, else built and kept there for
+/// the next process. The layer versions are read after the snapshot: when the snapshot's head is
+/// at or past the network's version, its ways are exactly that version (kept building snaps are
+/// checked building by building).
+async fn first_session(st: &AppState, snap: &crate::snapshot::Snapshot) -> Result<Analysis, ApiError> {
+    use gridmap_model::Layer;
+    use gridmap_service::{derived_versions, DerivedParts, NETWORK_CACHE_KEY, SITES_CACHE_KEY};
+    let options = gridmap_algo::coverage::CoverageOptions::default();
+    let versions = st.store.layer_versions().await?;
+    let v = |l: Layer| versions.get(&l).copied().unwrap_or(0);
+    let ds = snap.dataset.clone();
+    if (snap.generation as i64) < v(Layer::Network) {
+        return blocking(move || Ok(Analysis::new(ds))).await;
+    }
+    let (net_v, sites_v) = derived_versions(&versions, &options);
+    let get = |key: &'static str, want: String| async move {
+        match st.store.derived(key).await {
+            Ok(Some((v, d))) if v == want => Some(d),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(key, error = %e, "derived cache not readable");
+                None
+            }
+        }
+    };
+    let parts = DerivedParts { network: get(NETWORK_CACHE_KEY, net_v.clone()).await, sites: get(SITES_CACHE_KEY, sites_v.clone()).await };
+    let (a, built) = blocking(move || Ok(Analysis::from_parts(ds, options, parts))).await?;
+    for (key, version, data) in [(NETWORK_CACHE_KEY, net_v, built.network), (SITES_CACHE_KEY, sites_v, built.sites)] {
+        let Some(data) = data else { continue };
+        if let Err(e) = st.store.put_derived(key, &version, &data).await {
+            tracing::warn!(key, error = %e, "derived data not kept");
+        }
+    }
+    Ok(a)
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {

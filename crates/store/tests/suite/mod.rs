@@ -43,6 +43,8 @@ macro_rules! store_suite {
             users_do_not_touch_the_dataset,
             every_write_appends_its_change_rows_and_a_failed_write_none,
             a_big_import_logs_one_reload_row_per_layer,
+            layer_versions_move_with_their_layer_only,
+            derived_data_round_trips_and_replaces,
         );
     };
     (@each $run:path; $($name:ident),* $(,)?) => {
@@ -965,4 +967,40 @@ pub async fn a_big_import_logs_one_reload_row_per_layer(s: &dyn Store) {
     assert_eq!(reloads, vec![(Layer::Buildings, None)]);
     assert_eq!(c.changes.iter().filter(|c| c.layer == Layer::Buildings).count(), 1);
     assert_eq!(c.changes.iter().filter(|c| c.layer == Layer::Facilities).count(), 110);
+}
+
+pub async fn layer_versions_move_with_their_layer_only(s: &dyn Store) {
+    let v0 = s.layer_versions().await.unwrap();
+    assert_eq!(v0.len(), Layer::ALL.len());
+    assert!(v0.values().all(|v| *v == 0), "an empty store: {v0:?}");
+    let ds = city(20, 79);
+    s.import(&ds).await.unwrap();
+    let v1 = s.layer_versions().await.unwrap();
+    for l in [Layer::Buildings, Layer::Facilities, Layer::Grids, Layer::Network] {
+        assert!(v1[&l] > 0, "{l:?} moved on import: {v1:?}");
+    }
+    let mut f = ds.facilities[0].clone();
+    f.name = Some("renamed".into());
+    let (_, _) = s.put_facility(&f, Some(1)).await.unwrap();
+    let v2 = s.layer_versions().await.unwrap();
+    assert!(v2[&Layer::Facilities] > v1[&Layer::Facilities]);
+    for l in Layer::ALL.into_iter().filter(|l| *l != Layer::Facilities) {
+        assert_eq!(v2[&l], v1[&l], "{l:?} did not move on a facility edit");
+    }
+    // A failed edit moves nothing; neither do accounts.
+    assert!(s.put_facility(&f, Some(1)).await.is_err());
+    s.put_user(&gridmap_model::User::new("vera", gridmap_model::Role::Admin), None).await.unwrap();
+    assert_eq!(s.layer_versions().await.unwrap(), v2);
+}
+
+pub async fn derived_data_round_trips_and_replaces(s: &dyn Store) {
+    assert_eq!(s.derived("walking-network").await.unwrap(), None);
+    s.put_derived("walking-network", "network=3;v=1", &[1, 2, 3, 0, 255]).await.unwrap();
+    assert_eq!(s.derived("walking-network").await.unwrap(), Some(("network=3;v=1".into(), vec![1, 2, 3, 0, 255])));
+    let big = vec![7u8; 3 << 20];
+    s.put_derived("walking-network", "network=4;v=1", &big).await.unwrap();
+    assert_eq!(s.derived("walking-network").await.unwrap(), Some(("network=4;v=1".into(), big)));
+    assert_eq!(s.derived("other").await.unwrap(), None);
+    // A cache write is not a dataset write.
+    assert_eq!(s.change_head().await.unwrap(), 0);
 }
