@@ -501,7 +501,9 @@ fn allowed(caller: &str, method: &Method, path: &str) -> bool {
         return true;
     }
     let admin_only = path.starts_with("/api/users") || path == "/api/audit";
-    let session = path == "/api/me" || path == "/api/logout";
+    // Jobs have an owner: any login (starting one also needs its process's permission, which
+    // an empty body never reaches).
+    let session = path == "/api/me" || path == "/api/logout" || path.starts_with("/api/jobs");
     let write = *method != Method::GET && *method != Method::HEAD;
     let rank = |c: &str| match c {
         "admin" => 4,
@@ -540,6 +542,7 @@ fn concrete(path: &str) -> String {
         .replace("{userId}", "nobody")
         .replace("{proposal_id}", "p999")
         .replace("{proposalId}", "p999")
+        .replace("{jobId}", "jnope")
 }
 
 #[tokio::test]
