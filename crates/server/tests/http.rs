@@ -417,7 +417,7 @@ async fn the_openapi_document_parses_and_lists_every_route() {
               "/collections/grids/items/{featureId}", "/collections/facilities/items", "/collections/facilities/items/{featureId}",
               "/collections/{collectionId}/items/{featureId}", "/collections/{collectionId}/queryables", "/health",
               "/api/buildings", "/api/grids", "/api/grids/{id}", "/api/stats", "/tiles/{layer}/{z}/{x}/{y}.mvt",
-              "/tiles/{layer}.json", "/openapi.json", "/docs"] {
+              "/tiles/{layer}.json", "/openapi.json", "/docs", "/api/jobs", "/api/jobs/{jobId}", "/api/jobs/{jobId}/results"] {
         assert!(paths.contains_key(p), "missing {p}");
     }
     for m in ["get", "put", "patch", "delete"] {
