@@ -287,12 +287,35 @@ fn new_id() -> Result<String, ApiError> {
 /// Stores a new job for the current caller and starts its task; answers the stored record.
 pub async fn start(st: &AppState, process: Process, inputs: Value) -> Result<JobRecord, ApiError> {
     let access = crate::auth::current();
-    if st.jobs.held().len() >= MAX_HELD {
-        return Err(ApiError::Busy {
-            reason: format!("this server already holds {MAX_HELD} jobs; try again later"),
-            retry_after: RETRY_AFTER_S,
-        });
+    let id = new_id()?;
+    let progress = Arc::new(Progress::new());
+    {
+        // Checked and reserved under one lock, so a burst cannot overshoot the limit.
+        let mut held = st.jobs.held();
+        if held.len() >= MAX_HELD {
+            return Err(ApiError::Busy {
+                reason: format!("this server already holds {MAX_HELD} jobs; try again later"),
+                retry_after: RETRY_AFTER_S,
+            });
+        }
+        held.insert(id.clone(), progress.clone());
     }
+    match store_new(st, &access, id.clone(), &process, inputs).await {
+        Ok(rec) => {
+            tracing::info!(job = %rec.id, process = %rec.process, owner = ?rec.owner, "job accepted");
+            let task = run(st.clone(), rec.clone(), process, progress);
+            tokio::spawn(crate::auth::with_access(access, task));
+            Ok(rec)
+        }
+        Err(e) => {
+            st.jobs.held().remove(&id);
+            Err(e)
+        }
+    }
+}
+
+/// Prunes old jobs and stores the new one, `accepted`.
+async fn store_new(st: &AppState, access: &Access, id: String, process: &Process, inputs: Value) -> Result<JobRecord, ApiError> {
     let now = now_millis();
     let keep = i64::try_from(KEEP.as_millis()).unwrap_or(i64::MAX);
     match st.store.prune_jobs(now.saturating_sub(keep)).await {
@@ -301,7 +324,7 @@ pub async fn start(st: &AppState, process: Process, inputs: Value) -> Result<Job
         Err(e) => tracing::warn!(error = %e, "could not prune old jobs"),
     }
     let rec = JobRecord {
-        id: new_id()?,
+        id,
         process: process.name().to_owned(),
         owner: access.user().map(|u| u.id.clone()),
         scope: access.scope.key().to_owned(),
@@ -317,11 +340,6 @@ pub async fn start(st: &AppState, process: Process, inputs: Value) -> Result<Job
         updated: now,
     };
     st.store.put_job(&rec).await?;
-    let progress = Arc::new(Progress::new());
-    st.jobs.held().insert(rec.id.clone(), progress.clone());
-    tracing::info!(job = %rec.id, process = %rec.process, owner = ?rec.owner, "job accepted");
-    let task = run(st.clone(), rec.clone(), process, progress);
-    tokio::spawn(crate::auth::with_access(access, task));
     Ok(rec)
 }
 

@@ -653,3 +653,21 @@ async fn at_most_two_jobs_run_at_once_and_the_rest_wait_accepted() {
     let waited = spans.iter().filter(|(s, _)| spans.iter().any(|(_, f)| f <= s)).count();
     assert!(waited >= 2, "two of four jobs waited for a slot: {spans:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_holding_sixteen_jobs_answers_503_with_retry_after() {
+    let app = app().await;
+    app.state.jobs.pause_before_work(Duration::from_secs(2));
+    for _ in 0..gridmap_server::jobs::MAX_HELD {
+        started(&app, "planner", json!({"process": "coverage", "inputs": {"kind": "canteen"}})).await;
+    }
+    let r = start(&app, "planner", json!({"process": "coverage", "inputs": {"kind": "canteen"}})).await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.header("retry-after"), "30");
+    assert!(r.json()["detail"].as_str().unwrap_or("").contains("16 jobs"), "{}", r.text());
+    assert_eq!(
+        app.store().jobs(None, 100).await.unwrap().len(),
+        gridmap_server::jobs::MAX_HELD,
+        "the refused job was not stored"
+    );
+}

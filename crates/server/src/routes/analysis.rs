@@ -520,7 +520,10 @@ pub(crate) async fn run_partition(st: &AppState, plan: PartitionPlan, progress: 
         blocking(move || gridmap_service::propose_grids_with_progress(&ds, c2.as_ref(), &params, &progress).map_err(service)).await?,
     );
     let c = cache(st)?;
-    let id = format!("p{}", c.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
+    // Unique across replicas too: a job's results (read on any replica) name the proposal, and
+    // an accept sent to another replica must not find a different proposal of the same name.
+    let salt: u64 = u64::from_le_bytes(gridmap_store::random_bytes::<8>()?);
+    let id = format!("p{}-{salt:016x}", c.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
     {
         let mut list = c.proposals.lock().unwrap_or_else(|e| e.into_inner());
         list.push_back(Proposal { id: id.clone(), generation, community, result: result.clone() });
