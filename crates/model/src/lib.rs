@@ -13,10 +13,12 @@ mod domain;
 mod ids;
 mod shared_vec;
 pub mod households;
+mod progress;
 mod users;
 
 pub use domain::*;
 pub use ids::*;
+pub use progress::Progress;
 pub use shared_vec::SharedVec;
 pub use users::*;
 

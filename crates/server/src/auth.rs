@@ -179,7 +179,7 @@ pub enum Action {
     Public,
     /// Layers, tiles, statistics, coverage, gaps, isochrones (scoped).
     Read,
-    /// Own account: `/api/me`, logout.
+    /// Own account: `/api/me`, logout; own jobs (`/api/jobs`).
     Session,
     /// What-if coverage of moved / added / removed facilities (computes, writes nothing).
     WhatIf,
@@ -231,6 +231,9 @@ pub fn action(method: &Method, route: &str) -> Action {
         }
         "/api/me" | "/api/logout" => Action::Session,
         r if r.starts_with("/api/users") || r.starts_with("/api/audit") => Action::Admin,
+        // Jobs have an owner: any logged-in caller; starting one also needs the permission of
+        // its process (`jobs::Process::action`), checked by the handler.
+        "/api/jobs" | "/api/jobs/{jobId}" | "/api/jobs/{jobId}/results" => Action::Session,
         _ if read => Action::Read,
         "/api/whatif" => Action::WhatIf,
         "/api/partition" | "/api/rebalance" | "/api/validate" => Action::Plan,

@@ -53,6 +53,9 @@ pub enum ApiError {
     /// The caller's role or scope does not allow this.
     #[error("{0}")]
     Forbidden(String),
+    /// The server cannot take this now (it holds too many jobs): retry after `retry_after` s.
+    #[error("{reason}")]
+    Busy { reason: String, retry_after: u64 },
     #[error("storage: {0}")]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
@@ -90,7 +93,7 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Timeout(_) | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(e) => store_status(e),
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -112,6 +115,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::TooManyRequests { .. } => "too-many-requests",
             Self::Timeout(_) => "timeout",
+            Self::Busy { .. } => "busy",
             Self::Store(e) => match store_status(e) {
                 StatusCode::NOT_FOUND => "not-found",
                 StatusCode::PRECONDITION_FAILED => "version-conflict",
@@ -127,7 +131,7 @@ impl ApiError {
     /// Builds the problem document for this error.
     pub fn problem(&self) -> Problem {
         let status = self.status();
-        let detail = if status.is_server_error() && !matches!(self, Self::Timeout(_)) {
+        let detail = if status.is_server_error() && !matches!(self, Self::Timeout(_) | Self::Busy { .. }) {
             // Internals stay in the log; the client gets a pointer to it.
             "the server failed to answer this request; the error is in its log".to_owned()
         } else {
@@ -178,7 +182,7 @@ impl IntoResponse for ApiError {
             tracing::debug!(error = %self, status = status.as_u16(), "request rejected");
         }
         let mut resp = problem_response(&self.problem());
-        if let Self::TooManyRequests { retry_after } = &self {
+        if let Self::TooManyRequests { retry_after } | Self::Busy { retry_after, .. } = &self {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
         if let Self::Unauthorized(_) = &self {

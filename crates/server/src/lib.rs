@@ -14,6 +14,7 @@ pub mod edit;
 pub mod error;
 pub mod etag;
 pub mod geojson;
+pub mod jobs;
 pub mod live;
 mod middleware;
 mod openapi;

@@ -39,6 +39,8 @@ pub struct AppState {
     pub analysis: Option<Arc<dyn Any + Send + Sync>>,
     /// Token hash → user lookups, reused for [`crate::auth::IDENTITY_TTL`].
     pub identities: Arc<crate::auth::IdentityCache>,
+    /// The jobs this server runs or queues ([`crate::jobs`]).
+    pub jobs: Arc<crate::jobs::JobRunner>,
 }
 
 impl AppState {
@@ -51,6 +53,7 @@ impl AppState {
             pages: Arc::new(PageCache::with_weighter(1024, 128 * 1024 * 1024, PageWeight)),
             analysis: Some(Arc::new(crate::routes::analysis::AnalysisCache::default())),
             identities: Arc::new(crate::auth::IdentityCache::new(10_000)),
+            jobs: Arc::new(crate::jobs::JobRunner::default()),
         }
     }
 

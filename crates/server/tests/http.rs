@@ -417,7 +417,7 @@ async fn the_openapi_document_parses_and_lists_every_route() {
               "/collections/grids/items/{featureId}", "/collections/facilities/items", "/collections/facilities/items/{featureId}",
               "/collections/{collectionId}/items/{featureId}", "/collections/{collectionId}/queryables", "/health",
               "/api/buildings", "/api/grids", "/api/grids/{id}", "/api/stats", "/tiles/{layer}/{z}/{x}/{y}.mvt",
-              "/tiles/{layer}.json", "/openapi.json", "/docs"] {
+              "/tiles/{layer}.json", "/openapi.json", "/docs", "/api/jobs", "/api/jobs/{jobId}", "/api/jobs/{jobId}/results"] {
         assert!(paths.contains_key(p), "missing {p}");
     }
     for m in ["get", "put", "patch", "delete"] {
@@ -501,7 +501,9 @@ fn allowed(caller: &str, method: &Method, path: &str) -> bool {
         return true;
     }
     let admin_only = path.starts_with("/api/users") || path == "/api/audit";
-    let session = path == "/api/me" || path == "/api/logout";
+    // Jobs have an owner: any login (starting one also needs its process's permission, which
+    // an empty body never reaches).
+    let session = path == "/api/me" || path == "/api/logout" || path.starts_with("/api/jobs");
     let write = *method != Method::GET && *method != Method::HEAD;
     let rank = |c: &str| match c {
         "admin" => 4,
@@ -540,6 +542,7 @@ fn concrete(path: &str) -> String {
         .replace("{userId}", "nobody")
         .replace("{proposal_id}", "p999")
         .replace("{proposalId}", "p999")
+        .replace("{jobId}", "jnope")
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ use crate::{Result, ServiceError};
 use gridmap_algo::partition::{
     self, DrawnGrid, PartitionInput, PartitionParams, PartitionResult, RebalanceResult, ValidationReport, Validator,
 };
-use gridmap_model::{Building, CommunityId, Dataset, Grid, GridId};
+use gridmap_model::{Building, CommunityId, Dataset, Grid, GridId, Progress};
 use std::collections::HashSet;
 
 /// Which community a command works on: by id or by name; `None` = all.
@@ -23,6 +23,12 @@ pub fn resolve_community(ds: &Dataset, community: Option<&str>) -> Result<Option
 /// Proposes grids for one community (or all), without storing anything. The whole city is
 /// partitioned in place (no copy of the buildings); one community's buildings are copied.
 pub fn propose_grids(ds: &Dataset, community: Option<&CommunityId>, params: &PartitionParams) -> Result<PartitionResult> {
+    propose_grids_with_progress(ds, community, params, &Progress::none())
+}
+
+/// [`propose_grids`] reporting progress (community groups done / total) to `progress` and
+/// stopping with [`gridmap_algo::partition::PartitionError::Cancelled`] once it is cancelled.
+pub fn propose_grids_with_progress(ds: &Dataset, community: Option<&CommunityId>, params: &PartitionParams, progress: &Progress) -> Result<PartitionResult> {
     let owned: Vec<Building>;
     let buildings: &[Building] = match community {
         None => &ds.buildings,
@@ -35,7 +41,7 @@ pub fn propose_grids(ds: &Dataset, community: Option<&CommunityId>, params: &Par
         }
     };
     let input = PartitionInput { buildings, compounds: &ds.compounds, communities: &ds.communities, ways: &ds.ways };
-    Ok(partition::partition(&input, params)?)
+    Ok(partition::partition_with_progress(&input, params, progress)?)
 }
 
 /// Fixes the stored grids whose households left the band.

@@ -18,6 +18,7 @@ mod rows;
 mod changes;
 mod codec;
 mod error;
+mod jobs;
 mod memindex;
 mod postgres;
 mod query;
@@ -29,6 +30,7 @@ pub mod wkb;
 
 pub use changes::{Applied, Change, ChangeBatch, ChangeOp, Edit, CHANNEL as CHANGE_CHANNEL, KEEP_CHANGES, RELOAD_ABOVE};
 pub use error::StoreError;
+pub use jobs::{now_millis, JobRecord, JobStatus};
 pub use postgres::PgStore;
 pub use query::{Page, Query};
 pub use sqlite::SqliteStore;

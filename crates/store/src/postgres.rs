@@ -952,6 +952,63 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn put_job(&self, job: &crate::JobRecord) -> Result<bool, StoreError> {
+        let n = sqlx::query(crate::jobs::UPSERT)
+            .bind(&job.id)
+            .bind(&job.process)
+            .bind(job.owner.as_ref().map(|o| o.as_str()))
+            .bind(&job.scope)
+            .bind(job.status.as_str())
+            .bind(job.progress)
+            .bind(job.message.as_deref())
+            .bind(job.inputs.to_string())
+            .bind(job.result.as_ref().map(|v| v.to_string()))
+            .bind(job.error.as_ref().map(|v| v.to_string()))
+            .bind(job.created)
+            .bind(job.started)
+            .bind(job.finished)
+            .bind(job.updated)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::db(format!("writing job '{}'", job.id), e))?;
+        Ok(n.rows_affected() > 0)
+    }
+
+    async fn job(&self, id: &str) -> Result<Option<crate::JobRecord>, StoreError> {
+        let row: Option<crate::jobs::JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {} FROM jobs WHERE id = $1", crate::jobs::COLS)))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| StoreError::db(format!("reading job '{id}'"), e))?;
+        row.map(crate::jobs::decode).transpose()
+    }
+
+    async fn jobs(&self, owner: Option<&UserId>, limit: usize) -> Result<Vec<crate::JobRecord>, StoreError> {
+        let sql = format!("SELECT {} FROM jobs WHERE ($1 IS NULL OR owner = $1) ORDER BY created DESC, id DESC LIMIT $2", crate::jobs::COLS);
+        let rows: Vec<crate::jobs::JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(owner.map(|o| o.as_str()))
+            .bind(crate::jobs::limit(limit))
+            .fetch_all(&self.pool)
+            .await
+            .ctx("reading jobs")?;
+        rows.into_iter().map(crate::jobs::decode).collect()
+    }
+
+    async fn dismiss_job(&self, id: &str) -> Result<Option<crate::JobRecord>, StoreError> {
+        sqlx::query(crate::jobs::DISMISS)
+            .bind(id)
+            .bind(crate::jobs::now_millis())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::db(format!("dismissing job '{id}'"), e))?;
+        self.job(id).await
+    }
+
+    async fn prune_jobs(&self, updated_before: i64) -> Result<u64, StoreError> {
+        let n = sqlx::query("DELETE FROM jobs WHERE updated < $1").bind(updated_before).execute(&self.pool).await.ctx("pruning old jobs")?;
+        Ok(n.rows_affected())
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }

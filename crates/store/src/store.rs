@@ -190,6 +190,23 @@ pub trait Store: Send + Sync {
     /// Audit entries matching `q`, newest first.
     async fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
 
+    // ----- Jobs (see [`crate::JobRecord`]): long analysis work run by a server and read by any.
+    // Not part of the dataset: no change counter moves, nothing is appended to the change log.
+
+    /// Creates or replaces a job, unless the stored job is already final (successful, failed or
+    /// dismissed): then nothing is written and the answer is `false`. A runner's heartbeat thus
+    /// learns that its job was dismissed (or given up as stale) meanwhile.
+    async fn put_job(&self, job: &crate::JobRecord) -> Result<bool, StoreError>;
+    async fn job(&self, id: &str) -> Result<Option<crate::JobRecord>, StoreError>;
+    /// The jobs of `owner` (`None`: everyone's), newest first, at most `limit`.
+    async fn jobs(&self, owner: Option<&UserId>, limit: usize) -> Result<Vec<crate::JobRecord>, StoreError>;
+    /// Marks a job dismissed in one statement (its result is deleted; `finished` and `updated`
+    /// become now) and returns it; `None` when there is no such job. Dismissing a dismissed job
+    /// changes nothing.
+    async fn dismiss_job(&self, id: &str) -> Result<Option<crate::JobRecord>, StoreError>;
+    /// Deletes the jobs last written before `updated_before` (unix ms); returns how many.
+    async fn prune_jobs(&self, updated_before: i64) -> Result<u64, StoreError>;
+
     /// Closes the connection pool; later calls fail.
     async fn close(&self);
 }

@@ -66,7 +66,7 @@ mod validate;
 pub use barriers::BarrierRules;
 pub use outline::grid_outlines;
 pub use rebalance::{rebalance, BuildingMove, RebalanceReport, RebalanceResult};
-pub use run::partition;
+pub use run::{partition, partition_with_progress};
 pub use validate::{DrawnGrid, GridCheck, GridOverlap, ValidationReport, Validator};
 
 use gridmap_model::{Building, BuildingId, Community, CommunityId, Compound, NetworkWay};
@@ -93,6 +93,9 @@ pub enum PartitionError {
     UnknownBuilding { grid: String, building: BuildingId },
     #[error("building '{building}' is listed by grids '{first}' and '{second}'")]
     BuildingInTwoGrids { building: BuildingId, first: String, second: String },
+    /// The caller cancelled the run through its [`gridmap_model::Progress`] handle.
+    #[error("the partition was cancelled")]
+    Cancelled,
 }
 
 /// Everything the partition reads, as borrowed model values.

@@ -13,7 +13,7 @@ use super::{
     Band, Infeasible, PartitionError, PartitionInput, PartitionParams, PartitionReport, PartitionResult,
     ProposedGrid,
 };
-use gridmap_model::{CommunityId, CompoundId};
+use gridmap_model::{CommunityId, CompoundId, Progress};
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -34,7 +34,26 @@ pub const ISLAND_GAP_M: f64 = 1_000.0;
 /// assert!(partition(&PartitionInput::default(), &PartitionParams::new(0.0, 0.15)).is_err());
 /// ```
 pub fn partition(input: &PartitionInput<'_>, params: &PartitionParams) -> Result<PartitionResult, PartitionError> {
+    partition_with_progress(input, params, &Progress::none())
+}
+
+/// [`partition`] reporting community groups done / total to `progress`, and stopping with
+/// [`PartitionError::Cancelled`] before the next group once `progress` is cancelled.
+///
+/// ```
+/// use gridmap_algo::partition::{partition_with_progress, PartitionError, PartitionInput, PartitionParams};
+/// let p = gridmap_model::Progress::new();
+/// partition_with_progress(&PartitionInput::default(), &PartitionParams::default(), &p).unwrap();
+/// assert_eq!(p.fraction(), 1.0);
+/// p.cancel();
+/// let e = partition_with_progress(&PartitionInput::default(), &PartitionParams::default(), &p);
+/// assert_eq!(e.unwrap_err(), PartitionError::Cancelled);
+/// ```
+pub fn partition_with_progress(input: &PartitionInput<'_>, params: &PartitionParams, progress: &Progress) -> Result<PartitionResult, PartitionError> {
     let t0 = Instant::now();
+    if progress.is_cancelled() {
+        return Err(PartitionError::Cancelled);
+    }
     let band = params.band()?;
     let prep = Prepared::new(input)?;
     let barriers = BarrierIndex::new(input.ways, &params.barriers, &prep.proj);
@@ -44,7 +63,12 @@ pub fn partition(input: &PartitionInput<'_>, params: &PartitionParams) -> Result
     let mut grids = Vec::new();
     let mut infeasible = Vec::new();
     let mut stats = Stats::default();
+    let total = prep.groups.len() as u64;
     for (gi, group) in prep.groups.iter().enumerate() {
+        if progress.is_cancelled() {
+            return Err(PartitionError::Cancelled);
+        }
+        progress.step(gi as u64, total);
         let seed = params.seed ^ (gi as u64).wrapping_mul(0x2545_F491_4F6C_DD1D);
         let mut made = partition_group(&prep, group, &band, params, &barriers, &codes, seed, &mut infeasible, &mut stats);
         if params.outlines {
@@ -56,6 +80,7 @@ pub fn partition(input: &PartitionInput<'_>, params: &PartitionParams) -> Result
         }
         grids.extend(made.into_iter().map(|(_, g)| g));
     }
+    progress.step(total, total);
     let compounds_split = compounds_split(&prep, &grids);
     let report = report(&grids, prep.buildings.len(), compounds_split, infeasible, t0.elapsed().as_secs_f64(), &stats);
     Ok(PartitionResult { grids, report })

@@ -59,7 +59,7 @@ fn cache(st: &AppState) -> Result<&AnalysisCache, ApiError> {
 /// previous session ([`Analysis::updated`]): the walking network and the building snaps are
 /// kept, per-kind coverage is updated for the facilities that changed, grid statistics follow the
 /// new grids — milliseconds, not a rebuild. Only the first session of a scope is built whole.
-async fn session(st: &AppState) -> Result<(u64, Arc<Analysis>), ApiError> {
+pub(crate) async fn session(st: &AppState) -> Result<(u64, Arc<Analysis>), ApiError> {
     let snap = st.snapshot().await?;
     let c = cache(st)?;
     let scope = st.scope_key();
@@ -121,11 +121,11 @@ async fn first_session(st: &AppState, snap: &crate::snapshot::Snapshot) -> Resul
     Ok(a)
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(format!("analysis task failed: {e}")))?
 }
 
-fn service(e: ServiceError) -> ApiError {
+pub(crate) fn service(e: ServiceError) -> ApiError {
     match e {
         ServiceError::Invalid { name, value, reason } => ApiError::InvalidParameter { name: name.into(), reason: format!("'{value}': {reason}") },
         ServiceError::NotFound { what, id } => ApiError::NotFound { what: what.into(), id },
@@ -138,11 +138,11 @@ fn service(e: ServiceError) -> ApiError {
 }
 
 /// Parsed common query parameters of the coverage family.
-struct WalkQuery {
-    kind: Option<String>,
+pub(crate) struct WalkQuery {
+    pub(crate) kind: Option<String>,
     facility: Option<String>,
-    minutes: Vec<f64>,
-    profile: WalkProfile,
+    pub(crate) minutes: Vec<f64>,
+    pub(crate) profile: WalkProfile,
     bbox: Option<Vec<[f64; 4]>>,
 }
 
@@ -174,7 +174,7 @@ fn check_kind(k: &str) -> Result<(), ServiceError> {
 }
 
 /// `multi`: `minutes` may be a comma-separated list (else exactly one number).
-fn parse_walk(q: &[(String, String)], allowed: &[&str], default_minutes: &[f64], multi: bool) -> Result<WalkQuery, ApiError> {
+pub(crate) fn parse_walk(q: &[(String, String)], allowed: &[&str], default_minutes: &[f64], multi: bool) -> Result<WalkQuery, ApiError> {
     only(q, allowed)?;
     let get = |k: &str| q.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let bad = |name: &str, reason: String| ApiError::InvalidParameter { name: name.into(), reason };
@@ -210,7 +210,7 @@ fn parse_walk(q: &[(String, String)], allowed: &[&str], default_minutes: &[f64],
     Ok(WalkQuery { kind, facility: get("facility").map(str::to_owned), minutes, profile, bbox })
 }
 
-fn need_kind(w: &WalkQuery) -> Result<String, ApiError> {
+pub(crate) fn need_kind(w: &WalkQuery) -> Result<String, ApiError> {
     w.kind.clone().ok_or_else(|| ApiError::InvalidParameter { name: "kind".into(), reason: "required: a facility kind (service_station, canteen, reading_room, outreach_point, other, …) or all".into() })
 }
 
@@ -481,9 +481,11 @@ fn partition_params(target: Option<f64>, tolerance: Option<f64>, seed: Option<u6
 /// them. Body: `{community?, target?: 300, tolerance?: 0.15, seed?: 0}`. Review the proposal,
 /// then accept it with `POST /api/partition/{proposal_id}/accept`.
 #[utoipa::path(post, path = "/api/partition", tag = TAG, operation_id = "api_partition",
+    params(("Prefer" = Option<String>, Header, description = "`respond-async`: answer 202 with a job instead of waiting for the proposal")),
     request_body(content = PartitionRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "The proposal: grid outlines and the report", body = PartitionProposal, content_type = "application/json"),
+        (status = 202, description = "With `Prefer: respond-async`: the partition runs as a job (`Location: /api/jobs/{jobId}`; its results are the proposal)", body = crate::jobs::StatusInfo, content_type = "application/json"),
         (status = 400, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The data cannot be partitioned", body = Problem, content_type = "application/problem+json"),
@@ -493,17 +495,68 @@ async fn partition(State(st): State<AppState>, headers: axum::http::HeaderMap, b
     if !body.is_empty() {
         super::require_json(&headers)?;
     }
-    let b: PartitionBody = if body.is_empty() { PartitionBody::default() } else { body_json(&body)? };
+    let inputs: Value = if body.is_empty() { json!({}) } else { body_json(&body)? };
+    let plan = plan_partition(&st, inputs.clone()).await?;
+    if crate::jobs::prefers_async(&headers) {
+        return super::jobs::accepted(&st, &headers, crate::jobs::Process::Partition(plan), inputs).await;
+    }
+    let answer = run_partition(&st, plan, &Arc::new(gridmap_model::Progress::none())).await?;
+    Ok(json_value("application/json", &answer))
+}
+
+/// A JSON object as `T`; a wrongly typed field is named (`target: invalid type: …`).
+pub(crate) fn from_object<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, ApiError> {
+    serde_json::from_value::<T>(v.clone()).map_err(|e| {
+        // serde_json does not say which field had the wrong type: find it by trying each alone.
+        let field = v.as_object().into_iter().flatten().find_map(|(k, x)| {
+            let one = Value::Object(std::iter::once((k.clone(), x.clone())).collect());
+            serde_json::from_value::<T>(one).err().filter(|e| !e.to_string().starts_with("missing field")).map(|e| format!("{k}: {e}"))
+        });
+        let whole = e.to_string();
+        ApiError::InvalidBody(if whole.starts_with("unknown field") { whole } else { field.unwrap_or(whole) })
+    })
+}
+
+/// A checked partition request (the body of `POST /api/partition`, or a partition job's inputs).
+pub struct PartitionPlan {
+    community: Option<String>,
+    params: PartitionParams,
+}
+
+/// Checks a partition body for the caller: parameters (400), the community (404) and the
+/// caller's communities (403).
+pub(crate) async fn plan_partition(st: &AppState, body: Value) -> Result<PartitionPlan, ApiError> {
+    if !body.is_object() {
+        return Err(ApiError::InvalidBody("the body must be a JSON object".into()));
+    }
+    let b: PartitionBody = from_object(body)?;
     let params = partition_params(b.target, b.tolerance, b.seed)?;
+    let snap = st.snapshot().await?;
+    let community = gridmap_service::resolve_community(&snap.dataset, b.community.as_deref()).map_err(service)?;
+    crate::auth::current().check_community(community.as_ref())?;
+    Ok(PartitionPlan { community: b.community, params })
+}
+
+/// Proposes the grids of a checked request on the current data and keeps the proposal for
+/// `POST /api/partition/{proposal_id}/accept`; answers the proposal document.
+pub(crate) async fn run_partition(st: &AppState, plan: PartitionPlan, progress: &Arc<gridmap_model::Progress>) -> Result<Value, ApiError> {
     let snap = st.snapshot().await?;
     let generation = snap.generation;
     let ds = snap.dataset.clone();
-    let community = gridmap_service::resolve_community(&ds, b.community.as_deref()).map_err(service)?;
+    // Resolved again: the data may have changed while a job waited for its turn.
+    let community = gridmap_service::resolve_community(&ds, plan.community.as_deref()).map_err(service)?;
     crate::auth::current().check_community(community.as_ref())?;
     let c2 = community.clone();
-    let result = Arc::new(blocking(move || gridmap_service::propose_grids(&ds, c2.as_ref(), &params).map_err(service)).await?);
-    let c = cache(&st)?;
-    let id = format!("p{}", c.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
+    let params = plan.params;
+    let progress = progress.clone();
+    let result = Arc::new(
+        blocking(move || gridmap_service::propose_grids_with_progress(&ds, c2.as_ref(), &params, &progress).map_err(service)).await?,
+    );
+    let c = cache(st)?;
+    // Unique across replicas too: a job's results (read on any replica) name the proposal, and
+    // an accept sent to another replica must not find a different proposal of the same name.
+    let salt: u64 = u64::from_le_bytes(gridmap_store::random_bytes::<8>()?);
+    let id = format!("p{}-{salt:016x}", c.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
     {
         let mut list = c.proposals.lock().unwrap_or_else(|e| e.into_inner());
         list.push_back(Proposal { id: id.clone(), generation, community, result: result.clone() });
@@ -512,7 +565,7 @@ async fn partition(State(st): State<AppState>, headers: axum::http::HeaderMap, b
         }
     }
     let grids = gridmap_service::proposal_geojson(&result);
-    Ok(json_value("application/json", &json!({"proposal_id": id, "grids": grids, "report": result.report})))
+    Ok(json!({"proposal_id": id, "grids": grids, "report": result.report}))
 }
 
 /// Stores a partition proposal, replacing the grids of its community (or all grids).

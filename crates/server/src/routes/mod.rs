@@ -4,6 +4,7 @@ pub mod account;
 pub mod analysis;
 pub mod docs;
 pub mod health;
+pub mod jobs;
 pub mod ogc;
 pub mod rest;
 pub mod tiles;
@@ -84,6 +85,7 @@ pub fn api_router(state: AppState) -> (axum::Router, serde_json::Value) {
         .merge(rest::routes())
         .merge(tiles::routes())
         .merge(analysis::routes())
+        .merge(jobs::routes())
         .merge(account::routes())
         .merge(docs::routes());
     let (router, doc) = r.split_for_parts();

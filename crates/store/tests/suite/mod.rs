@@ -45,6 +45,8 @@ macro_rules! store_suite {
             a_big_import_logs_one_reload_row_per_layer,
             layer_versions_move_with_their_layer_only,
             derived_data_round_trips_and_replaces,
+            jobs_are_upserted_listed_dismissed_and_pruned,
+            jobs_do_not_touch_the_dataset,
         );
     };
     (@each $run:path; $($name:ident),* $(,)?) => {
@@ -1003,4 +1005,105 @@ pub async fn derived_data_round_trips_and_replaces(s: &dyn Store) {
     assert_eq!(s.derived("other").await.unwrap(), None);
     // A cache write is not a dataset write.
     assert_eq!(s.change_head().await.unwrap(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs
+
+fn job(id: &str, owner: Option<&str>, created: i64) -> gridmap_store::JobRecord {
+    gridmap_store::JobRecord {
+        id: id.into(),
+        process: "partition".into(),
+        owner: owner.map(UserId::new),
+        scope: String::new(),
+        status: gridmap_store::JobStatus::Accepted,
+        progress: 0.0,
+        message: None,
+        inputs: serde_json::json!({"community": "东升社区", "target": 300}),
+        result: None,
+        error: None,
+        created,
+        started: None,
+        finished: None,
+        updated: created,
+    }
+}
+
+pub async fn jobs_are_upserted_listed_dismissed_and_pruned(s: &dyn Store) {
+    use gridmap_store::JobStatus::*;
+    assert_eq!(s.job("j-none").await.unwrap(), None);
+    assert_eq!(s.dismiss_job("j-none").await.unwrap(), None);
+    let t = now_ms() - 3_600_000;
+    let a = job("j-a", Some("li.wei"), t);
+    assert!(s.put_job(&a).await.unwrap());
+    assert_eq!(s.job("j-a").await.unwrap(), Some(a.clone()));
+    // Progress and the heartbeat replace the row.
+    let running = gridmap_store::JobRecord { status: Running, progress: 42.5, message: Some("社区 3/7".into()), started: Some(t + 5), updated: t + 1_000, ..a.clone() };
+    assert!(s.put_job(&running).await.unwrap());
+    assert_eq!(s.job("j-a").await.unwrap(), Some(running.clone()));
+    let b = job("j-b", Some("zoe"), t + 10);
+    let c = job("j-c", Some("li.wei"), t + 20);
+    let d = job("j-d", None, t + 30);
+    for j in [&b, &c, &d] {
+        assert!(s.put_job(j).await.unwrap());
+    }
+    let ids = |v: Vec<gridmap_store::JobRecord>| v.into_iter().map(|j| j.id).collect::<Vec<_>>();
+    assert_eq!(ids(s.jobs(None, 10).await.unwrap()), ["j-d", "j-c", "j-b", "j-a"], "newest first");
+    assert_eq!(ids(s.jobs(None, 2).await.unwrap()), ["j-d", "j-c"]);
+    assert_eq!(ids(s.jobs(Some(&UserId::new("li.wei")), 10).await.unwrap()), ["j-c", "j-a"]);
+    assert_eq!(ids(s.jobs(Some(&UserId::new("nobody")), 10).await.unwrap()), Vec::<String>::new());
+
+    // A successful job keeps its result; a final job is never written again.
+    let result = serde_json::json!({"proposal_id": "p1", "report": {"grids": 3, "名称": "网格"}, "big": u64::MAX});
+    let done = gridmap_store::JobRecord { status: Successful, progress: 100.0, result: Some(result.clone()), finished: Some(t + 2_000), updated: t + 2_000, ..running.clone() };
+    assert!(s.put_job(&done).await.unwrap());
+    assert_eq!(s.job("j-a").await.unwrap().unwrap().result, Some(result));
+    assert!(!s.put_job(&running).await.unwrap(), "a heartbeat after the end is refused");
+    assert_eq!(s.job("j-a").await.unwrap(), Some(done.clone()));
+
+    // Dismissal: one statement; the runner's next heartbeat is refused; the result is gone.
+    let before = now_ms();
+    let dismissed = s.dismiss_job("j-c").await.unwrap().expect("exists");
+    assert_eq!(dismissed.status, Dismissed);
+    assert!(dismissed.finished.is_some_and(|f| f >= before) && dismissed.updated >= before);
+    assert!(!s.put_job(&gridmap_store::JobRecord { status: Running, ..c.clone() }).await.unwrap());
+    assert_eq!(s.job("j-c").await.unwrap().unwrap().status, Dismissed);
+    let again = s.dismiss_job("j-c").await.unwrap().expect("exists");
+    assert_eq!(again, dismissed, "dismissing twice changes nothing");
+    let done_dismissed = s.dismiss_job("j-a").await.unwrap().expect("exists");
+    assert_eq!((done_dismissed.status, done_dismissed.result, done_dismissed.finished), (Dismissed, None, Some(t + 2_000)));
+
+    // A failed job keeps its problem document.
+    let problem = serde_json::json!({"type": "urn:gridmap:problem:not-found", "status": 404, "detail": "community 'x' not found"});
+    let failed = gridmap_store::JobRecord { status: Failed, error: Some(problem.clone()), finished: Some(t + 50), updated: t + 50, ..b.clone() };
+    assert!(s.put_job(&failed).await.unwrap());
+    assert_eq!(s.job("j-b").await.unwrap().unwrap().error, Some(problem));
+
+    // Pruning by the last write.
+    assert_eq!(s.prune_jobs(t + 40).await.unwrap(), 1, "j-d (updated t+30) only: the others were written since");
+    assert_eq!(s.job("j-d").await.unwrap(), None);
+    assert_eq!(s.prune_jobs(i64::MAX).await.unwrap(), 3);
+    assert!(s.jobs(None, 10).await.unwrap().is_empty());
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+pub async fn jobs_do_not_touch_the_dataset(s: &dyn Store) {
+    let ds = city(40, 26);
+    s.import(&ds).await.unwrap();
+    let q = Query::bbox([116.0, 39.0, 117.0, 41.0]);
+    let before = snapshot(s).await;
+    let head = s.change_head().await.unwrap();
+    let page = s.buildings(&q).await.unwrap();
+    let j = job("j-x", Some("erin"), now_ms());
+    s.put_job(&j).await.unwrap();
+    s.put_job(&gridmap_store::JobRecord { status: gridmap_store::JobStatus::Running, progress: 10.0, ..j }).await.unwrap();
+    s.dismiss_job("j-x").await.unwrap();
+    s.prune_jobs(i64::MAX).await.unwrap();
+    assert_eq!(s.change_head().await.unwrap(), head, "no change row");
+    assert_eq!(snapshot(s).await, before);
+    assert_eq!(s.load().await.unwrap(), sorted(ds));
+    assert_eq!(s.buildings(&q).await.unwrap(), page);
 }
