@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-fn service(e: gridmap_service::ServiceError) -> CliError {
+pub(super) fn service(e: gridmap_service::ServiceError) -> CliError {
     match e {
         gridmap_service::ServiceError::Invalid { name, value, reason } => CliError::usage(format!("--{}", name.replace('_', "-")), format!("'{value}': {reason}")),
         other => CliError::algo(other),
@@ -18,7 +18,7 @@ fn service(e: gridmap_service::ServiceError) -> CliError {
 }
 
 /// Loads the store and builds the analysis session (network + snapping) off the async threads.
-async fn session(g: &Global) -> Result<(Arc<dyn gridmap_store::Store>, Arc<Analysis>)> {
+pub(super) async fn session(g: &Global) -> Result<(Arc<dyn gridmap_store::Store>, Arc<Analysis>)> {
     let t0 = Instant::now();
     let store = super::open_store(g).await?;
     let bar = Bar::new(g.quiet, "load");
