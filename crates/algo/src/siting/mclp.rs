@@ -201,6 +201,8 @@ struct Node {
     lambda: Vec<f64>,
     /// The parent's bound: an upper bound for everything below this node.
     bound: f64,
+    /// Step factor to start the subgradient with (warm: from the parent's last).
+    theta: f64,
 }
 
 struct Eval {
@@ -212,6 +214,7 @@ struct Eval {
     /// Profit of the best free candidate outside the relaxed selection (0 if none).
     next: f64,
     r: usize,
+    theta: f64,
 }
 
 struct Search<'a> {
@@ -242,8 +245,11 @@ impl Search<'_> {
         }
     }
 
-    /// Subgradient optimisation of the node's Lagrangian dual.
-    fn evaluate(&mut self, state: &[i8], lambda: &mut [f64], iters: usize, limits: &Limits) -> Option<Eval> {
+    /// Subgradient optimisation of the node's Lagrangian dual, from `lambda` with step factor
+    /// `theta` (halved after `patience` iterations without a better bound). Candidate profits
+    /// are kept up to date incrementally: a step touches only the groups whose subgradient is not
+    /// zero (near convergence, few), and they are recomputed in full every 64 iterations.
+    fn evaluate(&mut self, state: &[i8], lambda: &mut [f64], theta0: f64, iters: usize, patience: usize, limits: &Limits) -> Option<Eval> {
         let m = self.m;
         let ng = m.n_groups();
         let mut cov_f = vec![false; ng];
@@ -260,24 +266,38 @@ impl Search<'_> {
         let r = self.p - fixed.len();
         let free: Vec<u32> = (0..m.n_cand as u32).filter(|&c| state[c as usize] == FREE).collect();
         let par = m.nnz() > 100_000;
+        let full = |lambda: &[f64]| -> Vec<f64> {
+            let profit = |c: usize| -> f64 {
+                if state[c] != FREE {
+                    return 0.0;
+                }
+                m.groups_of(c).iter().filter(|&&g| !cov_f[g as usize]).map(|&g| lambda[g as usize]).sum()
+            };
+            if par {
+                (0..m.n_cand).into_par_iter().with_min_len(32).map(profit).collect()
+            } else {
+                (0..m.n_cand).map(profit).collect()
+            }
+        };
+        let mut profit = full(lambda);
         let mut best: Option<Eval> = None;
         let mut best_lambda = lambda.to_vec();
-        let mut theta = 2.0;
+        let mut theta = theta0;
         let mut since = 0;
         let mut cnt = vec![0u32; ng];
-        for _ in 0..iters.max(1) {
-            let profit = |c: &u32| -> (f64, u32) {
-                let s: f64 = m.groups_of(*c as usize).iter().filter(|&&g| !cov_f[g as usize]).map(|&g| lambda[g as usize]).sum();
-                (s, *c)
-            };
-            let mut prof: Vec<(f64, u32)> =
-                if par { free.par_iter().with_min_len(32).map(profit).collect() } else { free.iter().map(profit).collect() };
-            prof.retain(|p| p.0 > 1e-12);
-            let by_profit = |a: &(f64, u32), b: &(f64, u32)| b.0.partial_cmp(&a.0).unwrap_or(Ordering::Equal).then(a.1.cmp(&b.1));
-            prof.sort_unstable_by(by_profit);
+        let by_profit = |a: &(f64, u32), b: &(f64, u32)| b.0.partial_cmp(&a.0).unwrap_or(Ordering::Equal).then(a.1.cmp(&b.1));
+        for it in 0..iters.max(1) {
+            if it > 0 && it % 64 == 0 {
+                profit = full(lambda);
+            }
+            let mut prof: Vec<(f64, u32)> = free.iter().map(|&c| (profit[c as usize], c)).filter(|p| p.0 > 1e-9).collect();
             let k = r.min(prof.len());
-            let next = prof.get(k).map_or(0.0, |p| p.0);
-            let chosen = &prof[..k];
+            if k < prof.len() {
+                prof.select_nth_unstable_by(k, by_profit);
+            }
+            prof[..k].sort_unstable_by(by_profit);
+            let next = prof[k..].iter().map(|p| p.0).fold(0.0, f64::max);
+            let chosen: Vec<(f64, u32)> = prof[..k].to_vec();
             let mut l = base as f64;
             for g in 0..ng {
                 if !cov_f[g] {
@@ -286,8 +306,7 @@ impl Search<'_> {
             }
             l += chosen.iter().map(|p| p.0).sum::<f64>();
             // the relaxed selection is feasible: score it
-            cnt.iter_mut().for_each(|x| *x = 0);
-            for &(_, c) in chosen {
+            for &(_, c) in &chosen {
                 for &g in m.groups_of(c as usize) {
                     cnt[g as usize] += 1;
                 }
@@ -313,17 +332,18 @@ impl Search<'_> {
             let improved = best.as_ref().is_none_or(|b| l < b.bound - 1e-9);
             if improved {
                 best_lambda.copy_from_slice(lambda);
-                best = Some(Eval { bound: l, all: prof.clone(), k, next, r });
+                prof.sort_unstable_by(by_profit);
+                best = Some(Eval { bound: l, all: prof, k, next, r, theta });
                 since = 0;
             } else {
                 since += 1;
-                if since >= 8 {
+                if since >= patience {
                     theta /= 2.0;
                     since = 0;
                 }
             }
             let bound = best.as_ref().map_or(f64::INFINITY, |b| b.bound);
-            if bound < self.prune_at() || norm == 0.0 || theta < 1e-3 || self.done() || limits.stop() {
+            if bound < self.prune_at() || norm == 0.0 || theta < 1e-4 || self.done() || limits.stop() {
                 break;
             }
             let gap = (l - self.value as f64).max(1.0);
@@ -335,7 +355,19 @@ impl Search<'_> {
                 let y = if lambda[g] < m.weight[g] as f64 { 1.0 } else { 0.0 };
                 let s = y - f64::from(cnt[g]);
                 if s != 0.0 {
-                    lambda[g] = (lambda[g] + t * s).clamp(0.0, m.weight[g] as f64);
+                    let new = (lambda[g] + t * s).clamp(0.0, m.weight[g] as f64);
+                    let delta = new - lambda[g];
+                    if delta != 0.0 {
+                        lambda[g] = new;
+                        for &c in m.cands_of(g) {
+                            profit[c as usize] += delta;
+                        }
+                    }
+                }
+            }
+            for &(_, c) in &chosen {
+                for &g in m.groups_of(c as usize) {
+                    cnt[g as usize] = 0;
                 }
             }
         }
@@ -351,7 +383,8 @@ pub fn branch_and_bound(m: &CoverMatrix, p: usize, start: Vec<u32>, target: Opti
     let value = m.value(&start);
     let mut s = Search { m, p, target, best: start, value, nodes: 0 };
     // start: λ_g at half its weight, so profits rank candidates by the weight they reach
-    let root = Node { state: vec![FREE; m.n_cand], lambda: m.weight.iter().map(|&w| w as f64 * 0.5).collect(), bound: f64::INFINITY };
+    let root =
+        Node { state: vec![FREE; m.n_cand], lambda: m.weight.iter().map(|&w| w as f64 * 0.5).collect(), bound: f64::INFINITY, theta: 2.0 };
     let mut stack = vec![root];
     let mut open_bound: f64 = f64::NEG_INFINITY;
     let mut stopped = false;
@@ -369,8 +402,9 @@ pub fn branch_and_bound(m: &CoverMatrix, p: usize, start: Vec<u32>, target: Opti
             break;
         }
         s.nodes += 1;
-        let iters = if root_done { 60 } else { 400 };
-        let ev = s.evaluate(&node.state, &mut node.lambda, iters, limits);
+        // the root converges closely (its multipliers warm-start every node); nodes take a few steps
+        let (iters, patience) = if root_done { (30, 5) } else { (5000, 100) };
+        let ev = s.evaluate(&node.state, &mut node.lambda, node.theta, iters, patience, limits);
         let Some(ev) = ev else { continue };
         let bound = ev.bound.min(node.bound);
         if !root_done {
@@ -427,13 +461,21 @@ pub fn branch_and_bound(m: &CoverMatrix, p: usize, start: Vec<u32>, target: Opti
             s.offer(sites, v);
             continue;
         }
-        // branch on the selected free candidate with the largest profit
-        let pick = ev.all[..ev.k].iter().map(|p| p.1).find(|&c| node.state[c as usize] == FREE);
+        // branch on the most ambiguous free candidate: profit nearest the line between the
+        // relaxed selection and the rest (on Monaco, 2 000 candidates, +10: 395 nodes to prove
+        // optimality, against 3 047 branching on the largest profit)
+        let line = (c_min + ev.next) / 2.0;
+        let pick = ev
+            .all
+            .iter()
+            .filter(|p| node.state[p.1 as usize] == FREE)
+            .min_by(|a, b| (a.0 - line).abs().partial_cmp(&(b.0 - line).abs()).unwrap_or(Ordering::Equal))
+            .map(|p| p.1);
         let j = match pick {
             Some(j) => j,
             None if fixed_in > 0 => {
                 // the fixings changed the node: evaluate it again
-                stack.push(Node { bound, ..node });
+                stack.push(Node { bound, theta: (ev.theta * 4.0).min(1.0), ..node });
                 continue;
             }
             None => match ev.all.iter().map(|p| p.1).find(|&c| node.state[c as usize] == FREE) {
@@ -444,11 +486,12 @@ pub fn branch_and_bound(m: &CoverMatrix, p: usize, start: Vec<u32>, target: Opti
                 },
             },
         };
+        let theta = (ev.theta * 4.0).min(1.0);
         let mut out = node.state.clone();
         out[j as usize] = OUT;
-        stack.push(Node { state: out, lambda: node.lambda.clone(), bound });
+        stack.push(Node { state: out, lambda: node.lambda.clone(), bound, theta });
         node.state[j as usize] = IN;
-        stack.push(Node { state: node.state, lambda: node.lambda, bound });
+        stack.push(Node { state: node.state, lambda: node.lambda, bound, theta });
     }
     if stopped {
         for n in &stack {
