@@ -501,6 +501,7 @@ pub fn branch_and_bound(m: &CoverMatrix, p: usize, start: Vec<u32>, target: Opti
         }
     }
     let optimal = !stopped && !s.done();
-    let bound = if stopped { open_bound.max(s.value as f64) } else { s.value as f64 };
+    // stopped before the root was evaluated: the trivial bound (everything coverable)
+    let bound = if stopped { open_bound.min(m.reachable() as f64).max(s.value as f64) } else { s.value as f64 };
     Exact { sites: s.best, value: s.value, bound, optimal, nodes: s.nodes, stopped }
 }
