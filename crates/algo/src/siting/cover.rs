@@ -278,7 +278,7 @@ impl SiteCover {
                     sc.best_touched.clear();
                     out.sort_unstable_by_key(|p| p.0);
                     let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                    if k % 256 == 0 || k == total {
+                    if k.is_multiple_of(256) || k == total {
                         progress(k, total);
                         if cancel() {
                             cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -326,7 +326,7 @@ impl SiteCover {
     pub fn matrix(&self, radius_m: f64) -> CoverMatrix {
         let nd = self.demand.len();
         let nc = self.n_cand();
-        let open: Vec<bool> = self.demand.iter().map(|d| !(d.existing_m <= radius_m)).collect();
+        let open: Vec<bool> = self.demand.iter().map(|d| d.existing_m.partial_cmp(&radius_m).is_none_or(|o| o == std::cmp::Ordering::Greater)).collect();
         // transpose: demand -> candidates
         let mut cnt = vec![0usize; nd + 1];
         for c in 0..nc {

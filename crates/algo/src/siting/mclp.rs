@@ -410,7 +410,7 @@ pub fn branch_and_bound(m: &CoverMatrix, p: usize, start: Vec<u32>, target: Opti
         if !root_done {
             root_done = true;
             (limits.progress)(s.nodes, s.value, bound);
-        } else if s.nodes % 64 == 0 {
+        } else if s.nodes.is_multiple_of(64) {
             (limits.progress)(s.nodes, s.value, bound.max(stack.iter().map(|n| n.bound).fold(s.value as f64, f64::max)));
         }
         if bound < s.prune_at() || s.done() {
@@ -444,9 +444,9 @@ pub fn branch_and_bound(m: &CoverMatrix, p: usize, start: Vec<u32>, target: Opti
         }
         if lb - c_min < pa {
             // a free candidate with no profit cannot pay for replacing the weakest selected one
-            for c in 0..m.n_cand {
-                if node.state[c] == FREE && !positive[c] && !ev.all[..ev.k].iter().any(|p| p.1 as usize == c) {
-                    node.state[c] = OUT;
+            for (c, st) in node.state.iter_mut().enumerate() {
+                if *st == FREE && !positive[c] && !ev.all[..ev.k].iter().any(|p| p.1 as usize == c) {
+                    *st = OUT;
                 }
             }
         }
@@ -454,7 +454,7 @@ pub fn branch_and_bound(m: &CoverMatrix, p: usize, start: Vec<u32>, target: Opti
         if n_in > p {
             continue;
         }
-        let free_left = node.state.iter().any(|&x| x == FREE);
+        let free_left = node.state.contains(&FREE);
         if n_in == p || !free_left {
             let sites: Vec<u32> = (0..m.n_cand as u32).filter(|&c| node.state[c as usize] == IN).collect();
             let v = m.value(&sites);

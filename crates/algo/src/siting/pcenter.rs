@@ -43,7 +43,7 @@ pub struct PCenter {
 impl Radii {
     fn matrix(&self, r: f64, considered: &[bool]) -> (CoverMatrix, u64) {
         let nd = self.weight.len();
-        let open: Vec<bool> = (0..nd).map(|i| considered[i] && !(self.base_m[i] <= r)).collect();
+        let open: Vec<bool> = (0..nd).map(|i| considered[i] && self.base_m[i].partial_cmp(&r).is_none_or(|o| o == std::cmp::Ordering::Greater)).collect();
         let need: u64 = (0..nd).filter(|&i| open[i]).map(|i| self.weight[i]).sum();
         let lists: Vec<Vec<u32>> = self
             .cand

@@ -57,10 +57,7 @@ pub fn p_median(l: &Lists, p: usize, limits: &Limits) -> PMedian {
     // greedy
     for _ in 0..p.min(nc) {
         let mut best = (0.0, u32::MAX);
-        for c in 0..nc {
-            if open[c] {
-                continue;
-            }
+        for (c, _) in open.iter().enumerate().filter(|(_, o)| !**o) {
             let s: f64 = l.cand[c].iter().map(|&(d, m)| l.weight[d as usize] as f64 * (cur[d as usize] - f64::from(m)).max(0.0)).sum();
             if s > best.0 + 1e-9 {
                 best = (s, c as u32);

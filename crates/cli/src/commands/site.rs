@@ -231,3 +231,69 @@ fn table(s: &SitingSummary, load_s: f64, total_s: f64) -> String {
     let _ = writeln!(o, "{total_s:.2} s (load {load_s:.2} s, covering sets {:.2} s, solve {:.2} s)", s.seconds_cover, s.seconds_solve);
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use super::read_candidates;
+
+    fn file(text: &str) -> tempfile_path::Tmp {
+        tempfile_path::Tmp::new(text)
+    }
+
+    mod tempfile_path {
+        /// A file under the system temp dir, removed on drop.
+        pub struct Tmp(pub std::path::PathBuf);
+        impl Tmp {
+            pub fn new(text: &str) -> Self {
+                use std::sync::atomic::{AtomicU32, Ordering};
+                static N: AtomicU32 = AtomicU32::new(0);
+                let p =
+                    std::env::temp_dir().join(format!("gridmap-cand-{}-{}.geojson", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+                std::fs::write(&p, text).unwrap();
+                Self(p)
+            }
+        }
+        impl Drop for Tmp {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_file(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn ids_come_from_the_feature_id_then_properties_then_the_index() {
+        let f = file(
+            r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","id":"a","geometry":{"type":"Point","coordinates":[7.4,43.7]},"properties":{}},
+            {"type":"Feature","id":7,"geometry":{"type":"Point","coordinates":[7.41,43.71]},"properties":null},
+            {"type":"Feature","geometry":{"type":"Point","coordinates":[7.42,43.72]},"properties":{"id":"p"}},
+            {"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[7.0,43.0],[7.002,43.0],[7.002,43.002],[7.0,43.002],[7.0,43.0]]]},"properties":{}}]}"#,
+        );
+        let c = read_candidates(&f.0).unwrap();
+        let ids: Vec<&str> = c.iter().map(|x| x.id.as_str()).collect();
+        assert_eq!(ids, ["a", "7", "p", "#3"]);
+        assert!((c[3].lon - 7.001).abs() < 1e-9 && (c[3].lat - 43.001).abs() < 1e-9, "polygon centroid");
+    }
+
+    #[test]
+    fn bad_features_name_the_file_the_index_and_the_id() {
+        let f = file(
+            r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","id":"ok","geometry":{"type":"Point","coordinates":[7.4,43.7]},"properties":{}},
+            {"type":"Feature","id":"road","geometry":{"type":"LineString","coordinates":[[7.4,43.7],[7.5,43.8]]},"properties":{}}]}"#,
+        );
+        let e = read_candidates(&f.0).unwrap_err().to_string();
+        assert!(e.contains(&f.0.display().to_string()) && e.contains("feature 1 (id road)") && e.contains("LineString"), "{e}");
+        let f = file(
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":"x","geometry":{"type":"Point","coordinates":[700.0,43.7]},"properties":{}}]}"#,
+        );
+        let e = read_candidates(&f.0).unwrap_err().to_string();
+        assert!(e.contains("feature 0 (id x)") && e.contains("not WGS84"), "{e}");
+        let f = file(r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":"n","geometry":null,"properties":{}}]}"#);
+        assert!(read_candidates(&f.0).unwrap_err().to_string().contains("no geometry"));
+        let f = file("not json");
+        assert!(read_candidates(&f.0).unwrap_err().to_string().contains("not GeoJSON"));
+        let missing = std::path::Path::new("/nonexistent/cands.geojson");
+        assert!(read_candidates(missing).unwrap_err().to_string().contains("/nonexistent/cands.geojson"));
+    }
+}
