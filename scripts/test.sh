@@ -106,6 +106,8 @@ if [ -d "$SHARED/checks" ] && [ "${GRIDMAP_SKIP_CHECKS:-0}" != 1 ]; then
   run_check import bash "$C/import.sh" "$BIN" "$M"
   run_check coverage bash "$C/coverage.sh" "$BIN" "$IN"
   run_check partition bash "$C/partition.sh" "$BIN" "$IN"
+  # siting.sh = gridmap site's MCLP sites scored by the scipy oracle vs spopt + CBC's optimum (500 candidates, +5).
+  run_check siting bash "$C/siting.sh" "$BIN" "$IN"
   # api.sh = GDAL OAPIF on three collections + schemathesis against /openapi.json + bbox load (p99 < 50 ms).
   run_check api bash "$C/api.sh" "$BIN" "$M" 7.415,43.728,7.430,43.740
   run_check web bash "$C/web.sh" "$BIN" "$LOG/web.png"

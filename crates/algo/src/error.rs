@@ -15,4 +15,13 @@ pub enum AlgoError {
     /// A facility location is not a finite lon/lat point.
     #[error("facility '{id}' has an invalid location ({lon}, {lat})")]
     InvalidLocation { id: String, lon: f64, lat: f64 },
+    /// No candidate site could take part (all off the network, duplicates or at existing sites).
+    #[error("no candidate site is on the walking network ({given} given: {reasons})")]
+    NoCandidates { given: usize, reasons: String },
+    /// The caller cancelled the run.
+    #[error("cancelled")]
+    Cancelled,
+    /// A model or option that is not built.
+    #[error("not supported: {0}")]
+    Unsupported(String),
 }

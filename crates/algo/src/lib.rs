@@ -4,6 +4,8 @@
 //! * [`coverage`] — multi-source bounded shortest paths per facility kind, statistics, gaps, what-if.
 //! * [`isochrone`] — nested walking-time contours for display.
 //! * [`partition`] — adjacency of buildings, automatic grids, rebalancing, validation, outlines.
+//! * [`siting`] — facility siting: MCLP, minimum facilities, p-median, p-center over sparse
+//!   covering sets, greedy + vertex substitution and an exact Lagrangian branch-and-bound.
 #![forbid(unsafe_code)]
 
 pub mod error;
@@ -12,5 +14,6 @@ pub mod network;
 pub mod coverage;
 pub mod isochrone;
 pub mod partition;
+pub mod siting;
 
 pub use error::AlgoError;

@@ -48,6 +48,9 @@ pub enum Command {
     Gaps(GapsArgs),
     /// Walking-time contours around one facility or all facilities of a kind.
     Isochrone(IsochroneArgs),
+    /// Facility siting: where P new sites of a kind cover the most households (MCLP, set cover,
+    /// p-median, p-center), existing sites fixed open; exact with a time limit, gap reported.
+    Site(SiteArgs),
     /// Cut communities into grids of about N households and store them.
     Partition(PartitionArgs),
     /// Fix grids whose households left the band, moving as few households as possible.
@@ -330,6 +333,47 @@ pub struct DemoArgs {
     /// Import and partition, then exit without serving.
     #[arg(long)]
     pub no_serve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SiteArgs {
+    #[command(flatten)]
+    pub walk: WalkArgs,
+    /// New sites to open (all models but setcover).
+    #[arg(long, default_value_t = 5)]
+    pub add: usize,
+    /// Walking limit in minutes: a household is covered within it.
+    #[arg(long, default_value_t = 15.0)]
+    pub minutes: f64,
+    /// Candidate sites: a GeoJSON FeatureCollection of points (polygons count by their centroid);
+    /// ids from the feature id or properties.id.
+    #[arg(long, conflicts_with = "candidates")]
+    pub candidates_file: Option<PathBuf>,
+    /// Or: this many graph nodes drawn with --seed ("any street corner").
+    #[arg(long)]
+    pub candidates: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, default_value = "mclp", value_parser = ["mclp", "setcover", "pmedian", "pcenter", "capacitated"])]
+    pub model: String,
+    /// setcover: the share of households to reach, in percent.
+    #[arg(long)]
+    pub target_pct: Option<f64>,
+    /// Seconds for the exact search; when hit, the best selection found comes back with its gap.
+    #[arg(long, default_value_t = 30.0)]
+    pub time_limit: f64,
+    /// Only the heuristic (greedy + vertex substitution), no exact search.
+    #[arg(long)]
+    pub heuristic: bool,
+    /// What a building weighs: households, or elderly people.
+    #[arg(long, default_value = "households", value_parser = ["households", "elderly"])]
+    pub demand: String,
+    /// CSV of the new sites: rank,candidate_id,lon,lat,marginal_households,newly_covered_buildings,snapped_lon,snapped_lat.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// GeoJSON of the new sites.
+    #[arg(long)]
+    pub geojson: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -22,6 +22,11 @@ impl Bar {
     pub fn finish(&self) {
         self.0.finish_and_clear();
     }
+    /// Position and length of the bar.
+    pub fn position(&self, done: u64, total: u64) {
+        self.0.set_length(total);
+        self.0.set_position(done);
+    }
     pub fn message(&self, m: &str) {
         self.0.set_message(m.to_owned());
     }

@@ -8,9 +8,11 @@
 
 mod coverage;
 mod grids;
+mod siting;
 
 pub use coverage::*;
 pub use grids::*;
+pub use siting::*;
 
 use gridmap_algo::coverage::{CoverageEngine, CoverageOptions, WalkProfile};
 use gridmap_algo::network::WalkingNetwork;

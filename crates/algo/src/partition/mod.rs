@@ -57,7 +57,7 @@ mod metrics;
 mod outline;
 mod rebalance;
 mod refine;
-mod rng;
+pub(crate) mod rng;
 mod run;
 mod split;
 mod units;

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-fn service(e: gridmap_service::ServiceError) -> CliError {
+pub(super) fn service(e: gridmap_service::ServiceError) -> CliError {
     match e {
         gridmap_service::ServiceError::Invalid { name, value, reason } => CliError::usage(format!("--{}", name.replace('_', "-")), format!("'{value}': {reason}")),
         other => CliError::algo(other),
@@ -21,7 +21,7 @@ fn service(e: gridmap_service::ServiceError) -> CliError {
 /// The walking network and the building snaps come from the store's derived cache when they were
 /// built from the same layer versions (by an earlier run or a server), and are kept there when
 /// this run had to build them.
-async fn session(g: &Global) -> Result<(Arc<dyn gridmap_store::Store>, Arc<Analysis>)> {
+pub(super) async fn session(g: &Global) -> Result<(Arc<dyn gridmap_store::Store>, Arc<Analysis>)> {
     use gridmap_service::{derived_versions, DerivedParts, NETWORK_CACHE_KEY, SITES_CACHE_KEY};
     let t0 = Instant::now();
     let store = super::open_store(g).await?;

@@ -5,6 +5,7 @@ mod export;
 mod import;
 mod partition;
 mod serve;
+mod site;
 mod stats;
 mod synth;
 mod user;
@@ -20,6 +21,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Coverage(a) => analysis::coverage(g, a).await,
         Command::Gaps(a) => analysis::gaps(g, a).await,
         Command::Isochrone(a) => analysis::isochrone(g, a).await,
+        Command::Site(a) => site::run(g, a).await,
         Command::Partition(a) => partition::partition(g, a).await,
         Command::Rebalance(a) => partition::rebalance(g, a).await,
         Command::Validate(a) => partition::validate(g, a).await,

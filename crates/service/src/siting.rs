@@ -1,0 +1,244 @@
+//! Facility siting (issue 14): where new sites of a kind help most, the existing ones fixed open.
+//! Builds on the session's coverage engine, so "covered" is what [`Analysis::coverage`] counts.
+//! No IO and no HTTP types: the CLI and a server job call [`Analysis::site`] from a blocking
+//! thread with a progress callback and a cancellation flag, and serialise the [`SitingSummary`].
+use crate::{facility_kind, Analysis, Result, ServiceError};
+use gridmap_algo::coverage::WalkProfile;
+use gridmap_algo::siting::{self, Candidate, CandidateSet, Control, DemandWeight, Model, Progress, SitingParams, SolverChoice};
+use serde::Serialize;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+/// Where the candidate sites come from.
+#[derive(Clone, Debug)]
+pub enum CandidateSource {
+    /// Points given by the caller (a GeoJSON file, drawn points, buildings of some type, …).
+    Points(Vec<Candidate>),
+    /// `n` graph nodes drawn with `seed` ("any street corner").
+    SampleNodes { n: usize, seed: u64 },
+}
+
+/// One siting question.
+#[derive(Clone, Debug)]
+pub struct SitingRequest {
+    /// Facility kind name (`all` = every kind).
+    pub kind: String,
+    pub model: Model,
+    pub add: usize,
+    pub minutes: f64,
+    pub profile: WalkProfile,
+    pub candidates: CandidateSource,
+    pub target_pct: Option<f64>,
+    pub time_limit_s: f64,
+    pub solver: SolverChoice,
+    pub demand: DemandWeight,
+}
+
+impl SitingRequest {
+    /// MCLP with `add` sites of `kind` at 15 minutes, standard walker, 30 s for the exact search.
+    pub fn mclp(kind: &str, add: usize, candidates: CandidateSource) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            model: Model::Mclp,
+            add,
+            minutes: 15.0,
+            profile: WalkProfile::standard(),
+            candidates,
+            target_pct: None,
+            time_limit_s: 30.0,
+            solver: SolverChoice::Exact,
+            demand: DemandWeight::Households,
+        }
+    }
+}
+
+/// A new site, ranked by the demand it newly covers.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SiteRow {
+    pub rank: usize,
+    pub candidate_id: String,
+    pub lon: f64,
+    pub lat: f64,
+    pub snapped_lon: f64,
+    pub snapped_lat: f64,
+    /// Households (or elderly, per `demand`) newly covered given the higher-ranked sites.
+    pub marginal_households: u64,
+    pub newly_covered: Vec<String>,
+}
+
+/// A candidate that took no part.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UnplacedCandidate {
+    pub id: String,
+    pub lon: f64,
+    pub lat: f64,
+    pub reason: String,
+}
+
+/// The answer to a [`SitingRequest`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SitingSummary {
+    pub kind: String,
+    pub model: Model,
+    pub demand: DemandWeight,
+    pub minutes: f64,
+    pub speed_kmh: f64,
+    pub add: usize,
+    pub pct_before: f64,
+    pub pct_after: f64,
+    pub households_before: u64,
+    pub households_after: u64,
+    pub total_households: u64,
+    pub existing_sites: usize,
+    pub sites: Vec<SiteRow>,
+    /// Which solver ran (`lagrangian-bnb`, `greedy+swap`, …), its objective, bound and gap.
+    pub solver: String,
+    pub optimal: bool,
+    pub objective: f64,
+    pub bound: Option<f64>,
+    pub gap: Option<f64>,
+    pub gap_points: Option<f64>,
+    pub nodes: u64,
+    pub time_limit_hit: bool,
+    pub target_pct: Option<f64>,
+    pub target_reached: Option<bool>,
+    pub best_reachable_pct: Option<f64>,
+    pub mean_minutes_before: Option<f64>,
+    pub mean_minutes_after: Option<f64>,
+    pub max_minutes_before: Option<f64>,
+    pub max_minutes_after: Option<f64>,
+    pub candidates_given: usize,
+    pub candidates_placed: usize,
+    pub unplaced_candidates: Vec<UnplacedCandidate>,
+    pub demand_points: usize,
+    pub groups: usize,
+    pub cover_entries: usize,
+    pub notes: Vec<String>,
+    pub seconds_candidates: f64,
+    pub seconds_cover: f64,
+    pub seconds_solve: f64,
+    pub seconds: f64,
+}
+
+impl Analysis {
+    /// Runs a siting question. `progress` sees the covering searches and the exact search;
+    /// setting `cancel` stops the run (an error) at the next check.
+    pub fn site(&self, req: &SitingRequest, progress: &(dyn Fn(Progress) + Sync), cancel: Option<&AtomicBool>) -> Result<SitingSummary> {
+        let t0 = Instant::now();
+        crate::check_minutes(&[req.minutes])?;
+        let kind = facility_kind(&req.kind)?;
+        let engine = self.engine();
+        let cov = engine.coverage(kind.as_ref(), req.profile, req.minutes)?;
+        let existing: Vec<(String, gridmap_algo::network::Snap)> = engine
+            .facilities()
+            .iter()
+            .filter(|f| kind.as_ref().is_none_or(|k| &f.kind == k))
+            .filter_map(|f| f.placement.as_ref().ok().map(|s| (f.id.to_string(), *s)))
+            .collect();
+        let (set, given) = match &req.candidates {
+            CandidateSource::Points(p) => (CandidateSet::from_points(engine.network(), p, &engine.options().snap, &existing), p.len()),
+            CandidateSource::SampleNodes { n, seed } => {
+                if *n == 0 {
+                    return Err(ServiceError::Invalid { name: "candidates", value: "0".into(), reason: "sample at least one node".into() });
+                }
+                (CandidateSet::sample_nodes(engine.network(), *n, *seed, &existing), *n)
+            }
+        };
+        let seconds_candidates = t0.elapsed().as_secs_f64();
+        let params = SitingParams {
+            model: req.model,
+            add: req.add,
+            minutes: req.minutes,
+            target_pct: req.target_pct,
+            time_limit_s: req.time_limit_s,
+            solver: req.solver,
+            demand: req.demand,
+        };
+        let ctl = Control { progress, cancel };
+        let r = siting::site(engine, &cov, &set, &params, &ctl)?;
+        tracing::info!(
+            kind = %req.kind, model = ?req.model, add = req.add, candidates = set.placed.len(),
+            demand_points = r.demand_points, groups = r.groups, cover_entries = r.cover_entries,
+            solver = %r.solver.name, optimal = r.solver.optimal, gap = ?r.solver.gap,
+            cover_ms = (r.seconds_cover * 1000.0) as u64, solve_ms = (r.seconds_solve * 1000.0) as u64,
+            "siting done"
+        );
+        Ok(SitingSummary {
+            kind: req.kind.clone(),
+            model: r.model,
+            demand: r.demand,
+            minutes: r.minutes,
+            speed_kmh: req.profile.speed_kmh,
+            add: req.add,
+            pct_before: r.pct_before,
+            pct_after: r.pct_after,
+            households_before: r.covered_before,
+            households_after: r.covered_after,
+            total_households: r.total,
+            existing_sites: cov.source_ids.len(),
+            sites: r
+                .sites
+                .iter()
+                .map(|s| SiteRow {
+                    rank: s.rank,
+                    candidate_id: s.candidate_id.clone(),
+                    lon: s.lon,
+                    lat: s.lat,
+                    snapped_lon: s.snapped[0],
+                    snapped_lat: s.snapped[1],
+                    marginal_households: s.marginal,
+                    newly_covered: s.newly_covered.iter().map(ToString::to_string).collect(),
+                })
+                .collect(),
+            solver: r.solver.name.clone(),
+            optimal: r.solver.optimal,
+            objective: r.solver.objective,
+            bound: r.solver.bound,
+            gap: r.solver.gap,
+            gap_points: r.solver.gap_points,
+            nodes: r.solver.nodes,
+            time_limit_hit: r.solver.time_limit_hit,
+            target_pct: r.target_pct,
+            target_reached: r.target_reached,
+            best_reachable_pct: r.best_reachable_pct,
+            mean_minutes_before: r.mean_minutes_before,
+            mean_minutes_after: r.mean_minutes_after,
+            max_minutes_before: r.max_minutes_before,
+            max_minutes_after: r.max_minutes_after,
+            candidates_given: given,
+            candidates_placed: set.placed.len(),
+            unplaced_candidates: set
+                .skipped
+                .iter()
+                .map(|s| UnplacedCandidate { id: s.id.clone(), lon: s.lon, lat: s.lat, reason: s.reason.to_string() })
+                .collect(),
+            demand_points: r.demand_points,
+            groups: r.groups,
+            cover_entries: r.cover_entries,
+            notes: r.notes,
+            seconds_candidates,
+            seconds_cover: r.seconds_cover,
+            seconds_solve: r.seconds_solve,
+            seconds: t0.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// The new sites as a GeoJSON FeatureCollection of points (rank, candidate id, marginal
+/// households, newly covered building ids), best first.
+pub fn siting_geojson(s: &SitingSummary) -> geojson::FeatureCollection {
+    let features = s
+        .sites
+        .iter()
+        .map(|x| {
+            let mut p = serde_json::Map::new();
+            p.insert("id".into(), x.candidate_id.clone().into());
+            p.insert("rank".into(), x.rank.into());
+            p.insert("kind".into(), s.kind.clone().into());
+            p.insert("marginal_households".into(), x.marginal_households.into());
+            p.insert("newly_covered".into(), x.newly_covered.clone().into());
+            crate::coverage::feature(geojson::Geometry::from(&geo_types::Point::new(x.lon, x.lat)), p)
+        })
+        .collect();
+    crate::coverage::collection(features)
+}
