@@ -674,11 +674,22 @@ impl SqliteStore {
         Self::write_members(tx, g).await
     }
 
-    /// Replaces a grid's building list after checking every building exists and is in no other grid.
+    /// Replaces a grid's building list. The constraints check it (foreign key: every building
+    /// exists; UNIQUE: in no other grid); only when the insert fails are the diagnostic queries
+    /// run, so the error names the building and the grid holding it (a city-wide partition
+    /// writes a million members: checking each one first doubled the cost of the write).
     async fn write_members(tx: &mut SqliteConnection, g: &Grid) -> Result<(), StoreError> {
         let ctx = format!("writing the buildings of grid '{}'", g.id);
         sqlx::query("DELETE FROM grid_buildings WHERE grid_id = $1").bind(g.id.as_str()).execute(&mut *tx).await.ctx(&ctx)?;
         let ids = serde_json::to_string(&g.buildings).unwrap_or_else(|_| "[]".into());
+        // One statement for the whole list. A failed statement is undone by itself (ABORT), so
+        // the diagnostics below see the table without any of this list's rows.
+        let inserted = sqlx::query("INSERT INTO grid_buildings (grid_id, building_id, position) SELECT $1, j.value, j.key FROM json_each($2) j")
+            .bind(g.id.as_str())
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await;
+        let Err(e) = inserted else { return Ok(()) };
         let unknown: Option<String> = sqlx::query_scalar(
             "SELECT j.value FROM json_each($1) j WHERE NOT EXISTS (SELECT 1 FROM buildings b WHERE b.id = j.value) ORDER BY j.key LIMIT 1",
         )
@@ -702,15 +713,7 @@ impl SqliteStore {
                 grid: row.try_get("grid_id").ctx(&ctx)?,
             });
         }
-        // One statement for the whole list (a city-wide partition writes a million rows: one
-        // INSERT per member cost a minute). Duplicates within the list hit UNIQUE(building_id).
-        sqlx::query("INSERT INTO grid_buildings (grid_id, building_id, position) SELECT $1, j.value, j.key FROM json_each($2) j")
-            .bind(g.id.as_str())
-            .bind(&ids)
-            .execute(&mut *tx)
-            .await
-            .ctx(&ctx)?;
-        Ok(())
+        Err(StoreError::db(ctx, e))
     }
 
     /// One edit, its audit entry and its change rows inside the caller's write transaction.

@@ -60,31 +60,52 @@ pub fn partition_with_progress(input: &PartitionInput<'_>, params: &PartitionPar
     let boundaries: HashMap<&CommunityId, &geo_types::MultiPolygon<f64>> =
         input.communities.iter().filter_map(|c| c.boundary.as_ref().map(|b| (&c.id, b))).collect();
     let codes = CodeBook::new(input.communities, prep.groups.iter().filter_map(|g| g.community.as_ref()));
+    let total = prep.groups.len() as u64;
+    let done = std::sync::atomic::AtomicU64::new(0);
+    // Communities are cut independently (each with its own seed), in parallel; the results are
+    // joined in community order, so the answer does not depend on the thread count.
+    use rayon::prelude::*;
+    let per_group: Vec<Result<GroupResult, PartitionError>> = prep
+        .groups
+        .par_iter()
+        .enumerate()
+        .map(|(gi, group)| {
+            if progress.is_cancelled() {
+                return Err(PartitionError::Cancelled);
+            }
+            let seed = params.seed ^ (gi as u64).wrapping_mul(0x2545_F491_4F6C_DD1D);
+            let mut infeasible = Vec::new();
+            let mut stats = Stats::default();
+            let mut made = partition_group(&prep, group, &band, params, &barriers, &codes, seed, &mut infeasible, &mut stats);
+            if params.outlines {
+                let members: Vec<Vec<usize>> = made.iter().map(|(m, _)| m.clone()).collect();
+                let boundary = group.community.as_ref().and_then(|c| boundaries.get(c).copied());
+                for ((_, g), o) in made.iter_mut().zip(outlines(&prep, &group.buildings, &members, boundary)) {
+                    g.outline = Some(o);
+                }
+            }
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            progress.step(n, total);
+            Ok((made.into_iter().map(|(_, g)| g).collect(), infeasible, stats))
+        })
+        .collect();
     let mut grids = Vec::new();
     let mut infeasible = Vec::new();
     let mut stats = Stats::default();
-    let total = prep.groups.len() as u64;
-    for (gi, group) in prep.groups.iter().enumerate() {
-        if progress.is_cancelled() {
-            return Err(PartitionError::Cancelled);
-        }
-        progress.step(gi as u64, total);
-        let seed = params.seed ^ (gi as u64).wrapping_mul(0x2545_F491_4F6C_DD1D);
-        let mut made = partition_group(&prep, group, &band, params, &barriers, &codes, seed, &mut infeasible, &mut stats);
-        if params.outlines {
-            let members: Vec<Vec<usize>> = made.iter().map(|(m, _)| m.clone()).collect();
-            let boundary = group.community.as_ref().and_then(|c| boundaries.get(c).copied());
-            for ((_, g), o) in made.iter_mut().zip(outlines(&prep, &group.buildings, &members, boundary)) {
-                g.outline = Some(o);
-            }
-        }
-        grids.extend(made.into_iter().map(|(_, g)| g));
+    for r in per_group {
+        let (g, inf, st) = r?;
+        grids.extend(g);
+        infeasible.extend(inf);
+        stats.contiguous += st.contiguous;
     }
     progress.step(total, total);
     let compounds_split = compounds_split(&prep, &grids);
     let report = report(&grids, prep.buildings.len(), compounds_split, infeasible, t0.elapsed().as_secs_f64(), &stats);
     Ok(PartitionResult { grids, report })
 }
+
+/// One community's grids, its infeasibility notes and its statistics.
+type GroupResult = (Vec<ProposedGrid>, Vec<Infeasible>, Stats);
 
 #[derive(Default)]
 struct Stats {
