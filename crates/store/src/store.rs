@@ -49,6 +49,21 @@ pub trait Store: Send + Sync {
     /// Everything, for the analysis core; every layer sorted by id.
     async fn load(&self) -> Result<Dataset, StoreError>;
 
+    /// Like [`Store::load`], but only `layers` (the others empty), for work that needs part of
+    /// the data (a partition needs no grids or facilities). Backends may skip reading the rest.
+    async fn load_layers(&self, layers: &[Layer]) -> Result<Dataset, StoreError> {
+        let mut ds = self.load().await?;
+        let keep = |l: Layer| layers.contains(&l);
+        if !keep(Layer::Streets) { ds.streets = Default::default(); }
+        if !keep(Layer::Communities) { ds.communities = Default::default(); }
+        if !keep(Layer::Compounds) { ds.compounds = Default::default(); }
+        if !keep(Layer::Buildings) { ds.buildings = Default::default(); }
+        if !keep(Layer::Facilities) { ds.facilities = Default::default(); }
+        if !keep(Layer::Grids) { ds.grids = Default::default(); }
+        if !keep(Layer::Network) { ds.ways = Default::default(); }
+        Ok(ds)
+    }
+
     /// Record counts per layer (`streets`, `communities`, `compounds`, `buildings`,
     /// `facilities`, `grids`, `network`), plus `households` (sum) and `results`.
     async fn counts(&self) -> Result<BTreeMap<String, u64>, StoreError>;

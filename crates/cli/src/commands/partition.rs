@@ -48,7 +48,9 @@ pub async fn partition(g: &Global, a: PartitionArgs) -> Result<()> {
     params.code_pattern = a.code_pattern.clone();
     params.band().map_err(|e| CliError::usage("--code-width/--code-pattern", e))?;
     let store = super::open_store(g).await?;
-    let ds = Arc::new(store.load().await?);
+    // What a partition reads: not the grids it replaces, nor the facilities.
+    use gridmap_model::Layer;
+    let ds = Arc::new(store.load_layers(&[Layer::Streets, Layer::Communities, Layer::Compounds, Layer::Buildings, Layer::Network]).await?);
     if ds.buildings.is_empty() {
         return Err(CliError::usage("--db", format!("{} holds no buildings: run `gridmap import` first", super::import::redact(&g.db))));
     }
