@@ -102,16 +102,19 @@ pub enum Process {
     Partition(PartitionPlan),
     /// Coverage of one kind, or of every kind (`kind: all`): [`CoverageInputs`].
     Coverage(CoveragePlan),
+    /// Where new facilities help most: [`SitingInputs`].
+    Siting(Box<SitingPlan>),
 }
 
 /// The names [`Process::parse`] knows.
-pub const PROCESSES: [&str; 2] = ["partition", "coverage"];
+pub const PROCESSES: [&str; 3] = ["partition", "coverage", "siting"];
 
 impl Process {
     pub fn name(&self) -> &'static str {
         match self {
             Process::Partition(_) => "partition",
             Process::Coverage(_) => "coverage",
+            Process::Siting(_) => "siting",
         }
     }
 
@@ -119,7 +122,7 @@ impl Process {
     pub fn action(name: &str) -> Option<Action> {
         match name {
             "partition" => Some(Action::Plan),
-            "coverage" => Some(Action::Read),
+            "coverage" | "siting" => Some(Action::Read),
             _ => None,
         }
     }
@@ -133,6 +136,7 @@ impl Process {
         match name {
             "partition" => Ok(Process::Partition(analysis::plan_partition(st, inputs).await.map_err(in_inputs)?)),
             "coverage" => Ok(Process::Coverage(CoveragePlan::parse(inputs)?)),
+            "siting" => Ok(Process::Siting(Box::new(SitingPlan::parse(inputs)?))),
             _ => Err(ApiError::InvalidBody(format!("process: '{name}' is not a process"))),
         }
     }
@@ -142,6 +146,7 @@ impl Process {
         match self {
             Process::Partition(plan) => analysis::run_partition(st, plan, progress).await,
             Process::Coverage(plan) => plan.run(st, progress).await,
+            Process::Siting(plan) => plan.run(st, progress).await,
         }
     }
 }
@@ -617,5 +622,151 @@ mod tests {
         }
         assert_eq!(Process::action("partition"), Some(Action::Plan));
         assert_eq!(Process::action("nope"), None);
+    }
+}
+
+/// The inputs of a siting job: the questions of `gridmap site`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SitingInputs {
+    /// The facility kind to site (existing sites of the kind stay open).
+    pub kind: String,
+    /// New sites to add (mclp, pmedian, pcenter); the most the set cover may open.
+    pub add: usize,
+    /// mclp (default), setcover, pmedian or pcenter.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Walking minutes that count as covered (default 15).
+    #[serde(default)]
+    pub minutes: Option<f64>,
+    /// adult (default) or elderly.
+    #[serde(default)]
+    pub profile: Option<String>,
+    #[serde(default)]
+    pub speed_kmh: Option<f64>,
+    /// setcover: the share of households to reach, %.
+    #[serde(default)]
+    pub target_pct: Option<f64>,
+    /// Seconds for the exact search (default 30, at most 600); the incumbent and its gap after.
+    #[serde(default)]
+    pub time_limit_s: Option<f64>,
+    /// Demand: households (default) or elderly.
+    #[serde(default)]
+    pub demand: Option<String>,
+    /// Candidate sites: a GeoJSON FeatureCollection of points (`{"points": {...}}`), or
+    /// `{"sample": N, "seed": S}` graph nodes ("any street corner").
+    #[schema(value_type = Object)]
+    pub candidates: Value,
+}
+
+/// A checked siting job.
+pub struct SitingPlan {
+    request: gridmap_service::SitingRequest,
+}
+
+/// Most candidates one job may weigh (one bounded search each).
+pub const MAX_SITING_CANDIDATES: usize = 50_000;
+
+impl SitingPlan {
+    fn parse(inputs: Value) -> Result<SitingPlan, ApiError> {
+        use gridmap_algo::siting::{Candidate, DemandWeight, Model, SolverChoice};
+        use gridmap_service::CandidateSource;
+        if !inputs.is_object() {
+            return Err(ApiError::InvalidBody("inputs: a JSON object {kind, add, candidates, model?, minutes?, …}".into()));
+        }
+        let i: SitingInputs = analysis::from_object(inputs).map_err(in_inputs)?;
+        let bad = |field: &str, reason: String| ApiError::InvalidBody(format!("inputs.{field}: {reason}"));
+        let mut q = vec![("kind".to_owned(), i.kind.clone()), ("minutes".to_owned(), i.minutes.unwrap_or(15.0).to_string())];
+        if let Some(p) = &i.profile {
+            q.push(("profile".into(), p.clone()));
+        }
+        if let Some(v) = i.speed_kmh {
+            q.push(("speed_kmh".into(), v.to_string()));
+        }
+        let w = analysis::parse_walk(&q, &["kind", "minutes", "profile", "speed_kmh"], &[15.0], false).map_err(in_inputs)?;
+        let model = Model::parse(i.model.as_deref().unwrap_or("mclp")).map_err(|e| bad("model", e.to_string()))?;
+        if model == Model::SetCover && i.target_pct.is_none() {
+            return Err(bad("target_pct", "the setcover model needs target_pct (share of households to reach, %)".into()));
+        }
+        if !(1..=1000).contains(&i.add) {
+            return Err(bad("add", format!("{}: between 1 and 1000 new sites", i.add)));
+        }
+        let time_limit_s = i.time_limit_s.unwrap_or(30.0);
+        if !(time_limit_s.is_finite() && (0.0..=600.0).contains(&time_limit_s)) {
+            return Err(bad("time_limit_s", format!("{time_limit_s}: seconds between 0 and 600")));
+        }
+        let demand = match i.demand.as_deref().unwrap_or("households") {
+            "households" => DemandWeight::Households,
+            "elderly" => DemandWeight::Elderly,
+            other => return Err(bad("demand", format!("'{other}': households or elderly"))),
+        };
+        let candidates = match (i.candidates.get("points"), i.candidates.get("sample")) {
+            (Some(fc), None) => {
+                let feats = fc.get("features").and_then(Value::as_array).ok_or_else(|| bad("candidates.points", "a GeoJSON FeatureCollection".into()))?;
+                if feats.is_empty() || feats.len() > MAX_SITING_CANDIDATES {
+                    return Err(bad("candidates.points", format!("{} features: between 1 and {MAX_SITING_CANDIDATES}", feats.len())));
+                }
+                let mut out = Vec::with_capacity(feats.len());
+                for (n, f) in feats.iter().enumerate() {
+                    let c = f.pointer("/geometry/coordinates").and_then(Value::as_array);
+                    let (Some(lon), Some(lat)) = (c.and_then(|c| c.first()).and_then(Value::as_f64), c.and_then(|c| c.get(1)).and_then(Value::as_f64)) else {
+                        return Err(bad(&format!("candidates.points.features[{n}]"), "not a Point with [lon, lat]".into()));
+                    };
+                    if !(lon.is_finite() && lat.is_finite() && (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)) {
+                        return Err(bad(&format!("candidates.points.features[{n}]"), format!("[{lon}, {lat}] is not a WGS84 position")));
+                    }
+                    let id = match f.get("id").or_else(|| f.pointer("/properties/id")) {
+                        Some(Value::String(s)) => s.clone(),
+                        Some(Value::Number(x)) => x.to_string(),
+                        _ => format!("candidate-{n}"),
+                    };
+                    out.push(Candidate { id, lon, lat });
+                }
+                CandidateSource::Points(out)
+            }
+            (None, Some(n)) => {
+                let n = n.as_u64().filter(|n| (1..=MAX_SITING_CANDIDATES as u64).contains(n)).ok_or_else(|| bad("candidates.sample", format!("between 1 and {MAX_SITING_CANDIDATES} nodes")))?;
+                let seed = i.candidates.get("seed").map_or(Some(0), Value::as_u64).ok_or_else(|| bad("candidates.seed", "a non-negative integer".into()))?;
+                CandidateSource::SampleNodes { n: n as usize, seed }
+            }
+            _ => return Err(bad("candidates", "either {\"points\": FeatureCollection} or {\"sample\": N, \"seed\": S}".into())),
+        };
+        Ok(SitingPlan {
+            request: gridmap_service::SitingRequest {
+                kind: analysis::need_kind(&w).map_err(in_inputs)?,
+                model,
+                add: i.add,
+                minutes: w.minutes[0],
+                profile: w.profile,
+                candidates,
+                target_pct: i.target_pct,
+                time_limit_s,
+                solver: SolverChoice::Exact,
+                demand,
+            },
+        })
+    }
+
+    /// One step for the analysis session; the search reports its covering searches, then the
+    /// exact search (capped at 99 % until it ends). Cancelled between steps.
+    async fn run(self, st: &AppState, progress: &Arc<Progress>) -> Result<Value, ApiError> {
+        let (_, a) = analysis::session(st).await?;
+        progress.set(0.05);
+        let p = progress.clone();
+        let req = self.request;
+        analysis::blocking(move || {
+            let report = |x: gridmap_algo::siting::Progress| match x.stage {
+                "covering" => p.set(0.05 + 0.75 * if x.total == 0 { 1.0 } else { x.done as f64 / x.total as f64 }),
+                _ => p.set(0.9),
+            };
+            let summary = a.site(&req, &report, Some(p.cancel_flag())).map_err(analysis::service)?;
+            let sites = gridmap_service::siting_geojson(&summary);
+            let mut v = serde_json::to_value(&summary).map_err(|e| ApiError::Internal(e.to_string()))?;
+            if let Some(o) = v.as_object_mut() {
+                o.insert("sites_geojson".into(), serde_json::to_value(&sites).map_err(|e| ApiError::Internal(e.to_string()))?);
+            }
+            Ok(v)
+        })
+        .await
     }
 }

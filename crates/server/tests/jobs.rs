@@ -671,3 +671,35 @@ async fn a_server_holding_sixteen_jobs_answers_503_with_retry_after() {
         "the refused job was not stored"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_siting_job_adds_sites_that_the_coverage_of_the_kind_confirms() {
+    let app = app().await;
+    let before = call(&app, Method::GET, "/api/coverage?kind=reading_room&minutes=5", "department", &[], None).await.json();
+    let id = started(
+        &app,
+        "department",
+        json!({"process": "siting", "inputs": {"kind": "reading_room", "add": 2, "minutes": 5, "candidates": {"sample": 40, "seed": 3}}}),
+    )
+    .await;
+    let doc = wait_for(&app, "department", &id, "successful").await;
+    assert_eq!(doc["progress"], 100);
+    let got = call(&app, Method::GET, &format!("/api/jobs/{id}/results"), "department", &[], None).await.json();
+    let sites = got["sites"].as_array().expect("sites");
+    assert!(!sites.is_empty() && sites.len() <= 2, "{got}");
+    assert_eq!(got["sites_geojson"]["features"].as_array().map(Vec::len), Some(sites.len()));
+    let pct = |v: &Value| v["pct_after"].as_f64().or_else(|| v["pct_before"].as_f64()).unwrap_or(-1.0);
+    assert!(pct(&got) >= got["pct_before"].as_f64().unwrap_or(101.0), "adding sites never lowers coverage: {got}");
+    assert_eq!(before["facilities"], 0, "the city has no reading room yet");
+    // bad inputs name the field
+    for (inputs, field) in [
+        (json!({"kind": "reading_room", "add": 0, "candidates": {"sample": 5}}), "inputs.add"),
+        (json!({"kind": "reading_room", "add": 1, "candidates": {}}), "inputs.candidates"),
+        (json!({"kind": "reading_room", "add": 1, "candidates": {"points": {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [400, 1]}}]}}}), "inputs.candidates.points.features[0]"),
+        (json!({"kind": "reading_room", "add": 1, "model": "best", "candidates": {"sample": 5}}), "inputs.model"),
+    ] {
+        let r = start(&app, "department", json!({"process": "siting", "inputs": inputs})).await;
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert!(r.text().contains(field), "{field}: {}", r.text());
+    }
+}

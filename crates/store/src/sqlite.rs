@@ -130,6 +130,8 @@ impl DerefMut for WriteTx {
 /// the layer's new change counter, the id, and the stored record (None: deleted).
 enum Patch {
     None,
+    /// Every grid was replaced: the new layer, sorted by id, with its versions (its snapshot).
+    AllGrids(Vec<Grid>),
     Grid(i64, String, Option<(Grid, i64)>),
     Facility(i64, String, Option<(Facility, i64)>),
     Building(i64, String, Option<(Building, i64)>),
@@ -182,9 +184,21 @@ trait Cached: Spatial {
 impl Cached for Building {
     const GEN: &'static str = "gen.buildings";
     async fn read_all(conn: &mut SqliteConnection) -> Result<Vec<(Self, i64)>, StoreError> {
-        let sql = format!("SELECT {BUILDING_COLS} FROM buildings ORDER BY id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await.ctx("reading buildings")?;
-        rows.iter().map(|r| decode_building!(r)).collect()
+        // In pages by id: a million raw rows held at once beside their decoded copies was the
+        // peak of a city-wide load.
+        let sql = format!("SELECT {BUILDING_COLS} FROM buildings WHERE id > $1 ORDER BY id LIMIT {READ_PAGE}");
+        let mut out: Vec<(Self, i64)> = Vec::new();
+        loop {
+            let after = out.last().map_or(String::new(), |(b, _)| b.id.0.clone());
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(after).fetch_all(&mut *conn).await.ctx("reading buildings")?;
+            let n = rows.len();
+            for r in rows {
+                out.push(decode_building!(r)?);
+            }
+            if n < READ_PAGE {
+                return Ok(out);
+            }
+        }
     }
 }
 
@@ -246,12 +260,23 @@ async fn read_streets(conn: &mut SqliteConnection) -> Result<Vec<Street>, StoreE
     rows.iter().map(|r| decode_street!(r)).collect()
 }
 
+/// Rows per page of the big layers' full reads.
+const READ_PAGE: usize = 50_000;
+
 async fn read_ways(conn: &mut SqliteConnection) -> Result<Vec<NetworkWay>, StoreError> {
-    let rows = sqlx::query("SELECT id, geometry, tags, length_m FROM network_ways ORDER BY id")
-        .fetch_all(&mut *conn)
-        .await
-        .ctx("reading network ways")?;
-    rows.iter().map(|r| decode_way!(r)).collect()
+    let sql = format!("SELECT id, geometry, tags, length_m FROM network_ways WHERE id > $1 ORDER BY id LIMIT {READ_PAGE}");
+    let mut out: Vec<NetworkWay> = Vec::new();
+    loop {
+        let after = out.last().map_or(String::new(), |w| w.id.0.clone());
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(after).fetch_all(&mut *conn).await.ctx("reading network ways")?;
+        let n = rows.len();
+        for r in rows {
+            out.push(decode_way!(r)?);
+        }
+        if n < READ_PAGE {
+            return Ok(out);
+        }
+    }
 }
 
 /// The version of every layer (see [`Store::layer_versions`]) inside the caller's transaction.
@@ -773,6 +798,7 @@ impl SqliteStore {
                 .ctx("deleting the replaced grids")?;
                 cs = changes::replacement_changes(old.iter().map(|(id, _)| id.as_str()), grids);
                 let old: HashMap<String, i64> = old.into_iter().collect();
+                let mut written = Vec::with_capacity(if community.is_none() { grids.len() } else { 0 });
                 for g in grids {
                     if Self::version_of(tx, "grids", g.id.as_str()).await?.is_some() {
                         return Err(StoreError::Invalid {
@@ -783,9 +809,17 @@ impl SqliteStore {
                     }
                     let version = old.get(g.id.as_str()).map_or(1, |v| v + 1);
                     Self::write_grid(tx, g, version).await?;
+                    if community.is_none() {
+                        written.push(Grid { version, ..g.clone() });
+                    }
                 }
                 bump(tx, &["gen.grids"]).await?;
-                Patch::None
+                if community.is_none() {
+                    written.sort_by(|a, b| a.id.0.cmp(&b.id.0));
+                    Patch::AllGrids(written)
+                } else {
+                    Patch::None
+                }
             }
             Edit::UpdateBuilding { building: b, expected } => {
                 let stored: Option<(i64, i64, String)> = sqlx::query_as("SELECT version, households, households_source FROM buildings WHERE id = $1")
@@ -1118,6 +1152,13 @@ impl Store for SqliteStore {
         let (applied, patch) = tx.finish(r, "committing an edit").await?;
         match patch {
             Patch::None => {}
+            Patch::AllGrids(grids) => {
+                // The whole layer was just written: its snapshot costs an encode, not the next
+                // load's read of a million memberships. Its version is this edit's last change.
+                let mut pending = Vec::new();
+                encode_layer(Layer::Grids, applied.seq, &grids, &mut pending);
+                self.save_snapshots(pending).await;
+            }
             Patch::Grid(gen, id, change) => self.grids.apply(gen, &id, change),
             Patch::Facility(gen, id, change) => self.facilities.apply(gen, &id, change),
             Patch::Building(gen, id, change) => self.buildings.apply(gen, &id, change),

@@ -289,3 +289,25 @@ async fn a_stale_buildings_snapshot_is_patched_from_the_change_log_and_equals_th
     sqlx::query("DELETE FROM layer_snapshots").execute(&mut c).await.unwrap();
     assert_eq!(s.load().await.unwrap(), patched, "patched snapshot == tables");
 }
+
+#[tokio::test]
+async fn replacing_every_grid_keeps_a_grids_snapshot_equal_to_the_tables() {
+    use sqlx::{Connection, SqliteConnection};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("grids.db").display());
+    let s = gridmap_store::open(&url).await.unwrap();
+    s.import(&suite::city(24, 47)).await.unwrap();
+    let before = s.load().await.unwrap();
+    let mut grids: Vec<gridmap_model::Grid> = before.grids.iter().cloned().collect();
+    grids.reverse(); // written out of id order
+    grids[0].name = Some("after the partition".into());
+    s.replace_grids(None, &grids).await.unwrap();
+    let mut c = SqliteConnection::connect(&url).await.unwrap();
+    let v: i64 = sqlx::query_scalar("SELECT version FROM layer_snapshots WHERE layer = 'grids'").fetch_one(&mut c).await.unwrap();
+    assert_eq!(v, s.layer_versions().await.unwrap()[&gridmap_model::Layer::Grids], "the replacement wrote the grids' snapshot");
+    let from_snapshot = s.load().await.unwrap();
+    sqlx::query("DELETE FROM layer_snapshots").execute(&mut c).await.unwrap();
+    let from_tables = s.load().await.unwrap();
+    assert_eq!(from_snapshot, from_tables);
+    assert!(from_tables.grids.iter().all(|g| g.version == 2), "versions counted on");
+}

@@ -19,10 +19,9 @@ pub(super) fn service(e: gridmap_service::ServiceError) -> CliError {
 
 /// Loads the store and builds the analysis session (network + snapping) off the async threads.
 /// The walking network and the building snaps come from the store's derived cache when they were
-/// built from the same layer versions (by an earlier run or a server), and are kept there when
-/// this run had to build them.
+/// built from the same layer versions (by an earlier run, the import or a server), and are kept
+/// there when this run had to build them.
 pub(super) async fn session(g: &Global) -> Result<(Arc<dyn gridmap_store::Store>, Arc<Analysis>)> {
-    use gridmap_service::{derived_versions, DerivedParts, NETWORK_CACHE_KEY, SITES_CACHE_KEY};
     let t0 = Instant::now();
     let store = super::open_store(g).await?;
     let bar = Bar::new(g.quiet, "load");
@@ -30,8 +29,24 @@ pub(super) async fn session(g: &Global) -> Result<(Arc<dyn gridmap_store::Store>
     let t1 = Instant::now();
     // Versions before the data: a part is never tagged newer than what it was built from.
     let versions = store.layer_versions().await?;
+    let ds = store.load().await?;
+    tracing::info!(open_ms = (t1 - t0).as_millis() as u64, load_ms = t1.elapsed().as_millis() as u64, "dataset loaded");
+    if ds.buildings.is_empty() {
+        return Err(CliError::usage("--db", format!("{} holds no buildings: run `gridmap import` first", super::import::redact(&g.db))));
+    }
+    bar.message("building the walking network");
+    let analysis = session_from(&store, &versions, ds).await?;
+    bar.finish();
+    Ok((store, Arc::new(analysis)))
+}
+
+/// The analysis session of `ds`, read from `store` at layer `versions` (read before `ds`): the
+/// network and the snaps from the store's derived cache where they match, else built here and
+/// kept there for the next process.
+pub(super) async fn session_from(store: &Arc<dyn gridmap_store::Store>, versions: &std::collections::BTreeMap<gridmap_model::Layer, i64>, ds: gridmap_model::Dataset) -> Result<Analysis> {
+    use gridmap_service::{derived_versions, DerivedParts, NETWORK_CACHE_KEY, SITES_CACHE_KEY};
     let options = gridmap_algo::coverage::CoverageOptions::default();
-    let (net_v, sites_v) = derived_versions(&versions, &options);
+    let (net_v, sites_v) = derived_versions(versions, &options);
     let cached = |key: &'static str, want: String| {
         let store = store.clone();
         async move {
@@ -45,15 +60,8 @@ pub(super) async fn session(g: &Global) -> Result<(Arc<dyn gridmap_store::Store>
             }
         }
     };
-    // The cached parts are read while the dataset decodes.
-    let (network, sites, ds) = tokio::join!(cached(NETWORK_CACHE_KEY, net_v.clone()), cached(SITES_CACHE_KEY, sites_v.clone()), store.load());
+    let (network, sites) = tokio::join!(cached(NETWORK_CACHE_KEY, net_v.clone()), cached(SITES_CACHE_KEY, sites_v.clone()));
     let parts = DerivedParts { network, sites };
-    let ds = ds?;
-    tracing::info!(open_ms = (t1 - t0).as_millis() as u64, load_ms = t1.elapsed().as_millis() as u64, "dataset loaded");
-    if ds.buildings.is_empty() {
-        return Err(CliError::usage("--db", format!("{} holds no buildings: run `gridmap import` first", super::import::redact(&g.db))));
-    }
-    bar.message("building the walking network");
     let (analysis, built) = tokio::task::spawn_blocking(move || Analysis::from_parts(Arc::new(ds), options, parts))
         .await
         .map_err(|e| CliError::algo(format!("analysis task failed: {e}")))?;
@@ -64,8 +72,7 @@ pub(super) async fn session(g: &Global) -> Result<(Arc<dyn gridmap_store::Store>
             tracing::warn!(key, error = %e, "derived data not kept");
         }
     }
-    bar.finish();
-    Ok((store, Arc::new(analysis)))
+    Ok(analysis)
 }
 
 fn write_file(path: &Path, text: &str) -> Result<()> {

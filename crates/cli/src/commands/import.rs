@@ -58,18 +58,26 @@ pub async fn run(g: &Global, a: ImportArgs) -> Result<()> {
     let bar = Bar::new(g.quiet, "store");
     bar.message(&format!("writing {} buildings in one transaction", dataset.buildings.len()));
     let counts = store.import(&dataset).await?;
-    // Read it all back once: checks the round trip and lets the store keep a fast snapshot for
-    // the analysis commands that follow.
+    // Read it all back once: checks the round trip and lets the store keep its layer snapshots;
+    // then the walking network and the building snaps are built once and kept, so the analysis
+    // commands that follow (and a server) start from them.
     bar.message("verifying");
+    let imported_buildings = dataset.buildings.len();
+    drop(dataset);
+    let versions = store.layer_versions().await?;
     let stored = store.load().await?;
     tracing::info!(buildings = stored.buildings.len(), "read back after import");
+    if !stored.buildings.is_empty() {
+        bar.message("preparing the walking network and building snaps");
+        drop(super::analysis::session_from(&store, &versions, stored).await?);
+    }
     bar.finish();
     report.seconds = started.elapsed().as_secs_f64();
-    tracing::info!(file = %a.file.display(), buildings = dataset.buildings.len(), seconds = report.seconds, "import done");
+    tracing::info!(file = %a.file.display(), buildings = imported_buildings, seconds = report.seconds, "import done");
     let mut out = serde_json::to_value(&report).unwrap_or_default();
     if let Some(o) = out.as_object_mut() {
         o.insert("stored".into(), serde_json::to_value(&counts).unwrap_or_default());
-        o.insert("buildings".into(), serde_json::json!(dataset.buildings.len()));
+        o.insert("buildings".into(), serde_json::json!(imported_buildings));
         o.insert("database".into(), serde_json::json!(redact(&g.db)));
     }
     emit(g.json, &format!("imported {}", a.file.display()), &out);

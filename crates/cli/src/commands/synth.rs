@@ -24,11 +24,18 @@ pub async fn run(g: &Global, a: SynthArgs) -> Result<()> {
     .map_err(|e| CliError::algo(format!("synth task failed: {e}")))??;
     let t1 = Instant::now();
     let counts = store.import(&ds).await?;
-    let out = serde_json::json!({
+    let mut out = serde_json::json!({
         "tiles": n * n, "buildings": ds.buildings.len(), "households": ds.households(),
         "facilities": ds.facilities.len(), "network_ways": ds.ways.len(), "stored": counts,
         "seconds_build": (t1 - t0).as_secs_f64(), "seconds_store": t1.elapsed().as_secs_f64(),
     });
+    // As `import` does: layer snapshots, walking network and building snaps kept for what follows.
+    drop(ds);
+    let t2 = Instant::now();
+    let versions = store.layer_versions().await?;
+    let stored = store.load().await?;
+    drop(super::analysis::session_from(&store, &versions, stored).await?);
+    out["seconds_prepare"] = t2.elapsed().as_secs_f64().into();
     emit(g.json, "synthetic city", &out);
     Ok(())
 }
