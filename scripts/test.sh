@@ -56,6 +56,9 @@ else
 fi
 export GRIDMAP_SHARED=$SHARED
 
+step "format"
+cargo fmt --all --check >"$LOG/fmt.log" 2>&1; record "cargo fmt --check" $?
+
 step "build (release, once for tests and checks)"
 cargo build --release --workspace --bins 2>&1 | tail -n 3
 record "cargo build --release" "${PIPESTATUS[0]}"

@@ -13,9 +13,13 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 fn bench(c: &mut Criterion) {
-    let dir = std::env::var_os("GRIDMAP_ORACLE_DIR").map_or_else(|| "/tmp/monaco-inputs".into(), std::path::PathBuf::from);
+    let dir = std::env::var_os("GRIDMAP_ORACLE_DIR")
+        .map_or_else(|| "/tmp/monaco-inputs".into(), std::path::PathBuf::from);
     if !dir.join("network.geojson").is_file() {
-        eprintln!("NOTE: no inputs in {} — coverage bench skipped", dir.display());
+        eprintln!(
+            "NOTE: no inputs in {} — coverage bench skipped",
+            dir.display()
+        );
         return;
     }
     let buildings = coverage_support::load_buildings(&dir.join("buildings.geojson"));
@@ -37,23 +41,59 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             engine.clear_cache();
             for k in &kinds {
-                black_box(engine.coverage(Some(k), WalkProfile::standard(), 15.0).unwrap());
+                black_box(
+                    engine
+                        .coverage(Some(k), WalkProfile::standard(), 15.0)
+                        .unwrap(),
+                );
             }
         })
     });
-    let kind = kinds.iter().max_by_key(|k| facilities.iter().filter(|f| &f.kind == *k).count()).unwrap().clone();
-    let cov = engine.coverage(Some(&kind), WalkProfile::standard(), 15.0).unwrap();
+    let kind = kinds
+        .iter()
+        .max_by_key(|k| facilities.iter().filter(|f| &f.kind == *k).count())
+        .unwrap()
+        .clone();
+    let cov = engine
+        .coverage(Some(&kind), WalkProfile::standard(), 15.0)
+        .unwrap();
     let f = facilities.iter().find(|f| f.kind == kind).unwrap();
     g.bench_function("isochrone_one_facility_5_10_15", |b| {
-        b.iter(|| black_box(engine.isochrone_for_facility(&f.id, WalkProfile::standard(), &IsochroneOptions::default()).unwrap()))
+        b.iter(|| {
+            black_box(
+                engine
+                    .isochrone_for_facility(
+                        &f.id,
+                        WalkProfile::standard(),
+                        &IsochroneOptions::default(),
+                    )
+                    .unwrap(),
+            )
+        })
     });
     g.bench_function(format!("isochrone_kind_union_{}", kind.as_str()), |b| {
-        b.iter(|| black_box(engine.isochrone_for_kind(&cov, &IsochroneOptions::default()).unwrap()))
+        b.iter(|| {
+            black_box(
+                engine
+                    .isochrone_for_kind(&cov, &IsochroneOptions::default())
+                    .unwrap(),
+            )
+        })
     });
-    let mv = Change::Move { id: f.id.clone(), lon: f.location.x() + 0.003, lat: f.location.y() + 0.002 };
-    g.bench_function("what_if_move", |b| b.iter(|| black_box(engine.what_if(&cov, &mv, 15.0).unwrap())));
+    let mv = Change::Move {
+        id: f.id.clone(),
+        lon: f.location.x() + 0.003,
+        lat: f.location.y() + 0.002,
+    };
+    g.bench_function("what_if_move", |b| {
+        b.iter(|| black_box(engine.what_if(&cov, &mv, 15.0).unwrap()))
+    });
     g.bench_function("what_if_add", |b| {
-        let add = Change::Add { id: "new".into(), lon: f.location.x() - 0.002, lat: f.location.y() };
+        let add = Change::Add {
+            id: "new".into(),
+            lon: f.location.x() - 0.002,
+            lat: f.location.y(),
+        };
         b.iter(|| black_box(engine.what_if(&cov, &add, 15.0).unwrap()))
     });
     // ~100k buildings: Monaco's, replicated with offsets of a few metres
@@ -65,16 +105,22 @@ fn bench(c: &mut Criterion) {
             let d = f64::from(r) * 0.00003;
             b2.footprint.0.iter_mut().for_each(|p| {
                 use geo::MapCoordsInPlace;
-                p.map_coords_in_place(|c| geo_types::Coord { x: c.x + d, y: c.y + d });
+                p.map_coords_in_place(|c| geo_types::Coord {
+                    x: c.x + d,
+                    y: c.y + d,
+                });
             });
             big.push(b2);
         }
     }
     let big_engine = CoverageEngine::new(net, &big, &facilities, opts);
-    let big_cov = big_engine.coverage(Some(&kind), WalkProfile::standard(), 15.0).unwrap();
-    g.bench_function(format!("what_if_move_{}k_buildings", big.len() / 1000), |b| {
-        b.iter(|| black_box(big_engine.what_if(&big_cov, &mv, 15.0).unwrap()))
-    });
+    let big_cov = big_engine
+        .coverage(Some(&kind), WalkProfile::standard(), 15.0)
+        .unwrap();
+    g.bench_function(
+        format!("what_if_move_{}k_buildings", big.len() / 1000),
+        |b| b.iter(|| black_box(big_engine.what_if(&big_cov, &mv, 15.0).unwrap())),
+    );
     g.finish();
 }
 

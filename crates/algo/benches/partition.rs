@@ -10,34 +10,68 @@ use std::time::{Duration, Instant};
 mod fixture;
 
 fn no_outlines() -> PartitionParams {
-    PartitionParams { outlines: false, ..PartitionParams::default() }
+    PartitionParams {
+        outlines: false,
+        ..PartitionParams::default()
+    }
 }
 
 fn bench_monaco(c: &mut Criterion) {
     let dir = fixture::oracle_dir();
-    let Some(buildings) = fixture::oracle_buildings(&dir) else { return };
-    let input = PartitionInput { buildings: &buildings, ..Default::default() };
+    let Some(buildings) = fixture::oracle_buildings(&dir) else {
+        return;
+    };
+    let input = PartitionInput {
+        buildings: &buildings,
+        ..Default::default()
+    };
     let r = partition(&input, &no_outlines()).expect("partition");
-    eprintln!("{} report: {}", dir.display(), serde_json::to_string(&r.report).unwrap_or_default());
+    eprintln!(
+        "{} report: {}",
+        dir.display(),
+        serde_json::to_string(&r.report).unwrap_or_default()
+    );
     let mut g = c.benchmark_group("oracle");
     g.sample_size(10).measurement_time(Duration::from_secs(8));
-    g.bench_function("partition_23k_buildings", |b| b.iter(|| partition(&input, &no_outlines()).expect("partition")));
-    g.bench_function("partition_with_outlines", |b| b.iter(|| partition(&input, &PartitionParams::default()).expect("partition")));
+    g.bench_function("partition_23k_buildings", |b| {
+        b.iter(|| partition(&input, &no_outlines()).expect("partition"))
+    });
+    g.bench_function("partition_with_outlines", |b| {
+        b.iter(|| partition(&input, &PartitionParams::default()).expect("partition"))
+    });
     // Validation of one community's drawing: the largest community with outlines as drawn grids.
     let with = partition(&input, &PartitionParams::default()).expect("partition");
     let biggest = with
         .grids
         .iter()
         .filter_map(|g| g.community.clone())
-        .max_by_key(|c| with.grids.iter().filter(|g| g.community.as_ref() == Some(c)).count());
-    let community: Vec<_> = buildings.iter().filter(|b| b.community == biggest).cloned().collect();
+        .max_by_key(|c| {
+            with.grids
+                .iter()
+                .filter(|g| g.community.as_ref() == Some(c))
+                .count()
+        });
+    let community: Vec<_> = buildings
+        .iter()
+        .filter(|b| b.community == biggest)
+        .cloned()
+        .collect();
     let drawn: Vec<DrawnGrid> = with
         .grids
         .iter()
         .filter(|g| g.community == biggest)
-        .map(|g| DrawnGrid { id: g.code.clone(), boundary: g.outline.clone().unwrap_or_else(|| geo_types::MultiPolygon(Vec::new())) })
+        .map(|g| DrawnGrid {
+            id: g.code.clone(),
+            boundary: g
+                .outline
+                .clone()
+                .unwrap_or_else(|| geo_types::MultiPolygon(Vec::new())),
+        })
         .collect();
-    let cinput = PartitionInput { buildings: &community, ..Default::default() };
+    let cinput = PartitionInput {
+        buildings: &community,
+        ..Default::default()
+    };
     let t = Instant::now();
     let v = Validator::new(&cinput, &PartitionParams::default()).expect("validator");
     eprintln!(
@@ -59,21 +93,41 @@ fn bench_synthetic(c: &mut Criterion) {
         |i, j| 1 + ((i * 7 + j * 13) % 6) as u32,
         |i, j| Some(format!("S{}-{}", i / 80, j / 80)),
     );
-    let input = PartitionInput { buildings: &buildings, ..Default::default() };
+    let input = PartitionInput {
+        buildings: &buildings,
+        ..Default::default()
+    };
     let r = partition(&input, &no_outlines()).expect("partition");
-    eprintln!("synthetic 100k report: {}", serde_json::to_string(&r.report).unwrap_or_default());
+    eprintln!(
+        "synthetic 100k report: {}",
+        serde_json::to_string(&r.report).unwrap_or_default()
+    );
     let mut g = c.benchmark_group("synthetic");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
-    g.bench_function("partition_102k_buildings", |b| b.iter(|| partition(&input, &no_outlines()).expect("partition")));
+    g.bench_function("partition_102k_buildings", |b| {
+        b.iter(|| partition(&input, &no_outlines()).expect("partition"))
+    });
     // The same city as one community: the top-level cuts work on 102k units at once.
-    let one: Vec<_> = buildings.iter().cloned().map(|mut b| {
-        b.community = None;
-        b
-    }).collect();
-    let input = PartitionInput { buildings: &one, ..Default::default() };
+    let one: Vec<_> = buildings
+        .iter()
+        .cloned()
+        .map(|mut b| {
+            b.community = None;
+            b
+        })
+        .collect();
+    let input = PartitionInput {
+        buildings: &one,
+        ..Default::default()
+    };
     let r = partition(&input, &no_outlines()).expect("partition");
-    eprintln!("synthetic 100k one community: {}", serde_json::to_string(&r.report).unwrap_or_default());
-    g.bench_function("partition_102k_one_community", |b| b.iter(|| partition(&input, &no_outlines()).expect("partition")));
+    eprintln!(
+        "synthetic 100k one community: {}",
+        serde_json::to_string(&r.report).unwrap_or_default()
+    );
+    g.bench_function("partition_102k_one_community", |b| {
+        b.iter(|| partition(&input, &no_outlines()).expect("partition"))
+    });
     g.finish();
 }
 

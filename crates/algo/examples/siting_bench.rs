@@ -19,13 +19,21 @@ fn main() {
     let n: usize = a.get(3).and_then(|s| s.parse().ok()).unwrap_or(2000);
     let secs: f64 = a.get(4).and_then(|s| s.parse().ok()).unwrap_or(30.0);
     let heuristic = a.get(5).is_some_and(|s| s == "heuristic");
-    let dir = std::env::var_os("GRIDMAP_ORACLE_DIR").map_or_else(|| "/tmp/monaco-inputs".into(), std::path::PathBuf::from);
+    let dir = std::env::var_os("GRIDMAP_ORACLE_DIR")
+        .map_or_else(|| "/tmp/monaco-inputs".into(), std::path::PathBuf::from);
     let t0 = Instant::now();
     let buildings = coverage_support::load_buildings(&dir.join("buildings.geojson"));
     let facilities = coverage_support::load_facilities(&dir.join("facilities.geojson"));
     let ways = coverage_support::load_network(&dir.join("network.geojson"));
-    let engine = CoverageEngine::new(Arc::new(WalkingNetwork::build(&ways)), &buildings, &facilities, CoverageOptions::default());
-    let cov = engine.coverage(Some(&kind), WalkProfile::standard(), 15.0).expect("coverage");
+    let engine = CoverageEngine::new(
+        Arc::new(WalkingNetwork::build(&ways)),
+        &buildings,
+        &facilities,
+        CoverageOptions::default(),
+    );
+    let cov = engine
+        .coverage(Some(&kind), WalkProfile::standard(), 15.0)
+        .expect("coverage");
     let existing: Vec<(String, _)> = engine
         .facilities()
         .iter()
@@ -38,16 +46,36 @@ fn main() {
         model: Model::Mclp,
         add,
         time_limit_s: secs,
-        solver: if heuristic { SolverChoice::Heuristic } else { SolverChoice::Exact },
+        solver: if heuristic {
+            SolverChoice::Heuristic
+        } else {
+            SolverChoice::Exact
+        },
         ..SitingParams::default()
     };
     let t1 = Instant::now();
     let progress = move |p: gridmap_algo::siting::Progress| {
         if p.stage == "solving" {
-            eprintln!("  {:.2} s: {} nodes, incumbent {:?}, bound {:?}", t1.elapsed().as_secs_f64(), p.done, p.incumbent, p.bound);
+            eprintln!(
+                "  {:.2} s: {} nodes, incumbent {:?}, bound {:?}",
+                t1.elapsed().as_secs_f64(),
+                p.done,
+                p.incumbent,
+                p.bound
+            );
         }
     };
-    let r = site(&engine, &cov, &set, &params, &Control { progress: &progress, cancel: None }).expect("site");
+    let r = site(
+        &engine,
+        &cov,
+        &set,
+        &params,
+        &Control {
+            progress: &progress,
+            cancel: None,
+        },
+    )
+    .expect("site");
     println!(
         "{} +{add} of {} candidates: {:.3}% -> {:.3}%, solver {} optimal {} bound {:?} gap {:?} gap_points {:?} nodes {} cover {:.2} s solve {:.2} s (groups {}, entries {})",
         kind.as_str(),

@@ -8,7 +8,11 @@
 pub enum AlgoError {
     /// A numeric parameter is out of range (`speed_kmh` must be > 0, minutes ≥ 0, …).
     #[error("invalid parameter {name} = {value}: {expected}")]
-    InvalidParameter { name: &'static str, value: String, expected: &'static str },
+    InvalidParameter {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
     /// A facility id given to a what-if or isochrone query is not among the engine's facilities.
     #[error("unknown facility '{0}'")]
     UnknownFacility(String),

@@ -25,7 +25,12 @@ pub struct LocalProjection {
 impl LocalProjection {
     pub fn new(lon0: f64, lat0: f64) -> Self {
         let ky = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
-        Self { lon0, lat0, kx: ky * lat0.to_radians().cos(), ky }
+        Self {
+            lon0,
+            lat0,
+            kx: ky * lat0.to_radians().cos(),
+            ky,
+        }
     }
     /// lon/lat → (x, y) metres.
     pub fn project(&self, lon: f64, lat: f64) -> (f64, f64) {

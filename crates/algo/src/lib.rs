@@ -8,11 +8,11 @@
 //!   covering sets, greedy + vertex substitution and an exact Lagrangian branch-and-bound.
 #![forbid(unsafe_code)]
 
+pub mod coverage;
 pub mod error;
 pub mod geometry;
-pub mod network;
-pub mod coverage;
 pub mod isochrone;
+pub mod network;
 pub mod partition;
 pub mod siting;
 

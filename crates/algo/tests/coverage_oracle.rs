@@ -24,11 +24,20 @@ fn load(dir: &std::path::Path) -> Inputs {
     let buildings = sup::load_buildings(&dir.join("buildings.geojson"));
     let facilities = sup::load_facilities(&dir.join("facilities.geojson"));
     let ways = sup::load_network(&dir.join("network.geojson"));
-    Inputs { buildings, facilities, network: Arc::new(WalkingNetwork::build(&ways)) }
+    Inputs {
+        buildings,
+        facilities,
+        network: Arc::new(WalkingNetwork::build(&ways)),
+    }
 }
 
-fn our_minutes(engine: &CoverageEngine, kind: &gridmap_model::FacilityKind) -> HashMap<String, f64> {
-    let cov = engine.coverage(Some(kind), WalkProfile::standard(), 15.0).expect("coverage");
+fn our_minutes(
+    engine: &CoverageEngine,
+    kind: &gridmap_model::FacilityKind,
+) -> HashMap<String, f64> {
+    let cov = engine
+        .coverage(Some(kind), WalkProfile::standard(), 15.0)
+        .expect("coverage");
     engine
         .building_times(&cov, 15.0)
         .expect("times")
@@ -45,12 +54,18 @@ fn every_kind_agrees_with_the_scipy_oracle_on_99_percent_of_buildings() {
     let load_s = t0.elapsed().as_secs_f64();
     let mut oracles = Vec::new();
     for kind in sup::kinds(&inp.facilities) {
-        let Some((oracle, scipy_s)) = sup::oracle_minutes(&dir, kind.as_str(), &[]) else { return };
+        let Some((oracle, scipy_s)) = sup::oracle_minutes(&dir, kind.as_str(), &[]) else {
+            return;
+        };
         oracles.push((kind, oracle, scipy_s));
     }
-    for (name, opts) in [("default", CoverageOptions::default()), ("oracle", CoverageOptions::oracle())] {
+    for (name, opts) in [
+        ("default", CoverageOptions::default()),
+        ("oracle", CoverageOptions::oracle()),
+    ] {
         let t = Instant::now();
-        let engine = CoverageEngine::new(inp.network.clone(), &inp.buildings, &inp.facilities, opts);
+        let engine =
+            CoverageEngine::new(inp.network.clone(), &inp.buildings, &inp.facilities, opts);
         let snap_s = t.elapsed().as_secs_f64();
         for (kind, oracle, scipy_s) in &oracles {
             let (kind, oracle, scipy_s) = (kind, oracle, *scipy_s);
@@ -66,10 +81,17 @@ fn every_kind_agrees_with_the_scipy_oracle_on_99_percent_of_buildings() {
                 snap_s * 1e3,
                 scipy_s.map_or("-".into(), |s| format!("{:.0} ms", s * 1e3))
             );
-            assert!(share >= 99.0, "{name} options, kind {}: only {share:.2}% agree with the oracle", kind.as_str());
+            assert!(
+                share >= 99.0,
+                "{name} options, kind {}: only {share:.2}% agree with the oracle",
+                kind.as_str()
+            );
             if name == "oracle" {
                 // the same semantics: the same minutes, up to float formatting
-                assert!(share >= 99.99, "oracle semantics should reproduce scipy exactly, got {share:.2}%");
+                assert!(
+                    share >= 99.99,
+                    "oracle semantics should reproduce scipy exactly, got {share:.2}%"
+                );
             }
         }
     }
@@ -84,18 +106,38 @@ fn agreement_of_every_snapping_combination() {
     let Some(dir) = sup::oracle_dir() else { return };
     let inp = load(&dir);
     let kinds = sup::kinds(&inp.facilities);
-    let oracles: Vec<_> = kinds.iter().filter_map(|k| sup::oracle_minutes(&dir, k.as_str(), &[]).map(|o| (k.clone(), o.0))).collect();
+    let oracles: Vec<_> = kinds
+        .iter()
+        .filter_map(|k| sup::oracle_minutes(&dir, k.as_str(), &[]).map(|o| (k.clone(), o.0)))
+        .collect();
     let mut default_shares = Vec::new();
     let mut others = Vec::new();
     for mode in [SnapMode::Node, SnapMode::Edge] {
         for legs in [false, true] {
             for to in [SnapTo::AnyComponent, SnapTo::Largest] {
-                let opts = CoverageOptions { snap: SnapOptions { mode, to, max_distance_m: 300.0, ..SnapOptions::default() }, access_legs: legs };
-                let engine = CoverageEngine::new(inp.network.clone(), &inp.buildings, &inp.facilities, opts);
-                let shares: Vec<f64> = oracles.iter().map(|(k, o)| sup::agreement(o, &our_minutes(&engine, k))).collect();
+                let opts = CoverageOptions {
+                    snap: SnapOptions {
+                        mode,
+                        to,
+                        max_distance_m: 300.0,
+                        ..SnapOptions::default()
+                    },
+                    access_legs: legs,
+                };
+                let engine =
+                    CoverageEngine::new(inp.network.clone(), &inp.buildings, &inp.facilities, opts);
+                let shares: Vec<f64> = oracles
+                    .iter()
+                    .map(|(k, o)| sup::agreement(o, &our_minutes(&engine, k)))
+                    .collect();
                 eprintln!(
                     "{mode:?} legs={legs} {to:?}: {}",
-                    oracles.iter().zip(&shares).map(|((k, _), s)| format!("{} {s:.2}", k.as_str())).collect::<Vec<_>>().join(", ")
+                    oracles
+                        .iter()
+                        .zip(&shares)
+                        .map(|((k, _), s)| format!("{} {s:.2}", k.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
                 if mode == SnapMode::Node && !legs && to == SnapTo::AnyComponent {
                     default_shares = shares;
@@ -105,10 +147,16 @@ fn agreement_of_every_snapping_combination() {
             }
         }
     }
-    assert!(default_shares.iter().all(|s| *s >= 99.0), "default snapping must agree with the oracle: {default_shares:?}");
+    assert!(
+        default_shares.iter().all(|s| *s >= 99.0),
+        "default snapping must agree with the oracle: {default_shares:?}"
+    );
     for o in &others {
         for (d, x) in default_shares.iter().zip(o) {
-            assert!(x <= d, "a non-default snapping agreed better ({x} > {d}): revisit the documented default");
+            assert!(
+                x <= d,
+                "a non-default snapping agreed better ({x} > {d}): revisit the documented default"
+            );
         }
     }
 }

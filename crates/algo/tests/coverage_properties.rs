@@ -3,7 +3,9 @@
 use geo_types::{polygon, LineString, MultiPolygon, Point};
 use gridmap_algo::coverage::{Change, CoverageEngine, CoverageOptions, WalkProfile};
 use gridmap_algo::network::{bounded_dijkstra, Seed, SnapMode, SnapOptions, WalkingNetwork};
-use gridmap_model::{Building, BuildingId, Facility, FacilityId, FacilityKind, HouseholdSource, NetworkWay, WayId};
+use gridmap_model::{
+    Building, BuildingId, Facility, FacilityId, FacilityKind, HouseholdSource, NetworkWay, WayId,
+};
 use proptest::prelude::*;
 use std::sync::Arc;
 
@@ -15,7 +17,10 @@ const M: f64 = 1.0 / 111_195.0;
 fn node_pos(i: usize) -> (f64, f64) {
     // nodes on a 6-wide lattice, 80 m apart, with a deterministic wobble
     let (x, y) = ((i % 6) as f64, (i / 6) as f64);
-    (LON0 + (x * 80.0 + (i as f64 * 7.0) % 13.0) * M * 1.3, LAT0 + (y * 80.0 + (i as f64 * 5.0) % 11.0) * M)
+    (
+        LON0 + (x * 80.0 + (i as f64 * 7.0) % 13.0) * M * 1.3,
+        LAT0 + (y * 80.0 + (i as f64 * 5.0) % 11.0) * M,
+    )
 }
 
 fn way(i: usize, a: usize, b: usize, len: f64) -> NetworkWay {
@@ -92,22 +97,54 @@ fn floyd_warshall(n: usize, edges: &[(usize, usize, f64)]) -> Vec<Vec<f64>> {
 }
 
 fn points() -> impl Strategy<Value = Vec<(f64, f64)>> {
-    prop::collection::vec((-60.0f64..540.0, -60.0f64..380.0), 1..25)
-        .prop_map(|v| v.into_iter().map(|(x, y)| (LON0 + x * M * 1.3, LAT0 + y * M)).collect())
+    prop::collection::vec((-60.0f64..540.0, -60.0f64..380.0), 1..25).prop_map(|v| {
+        v.into_iter()
+            .map(|(x, y)| (LON0 + x * M * 1.3, LAT0 + y * M))
+            .collect()
+    })
 }
 
-fn engine(edges: &[(usize, usize, f64)], bs: &[(f64, f64)], fs: &[(f64, f64)], opts: CoverageOptions) -> CoverageEngine {
-    let ways: Vec<NetworkWay> = edges.iter().enumerate().map(|(i, &(a, b, w))| way(i, a, b, w)).collect();
-    let buildings: Vec<Building> = bs.iter().enumerate().map(|(i, p)| building(i, p.0, p.1, 1 + (i as u32 * 37) % 90)).collect();
-    let facilities: Vec<Facility> = fs.iter().enumerate().map(|(i, p)| facility(i, p.0, p.1)).collect();
-    CoverageEngine::new(Arc::new(WalkingNetwork::build(&ways)), &buildings, &facilities, opts)
+fn engine(
+    edges: &[(usize, usize, f64)],
+    bs: &[(f64, f64)],
+    fs: &[(f64, f64)],
+    opts: CoverageOptions,
+) -> CoverageEngine {
+    let ways: Vec<NetworkWay> = edges
+        .iter()
+        .enumerate()
+        .map(|(i, &(a, b, w))| way(i, a, b, w))
+        .collect();
+    let buildings: Vec<Building> = bs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| building(i, p.0, p.1, 1 + (i as u32 * 37) % 90))
+        .collect();
+    let facilities: Vec<Facility> = fs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| facility(i, p.0, p.1))
+        .collect();
+    CoverageEngine::new(
+        Arc::new(WalkingNetwork::build(&ways)),
+        &buildings,
+        &facilities,
+        opts,
+    )
 }
 
 fn option_sets() -> Vec<CoverageOptions> {
     let mut v = Vec::new();
     for mode in [SnapMode::Node, SnapMode::Edge] {
         for legs in [false, true] {
-            v.push(CoverageOptions { snap: SnapOptions { mode, max_distance_m: 120.0, ..SnapOptions::default() }, access_legs: legs });
+            v.push(CoverageOptions {
+                snap: SnapOptions {
+                    mode,
+                    max_distance_m: 120.0,
+                    ..SnapOptions::default()
+                },
+                access_legs: legs,
+            });
         }
     }
     v

@@ -20,7 +20,17 @@ fn area_m2(mp: &geo_types::MultiPolygon<f64>, proj: &LocalProjection) -> f64 {
 
 /// 5 × 5 buildings of ~11 m at a spacing of ~22 m around (x, y) degrees.
 fn cluster(tag: &str, x: f64, y: f64) -> Vec<Building> {
-    (0..25).map(|i| square(&format!("{tag}{i}"), x + (i % 5) as f64 * 0.0002, y + (i / 5) as f64 * 0.0002, 0.0001, 3)).collect()
+    (0..25)
+        .map(|i| {
+            square(
+                &format!("{tag}{i}"),
+                x + (i % 5) as f64 * 0.0002,
+                y + (i / 5) as f64 * 0.0002,
+                0.0001,
+                3,
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -36,12 +46,20 @@ fn a_grid_of_two_far_apart_clusters_gets_two_small_parts() {
     let proj = LocalProjection::new(9.56, 47.135);
     let pts: Vec<Point<f64>> = buildings
         .iter()
-        .flat_map(|b| b.footprint.0.iter().flat_map(|p| p.exterior().0.iter().copied()))
+        .flat_map(|b| {
+            b.footprint
+                .0
+                .iter()
+                .flat_map(|p| p.exterior().0.iter().copied())
+        })
         .map(Point::from)
         .collect();
     let hull = geo_types::MultiPolygon(vec![MultiPoint::from(pts).convex_hull()]);
     let (a, h) = (area_m2(o, &proj), area_m2(&hull, &proj));
-    assert!(a > 0.0 && a < 0.05 * h, "outline {a:.0} m² vs convex hull {h:.0} m²");
+    assert!(
+        a > 0.0 && a < 0.05 * h,
+        "outline {a:.0} m² vs convex hull {h:.0} m²"
+    );
     // Every footprint centre lies inside the outline.
     use geo::Contains;
     for b in &buildings {
@@ -57,7 +75,12 @@ fn outlines_of_neighbouring_grids_do_not_overlap() {
     // The two western columns are one grid, the other three another.
     let grids: Vec<Vec<BuildingId>> = [true, false]
         .iter()
-        .map(|&west| (0..25).filter(|i| (i % 5 < 2) == west).map(|i| buildings[i].id.clone()).collect())
+        .map(|&west| {
+            (0..25)
+                .filter(|i| (i % 5 < 2) == west)
+                .map(|i| buildings[i].id.clone())
+                .collect()
+        })
         .collect();
     let o = grid_outlines(&buildings, &grids, None).expect("outlines");
     let proj = LocalProjection::new(9.50, 47.10);

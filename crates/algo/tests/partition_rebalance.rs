@@ -3,19 +3,36 @@
 mod fixture;
 
 use fixture::lattice_city;
-use gridmap_algo::partition::{partition, rebalance, Band, PartitionError, PartitionInput, PartitionParams};
+use gridmap_algo::partition::{
+    partition, rebalance, Band, PartitionError, PartitionInput, PartitionParams,
+};
 use gridmap_model::{Building, BuildingId, CommunityId, Grid, GridId};
 use proptest::prelude::*;
 use std::collections::{HashMap, HashSet};
 
 fn params() -> PartitionParams {
-    PartitionParams { outlines: false, ..PartitionParams::default() }
+    PartitionParams {
+        outlines: false,
+        ..PartitionParams::default()
+    }
 }
 
 /// A city and its automatic grids, as stored grids.
 fn city() -> (Vec<Building>, Vec<Grid>) {
-    let buildings = lattice_city(36, 30, |i, j| 2 + ((i * 5 + j * 3) % 3) as u32, |_, _| Some("R".into()));
-    let r = partition(&PartitionInput { buildings: &buildings, ..Default::default() }, &params()).expect("partition");
+    let buildings = lattice_city(
+        36,
+        30,
+        |i, j| 2 + ((i * 5 + j * 3) % 3) as u32,
+        |_, _| Some("R".into()),
+    );
+    let r = partition(
+        &PartitionInput {
+            buildings: &buildings,
+            ..Default::default()
+        },
+        &params(),
+    )
+    .expect("partition");
     let grids = r
         .grids
         .iter()
@@ -53,10 +70,22 @@ fn bump(buildings: &mut [Building], grid: &Grid, extra: u32) {
 #[test]
 fn rebalancing_grids_that_are_all_in_band_moves_nothing() {
     let (buildings, grids) = city();
-    let r = rebalance(&PartitionInput { buildings: &buildings, ..Default::default() }, &grids, &params()).expect("rebalance");
+    let r = rebalance(
+        &PartitionInput {
+            buildings: &buildings,
+            ..Default::default()
+        },
+        &grids,
+        &params(),
+    )
+    .expect("rebalance");
     assert!(r.moves.is_empty(), "{:?}", r.moves);
     assert_eq!(r.grids.len(), grids.len());
-    assert!(r.grids.iter().zip(&grids).all(|(a, b)| a.id == b.id && a.version == b.version));
+    assert!(r
+        .grids
+        .iter()
+        .zip(&grids)
+        .all(|(a, b)| a.id == b.id && a.version == b.version));
     assert_eq!(r.report.out_of_band_before, 0);
 }
 
@@ -64,22 +93,49 @@ fn rebalancing_grids_that_are_all_in_band_moves_nothing() {
 fn an_over_full_grid_sheds_boundary_buildings_and_other_grids_keep_theirs() {
     let (mut buildings, grids) = city();
     let band = Band::new(300.0, 0.15);
-    let victim = grids.iter().find(|g| households(&buildings, g) < 320).expect("a grid");
+    let victim = grids
+        .iter()
+        .find(|g| households(&buildings, g) < 320)
+        .expect("a grid");
     let need = 360 - households(&buildings, victim) as u32;
     bump(&mut buildings, victim, need);
     assert!(!band.contains(households(&buildings, victim)));
-    let r = rebalance(&PartitionInput { buildings: &buildings, ..Default::default() }, &grids, &params()).expect("rebalance");
+    let r = rebalance(
+        &PartitionInput {
+            buildings: &buildings,
+            ..Default::default()
+        },
+        &grids,
+        &params(),
+    )
+    .expect("rebalance");
     assert_eq!(r.report.out_of_band_before, 1);
     assert_eq!(r.report.out_of_band_after, 0, "{:?}", r.report);
     assert!(!r.moves.is_empty());
     for m in &r.moves {
-        assert_eq!(m.from.as_ref(), Some(&victim.id), "{m:?} moved a building of an in-band grid");
+        assert_eq!(
+            m.from.as_ref(),
+            Some(&victim.id),
+            "{m:?} moved a building of an in-band grid"
+        );
     }
-    assert!(r.report.moved_households <= 60, "moved {} households to fix 15", r.report.moved_households);
+    assert!(
+        r.report.moved_households <= 60,
+        "moved {} households to fix 15",
+        r.report.moved_households
+    );
     assert!(r.report.created.is_empty() && r.report.removed.is_empty());
     let ids: Vec<_> = r.grids.iter().map(|g| &g.id).collect();
-    assert_eq!(ids, grids.iter().map(|g| &g.id).collect::<Vec<_>>(), "ids stable");
-    let changed = r.grids.iter().find(|g| g.id == victim.id).expect("victim kept");
+    assert_eq!(
+        ids,
+        grids.iter().map(|g| &g.id).collect::<Vec<_>>(),
+        "ids stable"
+    );
+    let changed = r
+        .grids
+        .iter()
+        .find(|g| g.id == victim.id)
+        .expect("victim kept");
     assert_eq!(changed.version, victim.version + 1);
 }
 
@@ -92,12 +148,31 @@ fn a_grid_that_doubled_is_split_and_the_new_piece_gets_the_next_code() {
         b.households *= 2;
     }
     // With outlines: changed and new grids get a fresh outline.
-    let r = rebalance(&PartitionInput { buildings: &buildings, ..Default::default() }, &grids, &PartitionParams::default())
-        .expect("rebalance");
+    let r = rebalance(
+        &PartitionInput {
+            buildings: &buildings,
+            ..Default::default()
+        },
+        &grids,
+        &PartitionParams::default(),
+    )
+    .expect("rebalance");
     assert_eq!(r.report.created.len(), 1, "{:?}", r.report);
-    let new = r.grids.iter().find(|g| g.id == r.report.created[0]).expect("new grid");
-    assert!(new.boundary.as_ref().is_some_and(|b| !b.0.is_empty()), "new grid has an outline");
-    assert!(r.grids.iter().find(|g| g.id == victim.id).and_then(|g| g.boundary.as_ref()).is_some());
+    let new = r
+        .grids
+        .iter()
+        .find(|g| g.id == r.report.created[0])
+        .expect("new grid");
+    assert!(
+        new.boundary.as_ref().is_some_and(|b| !b.0.is_empty()),
+        "new grid has an outline"
+    );
+    assert!(r
+        .grids
+        .iter()
+        .find(|g| g.id == victim.id)
+        .and_then(|g| g.boundary.as_ref())
+        .is_some());
     let max_code = grids.iter().map(|g| g.code.clone()).max().expect("codes");
     assert!(new.code > max_code, "{} after {max_code}", new.code);
     assert_eq!(new.community, Some(CommunityId::new("R")));
@@ -114,17 +189,43 @@ fn an_emptied_grid_merges_into_a_neighbour_and_new_buildings_join_a_grid() {
     for b in buildings.iter_mut().filter(|b| ids.contains(&b.id)) {
         b.households = 0;
     }
-    let mut new_building = fixture::square("new-1", fixture::LON0 - 0.0003, fixture::LAT0, 0.0001, 2);
+    let mut new_building =
+        fixture::square("new-1", fixture::LON0 - 0.0003, fixture::LAT0, 0.0001, 2);
     new_building.community = Some(CommunityId::new("R"));
     buildings.push(new_building);
-    let r = rebalance(&PartitionInput { buildings: &buildings, ..Default::default() }, &grids, &params()).expect("rebalance");
-    assert!(r.moves.iter().any(|m| m.building.as_str() == "new-1" && m.from.is_none()));
+    let r = rebalance(
+        &PartitionInput {
+            buildings: &buildings,
+            ..Default::default()
+        },
+        &grids,
+        &params(),
+    )
+    .expect("rebalance");
+    assert!(r
+        .moves
+        .iter()
+        .any(|m| m.building.as_str() == "new-1" && m.from.is_none()));
     assert_eq!(r.report.out_of_band_after, 0, "{:?}", r.report);
-    assert_eq!(r.report.removed.len() + usize::from(r.grids.iter().any(|g| g.id == victim.id)), 1);
+    assert_eq!(
+        r.report.removed.len() + usize::from(r.grids.iter().any(|g| g.id == victim.id)),
+        1
+    );
     // A grid naming a building that does not exist is an error naming both.
     grids[0].buildings.push(BuildingId::new("ghost"));
-    let e = rebalance(&PartitionInput { buildings: &buildings, ..Default::default() }, &grids, &params()).expect_err("ghost");
-    assert!(matches!(&e, PartitionError::UnknownBuilding { building, .. } if building.as_str() == "ghost"), "{e}");
+    let e = rebalance(
+        &PartitionInput {
+            buildings: &buildings,
+            ..Default::default()
+        },
+        &grids,
+        &params(),
+    )
+    .expect_err("ghost");
+    assert!(
+        matches!(&e, PartitionError::UnknownBuilding { building, .. } if building.as_str() == "ghost"),
+        "{e}"
+    );
 }
 
 proptest! {

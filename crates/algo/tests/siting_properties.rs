@@ -10,7 +10,9 @@ use gridmap_algo::siting::mclp::{branch_and_bound, greedy, heuristic, Limits};
 use gridmap_algo::siting::pcenter::{p_center, Radii};
 use gridmap_algo::siting::setcover::min_sites;
 use gridmap_algo::siting::{site, Candidate, CandidateSet, Control, Model, SitingParams};
-use gridmap_model::{Building, BuildingId, Facility, FacilityId, FacilityKind, HouseholdSource, NetworkWay, WayId};
+use gridmap_model::{
+    Building, BuildingId, Facility, FacilityId, FacilityKind, HouseholdSource, NetworkWay, WayId,
+};
 use proptest::prelude::*;
 use std::sync::Arc;
 
@@ -26,7 +28,10 @@ fn subsets(n: usize, k: usize) -> Vec<Vec<u32>> {
 
 fn instance() -> impl Strategy<Value = (Vec<u64>, Vec<Vec<u32>>)> {
     (1usize..14, 1usize..10).prop_flat_map(|(ng, nc)| {
-        (prop::collection::vec(1u64..50, ng), prop::collection::vec(prop::collection::vec(0..ng as u32, 0..6), nc))
+        (
+            prop::collection::vec(1u64..50, ng),
+            prop::collection::vec(prop::collection::vec(0..ng as u32, 0..6), nc),
+        )
     })
 }
 
@@ -105,7 +110,10 @@ const M: f64 = 1.0 / 111_195.0;
 
 fn node_pos(i: usize) -> (f64, f64) {
     let (x, y) = ((i % 6) as f64, (i / 6) as f64);
-    (LON0 + (x * 80.0 + (i as f64 * 7.0) % 13.0) * M * 1.3, LAT0 + (y * 80.0 + (i as f64 * 5.0) % 11.0) * M)
+    (
+        LON0 + (x * 80.0 + (i as f64 * 7.0) % 13.0) * M * 1.3,
+        LAT0 + (y * 80.0 + (i as f64 * 5.0) % 11.0) * M,
+    )
 }
 
 fn building(i: usize, lon: f64, lat: f64, households: u32) -> Building {
@@ -130,12 +138,20 @@ fn building(i: usize, lon: f64, lat: f64, households: u32) -> Building {
 }
 
 fn points(max: usize) -> impl Strategy<Value = Vec<(f64, f64)>> {
-    prop::collection::vec((-60.0f64..540.0, -60.0f64..380.0), 0..max)
-        .prop_map(|v| v.into_iter().map(|(x, y)| (LON0 + x * M * 1.3, LAT0 + y * M)).collect())
+    prop::collection::vec((-60.0f64..540.0, -60.0f64..380.0), 0..max).prop_map(|v| {
+        v.into_iter()
+            .map(|(x, y)| (LON0 + x * M * 1.3, LAT0 + y * M))
+            .collect()
+    })
 }
 
 fn graph() -> impl Strategy<Value = (usize, Vec<(usize, usize, f64)>)> {
-    (3usize..24).prop_flat_map(|n| (Just(n), prop::collection::vec((0..n, 0..n, 1.0f64..400.0), 1..(n * 3))))
+    (3usize..24).prop_flat_map(|n| {
+        (
+            Just(n),
+            prop::collection::vec((0..n, 0..n, 1.0f64..400.0), 1..(n * 3)),
+        )
+    })
 }
 
 proptest! {

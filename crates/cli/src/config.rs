@@ -20,7 +20,12 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct Global {
     /// Database URL: `sqlite://FILE` (embedded, default) or `postgres://USER@HOST/DB` (PostGIS).
-    #[arg(long, global = true, env = "GRIDMAP_DB", default_value = "sqlite://gridmap.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "GRIDMAP_DB",
+        default_value = "sqlite://gridmap.db"
+    )]
     pub db: String,
     /// Print machine-readable JSON (one object on the last line of stdout) instead of a table.
     #[arg(long, global = true)]
@@ -318,7 +323,15 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// Serving `bind` with the defaults of `gridmap serve`.
     pub fn on(bind: SocketAddr) -> Self {
-        ServeArgs { bind, cors: vec![], body_limit: 16 * 1024 * 1024, timeout_s: 30, anonymous: "auto".into(), session_hours: 12, public_url: None }
+        ServeArgs {
+            bind,
+            cors: vec![],
+            body_limit: 16 * 1024 * 1024,
+            timeout_s: 30,
+            anonymous: "auto".into(),
+            session_hours: 12,
+            public_url: None,
+        }
     }
 }
 
@@ -389,7 +402,9 @@ pub struct SynthArgs {
 pub fn init_tracing(g: &Global) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_new(&g.log).unwrap_or_else(|_| EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if g.log_json {
         builder.json().init();
     } else {

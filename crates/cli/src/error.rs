@@ -14,14 +14,20 @@ pub enum CliError {
     #[error("{what}: {detail}")]
     Usage { what: String, detail: String },
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot read {path}: {detail}")]
     Read { path: PathBuf, detail: String },
 }
 
 impl CliError {
     pub fn usage(what: impl Into<String>, detail: impl std::fmt::Display) -> Self {
-        Self::Usage { what: what.into(), detail: detail.to_string() }
+        Self::Usage {
+            what: what.into(),
+            detail: detail.to_string(),
+        }
     }
     pub fn algo(e: impl std::fmt::Display) -> Self {
         Self::Algo(e.to_string())

@@ -12,8 +12,10 @@ impl Bar {
         if quiet || !std::io::stderr().is_terminal() {
             pb.set_draw_target(ProgressDrawTarget::hidden());
         }
-        let style = ProgressStyle::with_template("{prefix:>10} {spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        let style = ProgressStyle::with_template(
+            "{prefix:>10} {spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
         pb.set_style(style);
         pb.set_prefix(prefix.to_owned());
         pb.enable_steady_tick(Duration::from_millis(120));

@@ -10,11 +10,23 @@ fuzz_target!(|data: &[u8]| {
     match read_household_csv_from(data, data.len() as u64, "fuzz.csv", "fuzz.csv", &NoProgress) {
         Ok(updates) => {
             let lines = data.iter().filter(|&&b| b == b'\n' || b == b'\r').count() + 1;
-            assert!(updates.len() < lines.max(2), "{} updates from {lines} lines", updates.len());
+            assert!(
+                updates.len() < lines.max(2),
+                "{} updates from {lines} lines",
+                updates.len()
+            );
             let mut last = 1u64;
             for u in &updates {
-                let line: u64 = u.origin.strip_prefix("fuzz.csv:").and_then(|l| l.parse().ok()).unwrap_or_else(|| panic!("origin {:?}", u.origin));
-                assert!(line > last, "origin lines not increasing: {} after {last}", u.origin);
+                let line: u64 = u
+                    .origin
+                    .strip_prefix("fuzz.csv:")
+                    .and_then(|l| l.parse().ok())
+                    .unwrap_or_else(|| panic!("origin {:?}", u.origin));
+                assert!(
+                    line > last,
+                    "origin lines not increasing: {} after {last}",
+                    u.origin
+                );
                 last = line;
             }
         }

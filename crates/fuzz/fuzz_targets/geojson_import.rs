@@ -10,13 +10,19 @@ use gridmap_model::Layer;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&sel, doc)) = data.split_first() else { return };
+    let Some((&sel, doc)) = data.split_first() else {
+        return;
+    };
     let layer = match sel % 8 {
         0 => None,
         k => Some(Layer::ALL[usize::from(k - 1)]),
     };
     let crs = [Crs::Wgs84, Crs::Cgcs2000, Crs::Gcj02, Crs::Bd09][usize::from(sel / 8 % 4)];
-    let opts = ImportOptions { layer, crs, ..ImportOptions::default() };
+    let opts = ImportOptions {
+        layer,
+        crs,
+        ..ImportOptions::default()
+    };
     match read_geojson_bytes(doc, "fuzz.geojson", &opts, &NoProgress) {
         Ok((ds, _report)) => {
             if crs.is_wgs84_equivalent() {

@@ -16,7 +16,9 @@ fuzz_target!(|data: &[u8]| {
         match IfMatch::from_headers(&h) {
             Ok(Some(IfMatch::Any)) => assert_eq!(std::str::from_utf8(data).map(str::trim), Ok("*")),
             Ok(Some(m @ IfMatch::Versions(_))) => {
-                let IfMatch::Versions(vs) = &m else { unreachable!() };
+                let IfMatch::Versions(vs) = &m else {
+                    unreachable!()
+                };
                 for &n in vs {
                     assert_eq!(m.check("grid", "g", n).ok(), Some(n));
                 }
@@ -32,12 +34,26 @@ fuzz_target!(|data: &[u8]| {
     b[..n].copy_from_slice(&data[..n]);
     let version = i64::from_le_bytes(b);
     let tag = etag(version);
-    for header in [tag.clone(), format!("W/\"x\", {tag}"), format!("{tag},\"other\"")] {
+    for header in [
+        tag.clone(),
+        format!("W/\"x\", {tag}"),
+        format!("{tag},\"other\""),
+    ] {
         let mut h = HeaderMap::new();
-        h.insert(IF_MATCH, HeaderValue::from_str(&header).expect("etag is a header value"));
-        assert_eq!(IfMatch::from_headers(&h).ok().flatten(), Some(IfMatch::Versions(vec![version])), "{header}");
+        h.insert(
+            IF_MATCH,
+            HeaderValue::from_str(&header).expect("etag is a header value"),
+        );
+        assert_eq!(
+            IfMatch::from_headers(&h).ok().flatten(),
+            Some(IfMatch::Versions(vec![version])),
+            "{header}"
+        );
         let mut h = HeaderMap::new();
-        h.insert(IF_NONE_MATCH, HeaderValue::from_str(&header).expect("etag is a header value"));
+        h.insert(
+            IF_NONE_MATCH,
+            HeaderValue::from_str(&header).expect("etag is a header value"),
+        );
         assert!(none_match(&h, &tag), "{header}");
     }
 });

@@ -15,7 +15,9 @@ use libfuzzer_sys::fuzz_target;
 fn let_decoder_panics_unwind() {
     let aborting = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let in_decoder = info.location().is_some_and(|l| l.file().contains("/osmpbf-") || l.file().contains("/protobuf-"));
+        let in_decoder = info
+            .location()
+            .is_some_and(|l| l.file().contains("/osmpbf-") || l.file().contains("/protobuf-"));
         if !in_decoder {
             aborting(info);
         }

@@ -14,19 +14,28 @@ use gridmap_server::snapshot::Collection;
 use libfuzzer_sys::fuzz_target;
 
 fn decode(query: &str) -> Option<Vec<(String, String)>> {
-    let uri: Uri = format!("/collections/buildings/items?{query}").parse().ok()?;
-    Query::<Vec<(String, String)>>::try_from_uri(&uri).ok().map(|q| q.0)
+    let uri: Uri = format!("/collections/buildings/items?{query}")
+        .parse()
+        .ok()?;
+    Query::<Vec<(String, String)>>::try_from_uri(&uri)
+        .ok()
+        .map(|q| q.0)
 }
 
 fn check_boxes(boxes: &[[f64; 4]], input: &str) {
     assert!(boxes.len() <= 2, "{input:?} gave {} boxes", boxes.len());
     for b in boxes {
-        assert!(b[0] <= b[2] && b[1] <= b[3], "bbox {input:?} gave an unordered or NaN box {b:?}");
+        assert!(
+            b[0] <= b[2] && b[1] <= b[3],
+            "bbox {input:?} gave an unordered or NaN box {b:?}"
+        );
     }
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(s) = std::str::from_utf8(data) else { return };
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
     let Some(pairs) = decode(s) else { return };
     for c in Collection::ALL {
         for ogc in [true, false] {
@@ -58,7 +67,11 @@ fuzz_target!(|data: &[u8]| {
     }
     let link = with_paging(&pairs, 20, 10);
     let back = decode(&link).unwrap_or_else(|| panic!("paging link {link:?} does not decode"));
-    let mut want: Vec<(String, String)> = pairs.iter().filter(|(k, _)| k != "offset" && k != "limit").cloned().collect();
+    let mut want: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| k != "offset" && k != "limit")
+        .cloned()
+        .collect();
     want.push(("limit".into(), "10".into()));
     want.push(("offset".into(), "20".into()));
     assert_eq!(back, want, "paging link {link:?}");

@@ -25,7 +25,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             b[i] = (next() & 0xFF) as u8;
         }
         std::fs::write(&out, &b)?;
-        let r = std::panic::catch_unwind(|| read_osm_pbf(&out, &ImportOptions::default(), &NoProgress).map(|_| ()));
+        let r = std::panic::catch_unwind(|| {
+            read_osm_pbf(&out, &ImportOptions::default(), &NoProgress).map(|_| ())
+        });
         match r {
             Ok(Ok(())) => ok += 1,
             Ok(Err(_)) => err += 1,

@@ -16,8 +16,10 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The embedded default rules (`data/facility_tags.toml`).
-pub const DEFAULT_FACILITY_TAGS_TOML: &str =
-    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/facility_tags.toml"));
+pub const DEFAULT_FACILITY_TAGS_TOML: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../data/facility_tags.toml"
+));
 
 /// One mapping rule: an object whose tag `key` has one of `values` (any value when empty) is a
 /// facility of `kind`.
@@ -60,10 +62,19 @@ impl FacilityTagConfig {
         };
         Self {
             rules: vec![
-                rule(FacilityKind::ServiceStation, &["community_centre", "townhall"]),
-                rule(FacilityKind::Canteen, &["social_facility", "restaurant", "food_court"]),
+                rule(
+                    FacilityKind::ServiceStation,
+                    &["community_centre", "townhall"],
+                ),
+                rule(
+                    FacilityKind::Canteen,
+                    &["social_facility", "restaurant", "food_court"],
+                ),
                 rule(FacilityKind::ReadingRoom, &["library"]),
-                rule(FacilityKind::OutreachPoint, &["police", "clinic", "post_office"]),
+                rule(
+                    FacilityKind::OutreachPoint,
+                    &["police", "clinic", "post_office"],
+                ),
                 rule(FacilityKind::Other("other".to_owned()), &["social_centre"]),
             ],
         }
@@ -71,8 +82,10 @@ impl FacilityTagConfig {
 
     /// Parses rules from TOML text; `origin` names the source in errors.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, ImportError> {
-        let cfg: Self = toml::from_str(text)
-            .map_err(|e| ImportError::FacilityTags { file: origin.to_owned(), message: e.to_string() })?;
+        let cfg: Self = toml::from_str(text).map_err(|e| ImportError::FacilityTags {
+            file: origin.to_owned(),
+            message: e.to_string(),
+        })?;
         for (i, r) in cfg.rules.iter().enumerate() {
             if r.key.trim().is_empty() {
                 return Err(ImportError::FacilityTags {
@@ -110,7 +123,8 @@ mod tests {
 
     #[test]
     fn the_embedded_defaults_are_the_peer_kits_table() {
-        let parsed = FacilityTagConfig::from_toml_str(DEFAULT_FACILITY_TAGS_TOML, "embedded").unwrap();
+        let parsed =
+            FacilityTagConfig::from_toml_str(DEFAULT_FACILITY_TAGS_TOML, "embedded").unwrap();
         assert_eq!(parsed, FacilityTagConfig::peer_kit_rules());
     }
 
@@ -121,15 +135,25 @@ mod tests {
             "t",
         )
         .unwrap();
-        assert_eq!(cfg.kind_of([("amenity", "townhall")]), Some(FacilityKind::Canteen));
-        assert_eq!(cfg.kind_of([("healthcare", "anything")]), Some(FacilityKind::Other("pharmacy".into())));
+        assert_eq!(
+            cfg.kind_of([("amenity", "townhall")]),
+            Some(FacilityKind::Canteen)
+        );
+        assert_eq!(
+            cfg.kind_of([("healthcare", "anything")]),
+            Some(FacilityKind::Other("pharmacy".into()))
+        );
         assert_eq!(cfg.kind_of([("amenity", "bar")]), None);
     }
 
     #[test]
     fn a_broken_rules_file_names_the_problem() {
-        let e = FacilityTagConfig::from_toml_str("[[rule]]\nkind='canteen'\nkey=''\n", "mine.toml").unwrap_err();
-        assert!(e.to_string().contains("mine.toml") && e.to_string().contains("key"), "{e}");
+        let e = FacilityTagConfig::from_toml_str("[[rule]]\nkind='canteen'\nkey=''\n", "mine.toml")
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("mine.toml") && e.to_string().contains("key"),
+            "{e}"
+        );
         let e = FacilityTagConfig::from_toml_str("[[rule]]\nkind=3\n", "mine.toml").unwrap_err();
         assert!(e.to_string().contains("mine.toml"), "{e}");
     }

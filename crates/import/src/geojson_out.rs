@@ -1,19 +1,27 @@
 //! GeoJSON export of one layer: the inverse of the GeoJSON reader (round trip is lossless).
 //! `None` fields are left out; `households_source` is written so estimated counts stay
 //! estimated when read back.
-use gridmap_model::crs::Crs;
-use gridmap_model::{Dataset, Layer, OSM_ATTRIBUTION};
 use geo_types::{LineString, MultiPolygon, Point};
 use geojson::{Feature, FeatureCollection, Geometry, GeometryValue, JsonObject};
+use gridmap_model::crs::Crs;
+use gridmap_model::{Dataset, Layer, OSM_ATTRIBUTION};
 use serde_json::{json, Value};
 
 fn mp(g: &MultiPolygon<f64>, crs: Crs) -> Geometry {
-    let g = if crs.is_wgs84_equivalent() { g.clone() } else { crs.geometry_from_wgs84(g) };
+    let g = if crs.is_wgs84_equivalent() {
+        g.clone()
+    } else {
+        crs.geometry_from_wgs84(g)
+    };
     Geometry::new(GeometryValue::from(&g))
 }
 
 fn line(g: &LineString<f64>, crs: Crs) -> Geometry {
-    let g = if crs.is_wgs84_equivalent() { g.clone() } else { crs.geometry_from_wgs84(g) };
+    let g = if crs.is_wgs84_equivalent() {
+        g.clone()
+    } else {
+        crs.geometry_from_wgs84(g)
+    };
     Geometry::new(GeometryValue::from(&g))
 }
 
@@ -43,7 +51,13 @@ impl Props {
 }
 
 fn feature(geometry: Option<Geometry>, p: Props) -> Feature {
-    Feature { bbox: None, geometry, id: None, properties: Some(p.0), foreign_members: None }
+    Feature {
+        bbox: None,
+        geometry,
+        id: None,
+        properties: Some(p.0),
+        foreign_members: None,
+    }
 }
 
 /// Exports one layer of a dataset as a FeatureCollection, coordinates converted to `crs`.
@@ -65,10 +79,13 @@ pub fn to_geojson(ds: &Dataset, layer: Layer, crs: Crs) -> FeatureCollection {
                     .opt("steward", b.steward.clone())
                     .opt("compound", b.compound.as_ref().map(|c| c.0.clone()))
                     .opt("community", b.community.as_ref().map(|c| c.0.clone()))
-                    .opt("entrance", b.entrance.map(|e| {
-                        let (x, y) = crs.from_wgs84(e.x(), e.y());
-                        json!([x, y])
-                    }))
+                    .opt(
+                        "entrance",
+                        b.entrance.map(|e| {
+                            let (x, y) = crs.from_wgs84(e.x(), e.y());
+                            json!([x, y])
+                        }),
+                    )
                     .set("area_m2", (b.area_m2() * 10.0).round() / 10.0);
                 feature(Some(mp(&b.footprint, crs)), p)
             })
@@ -100,14 +117,21 @@ pub fn to_geojson(ds: &Dataset, layer: Layer, crs: Crs) -> FeatureCollection {
             .communities
             .iter()
             .map(|c| {
-                let p = Props::new(c.id.as_str()).set("name", c.name.clone()).opt("street", c.street.as_ref().map(|s| s.0.clone()));
+                let p = Props::new(c.id.as_str())
+                    .set("name", c.name.clone())
+                    .opt("street", c.street.as_ref().map(|s| s.0.clone()));
                 feature(c.boundary.as_ref().map(|b| mp(b, crs)), p)
             })
             .collect(),
         Layer::Streets => ds
             .streets
             .iter()
-            .map(|s| feature(s.boundary.as_ref().map(|b| mp(b, crs)), Props::new(s.id.as_str()).set("name", s.name.clone())))
+            .map(|s| {
+                feature(
+                    s.boundary.as_ref().map(|b| mp(b, crs)),
+                    Props::new(s.id.as_str()).set("name", s.name.clone()),
+                )
+            })
             .collect(),
         Layer::Grids => ds
             .grids
@@ -117,8 +141,14 @@ pub fn to_geojson(ds: &Dataset, layer: Layer, crs: Crs) -> FeatureCollection {
                     .set("code", g.code.clone())
                     .opt("name", g.name.clone())
                     .opt("community", g.community.as_ref().map(|c| c.0.clone()))
-                    .set("buildings", g.buildings.iter().map(|b| b.0.clone()).collect::<Vec<_>>())
-                    .set("leads", g.leads.iter().map(|u| u.0.clone()).collect::<Vec<_>>())
+                    .set(
+                        "buildings",
+                        g.buildings.iter().map(|b| b.0.clone()).collect::<Vec<_>>(),
+                    )
+                    .set(
+                        "leads",
+                        g.leads.iter().map(|u| u.0.clone()).collect::<Vec<_>>(),
+                    )
                     .set("version", g.version);
                 feature(g.boundary.as_ref().map(|b| mp(b, crs)), p)
             })
@@ -137,9 +167,16 @@ pub fn to_geojson(ds: &Dataset, layer: Layer, crs: Crs) -> FeatureCollection {
             })
             .collect(),
     };
-    let mut fc = FeatureCollection { bbox: None, features, foreign_members: None };
+    let mut fc = FeatureCollection {
+        bbox: None,
+        features,
+        foreign_members: None,
+    };
     let mut members = JsonObject::new();
-    members.insert("attribution".into(), Value::String(OSM_ATTRIBUTION.to_owned()));
+    members.insert(
+        "attribution".into(),
+        Value::String(OSM_ATTRIBUTION.to_owned()),
+    );
     let crs_name = match crs {
         Crs::Wgs84 => None,
         Crs::Cgcs2000 => Some("urn:ogc:def:crs:EPSG::4490"),
@@ -147,7 +184,10 @@ pub fn to_geojson(ds: &Dataset, layer: Layer, crs: Crs) -> FeatureCollection {
         Crs::Bd09 => Some("BD09"),
     };
     if let Some(name) = crs_name {
-        members.insert("crs".into(), json!({"type": "name", "properties": {"name": name}}));
+        members.insert(
+            "crs".into(),
+            json!({"type": "name", "properties": {"name": name}}),
+        );
     }
     fc.foreign_members = Some(members);
     fc

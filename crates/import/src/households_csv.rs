@@ -9,8 +9,8 @@ use crate::Progress;
 use gridmap_model::{BuildingId, BuildingKey, HouseholdUpdate};
 use std::cell::RefCell;
 use std::io::Read;
-use std::rc::Rc;
 use std::path::Path;
+use std::rc::Rc;
 
 /// Turns CRLF and lone CR line endings into LF and notes where blank lines are, so that rows
 /// are named by their real line. The csv reader counts lines by LF only and takes a row's
@@ -63,19 +63,30 @@ impl<R: Read> Read for LineEndings<R> {
 /// The line a row really starts on, given the csv reader's position for it (see [`LineEndings`]).
 fn row_line(pos: &csv::Position, blank: &[u64]) -> u64 {
     let first = blank.partition_point(|&b| b < pos.byte());
-    let skipped = blank[first..].iter().zip(pos.byte()..).take_while(|(b, want)| **b == *want).count();
+    let skipped = blank[first..]
+        .iter()
+        .zip(pos.byte()..)
+        .take_while(|(b, want)| **b == *want)
+        .count();
     pos.line() + skipped as u64
 }
 
 fn find(headers: &[String], names: &[&str]) -> Option<usize> {
-    headers.iter().position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
+    headers
+        .iter()
+        .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
 }
 
 /// Reads household updates from a CSV file (comma-separated, UTF-8, optional BOM, optionally
 /// gzipped). Errors name the file, line and column.
-pub fn read_household_csv(path: &Path, progress: &dyn Progress) -> Result<Vec<HouseholdUpdate>, ImportError> {
+pub fn read_household_csv(
+    path: &Path,
+    progress: &dyn Progress,
+) -> Result<Vec<HouseholdUpdate>, ImportError> {
     let file = file_name(path);
-    let short = path.file_name().map_or_else(|| file.clone(), |n| n.to_string_lossy().into_owned());
+    let short = path
+        .file_name()
+        .map_or_else(|| file.clone(), |n| n.to_string_lossy().into_owned());
     let (input, len) = open_input(path)?;
     read_household_csv_from(input, len, &file, &short, progress)
 }
@@ -91,13 +102,27 @@ pub fn read_household_csv_from(
 ) -> Result<Vec<HouseholdUpdate>, ImportError> {
     let file = file.to_owned();
     let blank = Rc::new(RefCell::new(Vec::new()));
-    let input = LineEndings { inner: input, after_cr: false, out: 0, at_line_start: true, blank: Rc::clone(&blank) };
+    let input = LineEndings {
+        inner: input,
+        after_cr: false,
+        out: 0,
+        at_line_start: true,
+        blank: Rc::clone(&blank),
+    };
     progress.set_len(len);
     progress.set_message("reading household CSV");
-    let mut rdr = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(input);
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(false)
+        .trim(csv::Trim::All)
+        .from_reader(input);
     let csv_err = |e: csv::Error, col: &str| {
         let line = e.position().map_or(0, |p| row_line(p, &blank.borrow()));
-        ImportError::Csv { file: file.clone(), line, column: col.to_owned(), message: e.to_string() }
+        ImportError::Csv {
+            file: file.clone(),
+            line,
+            column: col.to_owned(),
+            message: e.to_string(),
+        }
     };
     let headers: Vec<String> = rdr
         .headers()
@@ -138,22 +163,41 @@ pub fn read_household_csv_from(
             Ok(false) => break,
             Err(e) => return Err(csv_err(e, "(row)")),
         }
-        let line = record.position().map_or(0, |p| row_line(p, &blank.borrow()));
+        let line = record
+            .position()
+            .map_or(0, |p| row_line(p, &blank.borrow()));
         let cell = |c: Option<usize>| c.and_then(|i| record.get(i)).filter(|s| !s.is_empty());
         let count = |c: Option<usize>| -> Result<Option<u32>, ImportError> {
             let Some(s) = cell(c) else { return Ok(None) };
             let name = c.map_or("", |i| headers[i].as_str());
-            let msg = if s.starts_with('-') && s[1..].chars().all(|ch| ch.is_ascii_digit()) && s.len() > 1 {
+            let msg = if s.starts_with('-')
+                && s[1..].chars().all(|ch| ch.is_ascii_digit())
+                && s.len() > 1
+            {
                 format!("'{s}' is negative; counts are integers >= 0")
             } else {
                 format!("'{s}' is not an integer >= 0")
             };
-            s.parse::<u32>().map(Some).map_err(|_| ImportError::Csv { file: file.clone(), line, column: name.to_owned(), message: msg })
+            s.parse::<u32>().map(Some).map_err(|_| ImportError::Csv {
+                file: file.clone(),
+                line,
+                column: name.to_owned(),
+                message: msg,
+            })
         };
         let Some(key) = cell(Some(key_col)) else {
-            return Err(ImportError::Csv { file: file.clone(), line, column: key_name.clone(), message: "empty key".into() });
+            return Err(ImportError::Csv {
+                file: file.clone(),
+                line,
+                column: key_name.clone(),
+                message: "empty key".into(),
+            });
         };
-        let key = if Some(key_col) == id_col { BuildingKey::Id(BuildingId::new(key)) } else { BuildingKey::Address(key.to_owned()) };
+        let key = if Some(key_col) == id_col {
+            BuildingKey::Id(BuildingId::new(key))
+        } else {
+            BuildingKey::Address(key.to_owned())
+        };
         out.push(HouseholdUpdate {
             key,
             households: count(hh_col)?,

@@ -59,9 +59,16 @@ pub(crate) fn open_input(path: &Path) -> Result<(Box<dyn BufRead>, u64), ImportE
     let gz = is_gzip(path)?;
     let f = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
     let disk = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let len = if gz { gzip_size(path).unwrap_or(0) } else { disk };
+    let len = if gz {
+        gzip_size(path).unwrap_or(0)
+    } else {
+        disk
+    };
     let r: Box<dyn BufRead> = if gz {
-        Box::new(BufReader::with_capacity(1 << 16, flate2::read::MultiGzDecoder::new(f)))
+        Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::read::MultiGzDecoder::new(f),
+        ))
     } else {
         Box::new(BufReader::with_capacity(1 << 16, f))
     };
@@ -78,7 +85,9 @@ pub(crate) fn read_all(path: &Path) -> Result<Vec<u8>, ImportError> {
 
 /// 1-based line and column of a byte offset in the (decompressed) file; (0, 0) if unreadable.
 pub(crate) fn line_col_at(path: &Path, byte: u64) -> (u64, u64) {
-    let Ok((r, _)) = open_input(path) else { return (0, 0) };
+    let Ok((r, _)) = open_input(path) else {
+        return (0, 0);
+    };
     line_col_of(r.bytes().map_while(Result::ok), byte)
 }
 
@@ -106,7 +115,10 @@ fn line_col_of(bytes: impl Iterator<Item = u8>, byte: u64) -> (u64, u64) {
 
 /// Decides the format from the file name, else from the first bytes.
 pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
     let name = name.strip_suffix(".gz").unwrap_or(&name);
     if name.ends_with(".pbf") {
         return Ok(Format::OsmPbf);
@@ -121,7 +133,9 @@ pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
     let mut head = [0u8; 64];
     let n = read_up_to(&mut r, &mut head).map_err(|e| io_error(path, e))?;
     let head = &head[..n];
-    let text = head.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(head);
+    let text = head
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(head);
     match text.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'<') => return Ok(Format::OsmXml),
         Some(b'{') => return Ok(Format::GeoJson),

@@ -67,7 +67,11 @@ impl Default for ImportOptions {
 /// Reads any supported file, choosing the reader by extension, else by content:
 /// `.osm.pbf`/`.pbf`, `.osm`/`.xml`, `.geojson`/`.json` (each optionally `.gz`).
 /// Household CSV files are not datasets: use [`read_household_csv`].
-pub fn import_file(path: &Path, opts: &ImportOptions, progress: &dyn Progress) -> Result<(Dataset, ImportReport), ImportError> {
+pub fn import_file(
+    path: &Path,
+    opts: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<(Dataset, ImportReport), ImportError> {
     match detect_format(path)? {
         Format::OsmPbf => read_osm_pbf(path, opts, progress),
         Format::OsmXml => read_osm_xml(path, opts, progress),
@@ -99,7 +103,11 @@ fn finish_osm(
 }
 
 /// Reads an OpenStreetMap `.osm.pbf` file.
-pub fn read_osm_pbf(path: &Path, opts: &ImportOptions, progress: &dyn Progress) -> Result<(Dataset, ImportReport), ImportError> {
+pub fn read_osm_pbf(
+    path: &Path,
+    opts: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<(Dataset, ImportReport), ImportError> {
     let start = Instant::now();
     let raw = osm::pbf::read(path, progress)?;
     finish_osm(path, Format::OsmPbf, &raw, opts, progress, start)
@@ -120,7 +128,12 @@ pub fn read_osm_pbf_from<R: std::io::Read + Send>(
 
 /// Reads OpenStreetMap XML held in memory (not gzipped); `name` labels it in errors (with line
 /// and column) and in the report. [`read_osm_xml`] streams a file instead.
-pub fn read_osm_xml_bytes(bytes: &[u8], name: &str, opts: &ImportOptions, progress: &dyn Progress) -> Result<(Dataset, ImportReport), ImportError> {
+pub fn read_osm_xml_bytes(
+    bytes: &[u8],
+    name: &str,
+    opts: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<(Dataset, ImportReport), ImportError> {
     let start = Instant::now();
     let raw = osm::xml::read_bytes(bytes, name, progress)?;
     finish_osm(Path::new(name), Format::OsmXml, &raw, opts, progress, start)
@@ -128,7 +141,12 @@ pub fn read_osm_xml_bytes(bytes: &[u8], name: &str, opts: &ImportOptions, progre
 
 /// Reads a GeoJSON FeatureCollection held in memory (not gzipped); `name` labels it in errors
 /// and in the report. [`read_geojson`] reads a (possibly gzipped) file.
-pub fn read_geojson_bytes(bytes: &[u8], name: &str, opts: &ImportOptions, progress: &dyn Progress) -> Result<(Dataset, ImportReport), ImportError> {
+pub fn read_geojson_bytes(
+    bytes: &[u8],
+    name: &str,
+    opts: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<(Dataset, ImportReport), ImportError> {
     let start = Instant::now();
     let (ds, mut report) = geojson_in::read_bytes(bytes, name.to_owned(), opts, progress)?;
     report.count(&ds);
@@ -137,14 +155,22 @@ pub fn read_geojson_bytes(bytes: &[u8], name: &str, opts: &ImportOptions, progre
 }
 
 /// Reads an OpenStreetMap `.osm` XML file (optionally gzipped).
-pub fn read_osm_xml(path: &Path, opts: &ImportOptions, progress: &dyn Progress) -> Result<(Dataset, ImportReport), ImportError> {
+pub fn read_osm_xml(
+    path: &Path,
+    opts: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<(Dataset, ImportReport), ImportError> {
     let start = Instant::now();
     let raw = osm::xml::read(path, progress)?;
     finish_osm(path, Format::OsmXml, &raw, opts, progress, start)
 }
 
 /// Reads one GeoJSON FeatureCollection holding one layer (optionally gzipped).
-pub fn read_geojson(path: &Path, opts: &ImportOptions, progress: &dyn Progress) -> Result<(Dataset, ImportReport), ImportError> {
+pub fn read_geojson(
+    path: &Path,
+    opts: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<(Dataset, ImportReport), ImportError> {
     let start = Instant::now();
     let (ds, mut report) = geojson_in::read(path, opts, progress)?;
     report.count(&ds);

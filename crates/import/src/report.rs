@@ -53,17 +53,24 @@ impl ImportReport {
     pub(crate) fn skip(&mut self, object: impl Into<String>, reason: impl Into<String>) {
         self.skipped_total += 1;
         if self.skipped.len() < SKIPPED_LIST_CAP {
-            self.skipped.push(Skipped { object: object.into(), reason: reason.into() });
+            self.skipped.push(Skipped {
+                object: object.into(),
+                reason: reason.into(),
+            });
         }
     }
 
     /// Fills the per-layer counts and household totals from the finished dataset.
     pub(crate) fn count(&mut self, ds: &Dataset) {
         let n = |v: usize| v as u64;
-        self.counts.insert("buildings".into(), n(ds.buildings.len()));
-        self.counts.insert("facilities".into(), n(ds.facilities.len()));
-        self.counts.insert("compounds".into(), n(ds.compounds.len()));
-        self.counts.insert("communities".into(), n(ds.communities.len()));
+        self.counts
+            .insert("buildings".into(), n(ds.buildings.len()));
+        self.counts
+            .insert("facilities".into(), n(ds.facilities.len()));
+        self.counts
+            .insert("compounds".into(), n(ds.compounds.len()));
+        self.counts
+            .insert("communities".into(), n(ds.communities.len()));
         self.counts.insert("streets".into(), n(ds.streets.len()));
         self.counts.insert("grids".into(), n(ds.grids.len()));
         self.counts.insert("network_ways".into(), n(ds.ways.len()));

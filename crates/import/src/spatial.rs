@@ -22,20 +22,32 @@ impl<'a> AreaIndex<'a> {
             .enumerate()
             .filter_map(|(i, (mp, _))| {
                 let r = mp.bounding_rect()?;
-                Some(GeomWithData::new(Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]), i))
+                Some(GeomWithData::new(
+                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    i,
+                ))
             })
             .collect();
-        Self { tree: RTree::bulk_load(entries), areas }
+        Self {
+            tree: RTree::bulk_load(entries),
+            areas,
+        }
     }
 
     /// Index (into the vector given to `new`) of the best-ranked area containing `p`.
     pub(crate) fn best_containing(&self, p: Point<f64>) -> Option<usize> {
-        let mut candidates: Vec<usize> = self.tree.locate_all_at_point(&[p.x(), p.y()]).map(|e| e.data).collect();
+        let mut candidates: Vec<usize> = self
+            .tree
+            .locate_all_at_point(&[p.x(), p.y()])
+            .map(|e| e.data)
+            .collect();
         candidates.sort_by(|&a, &b| {
             let (ra, rb) = (self.areas[a].1, self.areas[b].1);
             ra.0.cmp(&rb.0).then(ra.1.total_cmp(&rb.1)).then(a.cmp(&b))
         });
-        candidates.into_iter().find(|&i| self.areas[i].0.contains(&p))
+        candidates
+            .into_iter()
+            .find(|&i| self.areas[i].0.contains(&p))
     }
 }
 
@@ -46,8 +58,12 @@ mod tests {
 
     #[test]
     fn the_smallest_containing_area_wins_and_outside_points_get_none() {
-        let big = MultiPolygon::new(vec![polygon![(x: 0., y: 0.), (x: 10., y: 0.), (x: 10., y: 10.), (x: 0., y: 10.)]]);
-        let small = MultiPolygon::new(vec![polygon![(x: 1., y: 1.), (x: 3., y: 1.), (x: 3., y: 3.), (x: 1., y: 3.)]]);
+        let big = MultiPolygon::new(vec![
+            polygon![(x: 0., y: 0.), (x: 10., y: 0.), (x: 10., y: 10.), (x: 0., y: 10.)],
+        ]);
+        let small = MultiPolygon::new(vec![
+            polygon![(x: 1., y: 1.), (x: 3., y: 1.), (x: 3., y: 3.), (x: 1., y: 3.)],
+        ]);
         let idx = AreaIndex::new(vec![(&big, (0, 100.0)), (&small, (0, 4.0))]);
         assert_eq!(idx.best_containing(Point::new(2.0, 2.0)), Some(1));
         assert_eq!(idx.best_containing(Point::new(5.0, 5.0)), Some(0));

@@ -1,8 +1,8 @@
 //! The in-memory entries (used by the fuzz targets in crates/fuzz) read exactly what the file
 //! entries read, and their errors carry the given name and the same positions.
 use gridmap_import::{
-    read_geojson, read_geojson_bytes, read_household_csv, read_household_csv_from, read_osm_pbf, read_osm_pbf_from, read_osm_xml,
-    read_osm_xml_bytes, ImportError, ImportOptions, NoProgress,
+    read_geojson, read_geojson_bytes, read_household_csv, read_household_csv_from, read_osm_pbf,
+    read_osm_pbf_from, read_osm_xml, read_osm_xml_bytes, ImportError, ImportOptions, NoProgress,
 };
 
 const OSM: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -28,7 +28,8 @@ fn osm_xml_from_bytes_equals_the_file_reader() {
     let p = write(&dir, "a.osm", OSM.as_bytes());
     let o = ImportOptions::default();
     let (from_file, _) = read_osm_xml(&p, &o, &NoProgress).unwrap();
-    let (from_bytes, report) = read_osm_xml_bytes(OSM.as_bytes(), "mem.osm", &o, &NoProgress).unwrap();
+    let (from_bytes, report) =
+        read_osm_xml_bytes(OSM.as_bytes(), "mem.osm", &o, &NoProgress).unwrap();
     assert_eq!(from_file, from_bytes);
     assert_eq!(from_bytes.buildings.len(), 1);
     assert_eq!(report.file, "mem.osm");
@@ -43,7 +44,19 @@ fn osm_xml_errors_from_bytes_have_the_same_line_and_column() {
     let a = read_osm_xml(&p, &o, &NoProgress).unwrap_err();
     let b = read_osm_xml_bytes(bad.as_bytes(), "bad.osm", &o, &NoProgress).unwrap_err();
     match (&a, &b) {
-        (ImportError::Xml { line: l1, column: c1, .. }, ImportError::Xml { line: l2, column: c2, file, .. }) => {
+        (
+            ImportError::Xml {
+                line: l1,
+                column: c1,
+                ..
+            },
+            ImportError::Xml {
+                line: l2,
+                column: c2,
+                file,
+                ..
+            },
+        ) => {
             assert_eq!((l1, c1), (l2, c2));
             assert!((3..=4).contains(l2), "{b}");
             assert_eq!(file, "bad.osm");
@@ -72,7 +85,14 @@ fn household_csv_from_a_reader_equals_the_file_reader() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(&dir, "hh.csv", text.as_bytes());
     let a = read_household_csv(&p, &NoProgress).unwrap();
-    let b = read_household_csv_from(text.as_bytes(), text.len() as u64, &p.display().to_string(), "hh.csv", &NoProgress).unwrap();
+    let b = read_household_csv_from(
+        text.as_bytes(),
+        text.len() as u64,
+        &p.display().to_string(),
+        "hh.csv",
+        &NoProgress,
+    )
+    .unwrap();
     assert_eq!(a, b);
     assert_eq!(b[1].origin, "hh.csv:3");
 }
@@ -80,9 +100,21 @@ fn household_csv_from_a_reader_equals_the_file_reader() {
 #[test]
 fn osm_pbf_from_a_reader_equals_the_file_reader_and_garbage_is_an_error() {
     let o = ImportOptions::default();
-    let e = read_osm_pbf_from(&b"\0\0\0\x0dnot a pbf at all"[..], "mem.osm.pbf", &o, &NoProgress).unwrap_err();
-    assert!(matches!(e, ImportError::Pbf { ref file, .. } if file == "mem.osm.pbf"), "{e}");
-    let tiny = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/haidian.osm.pbf"));
+    let e = read_osm_pbf_from(
+        &b"\0\0\0\x0dnot a pbf at all"[..],
+        "mem.osm.pbf",
+        &o,
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, ImportError::Pbf { ref file, .. } if file == "mem.osm.pbf"),
+        "{e}"
+    );
+    let tiny = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/haidian.osm.pbf"
+    ));
     let (a, _) = read_osm_pbf(&tiny, &o, &NoProgress).unwrap();
     let bytes = std::fs::read(&tiny).unwrap();
     let (b, _) = read_osm_pbf_from(bytes.as_slice(), "haidian.osm.pbf", &o, &NoProgress).unwrap();

@@ -33,7 +33,10 @@ fn garbage_bytes_are_an_error_for_every_format() {
 #[test]
 fn an_empty_pbf_is_an_error() {
     let (_d, p) = write("empty.osm.pbf", b"");
-    assert!(matches!(import_file(&p, &ImportOptions::default(), &NoProgress), Err(ImportError::Pbf { .. })));
+    assert!(matches!(
+        import_file(&p, &ImportOptions::default(), &NoProgress),
+        Err(ImportError::Pbf { .. })
+    ));
 }
 
 #[test]
@@ -43,7 +46,10 @@ fn xml_that_is_not_osm_is_an_error() {
     assert!(e.to_string().contains("expected <osm>"), "{e}");
     let (_d, p) = write("y.osm", b"<osm><node id='1' lat='x' lon='2'/></osm>");
     let e = import_file(&p, &ImportOptions::default(), &NoProgress).unwrap_err();
-    assert!(e.to_string().contains("lat") && e.to_string().contains(":1:"), "{e}");
+    assert!(
+        e.to_string().contains("lat") && e.to_string().contains(":1:"),
+        "{e}"
+    );
     let (_d, p) = write("z.osm", b"<osm>\n<way id='1'>\n</node>\n</osm>");
     let e = import_file(&p, &ImportOptions::default(), &NoProgress).unwrap_err();
     assert!(matches!(e, ImportError::Xml { line: 3, .. }), "{e}");
@@ -51,20 +57,37 @@ fn xml_that_is_not_osm_is_an_error() {
 
 #[test]
 fn a_missing_file_is_an_io_error_naming_it() {
-    let e = import_file(std::path::Path::new("/nonexistent/city.osm.pbf"), &ImportOptions::default(), &NoProgress).unwrap_err();
-    assert!(matches!(e, ImportError::Io { .. }) && e.to_string().contains("city.osm.pbf"), "{e}");
+    let e = import_file(
+        std::path::Path::new("/nonexistent/city.osm.pbf"),
+        &ImportOptions::default(),
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, ImportError::Io { .. }) && e.to_string().contains("city.osm.pbf"),
+        "{e}"
+    );
 }
 
 /// Found by the osm_pbf_import fuzz target: a relation member type outside node/way/relation
 /// (here 96) made the osmpbf decoder unwrap and panic; it is a corrupt-PBF error naming the file.
 #[test]
 fn a_pbf_relation_member_of_unknown_type_is_an_error() {
-    let p = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/bad_member_type.osm.pbf"));
+    let p = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/bad_member_type.osm.pbf"
+    ));
     match gridmap_import::read_osm_pbf(p, &ImportOptions::default(), &NoProgress) {
         Err(e @ ImportError::Pbf { .. }) => {
             let msg = e.to_string();
-            assert!(msg.contains("bad_member_type.osm.pbf") && msg.contains("malformed data block"), "{msg}");
+            assert!(
+                msg.contains("bad_member_type.osm.pbf") && msg.contains("malformed data block"),
+                "{msg}"
+            );
         }
-        other => panic!("expected a PBF error, got {:?}", other.map(|(_, r)| r.counts)),
+        other => panic!(
+            "expected a PBF error, got {:?}",
+            other.map(|(_, r)| r.counts)
+        ),
     }
 }

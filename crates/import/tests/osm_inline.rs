@@ -5,7 +5,11 @@ use gridmap_model::{CompoundKind, Dataset, FacilityKind, HouseholdSource};
 fn osm(body: &str) -> (Dataset, ImportReport) {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("fixture.osm");
-    std::fs::write(&p, format!("<?xml version='1.0' encoding='UTF-8'?>\n<osm version='0.6'>\n{body}\n</osm>\n")).unwrap();
+    std::fs::write(
+        &p,
+        format!("<?xml version='1.0' encoding='UTF-8'?>\n<osm version='0.6'>\n{body}\n</osm>\n"),
+    )
+    .unwrap();
     read_osm_xml(&p, &ImportOptions::default(), &NoProgress).unwrap()
 }
 
@@ -14,7 +18,14 @@ fn square(id0: i64, x: f64, y: f64, s: f64) -> String {
     let pts = [(x, y), (x + s, y), (x + s, y + s), (x, y + s)];
     pts.iter()
         .enumerate()
-        .map(|(i, (a, b))| format!("<node id='{}' lon='{:.7}' lat='{:.7}'/>\n", id0 + i as i64, 116.3 + a * 1e-4, 39.9 + b * 1e-4))
+        .map(|(i, (a, b))| {
+            format!(
+                "<node id='{}' lon='{:.7}' lat='{:.7}'/>\n",
+                id0 + i as i64,
+                116.3 + a * 1e-4,
+                39.9 + b * 1e-4
+            )
+        })
         .collect()
 }
 
@@ -29,16 +40,58 @@ fn t(k: &str, v: &str) -> String {
 #[test]
 fn a_building_way_gets_households_compound_and_community() {
     let body = [
-        square(1, 0.0, 0.0, 1.0),     // building, 1e-4° ≈ 8.5 m × 11 m
-        square(11, -5.0, -5.0, 20.0), // compound
-        square(21, -6.0, -6.0, 30.0), // bigger compound
+        square(1, 0.0, 0.0, 1.0),        // building, 1e-4° ≈ 8.5 m × 11 m
+        square(11, -5.0, -5.0, 20.0),    // compound
+        square(21, -6.0, -6.0, 30.0),    // bigger compound
         square(31, -50.0, -50.0, 200.0), // community (admin 10)
         square(41, -60.0, -60.0, 300.0), // street (admin 8)
-        closed_way(100, 1, &[t("building", "apartments"), t("building:levels", "6"), t("name", "3号楼"), t("addr:street", "学院路"), t("addr:housenumber", "17号")].concat()),
-        closed_way(101, 11, &[t("landuse", "residential"), t("name", "富润家园"), t("residential", "old")].concat()),
-        closed_way(102, 21, &[t("landuse", "residential"), t("name", "大院")].concat()),
-        closed_way(103, 31, &[t("boundary", "administrative"), t("admin_level", "10"), t("name", "矿业大学社区")].concat()),
-        closed_way(104, 41, &[t("boundary", "administrative"), t("admin_level", "8"), t("name", "学院路街道")].concat()),
+        closed_way(
+            100,
+            1,
+            &[
+                t("building", "apartments"),
+                t("building:levels", "6"),
+                t("name", "3号楼"),
+                t("addr:street", "学院路"),
+                t("addr:housenumber", "17号"),
+            ]
+            .concat(),
+        ),
+        closed_way(
+            101,
+            11,
+            &[
+                t("landuse", "residential"),
+                t("name", "富润家园"),
+                t("residential", "old"),
+            ]
+            .concat(),
+        ),
+        closed_way(
+            102,
+            21,
+            &[t("landuse", "residential"), t("name", "大院")].concat(),
+        ),
+        closed_way(
+            103,
+            31,
+            &[
+                t("boundary", "administrative"),
+                t("admin_level", "10"),
+                t("name", "矿业大学社区"),
+            ]
+            .concat(),
+        ),
+        closed_way(
+            104,
+            41,
+            &[
+                t("boundary", "administrative"),
+                t("admin_level", "8"),
+                t("name", "学院路街道"),
+            ]
+            .concat(),
+        ),
     ]
     .concat();
     let (ds, report) = osm(&body);
@@ -48,15 +101,41 @@ fn a_building_way_gets_households_compound_and_community() {
     assert_eq!(b.name.as_deref(), Some("3号楼"));
     assert_eq!(b.address.as_deref(), Some("学院路17号"));
     assert_eq!(b.levels, Some(6.0));
-    let expected = gridmap_model::households::HouseholdRule::default().estimate(b.area_m2(), Some(6.0), Some("apartments"));
-    assert_eq!((b.households, b.households_source), (expected, HouseholdSource::Estimated));
+    let expected = gridmap_model::households::HouseholdRule::default().estimate(
+        b.area_m2(),
+        Some(6.0),
+        Some("apartments"),
+    );
+    assert_eq!(
+        (b.households, b.households_source),
+        (expected, HouseholdSource::Estimated)
+    );
     assert!(b.households > 5);
-    assert_eq!(b.compound.as_ref().map(|c| c.as_str()), Some("w101"), "the smallest compound wins");
-    assert_eq!(b.community.as_ref().map(|c| c.as_str()), Some("w103"), "the deepest admin area wins");
-    let fr = ds.compounds.iter().find(|c| c.id.as_str() == "w101").unwrap();
-    assert_eq!((fr.name.as_deref(), fr.kind), (Some("富润家园"), CompoundKind::Old));
+    assert_eq!(
+        b.compound.as_ref().map(|c| c.as_str()),
+        Some("w101"),
+        "the smallest compound wins"
+    );
+    assert_eq!(
+        b.community.as_ref().map(|c| c.as_str()),
+        Some("w103"),
+        "the deepest admin area wins"
+    );
+    let fr = ds
+        .compounds
+        .iter()
+        .find(|c| c.id.as_str() == "w101")
+        .unwrap();
+    assert_eq!(
+        (fr.name.as_deref(), fr.kind),
+        (Some("富润家园"), CompoundKind::Old)
+    );
     assert_eq!(fr.community.as_ref().map(|c| c.as_str()), Some("w103"));
-    let community = ds.communities.iter().find(|c| c.id.as_str() == "w103").unwrap();
+    let community = ds
+        .communities
+        .iter()
+        .find(|c| c.id.as_str() == "w103")
+        .unwrap();
     assert_eq!(community.street.as_ref().map(|s| s.as_str()), Some("w104"));
     assert_eq!(ds.streets.len(), 1);
     assert_eq!(ds.streets[0].name, "学院路街道");
@@ -69,14 +148,25 @@ fn flats_and_households_tags_are_imported_counts() {
     let body = [
         square(1, 0.0, 0.0, 1.0),
         square(11, 3.0, 0.0, 1.0),
-        closed_way(100, 1, &[t("building", "residential"), t("building:flats", "24")].concat()),
-        closed_way(101, 11, &[t("building", "yes"), t("households", "7")].concat()),
+        closed_way(
+            100,
+            1,
+            &[t("building", "residential"), t("building:flats", "24")].concat(),
+        ),
+        closed_way(
+            101,
+            11,
+            &[t("building", "yes"), t("households", "7")].concat(),
+        ),
     ]
     .concat();
     let (ds, report) = osm(&body);
     assert_eq!(ds.buildings[0].households, 24);
     assert_eq!(ds.buildings[1].households, 7);
-    assert!(ds.buildings.iter().all(|b| b.households_source == HouseholdSource::Imported));
+    assert!(ds
+        .buildings
+        .iter()
+        .all(|b| b.households_source == HouseholdSource::Imported));
     assert_eq!(report.households, 31);
     assert_eq!(report.households_estimated, 0);
 }
@@ -111,58 +201,151 @@ fn a_relation_with_a_missing_member_keeps_what_is_complete() {
     body += &[t("type", "multipolygon"), t("building", "yes")].concat();
     body += "</relation>";
     let (ds, report) = osm(&body);
-    assert_eq!(ds.buildings.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(), ["r300"]);
+    assert_eq!(
+        ds.buildings
+            .iter()
+            .map(|b| b.id.as_str())
+            .collect::<Vec<_>>(),
+        ["r300"]
+    );
     assert_eq!(report.counts["partial_areas"], 1);
     assert_eq!(report.skipped_total, 1);
     assert_eq!(report.skipped[0].object, "r301");
-    assert!(report.skipped[0].reason.contains("1 of 1 member ways missing"), "{:?}", report.skipped);
+    assert!(
+        report.skipped[0]
+            .reason
+            .contains("1 of 1 member ways missing"),
+        "{:?}",
+        report.skipped
+    );
 }
 
 #[test]
 fn broken_building_ways_are_repaired_or_skipped_with_a_reason() {
     let mut body = square(1, 0.0, 0.0, 1.0);
     // open way: closed as a repair
-    body += &format!("<way id='100'><nd ref='1'/><nd ref='2'/><nd ref='3'/><nd ref='4'/>{}</way>\n", t("building", "yes"));
+    body += &format!(
+        "<way id='100'><nd ref='1'/><nd ref='2'/><nd ref='3'/><nd ref='4'/>{}</way>\n",
+        t("building", "yes")
+    );
     // bow-tie: 1-3-2-4-1 crosses itself; split in two
-    body += &format!("<way id='101'><nd ref='1'/><nd ref='3'/><nd ref='2'/><nd ref='4'/><nd ref='1'/>{}</way>\n", t("building", "yes"));
+    body += &format!(
+        "<way id='101'><nd ref='1'/><nd ref='3'/><nd ref='2'/><nd ref='4'/><nd ref='1'/>{}</way>\n",
+        t("building", "yes")
+    );
     // missing node
-    body += &format!("<way id='102'><nd ref='1'/><nd ref='2'/><nd ref='77'/><nd ref='1'/>{}</way>\n", t("building", "yes"));
+    body += &format!(
+        "<way id='102'><nd ref='1'/><nd ref='2'/><nd ref='77'/><nd ref='1'/>{}</way>\n",
+        t("building", "yes")
+    );
     // degenerate
-    body += &format!("<way id='103'><nd ref='1'/><nd ref='2'/><nd ref='1'/>{}</way>\n", t("building", "yes"));
+    body += &format!(
+        "<way id='103'><nd ref='1'/><nd ref='2'/><nd ref='1'/>{}</way>\n",
+        t("building", "yes")
+    );
     let (ds, report) = osm(&body);
     let ids: Vec<&str> = ds.buildings.iter().map(|b| b.id.as_str()).collect();
     assert_eq!(ids, ["w100", "w101"]);
-    assert_eq!(ds.buildings[1].footprint.0.len(), 2, "the bow-tie becomes two triangles");
+    assert_eq!(
+        ds.buildings[1].footprint.0.len(),
+        2,
+        "the bow-tie becomes two triangles"
+    );
     assert_eq!(report.repaired_geometries, 2);
-    let reasons: Vec<(&str, &str)> = report.skipped.iter().map(|s| (s.object.as_str(), s.reason.as_str())).collect();
-    assert!(reasons.contains(&("w102", "building: 1 of 4 nodes missing from the extract")), "{reasons:?}");
-    assert!(reasons.iter().any(|(o, r)| *o == "w103" && r.contains("degenerate")), "{reasons:?}");
+    let reasons: Vec<(&str, &str)> = report
+        .skipped
+        .iter()
+        .map(|s| (s.object.as_str(), s.reason.as_str()))
+        .collect();
+    assert!(
+        reasons.contains(&("w102", "building: 1 of 4 nodes missing from the extract")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|(o, r)| *o == "w103" && r.contains("degenerate")),
+        "{reasons:?}"
+    );
 }
 
 #[test]
 fn entrances_facilities_and_network_pieces() {
     let mut body = square(1, 0.0, 0.0, 1.0);
-    body = body.replace("<node id='3' lon='116.3001000' lat='39.9001000'/>", &format!("<node id='3' lon='116.3001000' lat='39.9001000'>{}</node>", t("entrance", "main")));
+    body = body.replace(
+        "<node id='3' lon='116.3001000' lat='39.9001000'/>",
+        &format!(
+            "<node id='3' lon='116.3001000' lat='39.9001000'>{}</node>",
+            t("entrance", "main")
+        ),
+    );
     body += &closed_way(100, 1, &t("building", "yes"));
-    body += &format!("<node id='50' lon='116.31' lat='39.91'>{}{}{}{}</node>\n", t("amenity", "library"), t("name", "城市书房"), t("capacity", "40"), t("opening_hours", "Mo-Su 09:00-21:00"));
-    body += &format!("<node id='51' lon='116.31' lat='39.92'>{}{}</node>\n", t("amenity", "townhall"), t("amenity:old", "restaurant"));
-    body += &format!("<node id='52' lon='116.32' lat='39.92'>{}</node>\n", t("amenity", "bench"));
+    body += &format!(
+        "<node id='50' lon='116.31' lat='39.91'>{}{}{}{}</node>\n",
+        t("amenity", "library"),
+        t("name", "城市书房"),
+        t("capacity", "40"),
+        t("opening_hours", "Mo-Su 09:00-21:00")
+    );
+    body += &format!(
+        "<node id='51' lon='116.31' lat='39.92'>{}{}</node>\n",
+        t("amenity", "townhall"),
+        t("amenity:old", "restaurant")
+    );
+    body += &format!(
+        "<node id='52' lon='116.32' lat='39.92'>{}</node>\n",
+        t("amenity", "bench")
+    );
     // network: a footway whose middle node is missing → two pieces; a wall; a building-only way is not network
     body += "<node id='60' lon='116.30' lat='39.93'/><node id='61' lon='116.301' lat='39.93'/><node id='63' lon='116.303' lat='39.93'/><node id='64' lon='116.304' lat='39.93'/>\n";
     body += &format!("<way id='400'><nd ref='60'/><nd ref='61'/><nd ref='62'/><nd ref='63'/><nd ref='64'/>{}</way>\n", t("highway", "footway"));
-    body += &format!("<way id='401'><nd ref='60'/><nd ref='64'/>{}</way>\n", t("barrier", "wall"));
-    body += &format!("<way id='402'><nd ref='60'/><nd ref='64'/>{}</way>\n", t("barrier", "bollard"));
+    body += &format!(
+        "<way id='401'><nd ref='60'/><nd ref='64'/>{}</way>\n",
+        t("barrier", "wall")
+    );
+    body += &format!(
+        "<way id='402'><nd ref='60'/><nd ref='64'/>{}</way>\n",
+        t("barrier", "bollard")
+    );
     let (ds, report) = osm(&body);
     let b = &ds.buildings[0];
-    assert_eq!(b.entrance.map(|p| (p.x(), p.y())), Some((116.3001, 39.9001)));
-    let lib = ds.facilities.iter().find(|f| f.id.as_str() == "n50").unwrap();
+    assert_eq!(
+        b.entrance.map(|p| (p.x(), p.y())),
+        Some((116.3001, 39.9001))
+    );
+    let lib = ds
+        .facilities
+        .iter()
+        .find(|f| f.id.as_str() == "n50")
+        .unwrap();
     assert_eq!(lib.kind, FacilityKind::ReadingRoom);
-    assert_eq!((lib.name.as_deref(), lib.capacity, lib.opening_hours.as_deref()), (Some("城市书房"), Some(40), Some("Mo-Su 09:00-21:00")));
-    assert_eq!(ds.facilities.iter().find(|f| f.id.as_str() == "n51").unwrap().kind, FacilityKind::ServiceStation);
+    assert_eq!(
+        (
+            lib.name.as_deref(),
+            lib.capacity,
+            lib.opening_hours.as_deref()
+        ),
+        (Some("城市书房"), Some(40), Some("Mo-Su 09:00-21:00"))
+    );
+    assert_eq!(
+        ds.facilities
+            .iter()
+            .find(|f| f.id.as_str() == "n51")
+            .unwrap()
+            .kind,
+        FacilityKind::ServiceStation
+    );
     assert_eq!(ds.facilities.len(), 2);
-    let ways: Vec<(&str, usize)> = ds.ways.iter().map(|w| (w.id.as_str(), w.geometry.0.len())).collect();
+    let ways: Vec<(&str, usize)> = ds
+        .ways
+        .iter()
+        .map(|w| (w.id.as_str(), w.geometry.0.len()))
+        .collect();
     assert_eq!(ways, [("w400", 2), ("w400#1", 2), ("w401", 2)]);
-    assert_eq!(ds.ways[0].tags.get("highway").map(String::as_str), Some("footway"));
+    assert_eq!(
+        ds.ways[0].tags.get("highway").map(String::as_str),
+        Some("footway")
+    );
     assert_eq!(report.counts["partial_network_ways"], 1);
 }
 
@@ -188,7 +371,11 @@ impl gridmap_import::Progress for Counting {
 #[test]
 fn progress_reaches_the_file_length_and_gzipped_xml_reads_the_same() {
     use std::io::Write;
-    let body = format!("<?xml version='1.0'?>\n<osm version='0.6'>\n{}{}</osm>\n", square(1, 0.0, 0.0, 1.0), closed_way(100, 1, &t("building", "yes")));
+    let body = format!(
+        "<?xml version='1.0'?>\n<osm version='0.6'>\n{}{}</osm>\n",
+        square(1, 0.0, 0.0, 1.0),
+        closed_way(100, 1, &t("building", "yes"))
+    );
     let dir = tempfile::tempdir().unwrap();
     let plain = dir.path().join("a.osm");
     std::fs::write(&plain, &body).unwrap();
@@ -198,13 +385,19 @@ fn progress_reaches_the_file_length_and_gzipped_xml_reads_the_same() {
     assert_eq!(progress.done.get(), body.len() as u64);
     assert!(progress.messages.borrow().iter().any(|m| m.contains("XML")));
     let gz = dir.path().join("a.osm.gz");
-    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::default());
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::default(),
+    );
     enc.write_all(body.as_bytes()).unwrap();
     enc.finish().unwrap();
     let progress = Counting::default();
     let (dz, _) = gridmap_import::import_file(&gz, &ImportOptions::default(), &progress).unwrap();
     assert_eq!(dz, ds);
-    assert_eq!((progress.len.get(), progress.done.get()), (body.len() as u64, body.len() as u64));
+    assert_eq!(
+        (progress.len.get(), progress.done.get()),
+        (body.len() as u64, body.len() as u64)
+    );
 }
 
 /// Found by the osm_xml_import fuzz target: a file holding one tagged object twice gave two
@@ -212,15 +405,45 @@ fn progress_reaches_the_file_length_and_gzipped_xml_reads_the_same() {
 #[test]
 fn an_object_given_twice_is_an_error_naming_it() {
     let node = "<node id='51' lon='116.3002' lat='39.9002'><tag k='amenity' v='community_centre'/></node>\n";
-    let body = format!("<?xml version='1.0' encoding='UTF-8'?>\n<osm version='0.6'>\n{node}{node}</osm>\n");
-    let e = gridmap_import::read_osm_xml_bytes(body.as_bytes(), "twice.osm", &ImportOptions::default(), &NoProgress).unwrap_err();
-    assert!(matches!(e, gridmap_import::ImportError::OsmValue { .. }), "{e}");
-    assert!(e.to_string().contains("twice.osm") && e.to_string().contains("node n51"), "{e}");
-    let way = format!("{}{}", square(1, 0.0, 0.0, 1.0), closed_way(100, 1, &t("building", "yes")));
-    let body = format!("<?xml version='1.0' encoding='UTF-8'?>\n<osm version='0.6'>\n{way}{way}</osm>\n");
-    let e = gridmap_import::read_osm_xml_bytes(body.as_bytes(), "twice.osm", &ImportOptions::default(), &NoProgress).unwrap_err();
+    let body = format!(
+        "<?xml version='1.0' encoding='UTF-8'?>\n<osm version='0.6'>\n{node}{node}</osm>\n"
+    );
+    let e = gridmap_import::read_osm_xml_bytes(
+        body.as_bytes(),
+        "twice.osm",
+        &ImportOptions::default(),
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, gridmap_import::ImportError::OsmValue { .. }),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("twice.osm") && e.to_string().contains("node n51"),
+        "{e}"
+    );
+    let way = format!(
+        "{}{}",
+        square(1, 0.0, 0.0, 1.0),
+        closed_way(100, 1, &t("building", "yes"))
+    );
+    let body =
+        format!("<?xml version='1.0' encoding='UTF-8'?>\n<osm version='0.6'>\n{way}{way}</osm>\n");
+    let e = gridmap_import::read_osm_xml_bytes(
+        body.as_bytes(),
+        "twice.osm",
+        &ImportOptions::default(),
+        &NoProgress,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("way w100"), "{e}");
     // Untagged nodes only give locations: one given twice is not an error.
-    let body = format!("{}{}{}", square(1, 0.0, 0.0, 1.0), square(1, 0.0, 0.0, 1.0), closed_way(100, 1, &t("building", "yes")));
+    let body = format!(
+        "{}{}{}",
+        square(1, 0.0, 0.0, 1.0),
+        square(1, 0.0, 0.0, 1.0),
+        closed_way(100, 1, &t("building", "yes"))
+    );
     assert_eq!(osm(&body).0.buildings.len(), 1);
 }

@@ -48,9 +48,19 @@ impl FromStr for Crs {
             .trim_start_matches("http://www.opengis.net/def/crs/")
             .trim_start_matches("https://www.opengis.net/def/crs/");
         Ok(match t {
-            "wgs84" | "wgs-84" | "epsg:4326" | "4326" | "crs84" | "ogc:crs84" | "ogc/1.3/crs84"
-            | "epsg/0/4326" | "urn:ogc:def:crs:ogc:1.3:crs84" | "urn:ogc:def:crs:epsg::4326" => Crs::Wgs84,
-            "cgcs2000" | "epsg:4490" | "4490" | "epsg/0/4490" | "urn:ogc:def:crs:epsg::4490" => Crs::Cgcs2000,
+            "wgs84"
+            | "wgs-84"
+            | "epsg:4326"
+            | "4326"
+            | "crs84"
+            | "ogc:crs84"
+            | "ogc/1.3/crs84"
+            | "epsg/0/4326"
+            | "urn:ogc:def:crs:ogc:1.3:crs84"
+            | "urn:ogc:def:crs:epsg::4326" => Crs::Wgs84,
+            "cgcs2000" | "epsg:4490" | "4490" | "epsg/0/4490" | "urn:ogc:def:crs:epsg::4490" => {
+                Crs::Cgcs2000
+            }
             "gcj02" | "gcj-02" | "gcj" | "mars" => Crs::Gcj02,
             "bd09" | "bd-09" | "baidu" | "bd09ll" => Crs::Bd09,
             _ => return Err(UnknownCrs(s.to_owned())),
@@ -220,7 +230,8 @@ mod tests {
     ];
     // GCJ-02 → BD-09 reference published with wandergis/coordtransform (and its ports):
     // gcj02 (116.404, 39.915) → bd09 (116.41036949371029, 39.92133699351021).
-    const BD_REFERENCE: (f64, f64, f64, f64) = (116.404, 39.915, 116.41036949371029, 39.92133699351021);
+    const BD_REFERENCE: (f64, f64, f64, f64) =
+        (116.404, 39.915, 116.41036949371029, 39.92133699351021);
 
     #[test]
     fn gcj02_forward_matches_published_points() {
@@ -235,7 +246,10 @@ mod tests {
         for (wlat, wlon, glat, glon) in GCJ_REFERENCE {
             let got = Crs::Gcj02.to_wgs84(glon, glat);
             assert!(metres(got, (wlon, wlat)) < 0.5, "{got:?}");
-            assert!(metres(got, (wlon, wlat)) < 0.001, "iteration should reach mm: {got:?}");
+            assert!(
+                metres(got, (wlon, wlat)) < 0.001,
+                "iteration should reach mm: {got:?}"
+            );
         }
     }
 
@@ -272,7 +286,10 @@ mod tests {
                     let shift = metres((x, y), (lon, lat));
                     assert!(shift < 1500.0, "{crs:?} shifted {shift} m at {lon},{lat}");
                     let back = crs.to_wgs84(x, y);
-                    assert!(metres(back, (lon, lat)) < 0.001, "{crs:?} at {lon},{lat}: {back:?}");
+                    assert!(
+                        metres(back, (lon, lat)) < 0.001,
+                        "{crs:?} at {lon},{lat}: {back:?}"
+                    );
                 }
                 lat += 1.7;
             }
@@ -289,9 +306,23 @@ mod tests {
     #[test]
     fn crs_names_parse() {
         assert_eq!("EPSG:4490".parse::<Crs>().unwrap(), Crs::Cgcs2000);
-        assert_eq!("http://www.opengis.net/def/crs/OGC/1.3/CRS84".parse::<Crs>().unwrap(), Crs::Wgs84);
-        assert_eq!("http://www.opengis.net/def/crs/EPSG/0/4490".parse::<Crs>().unwrap(), Crs::Cgcs2000);
+        assert_eq!(
+            "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+                .parse::<Crs>()
+                .unwrap(),
+            Crs::Wgs84
+        );
+        assert_eq!(
+            "http://www.opengis.net/def/crs/EPSG/0/4490"
+                .parse::<Crs>()
+                .unwrap(),
+            Crs::Cgcs2000
+        );
         assert_eq!("gcj02".parse::<Crs>().unwrap(), Crs::Gcj02);
-        assert!("EPSG:3857".parse::<Crs>().unwrap_err().to_string().contains("EPSG:3857"));
+        assert!("EPSG:3857"
+            .parse::<Crs>()
+            .unwrap_err()
+            .to_string()
+            .contains("EPSG:3857"));
     }
 }

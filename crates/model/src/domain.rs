@@ -13,7 +13,11 @@ use std::str::FromStr;
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ModelError {
     #[error("unknown {what} '{value}' (expected one of: {expected})")]
-    UnknownValue { what: &'static str, value: String, expected: &'static str },
+    UnknownValue {
+        what: &'static str,
+        value: String,
+        expected: &'static str,
+    },
 }
 
 /// Street office area (街道).
@@ -56,8 +60,14 @@ pub enum CompoundKind {
 
 impl CompoundKind {
     pub const ALL: [CompoundKind; 8] = [
-        Self::Commercial, Self::Resettlement, Self::HandedOver, Self::Old,
-        Self::WorkUnit, Self::Village, Self::Mixed, Self::Unknown,
+        Self::Commercial,
+        Self::Resettlement,
+        Self::HandedOver,
+        Self::Old,
+        Self::WorkUnit,
+        Self::Village,
+        Self::Mixed,
+        Self::Unknown,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -192,8 +202,12 @@ pub enum FacilityKind {
 }
 
 impl FacilityKind {
-    pub const CORE: [FacilityKind; 4] =
-        [Self::ServiceStation, Self::Canteen, Self::ReadingRoom, Self::OutreachPoint];
+    pub const CORE: [FacilityKind; 4] = [
+        Self::ServiceStation,
+        Self::Canteen,
+        Self::ReadingRoom,
+        Self::OutreachPoint,
+    ];
 
     pub fn as_str(&self) -> &str {
         match self {
@@ -329,8 +343,13 @@ pub enum Layer {
 
 impl Layer {
     pub const ALL: [Layer; 7] = [
-        Self::Streets, Self::Communities, Self::Compounds, Self::Buildings,
-        Self::Facilities, Self::Grids, Self::Network,
+        Self::Streets,
+        Self::Communities,
+        Self::Compounds,
+        Self::Buildings,
+        Self::Facilities,
+        Self::Grids,
+        Self::Network,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -348,11 +367,14 @@ impl Layer {
 impl FromStr for Layer {
     type Err = ModelError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|l| l.as_str() == s).ok_or_else(|| ModelError::UnknownValue {
-            what: "layer",
-            value: s.to_owned(),
-            expected: "streets, communities, compounds, buildings, facilities, grids, network",
-        })
+        Self::ALL
+            .into_iter()
+            .find(|l| l.as_str() == s)
+            .ok_or_else(|| ModelError::UnknownValue {
+                what: "layer",
+                value: s.to_owned(),
+                expected: "streets, communities, compounds, buildings, facilities, grids, network",
+            })
     }
 }
 
@@ -381,7 +403,10 @@ mod tests {
         for k in FacilityKind::CORE {
             assert_eq!(FacilityKind::parse(k.as_str()).unwrap(), k);
         }
-        assert_eq!(FacilityKind::parse("pharmacy").unwrap(), FacilityKind::Other("pharmacy".into()));
+        assert_eq!(
+            FacilityKind::parse("pharmacy").unwrap(),
+            FacilityKind::Other("pharmacy".into())
+        );
         assert!(FacilityKind::parse("  ").is_err());
         let json = serde_json::to_string(&FacilityKind::Canteen).unwrap();
         assert_eq!(json, "\"canteen\"");

@@ -17,8 +17,15 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Building types counted as residential (OSM `building=*`).
-pub const RESIDENTIAL_TYPES: [&str; 7] =
-    ["yes", "residential", "apartments", "house", "detached", "terrace", "dormitory"];
+pub const RESIDENTIAL_TYPES: [&str; 7] = [
+    "yes",
+    "residential",
+    "apartments",
+    "house",
+    "detached",
+    "terrace",
+    "dormitory",
+];
 
 /// Parameters of the household estimate.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -74,7 +81,9 @@ impl HouseholdRule {
 pub fn parse_levels(s: &str) -> Option<f64> {
     let start = s.find(|c: char| c.is_ascii_digit())?;
     let rest = &s[start..];
-    let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
     rest[..end].trim_end_matches('.').parse::<f64>().ok()
 }
 

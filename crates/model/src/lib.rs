@@ -10,10 +10,10 @@
 
 pub mod crs;
 mod domain;
-mod ids;
-mod shared_vec;
 pub mod households;
+mod ids;
 mod progress;
+mod shared_vec;
 mod users;
 
 pub use domain::*;

@@ -35,13 +35,21 @@ impl Progress {
 
     /// Sets the fraction done (clamped to `[0, 1]`; NaN counts as 0).
     pub fn set(&self, fraction: f64) {
-        let f = if fraction.is_nan() { 0.0 } else { fraction.clamp(0.0, 1.0) };
+        let f = if fraction.is_nan() {
+            0.0
+        } else {
+            fraction.clamp(0.0, 1.0)
+        };
         self.fraction.store(f.to_bits(), Ordering::Relaxed);
     }
 
     /// `done` of `total` steps are done (`total == 0` counts as all done).
     pub fn step(&self, done: u64, total: u64) {
-        self.set(if total == 0 { 1.0 } else { done as f64 / total as f64 });
+        self.set(if total == 0 {
+            1.0
+        } else {
+            done as f64 / total as f64
+        });
     }
 
     /// The fraction done, in `[0, 1]`.

@@ -49,7 +49,10 @@ pub struct UnknownRole(pub String);
 impl FromStr for Role {
     type Err = UnknownRole;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| UnknownRole(s.to_owned()))
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownRole(s.to_owned()))
     }
 }
 
@@ -73,7 +76,14 @@ pub struct User {
 impl User {
     /// An enabled user with `role` and no scope.
     pub fn new(id: impl Into<UserId>, role: Role) -> Self {
-        User { id: id.into(), display_name: None, role, grids: vec![], communities: vec![], disabled: false }
+        User {
+            id: id.into(),
+            display_name: None,
+            role,
+            grids: vec![],
+            communities: vec![],
+            disabled: false,
+        }
     }
 }
 
@@ -103,10 +113,16 @@ mod tests {
     fn roles_round_trip_as_snake_case() {
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
-            assert_eq!(serde_json::to_value(r).unwrap(), serde_json::Value::String(r.as_str().into()));
+            assert_eq!(
+                serde_json::to_value(r).unwrap(),
+                serde_json::Value::String(r.as_str().into())
+            );
         }
         assert_eq!("grid_lead".parse::<Role>().unwrap(), Role::GridLead);
         let e = "boss".parse::<Role>().unwrap_err();
-        assert!(e.to_string().contains("boss") && e.to_string().contains("grid_lead"), "{e}");
+        assert!(
+            e.to_string().contains("boss") && e.to_string().contains("grid_lead"),
+            "{e}"
+        );
     }
 }

@@ -8,17 +8,26 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into())).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(url), Some(bind)) = (args.first(), args.get(1)) else {
         return Err("usage: serve_city DB_URL BIND_ADDR [OSM_FILE]".into());
     };
     let store = gridmap_store::open(url).await?;
     if let Some(file) = args.get(2) {
-        let (mut ds, _) = gridmap_import::import_file(std::path::Path::new(file), &Default::default(), &gridmap_import::NoProgress)?;
+        let (mut ds, _) = gridmap_import::import_file(
+            std::path::Path::new(file),
+            &Default::default(),
+            &gridmap_import::NoProgress,
+        )?;
         let mut by_comm: BTreeMap<Option<String>, Vec<_>> = BTreeMap::new();
         for b in &ds.buildings {
-            by_comm.entry(b.community.as_ref().map(|c| c.to_string())).or_default().push(b.id.clone());
+            by_comm
+                .entry(b.community.as_ref().map(|c| c.to_string()))
+                .or_default()
+                .push(b.id.clone());
         }
         for (comm, ids) in by_comm {
             for (i, chunk) in ids.chunks(40).enumerate() {
@@ -38,7 +47,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let counts = store.import(&ds).await?;
         eprintln!("imported {counts:?}");
     }
-    let cfg = gridmap_server::ServerConfig { bind: bind.parse()?, ..Default::default() };
+    let cfg = gridmap_server::ServerConfig {
+        bind: bind.parse()?,
+        ..Default::default()
+    };
     gridmap_server::serve(Arc::clone(&store), cfg, async {
         let _ = tokio::signal::ctrl_c().await;
     })

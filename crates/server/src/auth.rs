@@ -57,7 +57,10 @@ pub enum Principal {
 pub enum Scope {
     All,
     /// Only these grids (a grid lead's); `key` names the scope in cache keys.
-    Grids { key: Arc<str>, grids: Arc<BTreeSet<String>> },
+    Grids {
+        key: Arc<str>,
+        grids: Arc<BTreeSet<String>>,
+    },
 }
 
 impl Scope {
@@ -83,21 +86,37 @@ pub struct Access {
 impl Access {
     /// No access at all: an empty scope (what code outside any request gets).
     pub fn nobody() -> Self {
-        Access { principal: Principal::Anonymous, scope: Scope::Grids { key: Arc::from("\u{0}nobody"), grids: Arc::new(BTreeSet::new()) } }
+        Access {
+            principal: Principal::Anonymous,
+            scope: Scope::Grids {
+                key: Arc::from("\u{0}nobody"),
+                grids: Arc::new(BTreeSet::new()),
+            },
+        }
     }
 
     /// Internal work (warm-up, tests) sees everything.
     pub fn internal() -> Self {
-        Access { principal: Principal::Anonymous, scope: Scope::All }
+        Access {
+            principal: Principal::Anonymous,
+            scope: Scope::All,
+        }
     }
 
     /// The access of a caller.
     pub fn of(principal: Principal) -> Self {
         let scope = match &principal {
             Principal::User(u) if u.role == Role::GridLead => {
-                let grids: BTreeSet<String> = u.grids.iter().map(|g| g.as_str().to_owned()).collect();
-                let key = format!("grids:{}", grids.iter().cloned().collect::<Vec<_>>().join("\u{1f}"));
-                Scope::Grids { key: key.into(), grids: Arc::new(grids) }
+                let grids: BTreeSet<String> =
+                    u.grids.iter().map(|g| g.as_str().to_owned()).collect();
+                let key = format!(
+                    "grids:{}",
+                    grids.iter().cloned().collect::<Vec<_>>().join("\u{1f}")
+                );
+                Scope::Grids {
+                    key: key.into(),
+                    grids: Arc::new(grids),
+                }
             }
             _ => Scope::All,
         };
@@ -117,20 +136,30 @@ impl Access {
             return match action {
                 Action::Public => Ok(()),
                 Action::Read if anonymous == Anonymous::Read => Ok(()),
-                _ => Err(ApiError::Unauthorized(format!("{} needs a login (POST /api/login) or an API token", action.describe()))),
+                _ => Err(ApiError::Unauthorized(format!(
+                    "{} needs a login (POST /api/login) or an API token",
+                    action.describe()
+                ))),
             };
         };
         let ok = match action {
             Action::Public | Action::Read | Action::Session => true,
             Action::WhatIf => matches!(u.role, Role::Admin | Role::Planner | Role::Department),
-            Action::EditFacilities => matches!(u.role, Role::Admin | Role::Planner | Role::Department),
+            Action::EditFacilities => {
+                matches!(u.role, Role::Admin | Role::Planner | Role::Department)
+            }
             Action::Plan | Action::EditGrids => matches!(u.role, Role::Admin | Role::Planner),
             Action::Admin => u.role == Role::Admin,
         };
         if ok {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!("{} is not allowed for role {} (user '{}')", action.describe(), u.role, u.id)))
+            Err(ApiError::Forbidden(format!(
+                "{} is not allowed for role {} (user '{}')",
+                action.describe(),
+                u.role,
+                u.id
+            )))
         }
     }
 
@@ -164,7 +193,9 @@ tokio::task_local! {
 /// The access of the request being served. Outside a request it fails closed: nothing is in
 /// scope ([`Access::nobody`]); internal work passes its access explicitly ([`with_access`]).
 pub fn current() -> Access {
-    ACCESS.try_with(Clone::clone).unwrap_or_else(|_| Access::nobody())
+    ACCESS
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| Access::nobody())
 }
 
 /// Runs `f` as `access` (tests and internal callers).
@@ -194,8 +225,16 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 8] =
-        [Action::Public, Action::Read, Action::Session, Action::WhatIf, Action::Plan, Action::EditGrids, Action::EditFacilities, Action::Admin];
+    pub const ALL: [Action; 8] = [
+        Action::Public,
+        Action::Read,
+        Action::Session,
+        Action::WhatIf,
+        Action::Plan,
+        Action::EditGrids,
+        Action::EditFacilities,
+        Action::Admin,
+    ];
 
     fn describe(self) -> &'static str {
         match self {
@@ -213,7 +252,9 @@ impl Action {
     /// The roles this action is open to (for the OpenAPI document).
     pub fn roles(self) -> &'static [&'static str] {
         match self {
-            Action::Public | Action::Read | Action::Session => &["admin", "planner", "department", "grid_lead"],
+            Action::Public | Action::Read | Action::Session => {
+                &["admin", "planner", "department", "grid_lead"]
+            }
             Action::WhatIf | Action::EditFacilities => &["admin", "planner", "department"],
             Action::Plan | Action::EditGrids => &["admin", "planner"],
             Action::Admin => &["admin"],
@@ -225,9 +266,20 @@ impl Action {
 pub fn action(method: &Method, route: &str) -> Action {
     let read = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
     match route {
-        "/" | "/conformance" | "/health" | "/openapi.json" | "/docs" | "/api" | "/api/login" => Action::Public,
-        r if r.starts_with("/assets/") || r.starts_with("/fonts/") || r == "/index.html" || r == "/favicon.ico" || r == "/app" => {
-            if read { Action::Public } else { Action::Admin }
+        "/" | "/conformance" | "/health" | "/openapi.json" | "/docs" | "/api" | "/api/login" => {
+            Action::Public
+        }
+        r if r.starts_with("/assets/")
+            || r.starts_with("/fonts/")
+            || r == "/index.html"
+            || r == "/favicon.ico"
+            || r == "/app" =>
+        {
+            if read {
+                Action::Public
+            } else {
+                Action::Admin
+            }
         }
         "/api/me" | "/api/logout" => Action::Session,
         r if r.starts_with("/api/users") || r.starts_with("/api/audit") => Action::Admin,
@@ -248,11 +300,15 @@ pub fn action(method: &Method, route: &str) -> Action {
 }
 
 /// Cached identities: token hash → user (or none), with the time of the lookup.
-pub type IdentityCache = quick_cache::sync::Cache<(TokenKind, String), (Instant, Option<Arc<User>>)>;
+pub type IdentityCache =
+    quick_cache::sync::Cache<(TokenKind, String), (Instant, Option<Arc<User>>)>;
 
 /// The credential a request carries: a Bearer token wins over the session cookie.
 pub fn credential(headers: &HeaderMap) -> Option<(TokenKind, String)> {
-    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let v = v.trim();
         if v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer ") {
             return Some((TokenKind::Api, v[7..].trim().to_owned()));
@@ -276,7 +332,11 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
 
 /// The user behind a credential (cached for [`IDENTITY_TTL`]); `None` for an unknown, expired
 /// or disabled one.
-pub async fn identify(st: &AppState, kind: TokenKind, token: &str) -> Result<Option<Arc<User>>, ApiError> {
+pub async fn identify(
+    st: &AppState,
+    kind: TokenKind,
+    token: &str,
+) -> Result<Option<Arc<User>>, ApiError> {
     let key = (kind, gridmap_store::hash_token(token));
     if let Some((at, u)) = st.identities.get(&key) {
         if at.elapsed() < IDENTITY_TTL {
@@ -294,13 +354,17 @@ pub async fn identify(st: &AppState, kind: TokenKind, token: &str) -> Result<Opt
 
 /// Forgets a cached credential (logout).
 pub fn forget(st: &AppState, kind: TokenKind, token: &str) {
-    st.identities.remove(&(kind, gridmap_store::hash_token(token)));
+    st.identities
+        .remove(&(kind, gridmap_store::hash_token(token)));
 }
 
 /// The middleware on every routed request: identify, classify, permit, then run the handler
 /// with the caller's [`Access`] in scope.
 pub async fn authorize(State(st): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| req.uri().path(), |m| m.as_str());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| req.uri().path(), |m| m.as_str());
     let (method, headers) = (req.method(), req.headers());
     let ask = Ask {
         action: action(method, route),
@@ -336,8 +400,16 @@ async fn decide(st: &AppState, ask: Ask) -> Result<Access, ApiError> {
             Some(u) => Principal::User(u),
             // A stale cookie on a public page is not an error (the login page must still load).
             None if act == Action::Public => Principal::Anonymous,
-            None if kind == TokenKind::Session => return Err(ApiError::Unauthorized("the login session has expired or was ended; log in again".into())),
-            None => return Err(ApiError::Unauthorized("the API token is not valid (unknown, revoked or its user is disabled)".into())),
+            None if kind == TokenKind::Session => {
+                return Err(ApiError::Unauthorized(
+                    "the login session has expired or was ended; log in again".into(),
+                ))
+            }
+            None => {
+                return Err(ApiError::Unauthorized(
+                    "the API token is not valid (unknown, revoked or its user is disabled)".into(),
+                ))
+            }
         },
     };
     // Cookies ride along on cross-site requests: a state-changing request authenticated by the
@@ -353,16 +425,29 @@ async fn decide(st: &AppState, ask: Ask) -> Result<Access, ApiError> {
 /// Refuses a cookie-authenticated write whose `Origin` names another host than `Host`, or
 /// that the browser marks `Sec-Fetch-Site: cross-site`.
 fn check_origin(h: &HeaderMap) -> Result<(), ApiError> {
-    if h.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("cross-site")) {
+    if h.get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"))
+    {
         return Err(ApiError::Forbidden("cross-site request (Sec-Fetch-Site: cross-site) refused (use an API token for scripts)".into()));
     }
-    let Some(origin) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
-    let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let origin_host = origin.split_once("://").map_or(origin, |(_, r)| r).trim_end_matches('/');
+    let Some(origin) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let host = h
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin
+        .split_once("://")
+        .map_or(origin, |(_, r)| r)
+        .trim_end_matches('/');
     if origin_host.eq_ignore_ascii_case(host) {
         Ok(())
     } else {
-        Err(ApiError::Forbidden(format!("cross-site request from origin '{origin}' refused (use an API token for scripts)")))
+        Err(ApiError::Forbidden(format!(
+            "cross-site request from origin '{origin}' refused (use an API token for scripts)"
+        )))
     }
 }
 
@@ -380,8 +465,14 @@ mod tests {
         assert_eq!(action(&Method::POST, "/api/something-new"), Action::Admin);
         assert_eq!(action(&Method::DELETE, "/assets/app.js"), Action::Admin);
         assert_eq!(action(&Method::GET, "/api/something-new"), Action::Read);
-        assert_eq!(action(&Method::PATCH, "/collections/grids/items/{featureId}"), Action::EditGrids);
-        assert_eq!(action(&Method::POST, "/collections/facilities/items"), Action::EditFacilities);
+        assert_eq!(
+            action(&Method::PATCH, "/collections/grids/items/{featureId}"),
+            Action::EditGrids
+        );
+        assert_eq!(
+            action(&Method::POST, "/collections/facilities/items"),
+            Action::EditFacilities
+        );
         assert_eq!(action(&Method::GET, "/api/users"), Action::Admin);
     }
 
@@ -389,18 +480,56 @@ mod tests {
     fn roles_permit_what_the_issue_says() {
         let anon = Access::of(Principal::Anonymous);
         assert!(anon.permits(Action::Read, Anonymous::Read).is_ok());
-        assert_eq!(anon.permits(Action::Read, Anonymous::None).unwrap_err().status(), 401);
-        assert_eq!(anon.permits(Action::WhatIf, Anonymous::Read).unwrap_err().status(), 401);
-        assert_eq!(user(Role::Department).permits(Action::EditGrids, Anonymous::None).unwrap_err().status(), 403);
-        assert!(user(Role::Department).permits(Action::WhatIf, Anonymous::None).is_ok());
-        assert_eq!(user(Role::GridLead).permits(Action::WhatIf, Anonymous::None).unwrap_err().status(), 403);
-        assert!(user(Role::Planner).permits(Action::EditGrids, Anonymous::None).is_ok());
-        assert_eq!(user(Role::Planner).permits(Action::Admin, Anonymous::None).unwrap_err().status(), 403);
-        assert!(user(Role::Admin).permits(Action::Admin, Anonymous::None).is_ok());
+        assert_eq!(
+            anon.permits(Action::Read, Anonymous::None)
+                .unwrap_err()
+                .status(),
+            401
+        );
+        assert_eq!(
+            anon.permits(Action::WhatIf, Anonymous::Read)
+                .unwrap_err()
+                .status(),
+            401
+        );
+        assert_eq!(
+            user(Role::Department)
+                .permits(Action::EditGrids, Anonymous::None)
+                .unwrap_err()
+                .status(),
+            403
+        );
+        assert!(user(Role::Department)
+            .permits(Action::WhatIf, Anonymous::None)
+            .is_ok());
+        assert_eq!(
+            user(Role::GridLead)
+                .permits(Action::WhatIf, Anonymous::None)
+                .unwrap_err()
+                .status(),
+            403
+        );
+        assert!(user(Role::Planner)
+            .permits(Action::EditGrids, Anonymous::None)
+            .is_ok());
+        assert_eq!(
+            user(Role::Planner)
+                .permits(Action::Admin, Anonymous::None)
+                .unwrap_err()
+                .status(),
+            403
+        );
+        assert!(user(Role::Admin)
+            .permits(Action::Admin, Anonymous::None)
+            .is_ok());
         for a in Action::ALL {
             let roles = a.roles();
             for r in Role::ALL {
-                assert_eq!(user(r).permits(a, Anonymous::None).is_ok(), roles.contains(&r.as_str()), "{a:?} {r}");
+                assert_eq!(
+                    user(r).permits(a, Anonymous::None).is_ok(),
+                    roles.contains(&r.as_str()),
+                    "{a:?} {r}"
+                );
             }
         }
     }
@@ -411,7 +540,12 @@ mod tests {
         u.communities = vec![CommunityId::new("c1")];
         let a = Access::of(Principal::User(Arc::new(u)));
         assert!(a.check_community(Some(&CommunityId::new("c1"))).is_ok());
-        assert_eq!(a.check_community(Some(&CommunityId::new("c2"))).unwrap_err().status(), 403);
+        assert_eq!(
+            a.check_community(Some(&CommunityId::new("c2")))
+                .unwrap_err()
+                .status(),
+            403
+        );
         assert_eq!(a.check_community(None).unwrap_err().status(), 403);
         assert!(user(Role::Planner).check_community(None).is_ok());
     }
@@ -419,11 +553,17 @@ mod tests {
     #[test]
     fn grid_leads_get_a_grid_scope_and_others_everything() {
         let mut u = User::new("l", Role::GridLead);
-        u.grids = vec![gridmap_model::GridId::new("g2"), gridmap_model::GridId::new("g1")];
+        u.grids = vec![
+            gridmap_model::GridId::new("g2"),
+            gridmap_model::GridId::new("g1"),
+        ];
         let a = Access::of(Principal::User(Arc::new(u)));
         match &a.scope {
             Scope::Grids { grids, key } => {
-                assert_eq!(grids.iter().map(String::as_str).collect::<Vec<_>>(), ["g1", "g2"]);
+                assert_eq!(
+                    grids.iter().map(String::as_str).collect::<Vec<_>>(),
+                    ["g1", "g2"]
+                );
                 assert!(key.starts_with("grids:"));
             }
             Scope::All => panic!("a grid lead must be scoped"),
@@ -434,14 +574,26 @@ mod tests {
     #[test]
     fn bearer_wins_over_the_cookie_and_cross_site_writes_are_refused() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; gridmap_session=gs_abc; b=2"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; gridmap_session=gs_abc; b=2"),
+        );
         assert_eq!(credential(&h), Some((TokenKind::Session, "gs_abc".into())));
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer gm_xyz"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer gm_xyz"),
+        );
         assert_eq!(credential(&h), Some((TokenKind::Api, "gm_xyz".into())));
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080"),
+        );
         assert!(check_origin(&h).is_ok());
-        h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
         assert_eq!(check_origin(&h).unwrap_err().status(), 403);
     }
 }

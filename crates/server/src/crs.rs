@@ -25,29 +25,49 @@ pub struct ApiCrs {
 }
 
 impl ApiCrs {
-    pub const DEFAULT: ApiCrs = ApiCrs { crs: Crs::Wgs84, uri: CRS84, lat_first: false };
+    pub const DEFAULT: ApiCrs = ApiCrs {
+        crs: Crs::Wgs84,
+        uri: CRS84,
+        lat_first: false,
+    };
 
     /// Parses a CRS parameter value (`crs` or `bbox-crs`). Accepts the canonical URIs, their
     /// `EPSG:NNNN` / `urn:ogc:def:crs:...` forms and the short names GCJ02/BD09.
     pub fn parse(param: &str, value: &str) -> Result<Self, ApiError> {
         let v = value.trim();
-        let t = v.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let t = v
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
         let t = t.trim_start_matches('<').trim_end_matches('>');
         let t = t.replace("https://", "http://");
-        let pick = |uri: &'static str, crs: Crs, lat_first: bool| Ok(ApiCrs { crs, uri, lat_first });
+        let pick = |uri: &'static str, crs: Crs, lat_first: bool| {
+            Ok(ApiCrs {
+                crs,
+                uri,
+                lat_first,
+            })
+        };
         match t.as_str() {
-            "http://www.opengis.net/def/crs/ogc/1.3/crs84" | "crs84" | "ogc:crs84" | "urn:ogc:def:crs:ogc:1.3:crs84" => {
-                pick(CRS84, Crs::Wgs84, false)
-            }
-            "http://www.opengis.net/def/crs/epsg/0/4326" | "epsg:4326" | "urn:ogc:def:crs:epsg::4326" => {
-                pick(EPSG_4326, Crs::Wgs84, true)
-            }
-            "http://www.opengis.net/def/crs/epsg/0/4490" | "epsg:4490" | "urn:ogc:def:crs:epsg::4490" => {
-                pick(EPSG_4490, Crs::Cgcs2000, true)
-            }
+            "http://www.opengis.net/def/crs/ogc/1.3/crs84"
+            | "crs84"
+            | "ogc:crs84"
+            | "urn:ogc:def:crs:ogc:1.3:crs84" => pick(CRS84, Crs::Wgs84, false),
+            "http://www.opengis.net/def/crs/epsg/0/4326"
+            | "epsg:4326"
+            | "urn:ogc:def:crs:epsg::4326" => pick(EPSG_4326, Crs::Wgs84, true),
+            "http://www.opengis.net/def/crs/epsg/0/4490"
+            | "epsg:4490"
+            | "urn:ogc:def:crs:epsg::4490" => pick(EPSG_4490, Crs::Cgcs2000, true),
             "urn:gridmap:crs:gcj02" | "gcj02" | "gcj-02" => pick(GCJ02, Crs::Gcj02, false),
             "urn:gridmap:crs:bd09" | "bd09" | "bd-09" => pick(BD09, Crs::Bd09, false),
-            _ => Err(invalid(param, format!("unsupported CRS '{value}' (supported: {})", SUPPORTED.join(", ")))),
+            _ => Err(invalid(
+                param,
+                format!(
+                    "unsupported CRS '{value}' (supported: {})",
+                    SUPPORTED.join(", ")
+                ),
+            )),
         }
     }
 
@@ -59,7 +79,11 @@ impl ApiCrs {
     /// Maps a stored WGS84 lon/lat pair to this CRS's axis pair, in wire order.
     pub fn from_storage(&self, lon: f64, lat: f64) -> (f64, f64) {
         let (x, y) = self.crs.from_wgs84(lon, lat);
-        if self.lat_first { (y, x) } else { (x, y) }
+        if self.lat_first {
+            (y, x)
+        } else {
+            (x, y)
+        }
     }
 
     /// Maps a wire-order pair in this CRS to WGS84 lon/lat.
@@ -83,14 +107,22 @@ mod tests {
         let c = ApiCrs::parse("crs", "EPSG:4490").unwrap();
         assert_eq!(c.uri, EPSG_4490);
         assert_eq!(c.from_storage(116.3, 39.9), (39.9, 116.3));
-        assert_eq!(ApiCrs::parse("crs", CRS84).unwrap().from_storage(116.3, 39.9), (116.3, 39.9));
+        assert_eq!(
+            ApiCrs::parse("crs", CRS84)
+                .unwrap()
+                .from_storage(116.3, 39.9),
+            (116.3, 39.9)
+        );
     }
 
     #[test]
     fn gcj02_round_trips_through_storage() {
         let c = ApiCrs::parse("crs", GCJ02).unwrap();
         let (x, y) = c.from_storage(116.3, 39.9);
-        assert!((x - 116.3).abs() > 1e-4, "GCJ-02 shifts coordinates in China");
+        assert!(
+            (x - 116.3).abs() > 1e-4,
+            "GCJ-02 shifts coordinates in China"
+        );
         let (lon, lat) = c.to_storage(x, y);
         assert!((lon - 116.3).abs() < 1e-7 && (lat - 39.9).abs() < 1e-7);
     }

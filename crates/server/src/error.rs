@@ -31,7 +31,11 @@ pub enum ApiError {
     NotFound { what: String, id: String },
     /// `If-Match` names a version that is not the stored one.
     #[error("{what} '{id}' has version {current}, the request's If-Match names another; nothing changed")]
-    PreconditionFailed { what: String, id: String, current: i64 },
+    PreconditionFailed {
+        what: String,
+        id: String,
+        current: i64,
+    },
     /// `If-Match` is required for this edit.
     #[error("this edit needs an If-Match header with the item's ETag (GET the item first)")]
     PreconditionRequired,
@@ -80,9 +84,9 @@ impl ApiError {
     /// HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidParameter { .. } | Self::UnknownParameter { .. } | Self::InvalidBody(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::InvalidParameter { .. }
+            | Self::UnknownParameter { .. }
+            | Self::InvalidBody(_) => StatusCode::BAD_REQUEST,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -131,12 +135,13 @@ impl ApiError {
     /// Builds the problem document for this error.
     pub fn problem(&self) -> Problem {
         let status = self.status();
-        let detail = if status.is_server_error() && !matches!(self, Self::Timeout(_) | Self::Busy { .. }) {
-            // Internals stay in the log; the client gets a pointer to it.
-            "the server failed to answer this request; the error is in its log".to_owned()
-        } else {
-            self.to_string()
-        };
+        let detail =
+            if status.is_server_error() && !matches!(self, Self::Timeout(_) | Self::Busy { .. }) {
+                // Internals stay in the log; the client gets a pointer to it.
+                "the server failed to answer this request; the error is in its log".to_owned()
+            } else {
+                self.to_string()
+            };
         Problem {
             kind: format!("urn:gridmap:problem:{}", self.slug()),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
@@ -170,7 +175,12 @@ fn store_status(e: &StoreError) -> StatusCode {
 pub(crate) fn problem_response(p: &Problem) -> Response {
     let body = serde_json::to_vec(p).unwrap_or_else(|_| b"{}".to_vec());
     let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))],
+        body,
+    )
+        .into_response()
 }
 
 impl IntoResponse for ApiError {
@@ -183,10 +193,14 @@ impl IntoResponse for ApiError {
         }
         let mut resp = problem_response(&self.problem());
         if let Self::TooManyRequests { retry_after } | Self::Busy { retry_after, .. } = &self {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
         if let Self::Unauthorized(_) = &self {
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gridmap\""));
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"gridmap\""),
+            );
         }
         if let Self::PreconditionFailed { current, .. }
         | Self::Store(StoreError::VersionConflict { current, .. }) = &self
@@ -201,5 +215,8 @@ impl IntoResponse for ApiError {
 
 /// Shorthand for an invalid query parameter.
 pub(crate) fn invalid(name: &str, reason: impl Into<String>) -> ApiError {
-    ApiError::InvalidParameter { name: name.to_owned(), reason: reason.into() }
+    ApiError::InvalidParameter {
+        name: name.to_owned(),
+        reason: reason.into(),
+    }
 }

@@ -19,8 +19,12 @@ pub enum IfMatch {
 impl IfMatch {
     /// Reads `If-Match`; `Ok(None)` when absent. ETags that are not ours can never match.
     pub fn from_headers(h: &HeaderMap) -> Result<Option<Self>, ApiError> {
-        let Some(v) = h.get(axum::http::header::IF_MATCH) else { return Ok(None) };
-        let s = v.to_str().map_err(|_| ApiError::InvalidBody("If-Match is not ASCII".into()))?;
+        let Some(v) = h.get(axum::http::header::IF_MATCH) else {
+            return Ok(None);
+        };
+        let s = v
+            .to_str()
+            .map_err(|_| ApiError::InvalidBody("If-Match is not ASCII".into()))?;
         if s.trim() == "*" {
             return Ok(Some(Self::Any));
         }
@@ -61,16 +65,25 @@ impl IfMatch {
         match self {
             Self::Any => Ok(current),
             Self::Versions(v) if v.contains(&current) => Ok(current),
-            Self::Versions(_) => Err(ApiError::PreconditionFailed { what: what.into(), id: id.into(), current }),
+            Self::Versions(_) => Err(ApiError::PreconditionFailed {
+                what: what.into(),
+                id: id.into(),
+                current,
+            }),
         }
     }
 }
 
 /// True when `If-None-Match` lists `tag` (or `*`): the client's copy is current.
 pub fn none_match(h: &HeaderMap, tag: &str) -> bool {
-    h.get_all(axum::http::header::IF_NONE_MATCH).iter().filter_map(|v| v.to_str().ok()).any(|v| {
-        v.split(',').map(str::trim).any(|t| t == "*" || t == tag || t.strip_prefix("W/") == Some(tag))
-    })
+    h.get_all(axum::http::header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',')
+                .map(str::trim)
+                .any(|t| t == "*" || t == tag || t.strip_prefix("W/") == Some(tag))
+        })
 }
 
 #[cfg(test)]
@@ -85,21 +98,33 @@ mod tests {
         let m = IfMatch::from_headers(&h).unwrap().unwrap();
         assert_eq!(m, IfMatch::Versions(vec![5]));
         assert_eq!(m.check("grid", "g1", 5).unwrap(), 5);
-        assert!(matches!(m.check("grid", "g1", 3), Err(ApiError::PreconditionFailed { current: 3, .. })));
+        assert!(matches!(
+            m.check("grid", "g1", 3),
+            Err(ApiError::PreconditionFailed { current: 3, .. })
+        ));
     }
 
     #[test]
     fn quoted_etags_may_hold_commas() {
         let mut h = HeaderMap::new();
-        h.insert("if-match", HeaderValue::from_static("\"a,b\"\t, W/\"\" ,\"4\""));
-        assert_eq!(IfMatch::from_headers(&h).unwrap(), Some(IfMatch::Versions(vec![4])));
+        h.insert(
+            "if-match",
+            HeaderValue::from_static("\"a,b\"\t, W/\"\" ,\"4\""),
+        );
+        assert_eq!(
+            IfMatch::from_headers(&h).unwrap(),
+            Some(IfMatch::Versions(vec![4]))
+        );
     }
 
     #[test]
     fn a_malformed_if_match_is_a_bad_request() {
         let mut h = HeaderMap::new();
         h.insert("if-match", HeaderValue::from_static("0"));
-        assert!(matches!(IfMatch::from_headers(&h), Err(ApiError::InvalidParameter { .. })));
+        assert!(matches!(
+            IfMatch::from_headers(&h),
+            Err(ApiError::InvalidParameter { .. })
+        ));
     }
 
     #[test]

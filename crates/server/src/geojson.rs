@@ -44,7 +44,11 @@ fn polygon(out: &mut String, p: &Polygon<f64>, map: &impl Fn(f64, f64) -> (f64, 
 }
 
 /// Writes a GeoJSON geometry object (or `null`) with every position passed through `map`.
-pub fn write_geometry(out: &mut String, g: Option<&Geometry<f64>>, map: &impl Fn(f64, f64) -> (f64, f64)) {
+pub fn write_geometry(
+    out: &mut String,
+    g: Option<&Geometry<f64>>,
+    map: &impl Fn(f64, f64) -> (f64, f64),
+) {
     let Some(g) = g else {
         out.push_str("null");
         return;
@@ -126,12 +130,21 @@ pub fn identity(x: f64, y: f64) -> (f64, f64) {
 // ---------------------------------------------------------------- reading edit bodies
 
 fn read_pos(v: &serde_json::Value, at: &str) -> Result<Coord<f64>, ApiError> {
-    let a = v.as_array().ok_or_else(|| ApiError::InvalidBody(format!("{at}: a position must be an array of numbers")))?;
+    let a = v.as_array().ok_or_else(|| {
+        ApiError::InvalidBody(format!("{at}: a position must be an array of numbers"))
+    })?;
     if a.len() < 2 || a.len() > 3 {
-        return Err(ApiError::InvalidBody(format!("{at}: a position has 2 or 3 numbers, got {}", a.len())));
+        return Err(ApiError::InvalidBody(format!(
+            "{at}: a position has 2 or 3 numbers, got {}",
+            a.len()
+        )));
     }
-    let x = a[0].as_f64().ok_or_else(|| ApiError::InvalidBody(format!("{at}[0]: not a number")))?;
-    let y = a[1].as_f64().ok_or_else(|| ApiError::InvalidBody(format!("{at}[1]: not a number")))?;
+    let x = a[0]
+        .as_f64()
+        .ok_or_else(|| ApiError::InvalidBody(format!("{at}[0]: not a number")))?;
+    let y = a[1]
+        .as_f64()
+        .ok_or_else(|| ApiError::InvalidBody(format!("{at}[1]: not a number")))?;
     if a.get(2).is_some_and(|z| !z.is_number()) {
         return Err(ApiError::InvalidBody(format!("{at}[2]: not a number")));
     }
@@ -139,23 +152,38 @@ fn read_pos(v: &serde_json::Value, at: &str) -> Result<Coord<f64>, ApiError> {
 }
 
 fn read_ring(v: &serde_json::Value, at: &str) -> Result<LineString<f64>, ApiError> {
-    let a = v.as_array().ok_or_else(|| ApiError::InvalidBody(format!("{at}: a ring must be an array of positions")))?;
-    let mut pts = a.iter().enumerate().map(|(i, p)| read_pos(p, &format!("{at}[{i}]"))).collect::<Result<Vec<_>, _>>()?;
+    let a = v.as_array().ok_or_else(|| {
+        ApiError::InvalidBody(format!("{at}: a ring must be an array of positions"))
+    })?;
+    let mut pts = a
+        .iter()
+        .enumerate()
+        .map(|(i, p)| read_pos(p, &format!("{at}[{i}]")))
+        .collect::<Result<Vec<_>, _>>()?;
     if pts.first() != pts.last() {
         if let Some(&first) = pts.first() {
             pts.push(first); // close it, as most editors forget to
         }
     }
     if pts.len() < 4 {
-        return Err(ApiError::Unprocessable(format!("{at}: a polygon ring needs at least 3 distinct positions")));
+        return Err(ApiError::Unprocessable(format!(
+            "{at}: a polygon ring needs at least 3 distinct positions"
+        )));
     }
     Ok(LineString(pts))
 }
 
 fn read_polygon(v: &serde_json::Value, at: &str) -> Result<Polygon<f64>, ApiError> {
-    let rings = v.as_array().ok_or_else(|| ApiError::InvalidBody(format!("{at}: a polygon must be an array of rings")))?;
-    let mut it = rings.iter().enumerate().map(|(i, r)| read_ring(r, &format!("{at}[{i}]")));
-    let ext = it.next().ok_or_else(|| ApiError::Unprocessable(format!("{at}: a polygon needs an exterior ring")))??;
+    let rings = v.as_array().ok_or_else(|| {
+        ApiError::InvalidBody(format!("{at}: a polygon must be an array of rings"))
+    })?;
+    let mut it = rings
+        .iter()
+        .enumerate()
+        .map(|(i, r)| read_ring(r, &format!("{at}[{i}]")));
+    let ext = it.next().ok_or_else(|| {
+        ApiError::Unprocessable(format!("{at}: a polygon needs an exterior ring"))
+    })??;
     Ok(Polygon::new(ext, it.collect::<Result<Vec<_>, _>>()?))
 }
 
@@ -163,22 +191,39 @@ fn read_polygon(v: &serde_json::Value, at: &str) -> Result<Polygon<f64>, ApiErro
 pub const MAX_VERTICES: usize = 50_000;
 
 /// Reads a GeoJSON geometry (in `crs`) into WGS84 geo types; `null` gives `None`.
-pub fn read_geometry(v: &serde_json::Value, crs: &crate::crs::ApiCrs) -> Result<Option<Geometry<f64>>, ApiError> {
+pub fn read_geometry(
+    v: &serde_json::Value,
+    crs: &crate::crs::ApiCrs,
+) -> Result<Option<Geometry<f64>>, ApiError> {
     if v.is_null() {
         return Ok(None);
     }
-    let kind = v.get("type").and_then(|t| t.as_str()).ok_or_else(|| ApiError::InvalidBody("geometry: no \"type\"".into()))?;
-    let coords = v.get("coordinates").ok_or_else(|| ApiError::InvalidBody("geometry: no \"coordinates\"".into()))?;
+    let kind = v
+        .get("type")
+        .and_then(|t| t.as_str())
+        .ok_or_else(|| ApiError::InvalidBody("geometry: no \"type\"".into()))?;
+    let coords = v
+        .get("coordinates")
+        .ok_or_else(|| ApiError::InvalidBody("geometry: no \"coordinates\"".into()))?;
     let g: Geometry<f64> = match kind {
         "Point" => Geometry::Point(Point(read_pos(coords, "geometry.coordinates")?)),
         "Polygon" => Geometry::Polygon(read_polygon(coords, "geometry.coordinates")?),
         "MultiPolygon" => {
-            let a = coords.as_array().ok_or_else(|| ApiError::InvalidBody("geometry.coordinates: not an array".into()))?;
+            let a = coords.as_array().ok_or_else(|| {
+                ApiError::InvalidBody("geometry.coordinates: not an array".into())
+            })?;
             Geometry::MultiPolygon(MultiPolygon(
-                a.iter().enumerate().map(|(i, p)| read_polygon(p, &format!("geometry.coordinates[{i}]"))).collect::<Result<_, _>>()?,
+                a.iter()
+                    .enumerate()
+                    .map(|(i, p)| read_polygon(p, &format!("geometry.coordinates[{i}]")))
+                    .collect::<Result<_, _>>()?,
             ))
         }
-        other => return Err(ApiError::Unprocessable(format!("geometry: type {other} is not accepted here"))),
+        other => {
+            return Err(ApiError::Unprocessable(format!(
+                "geometry: type {other} is not accepted here"
+            )))
+        }
     };
     let n = geo::CoordsIter::coords_count(&g);
     if n > MAX_VERTICES {
@@ -186,8 +231,15 @@ pub fn read_geometry(v: &serde_json::Value, crs: &crate::crs::ApiCrs) -> Result<
     }
     // The input must lie in the valid range of its own CRS (in its axis order)...
     let bad = geo::CoordsIter::coords_iter(&g).find(|c| {
-        let (lon, lat) = if crs.lat_first { (c.y, c.x) } else { (c.x, c.y) };
-        !(lon.is_finite() && lat.is_finite() && (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat))
+        let (lon, lat) = if crs.lat_first {
+            (c.y, c.x)
+        } else {
+            (c.x, c.y)
+        };
+        !(lon.is_finite()
+            && lat.is_finite()
+            && (-180.0..=180.0).contains(&lon)
+            && (-90.0..=90.0).contains(&lat))
     });
     if let Some(c) = bad {
         return Err(ApiError::Unprocessable(format!(
@@ -207,7 +259,10 @@ pub fn read_geometry(v: &serde_json::Value, crs: &crate::crs::ApiCrs) -> Result<
         } else if x < -180.0 {
             x += 360.0;
         }
-        Coord { x, y: y.clamp(-90.0, 90.0) }
+        Coord {
+            x,
+            y: y.clamp(-90.0, 90.0),
+        }
     });
     Ok(Some(g))
 }
@@ -219,7 +274,10 @@ mod tests {
 
     #[test]
     fn written_polygon_reads_back_equal() {
-        let p = Polygon::new(LineString::from(vec![(7.0, 43.0), (7.1, 43.0), (7.1, 43.1), (7.0, 43.0)]), vec![]);
+        let p = Polygon::new(
+            LineString::from(vec![(7.0, 43.0), (7.1, 43.0), (7.1, 43.1), (7.0, 43.0)]),
+            vec![],
+        );
         let g = Geometry::MultiPolygon(MultiPolygon(vec![p]));
         let mut s = String::new();
         write_geometry(&mut s, Some(&g), &identity);
@@ -231,9 +289,15 @@ mod tests {
     fn out_of_range_positions_are_unprocessable() {
         let v = serde_json::json!({"type":"Point","coordinates":[43.7, 7.4]});
         let crs = ApiCrs::parse("crs", crate::crs::EPSG_4326).unwrap();
-        assert!(read_geometry(&v, &crs).is_ok(), "lat,lon order is read as such");
+        assert!(
+            read_geometry(&v, &crs).is_ok(),
+            "lat,lon order is read as such"
+        );
         let v = serde_json::json!({"type":"Point","coordinates":[200.0, 7.4]});
-        assert!(matches!(read_geometry(&v, &ApiCrs::DEFAULT), Err(ApiError::Unprocessable(_))));
+        assert!(matches!(
+            read_geometry(&v, &ApiCrs::DEFAULT),
+            Err(ApiError::Unprocessable(_))
+        ));
     }
 }
 
@@ -253,6 +317,9 @@ mod limit_tests {
         let g = serde_json::json!({"type": "Polygon", "coordinates": [ring]});
         let e = read_geometry(&g, &crate::crs::ApiCrs::DEFAULT).unwrap_err();
         assert_eq!(e.status(), 422);
-        assert!(e.to_string().contains(&(n + 1).to_string()) && e.to_string().contains("at most"), "{e}");
+        assert!(
+            e.to_string().contains(&(n + 1).to_string()) && e.to_string().contains("at most"),
+            "{e}"
+        );
     }
 }

@@ -89,7 +89,10 @@ impl JobRunner {
     /// need to see a job `running`).
     #[doc(hidden)]
     pub fn pause_before_work(&self, pause: Duration) {
-        self.pause_ms.store(u64::try_from(pause.as_millis()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.pause_ms.store(
+            u64::try_from(pause.as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
     }
 }
 
@@ -130,14 +133,24 @@ impl Process {
     /// Checks `inputs` of the process `name` for the current caller, as the synchronous route
     /// would: permission first (403), then the inputs (400 naming the field, 404 …).
     pub async fn parse(st: &AppState, name: &str, inputs: Value) -> Result<Process, ApiError> {
-        let action =
-            Self::action(name).ok_or_else(|| ApiError::InvalidBody(format!("process: '{name}' is not a process; expected one of {}", PROCESSES.join(", "))))?;
+        let action = Self::action(name).ok_or_else(|| {
+            ApiError::InvalidBody(format!(
+                "process: '{name}' is not a process; expected one of {}",
+                PROCESSES.join(", ")
+            ))
+        })?;
         crate::auth::current().permits(action, st.config.anonymous)?;
         match name {
-            "partition" => Ok(Process::Partition(analysis::plan_partition(st, inputs).await.map_err(in_inputs)?)),
+            "partition" => Ok(Process::Partition(
+                analysis::plan_partition(st, inputs)
+                    .await
+                    .map_err(in_inputs)?,
+            )),
             "coverage" => Ok(Process::Coverage(CoveragePlan::parse(inputs)?)),
             "siting" => Ok(Process::Siting(Box::new(SitingPlan::parse(inputs)?))),
-            _ => Err(ApiError::InvalidBody(format!("process: '{name}' is not a process"))),
+            _ => Err(ApiError::InvalidBody(format!(
+                "process: '{name}' is not a process"
+            ))),
         }
     }
 
@@ -154,7 +167,9 @@ impl Process {
 /// Names the field of a job's inputs in a parameter error.
 fn in_inputs(e: ApiError) -> ApiError {
     match e {
-        ApiError::InvalidParameter { name, reason } => ApiError::InvalidBody(format!("inputs.{name}: {reason}")),
+        ApiError::InvalidParameter { name, reason } => {
+            ApiError::InvalidBody(format!("inputs.{name}: {reason}"))
+        }
         ApiError::InvalidBody(m) => ApiError::InvalidBody(format!("inputs: {m}")),
         e => e,
     }
@@ -198,14 +213,19 @@ pub struct CoveragePlan {
 impl CoveragePlan {
     fn parse(inputs: Value) -> Result<CoveragePlan, ApiError> {
         if !inputs.is_object() {
-            return Err(ApiError::InvalidBody("inputs: a JSON object {kind, minutes?, profile?, speed_kmh?}".into()));
+            return Err(ApiError::InvalidBody(
+                "inputs: a JSON object {kind, minutes?, profile?, speed_kmh?}".into(),
+            ));
         }
         let i: CoverageInputs = analysis::from_object(inputs).map_err(in_inputs)?;
         // The checks of GET /api/coverage, on its query form.
         let mut q = vec![("kind".to_owned(), i.kind.clone())];
         match &i.minutes {
             Some(Minutes::One(m)) => q.push(("minutes".into(), m.to_string())),
-            Some(Minutes::Many(ms)) => q.push(("minutes".into(), ms.iter().map(f64::to_string).collect::<Vec<_>>().join(","))),
+            Some(Minutes::Many(ms)) => q.push((
+                "minutes".into(),
+                ms.iter().map(f64::to_string).collect::<Vec<_>>().join(","),
+            )),
             None => {}
         }
         if let Some(p) = &i.profile {
@@ -214,9 +234,18 @@ impl CoveragePlan {
         if let Some(s) = i.speed_kmh {
             q.push(("speed_kmh".into(), s.to_string()));
         }
-        let w = analysis::parse_walk(&q, &["kind", "minutes", "profile", "speed_kmh"], &[15.0], true).map_err(in_inputs)?;
+        let w = analysis::parse_walk(
+            &q,
+            &["kind", "minutes", "profile", "speed_kmh"],
+            &[15.0],
+            true,
+        )
+        .map_err(in_inputs)?;
         let kind = analysis::need_kind(&w).map_err(in_inputs)?;
-        let all = gridmap_service::facility_kind(&kind).map_err(analysis::service).map_err(in_inputs)?.is_none();
+        let all = gridmap_service::facility_kind(&kind)
+            .map_err(analysis::service)
+            .map_err(in_inputs)?
+            .is_none();
         Ok(CoveragePlan {
             kind: (!all).then_some(kind),
             minutes: w.minutes,
@@ -230,7 +259,10 @@ impl CoveragePlan {
         let kinds: Vec<String> = match &self.kind {
             Some(k) => vec![k.clone()],
             None => {
-                let mut kinds: Vec<String> = FacilityKind::CORE.iter().map(|k| k.as_str().to_owned()).collect();
+                let mut kinds: Vec<String> = FacilityKind::CORE
+                    .iter()
+                    .map(|k| k.as_str().to_owned())
+                    .collect();
                 let mut other: Vec<String> = a
                     .dataset()
                     .facilities
@@ -259,8 +291,11 @@ impl CoveragePlan {
                     profile: self.profile,
                 },
             );
-            let summary = analysis::blocking(move || a.coverage(&query).map_err(analysis::service)).await?;
-            summaries.push(serde_json::to_value(&summary).map_err(|e| ApiError::Internal(e.to_string()))?);
+            let summary =
+                analysis::blocking(move || a.coverage(&query).map_err(analysis::service)).await?;
+            summaries.push(
+                serde_json::to_value(&summary).map_err(|e| ApiError::Internal(e.to_string()))?,
+            );
             progress.step(i as u64 + 2, total);
         }
         Ok(match self.kind {
@@ -280,13 +315,20 @@ pub fn prefers_async(headers: &axum::http::HeaderMap) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|p| p.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("respond-async")))
+        .any(|p| {
+            p.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("respond-async"))
+        })
 }
 
 /// A new job id: `j` + 32 hex digits (128 random bits).
 fn new_id() -> Result<String, ApiError> {
     let b = gridmap_store::random_bytes::<16>()?;
-    Ok(format!("j{}", b.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+    Ok(format!(
+        "j{}",
+        b.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ))
 }
 
 /// Stores a new job for the current caller and starts its task; answers the stored record.
@@ -320,7 +362,13 @@ pub async fn start(st: &AppState, process: Process, inputs: Value) -> Result<Job
 }
 
 /// Prunes old jobs and stores the new one, `accepted`.
-async fn store_new(st: &AppState, access: &Access, id: String, process: &Process, inputs: Value) -> Result<JobRecord, ApiError> {
+async fn store_new(
+    st: &AppState,
+    access: &Access,
+    id: String,
+    process: &Process,
+    inputs: Value,
+) -> Result<JobRecord, ApiError> {
     let now = now_millis();
     let keep = i64::try_from(KEEP.as_millis()).unwrap_or(i64::MAX);
     match st.store.prune_jobs(now.saturating_sub(keep)).await {
@@ -437,7 +485,9 @@ async fn run(st: AppState, mut rec: JobRecord, process: Process, progress: Arc<P
         match st.store.put_job(&rec).await {
             Ok(true) => tracing::info!(job = %rec.id, status = %rec.status, "job finished"),
             Ok(false) => tracing::info!(job = %rec.id, "job dismissed as it finished"),
-            Err(e) => tracing::error!(job = %rec.id, error = %e, "could not store the job's outcome"),
+            Err(e) => {
+                tracing::error!(job = %rec.id, error = %e, "could not store the job's outcome")
+            }
         }
     }
     runner.held().remove(&rec.id);
@@ -462,7 +512,10 @@ fn not_found(id: &str) -> ApiError {
 async fn settle(st: &AppState, rec: JobRecord) -> Result<JobRecord, ApiError> {
     let now = now_millis();
     let stale_ms = i64::try_from(STALE_AFTER.as_millis()).unwrap_or(i64::MAX);
-    if rec.status.is_final() || now.saturating_sub(rec.updated) <= stale_ms || st.jobs.holds(&rec.id) {
+    if rec.status.is_final()
+        || now.saturating_sub(rec.updated) <= stale_ms
+        || st.jobs.holds(&rec.id)
+    {
         return Ok(rec);
     }
     let problem = json!({"type": "urn:gridmap:problem:job-lost", "title": "Internal Server Error", "status": 500, "detail": STALE_MESSAGE});
@@ -514,7 +567,11 @@ pub async fn list(st: &AppState, limit: usize) -> Result<Vec<JobRecord>, ApiErro
 /// once, one held by another server at that server's next heartbeat.
 pub async fn dismiss(st: &AppState, id: &str) -> Result<JobRecord, ApiError> {
     get(st, id).await?;
-    let rec = st.store.dismiss_job(id).await?.ok_or_else(|| not_found(id))?;
+    let rec = st
+        .store
+        .dismiss_job(id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
     st.jobs.cancel(id);
     tracing::info!(job = %id, "job dismissed");
     Ok(rec)
@@ -559,7 +616,9 @@ pub struct StatusInfo {
 }
 
 fn time(ms: i64) -> String {
-    crate::time::rfc3339(std::time::UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
+    crate::time::rfc3339(
+        std::time::UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0)),
+    )
 }
 
 /// The status document of a job; `base` is the server's base URL.
@@ -603,7 +662,10 @@ mod tests {
     fn respond_async_is_found_among_preferences() {
         let mut h = HeaderMap::new();
         assert!(!prefers_async(&h));
-        h.insert("prefer", HeaderValue::from_static("return=minimal, Respond-Async; wait=10"));
+        h.insert(
+            "prefer",
+            HeaderValue::from_static("return=minimal, Respond-Async; wait=10"),
+        );
         assert!(prefers_async(&h));
         h.insert("prefer", HeaderValue::from_static("respond-asynchronously"));
         assert!(!prefers_async(&h));
@@ -672,28 +734,51 @@ impl SitingPlan {
         use gridmap_algo::siting::{Candidate, DemandWeight, Model, SolverChoice};
         use gridmap_service::CandidateSource;
         if !inputs.is_object() {
-            return Err(ApiError::InvalidBody("inputs: a JSON object {kind, add, candidates, model?, minutes?, …}".into()));
+            return Err(ApiError::InvalidBody(
+                "inputs: a JSON object {kind, add, candidates, model?, minutes?, …}".into(),
+            ));
         }
         let i: SitingInputs = analysis::from_object(inputs).map_err(in_inputs)?;
-        let bad = |field: &str, reason: String| ApiError::InvalidBody(format!("inputs.{field}: {reason}"));
-        let mut q = vec![("kind".to_owned(), i.kind.clone()), ("minutes".to_owned(), i.minutes.unwrap_or(15.0).to_string())];
+        let bad = |field: &str, reason: String| {
+            ApiError::InvalidBody(format!("inputs.{field}: {reason}"))
+        };
+        let mut q = vec![
+            ("kind".to_owned(), i.kind.clone()),
+            ("minutes".to_owned(), i.minutes.unwrap_or(15.0).to_string()),
+        ];
         if let Some(p) = &i.profile {
             q.push(("profile".into(), p.clone()));
         }
         if let Some(v) = i.speed_kmh {
             q.push(("speed_kmh".into(), v.to_string()));
         }
-        let w = analysis::parse_walk(&q, &["kind", "minutes", "profile", "speed_kmh"], &[15.0], false).map_err(in_inputs)?;
-        let model = Model::parse(i.model.as_deref().unwrap_or("mclp")).map_err(|e| bad("model", e.to_string()))?;
+        let w = analysis::parse_walk(
+            &q,
+            &["kind", "minutes", "profile", "speed_kmh"],
+            &[15.0],
+            false,
+        )
+        .map_err(in_inputs)?;
+        let model = Model::parse(i.model.as_deref().unwrap_or("mclp"))
+            .map_err(|e| bad("model", e.to_string()))?;
         if model == Model::SetCover && i.target_pct.is_none() {
-            return Err(bad("target_pct", "the setcover model needs target_pct (share of households to reach, %)".into()));
+            return Err(bad(
+                "target_pct",
+                "the setcover model needs target_pct (share of households to reach, %)".into(),
+            ));
         }
         if !(1..=1000).contains(&i.add) {
-            return Err(bad("add", format!("{}: between 1 and 1000 new sites", i.add)));
+            return Err(bad(
+                "add",
+                format!("{}: between 1 and 1000 new sites", i.add),
+            ));
         }
         let time_limit_s = i.time_limit_s.unwrap_or(30.0);
         if !(time_limit_s.is_finite() && (0.0..=600.0).contains(&time_limit_s)) {
-            return Err(bad("time_limit_s", format!("{time_limit_s}: seconds between 0 and 600")));
+            return Err(bad(
+                "time_limit_s",
+                format!("{time_limit_s}: seconds between 0 and 600"),
+            ));
         }
         let demand = match i.demand.as_deref().unwrap_or("households") {
             "households" => DemandWeight::Households,
@@ -702,18 +787,42 @@ impl SitingPlan {
         };
         let candidates = match (i.candidates.get("points"), i.candidates.get("sample")) {
             (Some(fc), None) => {
-                let feats = fc.get("features").and_then(Value::as_array).ok_or_else(|| bad("candidates.points", "a GeoJSON FeatureCollection".into()))?;
+                let feats = fc
+                    .get("features")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| {
+                        bad("candidates.points", "a GeoJSON FeatureCollection".into())
+                    })?;
                 if feats.is_empty() || feats.len() > MAX_SITING_CANDIDATES {
-                    return Err(bad("candidates.points", format!("{} features: between 1 and {MAX_SITING_CANDIDATES}", feats.len())));
+                    return Err(bad(
+                        "candidates.points",
+                        format!(
+                            "{} features: between 1 and {MAX_SITING_CANDIDATES}",
+                            feats.len()
+                        ),
+                    ));
                 }
                 let mut out = Vec::with_capacity(feats.len());
                 for (n, f) in feats.iter().enumerate() {
                     let c = f.pointer("/geometry/coordinates").and_then(Value::as_array);
-                    let (Some(lon), Some(lat)) = (c.and_then(|c| c.first()).and_then(Value::as_f64), c.and_then(|c| c.get(1)).and_then(Value::as_f64)) else {
-                        return Err(bad(&format!("candidates.points.features[{n}]"), "not a Point with [lon, lat]".into()));
+                    let (Some(lon), Some(lat)) = (
+                        c.and_then(|c| c.first()).and_then(Value::as_f64),
+                        c.and_then(|c| c.get(1)).and_then(Value::as_f64),
+                    ) else {
+                        return Err(bad(
+                            &format!("candidates.points.features[{n}]"),
+                            "not a Point with [lon, lat]".into(),
+                        ));
                     };
-                    if !(lon.is_finite() && lat.is_finite() && (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)) {
-                        return Err(bad(&format!("candidates.points.features[{n}]"), format!("[{lon}, {lat}] is not a WGS84 position")));
+                    if !(lon.is_finite()
+                        && lat.is_finite()
+                        && (-180.0..=180.0).contains(&lon)
+                        && (-90.0..=90.0).contains(&lat))
+                    {
+                        return Err(bad(
+                            &format!("candidates.points.features[{n}]"),
+                            format!("[{lon}, {lat}] is not a WGS84 position"),
+                        ));
                     }
                     let id = match f.get("id").or_else(|| f.pointer("/properties/id")) {
                         Some(Value::String(s)) => s.clone(),
@@ -725,11 +834,31 @@ impl SitingPlan {
                 CandidateSource::Points(out)
             }
             (None, Some(n)) => {
-                let n = n.as_u64().filter(|n| (1..=MAX_SITING_CANDIDATES as u64).contains(n)).ok_or_else(|| bad("candidates.sample", format!("between 1 and {MAX_SITING_CANDIDATES} nodes")))?;
-                let seed = i.candidates.get("seed").map_or(Some(0), Value::as_u64).ok_or_else(|| bad("candidates.seed", "a non-negative integer".into()))?;
-                CandidateSource::SampleNodes { n: n as usize, seed }
+                let n = n
+                    .as_u64()
+                    .filter(|n| (1..=MAX_SITING_CANDIDATES as u64).contains(n))
+                    .ok_or_else(|| {
+                        bad(
+                            "candidates.sample",
+                            format!("between 1 and {MAX_SITING_CANDIDATES} nodes"),
+                        )
+                    })?;
+                let seed = i
+                    .candidates
+                    .get("seed")
+                    .map_or(Some(0), Value::as_u64)
+                    .ok_or_else(|| bad("candidates.seed", "a non-negative integer".into()))?;
+                CandidateSource::SampleNodes {
+                    n: n as usize,
+                    seed,
+                }
             }
-            _ => return Err(bad("candidates", "either {\"points\": FeatureCollection} or {\"sample\": N, \"seed\": S}".into())),
+            _ => {
+                return Err(bad(
+                    "candidates",
+                    "either {\"points\": FeatureCollection} or {\"sample\": N, \"seed\": S}".into(),
+                ))
+            }
         };
         Ok(SitingPlan {
             request: gridmap_service::SitingRequest {
@@ -756,14 +885,27 @@ impl SitingPlan {
         let req = self.request;
         analysis::blocking(move || {
             let report = |x: gridmap_algo::siting::Progress| match x.stage {
-                "covering" => p.set(0.05 + 0.75 * if x.total == 0 { 1.0 } else { x.done as f64 / x.total as f64 }),
+                "covering" => p.set(
+                    0.05 + 0.75
+                        * if x.total == 0 {
+                            1.0
+                        } else {
+                            x.done as f64 / x.total as f64
+                        },
+                ),
                 _ => p.set(0.9),
             };
-            let summary = a.site(&req, &report, Some(p.cancel_flag())).map_err(analysis::service)?;
+            let summary = a
+                .site(&req, &report, Some(p.cancel_flag()))
+                .map_err(analysis::service)?;
             let sites = gridmap_service::siting_geojson(&summary);
-            let mut v = serde_json::to_value(&summary).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let mut v =
+                serde_json::to_value(&summary).map_err(|e| ApiError::Internal(e.to_string()))?;
             if let Some(o) = v.as_object_mut() {
-                o.insert("sites_geojson".into(), serde_json::to_value(&sites).map_err(|e| ApiError::Internal(e.to_string()))?);
+                o.insert(
+                    "sites_geojson".into(),
+                    serde_json::to_value(&sites).map_err(|e| ApiError::Internal(e.to_string()))?,
+                );
             }
             Ok(v)
         })

@@ -71,7 +71,10 @@ impl Default for ServerConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("server stopped with an error: {0}")]
     Serve(std::io::Error),
 }
@@ -88,7 +91,12 @@ pub async fn serve(
     cfg: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let listener = tokio::net::TcpListener::bind(cfg.bind).await.map_err(|source| ServerError::Bind { addr: cfg.bind, source })?;
+    let listener = tokio::net::TcpListener::bind(cfg.bind)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: cfg.bind,
+            source,
+        })?;
     let addr = listener.local_addr().unwrap_or(cfg.bind);
     let state = AppState::new(store, cfg);
     // Load the layers so the first user does not pay for it, then follow the store's change
@@ -109,7 +117,10 @@ pub async fn serve(
     });
     // With the peer address (ConnectInfo), which the login limit counts failures by.
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(ServerError::Serve);
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(ServerError::Serve);
     follower.abort();
     served?;
     tracing::info!("gridmap server stopped");

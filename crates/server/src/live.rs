@@ -54,7 +54,12 @@ pub async fn load(store: &dyn Store) -> Result<Snapshot, ApiError> {
     let snap = tokio::task::spawn_blocking(move || Snapshot::build(head as u64, ds))
         .await
         .map_err(|e| ApiError::Internal(format!("building the layer cache panicked: {e}")))?;
-    tracing::info!(seq = head, ms = t0.elapsed().as_millis() as u64, buildings = snap.dataset.buildings.len(), "dataset loaded");
+    tracing::info!(
+        seq = head,
+        ms = t0.elapsed().as_millis() as u64,
+        buildings = snap.dataset.buildings.len(),
+        "dataset loaded"
+    );
     Ok(snap)
 }
 
@@ -65,12 +70,24 @@ pub async fn catch_up(st: &AppState) -> Result<Advance, ApiError> {
     let Some(mut snap) = data.peek() else {
         let s = Arc::new(load(st.store.as_ref()).await?);
         data.install(s.clone());
-        return Ok(Advance { from: 0, to: s.generation, reloaded: true, ..Default::default() });
+        return Ok(Advance {
+            from: 0,
+            to: s.generation,
+            reloaded: true,
+            ..Default::default()
+        });
     };
     let from = snap.generation;
-    let mut adv = Advance { from, to: from, ..Default::default() };
+    let mut adv = Advance {
+        from,
+        to: from,
+        ..Default::default()
+    };
     loop {
-        let batch = st.store.changes_since(snap.generation as i64, BATCH).await?;
+        let batch = st
+            .store
+            .changes_since(snap.generation as i64, BATCH)
+            .await?;
         let Some(last) = batch.changes.last().map(|c| c.seq) else {
             break;
         };
@@ -93,7 +110,9 @@ pub async fn catch_up(st: &AppState) -> Result<Advance, ApiError> {
                 }
             }
         }
-        reload |= [&step.facilities, &step.grids, &step.buildings].iter().any(|s| s.len() > PATCH_LIMIT);
+        reload |= [&step.facilities, &step.grids, &step.buildings]
+            .iter()
+            .any(|s| s.len() > PATCH_LIMIT);
         let t0 = Instant::now();
         snap = if reload {
             adv.reloaded = true;
@@ -101,7 +120,13 @@ pub async fn catch_up(st: &AppState) -> Result<Advance, ApiError> {
         } else {
             Arc::new(patch(st.store.as_ref(), &snap, last as u64, &step).await?)
         };
-        tracing::debug!(seq = last, changes = batch.changes.len(), reload, ms = t0.elapsed().as_millis() as u64, "applied changes");
+        tracing::debug!(
+            seq = last,
+            changes = batch.changes.len(),
+            reload,
+            ms = t0.elapsed().as_millis() as u64,
+            "applied changes"
+        );
         adv.facilities.extend(step.facilities);
         adv.grids.extend(step.grids);
         adv.buildings.extend(step.buildings);
@@ -121,7 +146,12 @@ pub async fn catch_up(st: &AppState) -> Result<Advance, ApiError> {
 }
 
 /// The next snapshot after the changes of `step`, fetching just the changed features.
-async fn patch(store: &dyn Store, snap: &Arc<Snapshot>, seq: u64, step: &Advance) -> Result<Snapshot, ApiError> {
+async fn patch(
+    store: &dyn Store,
+    snap: &Arc<Snapshot>,
+    seq: u64,
+    step: &Advance,
+) -> Result<Snapshot, ApiError> {
     let mut cur = snap.clone();
     if !step.buildings.is_empty() {
         let mut v = cur.dataset.buildings.clone();
@@ -130,7 +160,11 @@ async fn patch(store: &dyn Store, snap: &Arc<Snapshot>, seq: u64, step: &Advance
             upsert(&mut v, id, b, |b| b.id.as_str());
         }
         let base = cur.clone();
-        cur = Arc::new(tokio::task::spawn_blocking(move || base.with_buildings(seq, v)).await.map_err(join)?);
+        cur = Arc::new(
+            tokio::task::spawn_blocking(move || base.with_buildings(seq, v))
+                .await
+                .map_err(join)?,
+        );
     }
     if !step.grids.is_empty() {
         let mut v = cur.dataset.grids.clone();
@@ -140,7 +174,11 @@ async fn patch(store: &dyn Store, snap: &Arc<Snapshot>, seq: u64, step: &Advance
         }
         let base = cur.clone();
         let changed = step.grids.clone();
-        cur = Arc::new(tokio::task::spawn_blocking(move || base.with_grids(seq, v, &changed)).await.map_err(join)?);
+        cur = Arc::new(
+            tokio::task::spawn_blocking(move || base.with_grids(seq, v, &changed))
+                .await
+                .map_err(join)?,
+        );
     }
     if !step.facilities.is_empty() {
         let mut v = cur.dataset.facilities.clone();
@@ -150,11 +188,20 @@ async fn patch(store: &dyn Store, snap: &Arc<Snapshot>, seq: u64, step: &Advance
         }
         cur = Arc::new(cur.with_facilities(seq, v));
     }
-    Ok(if cur.generation == seq { Arc::try_unwrap(cur).unwrap_or_else(|a| a.at(seq)) } else { cur.at(seq) })
+    Ok(if cur.generation == seq {
+        Arc::try_unwrap(cur).unwrap_or_else(|a| a.at(seq))
+    } else {
+        cur.at(seq)
+    })
 }
 
 /// Puts the current state of one feature (`None`: deleted) into a layer sorted by id.
-fn upsert<T: Clone>(v: &mut gridmap_model::SharedVec<T>, id: &str, item: Option<T>, key: impl Fn(&T) -> &str) {
+fn upsert<T: Clone>(
+    v: &mut gridmap_model::SharedVec<T>,
+    id: &str,
+    item: Option<T>,
+    key: impl Fn(&T) -> &str,
+) {
     match (item, v.binary_search_by(|x| key(x).cmp(id))) {
         (Some(x), Ok(i)) => v[i] = x,
         (Some(x), Err(i)) => v.insert(i, x),
@@ -178,7 +225,12 @@ pub async fn follow(st: AppState) {
         match st.store.wait_for_change(seen, Duration::from_secs(5)).await {
             Ok(head) if head > seen && st.data.peek().is_some() => match catch_up(&st).await {
                 Ok(adv) if !adv.is_empty() => {
-                    tracing::debug!(from = adv.from, to = adv.to, reloaded = adv.reloaded, "followed the change log");
+                    tracing::debug!(
+                        from = adv.from,
+                        to = adv.to,
+                        reloaded = adv.reloaded,
+                        "followed the change log"
+                    );
                     backoff = Duration::from_millis(250);
                 }
                 Ok(_) => {}

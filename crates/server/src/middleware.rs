@@ -31,7 +31,11 @@ pub fn wrap(router: Router, state: &AppState) -> Router {
     r.layer(
         TraceLayer::new_for_http()
             .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-            .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
+            .on_response(
+                DefaultOnResponse::new()
+                    .level(Level::INFO)
+                    .latency_unit(LatencyUnit::Micros),
+            ),
     )
 }
 
@@ -41,20 +45,44 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
         return None;
     }
     let layer = CorsLayer::new()
-        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
-        .allow_headers([header::CONTENT_TYPE, header::IF_MATCH, header::IF_NONE_MATCH, header::ACCEPT])
-        .expose_headers([header::ETAG, header::LOCATION, "content-crs".parse().unwrap_or(header::ETAG)]);
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            header::ACCEPT,
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            "content-crs".parse().unwrap_or(header::ETAG),
+        ]);
     Some(if origins.iter().any(|o| o == "*") {
         layer.allow_origin(Any)
     } else {
-        let list: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+        let list: Vec<HeaderValue> = origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
         layer.allow_origin(AllowOrigin::list(list))
     })
 }
 
 /// The 500 problem answered for a handler panic (the panic message goes to the log only).
 fn panic_problem(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    let msg = err.downcast_ref::<String>().map(String::as_str).or_else(|| err.downcast_ref::<&str>().copied()).unwrap_or("(no message)");
+    let msg = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
     tracing::error!(panic = msg, "handler panicked");
     ApiError::Internal(format!("handler panicked: {msg}")).into_response()
 }
@@ -65,7 +93,10 @@ fn panic_problem(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// (issue 12). Edits are O(change); the heavy analysis routes bound their own work.
 async fn scope_and_timeout(State(limit): State<Duration>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
-    let read = matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
+    let read = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
     REQUEST_PATH
         .scope(path, async move {
             if !read {
@@ -87,17 +118,28 @@ async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return resp;
     }
-    let ctype = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ctype = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if ctype.starts_with(PROBLEM_JSON) {
         return resp;
     }
     let (parts, body) = resp.into_parts();
-    let text = axum::body::to_bytes(body, 16 * 1024).await.map(|b| String::from_utf8_lossy(&b).trim().to_owned()).unwrap_or_default();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
     let detail = match status.as_u16() {
         404 => "no such resource; the landing page / lists the API's resources".to_owned(),
         405 => format!(
             "method not allowed here; allowed: {}",
-            parts.headers.get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("(none)")
+            parts
+                .headers
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("(none)")
         ),
         413 => "request body too large".to_owned(),
         _ if !text.is_empty() => text,
@@ -127,10 +169,28 @@ mod tests {
     #[tokio::test]
     async fn a_handler_panic_is_a_500_problem_document() {
         let r = Router::new()
-            .route("/boom", axum::routing::get(|| async { if true { panic!("boom") } }))
+            .route(
+                "/boom",
+                axum::routing::get(|| async {
+                    if true {
+                        panic!("boom")
+                    }
+                }),
+            )
             .layer(CatchPanicLayer::custom(panic_problem));
-        let resp = r.oneshot(Request::builder().uri("/boom").body(axum::body::Body::empty()).expect("request")).await.expect("infallible");
+        let resp = r
+            .oneshot(
+                Request::builder()
+                    .uri("/boom")
+                    .body(axum::body::Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("infallible");
         assert_eq!(resp.status(), 500);
-        assert!(resp.headers()[header::CONTENT_TYPE].to_str().unwrap_or("").starts_with(PROBLEM_JSON));
+        assert!(resp.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap_or("")
+            .starts_with(PROBLEM_JSON));
     }
 }

@@ -29,10 +29,31 @@ pub mod schemas {
         )*};
     }
     hand_schema!(
-        LandingPage, Conformance, Collections, CollectionDoc, FeatureCollection, Feature, Queryables,
-        GridInput, GridPatch, FacilityInput, FacilityPatch, Health, Stats, GridDetail, TileJson,
-        CoverageSummary, WhatIfRequest, WhatIfSummary, PartitionRequest, PartitionProposal, AcceptResult,
-        ValidateRequest, ValidationReport, RebalanceRequest, RebalanceResult,
+        LandingPage,
+        Conformance,
+        Collections,
+        CollectionDoc,
+        FeatureCollection,
+        Feature,
+        Queryables,
+        GridInput,
+        GridPatch,
+        FacilityInput,
+        FacilityPatch,
+        Health,
+        Stats,
+        GridDetail,
+        TileJson,
+        CoverageSummary,
+        WhatIfRequest,
+        WhatIfSummary,
+        PartitionRequest,
+        PartitionProposal,
+        AcceptResult,
+        ValidateRequest,
+        ValidationReport,
+        RebalanceRequest,
+        RebalanceResult,
     );
 }
 
@@ -61,7 +82,8 @@ pub const NONBLANK: &str = "[^\\s\\u0085\\ufeff\\u001c-\\u001f]";
 
 /// Whether `s` matches [`NONBLANK`]: the server's test for required names, codes and kinds.
 pub fn nonblank(s: &str) -> bool {
-    s.chars().any(|c| !c.is_whitespace() && !matches!(c, '\u{feff}' | '\u{85}' | '\u{1c}'..='\u{1f}'))
+    s.chars()
+        .any(|c| !c.is_whitespace() && !matches!(c, '\u{feff}' | '\u{85}' | '\u{1c}'..='\u{1f}'))
 }
 
 fn position() -> Value {
@@ -129,50 +151,95 @@ fn hand_written() -> Vec<(&'static str, Value)> {
     };
     let grid_geometry = json!({"oneOf": [{"type": "null"}, polygon_in, multipolygon_in]});
     vec![
-        ("LandingPage", json!({"type": "object", "required": ["links"], "properties": {
-            "title": {"type": "string"}, "description": {"type": "string"}, "attribution": {"type": "string"}, "links": links()}})),
-        ("Conformance", json!({"type": "object", "required": ["conformsTo"], "properties": {
-            "conformsTo": {"type": "array", "items": {"type": "string"}}}})),
-        ("CollectionDoc", json!({"type": "object", "required": ["id", "links"], "properties": {
+        (
+            "LandingPage",
+            json!({"type": "object", "required": ["links"], "properties": {
+            "title": {"type": "string"}, "description": {"type": "string"}, "attribution": {"type": "string"}, "links": links()}}),
+        ),
+        (
+            "Conformance",
+            json!({"type": "object", "required": ["conformsTo"], "properties": {
+            "conformsTo": {"type": "array", "items": {"type": "string"}}}}),
+        ),
+        (
+            "CollectionDoc",
+            json!({"type": "object", "required": ["id", "links"], "properties": {
             "id": {"type": "string"}, "title": {"type": "string"}, "description": {"type": "string"}, "links": links(),
             "extent": {"type": "object"}, "crs": {"type": "array", "items": {"type": "string"}},
-            "storageCrs": {"type": "string"}, "attribution": {"type": "string"}, "itemType": {"type": "string"}}})),
-        ("Collections", json!({"type": "object", "required": ["links", "collections"], "properties": {
+            "storageCrs": {"type": "string"}, "attribution": {"type": "string"}, "itemType": {"type": "string"}}}),
+        ),
+        (
+            "Collections",
+            json!({"type": "object", "required": ["links", "collections"], "properties": {
             "links": links(), "crs": {"type": "array", "items": {"type": "string"}},
-            "collections": {"type": "array", "items": {"$ref": "#/components/schemas/CollectionDoc"}}}})),
-        ("Feature", json!({"type": "object", "required": ["type", "geometry", "properties"], "properties": {
+            "collections": {"type": "array", "items": {"$ref": "#/components/schemas/CollectionDoc"}}}}),
+        ),
+        (
+            "Feature",
+            json!({"type": "object", "required": ["type", "geometry", "properties"], "properties": {
             "type": {"const": "Feature"}, "id": {"type": ["string", "integer"]}, "geometry": geometry_out,
-            "properties": {"type": ["object", "null"]}, "links": links()}})),
-        ("FeatureCollection", json!({"type": "object", "required": ["type", "features"], "properties": {
+            "properties": {"type": ["object", "null"]}, "links": links()}}),
+        ),
+        (
+            "FeatureCollection",
+            json!({"type": "object", "required": ["type", "features"], "properties": {
             "type": {"const": "FeatureCollection"},
             "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}},
             "numberMatched": {"type": "integer", "minimum": 0}, "numberReturned": {"type": "integer", "minimum": 0},
-            "timeStamp": {"type": "string", "format": "date-time"}, "links": links()}})),
-        ("Queryables", json!({"type": "object", "required": ["type", "properties"], "properties": {
-            "type": {"const": "object"}, "properties": {"type": "object"}, "$id": {"type": "string"}}})),
-        ("GridInput", json!({"type": "object", "required": ["type", "geometry", "properties"], "additionalProperties": false, "properties": {
-            "type": {"const": "Feature"}, "id": id_in, "geometry": grid_geometry, "properties": grid_props(true), "links": links(), "bbox": bbox_in}})),
-        ("GridPatch", json!({"type": "object", "additionalProperties": false, "properties": {
-            "type": {"const": "Feature"}, "id": id_in, "geometry": grid_geometry, "properties": grid_props(false), "links": links(), "bbox": bbox_in}})),
-        ("FacilityInput", json!({"type": "object", "required": ["type", "geometry", "properties"], "additionalProperties": false, "properties": {
-            "type": {"const": "Feature"}, "id": id_in, "geometry": point_in, "properties": facility_props(true), "links": links(), "bbox": bbox_in}})),
-        ("FacilityPatch", json!({"type": "object", "additionalProperties": false, "properties": {
-            "type": {"const": "Feature"}, "id": id_in, "geometry": point_in, "properties": facility_props(false), "links": links(), "bbox": bbox_in}})),
-        ("Health", json!({"type": "object", "required": ["status", "backend", "counts"], "properties": {
+            "timeStamp": {"type": "string", "format": "date-time"}, "links": links()}}),
+        ),
+        (
+            "Queryables",
+            json!({"type": "object", "required": ["type", "properties"], "properties": {
+            "type": {"const": "object"}, "properties": {"type": "object"}, "$id": {"type": "string"}}}),
+        ),
+        (
+            "GridInput",
+            json!({"type": "object", "required": ["type", "geometry", "properties"], "additionalProperties": false, "properties": {
+            "type": {"const": "Feature"}, "id": id_in, "geometry": grid_geometry, "properties": grid_props(true), "links": links(), "bbox": bbox_in}}),
+        ),
+        (
+            "GridPatch",
+            json!({"type": "object", "additionalProperties": false, "properties": {
+            "type": {"const": "Feature"}, "id": id_in, "geometry": grid_geometry, "properties": grid_props(false), "links": links(), "bbox": bbox_in}}),
+        ),
+        (
+            "FacilityInput",
+            json!({"type": "object", "required": ["type", "geometry", "properties"], "additionalProperties": false, "properties": {
+            "type": {"const": "Feature"}, "id": id_in, "geometry": point_in, "properties": facility_props(true), "links": links(), "bbox": bbox_in}}),
+        ),
+        (
+            "FacilityPatch",
+            json!({"type": "object", "additionalProperties": false, "properties": {
+            "type": {"const": "Feature"}, "id": id_in, "geometry": point_in, "properties": facility_props(false), "links": links(), "bbox": bbox_in}}),
+        ),
+        (
+            "Health",
+            json!({"type": "object", "required": ["status", "backend", "counts"], "properties": {
             "status": {"const": "ok"}, "backend": {"type": "string"},
-            "counts": {"type": "object", "additionalProperties": {"type": "integer"}}}})),
-        ("Stats", json!({"type": "object", "required": ["counts", "households"], "properties": {
+            "counts": {"type": "object", "additionalProperties": {"type": "integer"}}}}),
+        ),
+        (
+            "Stats",
+            json!({"type": "object", "required": ["counts", "households"], "properties": {
             "counts": {"type": "object"}, "households": {"type": "object"}, "elderly": {"type": "integer"},
-            "facilities_by_kind": {"type": "object"}, "grids": {"type": "object"}, "attribution": {"type": "string"}}})),
-        ("GridDetail", json!({"type": "object", "required": ["grid", "buildings", "statistics"], "properties": {
+            "facilities_by_kind": {"type": "object"}, "grids": {"type": "object"}, "attribution": {"type": "string"}}}),
+        ),
+        (
+            "GridDetail",
+            json!({"type": "object", "required": ["grid", "buildings", "statistics"], "properties": {
             "grid": {"$ref": "#/components/schemas/Feature"},
             "buildings": {"$ref": "#/components/schemas/FeatureCollection"},
-            "statistics": {"type": "object"}}})),
-        ("TileJson", json!({"type": "object", "required": ["tilejson", "tiles"], "properties": {
+            "statistics": {"type": "object"}}}),
+        ),
+        (
+            "TileJson",
+            json!({"type": "object", "required": ["tilejson", "tiles"], "properties": {
             "tilejson": {"type": "string"}, "tiles": {"type": "array", "items": {"type": "string"}},
             "minzoom": {"type": "integer"}, "maxzoom": {"type": "integer"},
             "bounds": {"type": "array", "items": {"type": "number"}}, "attribution": {"type": "string"},
-            "vector_layers": {"type": "array", "items": {"type": "object"}}}})),
+            "vector_layers": {"type": "array", "items": {"type": "object"}}}}),
+        ),
     ]
 }
 
@@ -180,10 +247,14 @@ fn hand_written() -> Vec<(&'static str, Value)> {
 fn parameter_schema(name: &str, path: &str) -> Option<Value> {
     let collections: Vec<&str> = Collection::ALL.iter().map(|c| c.id()).collect();
     Some(match name {
-        "limit" if path.starts_with("/api/audit") || path.ends_with("/history") => json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+        "limit" if path.starts_with("/api/audit") || path.ends_with("/history") => {
+            json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100})
+        }
         "limit" => json!({"type": "integer", "minimum": 1, "default": 10}),
         "offset" => json!({"type": "integer", "minimum": 0, "default": 0}),
-        "bbox" => json!({"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}}),
+        "bbox" => {
+            json!({"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}})
+        }
         "crs" | "bbox-crs" | "Content-Crs" => json!({"type": "string", "enum": SUPPORTED}),
         "collectionId" => json!({"type": "string", "enum": collections}),
         "featureId" => json!({"type": "string", "minLength": 1}),
@@ -192,7 +263,9 @@ fn parameter_schema(name: &str, path: &str) -> Option<Value> {
         "f" => json!({"type": "string", "enum": ["json"]}),
         "z" => json!({"type": "integer", "minimum": 0, "maximum": crate::tiles::MAX_ZOOM}),
         "x" | "y" => json!({"type": "integer", "minimum": 0}),
-        "If-Match" => json!({"type": "string", "pattern": "^(\\*|(W/)?\"[^\"]*\"(\\s*,\\s*(W/)?\"[^\"]*\")*)$"}),
+        "If-Match" => {
+            json!({"type": "string", "pattern": "^(\\*|(W/)?\"[^\"]*\"(\\s*,\\s*(W/)?\"[^\"]*\")*)$"})
+        }
         _ => return None,
     })
 }
@@ -205,11 +278,19 @@ pub fn finish(doc: &OpenApi) -> Value {
     }
     if let Some(paths) = v.get_mut("paths").and_then(Value::as_object_mut) {
         for (path, item) in paths.iter_mut() {
-            let Some(item) = item.as_object_mut() else { continue };
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
             for op in item.values_mut() {
-                let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else { continue };
+                let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+                    continue;
+                };
                 for p in params.iter_mut() {
-                    let name = p.get("name").and_then(Value::as_str).unwrap_or("").to_owned();
+                    let name = p
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned();
                     if let Some(s) = parameter_schema(&name, path) {
                         p["schema"] = s;
                         if name == "bbox" {
@@ -239,12 +320,20 @@ fn add_security(v: &mut Value) {
                   "description": "API token from `gridmap user token NAME` (sent as `Authorization: Bearer gm_…`)."},
     });
     let problem = |d: &str| json!({"description": d, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
-    let Some(paths) = v.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    let Some(paths) = v.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
     for (path, item) in paths.iter_mut() {
-        let Some(item) = item.as_object_mut() else { continue };
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
         for (method, op) in item.iter_mut() {
-            let Ok(m) = method.to_uppercase().parse::<axum::http::Method>() else { continue };
-            let Some(op) = op.as_object_mut() else { continue };
+            let Ok(m) = method.to_uppercase().parse::<axum::http::Method>() else {
+                continue;
+            };
+            let Some(op) = op.as_object_mut() else {
+                continue;
+            };
             let a = action(&m, path);
             let mut responses = op.remove("responses").unwrap_or_else(|| json!({}));
             match a {
@@ -252,15 +341,30 @@ fn add_security(v: &mut Value) {
                     op.insert("security".into(), json!([{}]));
                 }
                 Action::Read => {
-                    op.insert("security".into(), json!([{}, {"session": []}, {"token": []}]));
+                    op.insert(
+                        "security".into(),
+                        json!([{}, {"session": []}, {"token": []}]),
+                    );
                     responses["401"] = problem("Credentials that name no active user, or a server that lets no anonymous callers read (`--anonymous none`)");
                 }
                 _ => {
                     op.insert("security".into(), json!([{"session": []}, {"token": []}]));
-                    responses["401"] = problem("Not logged in (no session cookie or API token, or an expired one)");
-                    responses["403"] = problem(&format!("The caller's role may not do this (open to: {})", a.roles().join(", ")));
-                    if let Some(desc) = op.get("description").and_then(Value::as_str).map(str::to_owned) {
-                        op.insert("description".into(), json!(format!("{desc}\n\nRoles: {}.", a.roles().join(", "))));
+                    responses["401"] = problem(
+                        "Not logged in (no session cookie or API token, or an expired one)",
+                    );
+                    responses["403"] = problem(&format!(
+                        "The caller's role may not do this (open to: {})",
+                        a.roles().join(", ")
+                    ));
+                    if let Some(desc) = op
+                        .get("description")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                    {
+                        op.insert(
+                            "description".into(),
+                            json!(format!("{desc}\n\nRoles: {}.", a.roles().join(", "))),
+                        );
                     }
                 }
             }
@@ -277,20 +381,34 @@ fn add_edit_links(v: &mut Value) {
         let list = format!("/collections/{name}/items");
         let links = |id: &str| {
             let mut m = serde_json::Map::new();
-            for (label, op) in [("replace", "replace"), ("update", "update"), ("delete", "delete"), ("get", "get")] {
+            for (label, op) in [
+                ("replace", "replace"),
+                ("update", "update"),
+                ("delete", "delete"),
+                ("get", "get"),
+            ] {
                 let mut params = json!({"featureId": id});
                 if label != "get" {
                     params["If-Match"] = json!("$response.header.ETag");
                 }
-                m.insert(format!("{label}_{name}_item"), json!({"operationId": format!("{op}_{name}_item"), "parameters": params}));
+                m.insert(
+                    format!("{label}_{name}_item"),
+                    json!({"operationId": format!("{op}_{name}_item"), "parameters": params}),
+                );
             }
             Value::Object(m)
         };
-        if let Some(r) = v.pointer_mut(&format!("/paths/{}/post/responses/201", list.replace('/', "~1"))) {
+        if let Some(r) = v.pointer_mut(&format!(
+            "/paths/{}/post/responses/201",
+            list.replace('/', "~1")
+        )) {
             r["links"] = links("$response.body#/id");
         }
         for method in ["get", "put", "patch"] {
-            if let Some(r) = v.pointer_mut(&format!("/paths/{}/{method}/responses/200", item.replace('/', "~1"))) {
+            if let Some(r) = v.pointer_mut(&format!(
+                "/paths/{}/{method}/responses/200",
+                item.replace('/', "~1")
+            )) {
                 r["links"] = links("$request.path.featureId");
             }
         }

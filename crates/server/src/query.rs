@@ -28,7 +28,10 @@ pub fn parse_count(name: &str, v: &str, min: u64) -> Result<u64, ApiError> {
     let t = v.trim();
     let digits = t.strip_prefix('+').unwrap_or(t);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid(name, format!("'{v}' is not a non-negative integer")));
+        return Err(invalid(
+            name,
+            format!("'{v}' is not a non-negative integer"),
+        ));
     }
     let n = digits.parse::<u64>().unwrap_or(u64::MAX);
     if n < min {
@@ -45,18 +48,33 @@ pub fn parse_bbox(v: &str, crs: &ApiCrs) -> Result<Vec<[f64; 4]>, ApiError> {
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| invalid("bbox", format!("'{v}' is not a list of numbers")))?;
     if nums.len() != 4 {
-        return Err(invalid("bbox", format!("needs 4 numbers (minx,miny,maxx,maxy), got {}", nums.len())));
+        return Err(invalid(
+            "bbox",
+            format!("needs 4 numbers (minx,miny,maxx,maxy), got {}", nums.len()),
+        ));
     }
     // Axis order of the bbox follows its CRS (EPSG:4326/4490: lat,lon).
-    let (x0, y0, x1, y1) = if crs.lat_first { (nums[1], nums[0], nums[3], nums[2]) } else { (nums[0], nums[1], nums[2], nums[3]) };
+    let (x0, y0, x1, y1) = if crs.lat_first {
+        (nums[1], nums[0], nums[3], nums[2])
+    } else {
+        (nums[0], nums[1], nums[2], nums[3])
+    };
     if y0 > y1 {
         return Ok(vec![]); // an empty band of latitudes selects nothing
     }
     let to = |x: f64, y: f64| {
-        let (lon, lat) = if crs.is_storage() || crs.crs.is_wgs84_equivalent() { (x, y) } else { crs.crs.to_wgs84(x, y) };
+        let (lon, lat) = if crs.is_storage() || crs.crs.is_wgs84_equivalent() {
+            (x, y)
+        } else {
+            crs.crs.to_wgs84(x, y)
+        };
         (lon, lat)
     };
-    let boxes = if x0 <= x1 { vec![[x0, y0, x1, y1]] } else { vec![[x0, y0, 180.0, y1], [-180.0, y0, x1, y1]] };
+    let boxes = if x0 <= x1 {
+        vec![[x0, y0, x1, y1]]
+    } else {
+        vec![[x0, y0, 180.0, y1], [-180.0, y0, x1, y1]]
+    };
     Ok(boxes
         .into_iter()
         .map(|[a, b, c, d]| {
@@ -86,13 +104,23 @@ impl ItemsQuery {
         if !ogc {
             allowed.retain(|p| !matches!(*p, "crs" | "bbox-crs" | "f"));
         }
-        let mut q = ItemsQuery { limit: DEFAULT_LIMIT, offset: 0, bbox: None, crs: ApiCrs::DEFAULT, filters: vec![], raw: pairs.clone() };
+        let mut q = ItemsQuery {
+            limit: DEFAULT_LIMIT,
+            offset: 0,
+            bbox: None,
+            crs: ApiCrs::DEFAULT,
+            filters: vec![],
+            raw: pairs.clone(),
+        };
         let mut bbox_raw = None;
         let mut bbox_crs = ApiCrs::DEFAULT;
         let mut seen = std::collections::HashSet::new();
         for (k, v) in &pairs {
             if !allowed.contains(&k.as_str()) {
-                return Err(ApiError::UnknownParameter { name: k.clone(), allowed: allowed.join(", ") });
+                return Err(ApiError::UnknownParameter {
+                    name: k.clone(),
+                    allowed: allowed.join(", "),
+                });
             }
             if !seen.insert(k.as_str()) {
                 return Err(invalid(k, "given more than once"));
@@ -125,7 +153,13 @@ pub fn check_format(v: &str, allowed: &[&str]) -> Result<(), ApiError> {
     if allowed.contains(&v) {
         Ok(())
     } else {
-        Err(invalid("f", format!("unsupported format '{v}' (supported: {})", allowed.join(", "))))
+        Err(invalid(
+            "f",
+            format!(
+                "unsupported format '{v}' (supported: {})",
+                allowed.join(", ")
+            ),
+        ))
     }
 }
 
@@ -133,7 +167,10 @@ pub fn check_format(v: &str, allowed: &[&str]) -> Result<(), ApiError> {
 pub fn only(pairs: &[(String, String)], allowed: &[&str]) -> Result<(), ApiError> {
     for (k, _) in pairs {
         if !allowed.contains(&k.as_str()) {
-            return Err(ApiError::UnknownParameter { name: k.clone(), allowed: allowed.join(", ") });
+            return Err(ApiError::UnknownParameter {
+                name: k.clone(),
+                allowed: allowed.join(", "),
+            });
         }
     }
     Ok(())
@@ -169,22 +206,35 @@ mod tests {
     use super::*;
 
     fn pairs(s: &[(&str, &str)]) -> Vec<(String, String)> {
-        s.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()
+        s.iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
     }
 
     #[test]
     fn limit_zero_negative_and_non_integer_are_rejected_but_huge_is_clamped() {
         for bad in ["0", "-1", "abc", "1.5", ""] {
-            assert!(ItemsQuery::parse(Collection::Buildings, pairs(&[("limit", bad)]), true).is_err(), "{bad}");
+            assert!(
+                ItemsQuery::parse(Collection::Buildings, pairs(&[("limit", bad)]), true).is_err(),
+                "{bad}"
+            );
         }
-        let q = ItemsQuery::parse(Collection::Buildings, pairs(&[("limit", "1000000000000000000000")]), true).unwrap();
+        let q = ItemsQuery::parse(
+            Collection::Buildings,
+            pairs(&[("limit", "1000000000000000000000")]),
+            true,
+        )
+        .unwrap();
         assert_eq!(q.limit, MAX_LIMIT);
     }
 
     #[test]
     fn unknown_parameter_names_the_accepted_ones() {
         let e = ItemsQuery::parse(Collection::Facilities, pairs(&[("zz", "1")]), true).unwrap_err();
-        assert!(e.to_string().contains("zz") && e.to_string().contains("kind"), "{e}");
+        assert!(
+            e.to_string().contains("zz") && e.to_string().contains("kind"),
+            "{e}"
+        );
         // buildings have no kind filter
         assert!(ItemsQuery::parse(Collection::Buildings, pairs(&[("kind", "x")]), true).is_err());
     }
@@ -193,7 +243,10 @@ mod tests {
     fn bbox_in_epsg_4490_is_read_lat_lon() {
         let q = ItemsQuery::parse(
             Collection::Buildings,
-            pairs(&[("bbox", "43.7,7.4,43.8,7.5"), ("bbox-crs", "http://www.opengis.net/def/crs/EPSG/0/4490")]),
+            pairs(&[
+                ("bbox", "43.7,7.4,43.8,7.5"),
+                ("bbox-crs", "http://www.opengis.net/def/crs/EPSG/0/4490"),
+            ]),
             true,
         )
         .unwrap();
@@ -205,12 +258,22 @@ mod tests {
         for bad in ["1,2,3", "a,b,c,d", "1,2,3,4,5", "1,2,NaN,4"] {
             assert!(parse_bbox(bad, &ApiCrs::DEFAULT).is_err(), "{bad}");
         }
-        assert_eq!(parse_bbox("170,0,-170,10", &ApiCrs::DEFAULT).unwrap().len(), 2);
+        assert_eq!(
+            parse_bbox("170,0,-170,10", &ApiCrs::DEFAULT).unwrap().len(),
+            2
+        );
     }
 
     #[test]
     fn paging_links_keep_filters_and_replace_offset() {
-        let q = with_paging(&pairs(&[("bbox", "1,2,3,4"), ("offset", "10"), ("community", "社区")]), 20, 10);
-        assert_eq!(q, "bbox=1,2,3,4&community=%E7%A4%BE%E5%8C%BA&limit=10&offset=20");
+        let q = with_paging(
+            &pairs(&[("bbox", "1,2,3,4"), ("offset", "10"), ("community", "社区")]),
+            20,
+            10,
+        );
+        assert_eq!(
+            q,
+            "bbox=1,2,3,4&community=%E7%A4%BE%E5%8C%BA&limit=10&offset=20"
+        );
     }
 }

@@ -30,8 +30,13 @@ pub enum Collection {
 }
 
 impl Collection {
-    pub const ALL: [Collection; 5] =
-        [Self::Buildings, Self::Compounds, Self::Communities, Self::Grids, Self::Facilities];
+    pub const ALL: [Collection; 5] = [
+        Self::Buildings,
+        Self::Compounds,
+        Self::Communities,
+        Self::Grids,
+        Self::Facilities,
+    ];
 
     pub fn id(self) -> &'static str {
         match self {
@@ -118,14 +123,28 @@ pub struct Row {
 }
 
 impl Row {
-    fn new(id: String, geometry: Option<Geometry<f64>>, mut properties: Map<String, Value>) -> Self {
+    fn new(
+        id: String,
+        geometry: Option<Geometry<f64>>,
+        mut properties: Map<String, Value>,
+    ) -> Self {
         // Unknown values are left out rather than sent as null: a third less to send per page.
         properties.retain(|_, v| !v.is_null());
-        Row { id, geometry, properties }
+        Row {
+            id,
+            geometry,
+            properties,
+        }
     }
     /// The Feature as CRS84 GeoJSON.
     pub fn write_json(&self, out: &mut String) {
-        write_feature(out, &self.id, self.geometry.as_ref(), &self.properties, &identity);
+        write_feature(
+            out,
+            &self.id,
+            self.geometry.as_ref(),
+            &self.properties,
+            &identity,
+        );
     }
 }
 
@@ -146,17 +165,25 @@ impl SpatialIndex {
         let mut entries = Vec::new();
         for (i, r) in rects {
             let Some([x0, y0, x1, y1]) = r else { continue };
-            entries.push(GeomWithData::new(Rectangle::from_corners([x0, y0], [x1, y1]), i));
+            entries.push(GeomWithData::new(
+                Rectangle::from_corners([x0, y0], [x1, y1]),
+                i,
+            ));
             extent = Some(match extent {
                 None => [x0, y0, x1, y1],
                 Some(e) => [e[0].min(x0), e[1].min(y0), e[2].max(x1), e[3].max(y1)],
             });
         }
-        SpatialIndex { tree: RTree::bulk_load(entries), extent }
+        SpatialIndex {
+            tree: RTree::bulk_load(entries),
+            extent,
+        }
     }
     fn locate(&self, b: [f64; 4]) -> impl Iterator<Item = u32> + '_ {
         let env = AABB::from_corners([b[0], b[1]], [b[2], b[3]]);
-        self.tree.locate_in_envelope_intersecting(&env).map(|e| e.data)
+        self.tree
+            .locate_in_envelope_intersecting(&env)
+            .map(|e| e.data)
     }
 }
 
@@ -164,12 +191,19 @@ fn rect_of<G: BoundingRect<f64>>(g: &G) -> Option<[f64; 4]>
 where
     G::Output: Into<Option<Rect<f64>>>,
 {
-    g.bounding_rect().into().map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
+    g.bounding_rect()
+        .into()
+        .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
 }
 
 fn union_rect(a: Option<[f64; 4]>, b: Option<[f64; 4]>) -> Option<[f64; 4]> {
     match (a, b) {
-        (Some(a), Some(b)) => Some([a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]),
+        (Some(a), Some(b)) => Some([
+            a[0].min(b[0]),
+            a[1].min(b[1]),
+            a[2].max(b[2]),
+            a[3].max(b[3]),
+        ]),
         (a, None) => a,
         (None, b) => b,
     }
@@ -199,13 +233,27 @@ pub struct BuildingDerived {
 
 impl BuildingDerived {
     fn build(ds: &Dataset) -> Self {
-        let rects: Vec<Option<[f64; 4]>> = ds.buildings.iter().map(|b| rect_of(&b.footprint)).collect();
+        let rects: Vec<Option<[f64; 4]>> =
+            ds.buildings.iter().map(|b| rect_of(&b.footprint)).collect();
         let index = SpatialIndex::new(rects.iter().enumerate().map(|(i, r)| (i as u32, *r)));
-        let with_boundary = |ids: &mut dyn Iterator<Item = (&str, bool)>| -> std::collections::HashSet<String> {
-            ids.filter(|(_, has)| !has).map(|(id, _)| id.to_owned()).collect()
-        };
-        let compounds_no_boundary = with_boundary(&mut ds.compounds.iter().map(|c| (c.id.as_str(), c.boundary.is_some())));
-        let communities_no_boundary = with_boundary(&mut ds.communities.iter().map(|c| (c.id.as_str(), c.boundary.is_some())));
+        let with_boundary =
+            |ids: &mut dyn Iterator<Item = (&str, bool)>| -> std::collections::HashSet<String> {
+                ids.filter(|(_, has)| !has)
+                    .map(|(id, _)| id.to_owned())
+                    .collect()
+            };
+        let compounds_no_boundary = with_boundary(
+            &mut ds
+                .compounds
+                .iter()
+                .map(|c| (c.id.as_str(), c.boundary.is_some())),
+        );
+        let communities_no_boundary = with_boundary(
+            &mut ds
+                .communities
+                .iter()
+                .map(|c| (c.id.as_str(), c.boundary.is_some())),
+        );
         let mut by_compound: HashMap<String, Agg> = HashMap::new();
         let mut by_community: HashMap<String, Agg> = HashMap::new();
         let mut pts_compound: HashMap<&str, Vec<Point<f64>>> = HashMap::new();
@@ -220,23 +268,41 @@ impl BuildingDerived {
             if let Some(c) = &b.compound {
                 add(&mut by_compound, c.as_str());
                 if compounds_no_boundary.contains(c.as_str()) {
-                    pts_compound.entry(c.as_str()).or_default().extend(b.footprint.0.iter().flat_map(|p| p.exterior().points()));
+                    pts_compound
+                        .entry(c.as_str())
+                        .or_default()
+                        .extend(b.footprint.0.iter().flat_map(|p| p.exterior().points()));
                 }
             }
             if let Some(c) = &b.community {
                 add(&mut by_community, c.as_str());
                 if communities_no_boundary.contains(c.as_str()) {
-                    pts_community.entry(c.as_str()).or_default().extend(b.footprint.0.iter().flat_map(|p| p.exterior().points()));
+                    pts_community
+                        .entry(c.as_str())
+                        .or_default()
+                        .extend(b.footprint.0.iter().flat_map(|p| p.exterior().points()));
                 }
             }
         }
         let hulls = |m: HashMap<&str, Vec<Point<f64>>>| -> HashMap<String, Geometry<f64>> {
             m.into_iter()
                 .filter(|(_, p)| p.len() >= 3)
-                .map(|(k, p)| (k.to_owned(), Geometry::MultiPolygon(MultiPolygon(vec![MultiPoint(p).convex_hull()]))))
+                .map(|(k, p)| {
+                    (
+                        k.to_owned(),
+                        Geometry::MultiPolygon(MultiPolygon(vec![MultiPoint(p).convex_hull()])),
+                    )
+                })
                 .collect()
         };
-        BuildingDerived { rects, index, by_compound, by_community, compound_hulls: hulls(pts_compound), community_hulls: hulls(pts_community) }
+        BuildingDerived {
+            rects,
+            index,
+            by_compound,
+            by_community,
+            compound_hulls: hulls(pts_compound),
+            community_hulls: hulls(pts_community),
+        }
     }
 }
 
@@ -276,17 +342,43 @@ impl GridDerived {
             }
         }
         let index = SpatialIndex::new(rects.iter().enumerate().map(|(i, r)| (i as u32, *r)));
-        GridDerived { grid_of, rects, index, per_community }
+        GridDerived {
+            grid_of,
+            rects,
+            index,
+            per_community,
+        }
     }
 
     /// The derived grid state after the grids named in `changed` were put or deleted (`old` →
     /// `new`, same buildings): positions of the other grids are remapped with integer work only,
     /// and only the changed grids' members are looked up — O(buildings) integer copies plus
     /// O(changed members · log buildings), instead of a lookup per member of every grid.
-    fn updated(&self, old: &Dataset, new: &Dataset, bd: &BuildingDerived, changed: &std::collections::BTreeSet<String>) -> Self {
-        let pos_in = |ds: &Dataset, id: &str| ds.grids.binary_search_by(|g| g.id.as_str().cmp(id)).ok();
-        let map: Vec<u32> = old.grids.iter().map(|g| pos_in(new, g.id.as_str()).map_or(NO_GRID, |p| p as u32)).collect();
-        let mut grid_of: Vec<u32> = self.grid_of.iter().map(|&g| if g == NO_GRID { NO_GRID } else { map[g as usize] }).collect();
+    fn updated(
+        &self,
+        old: &Dataset,
+        new: &Dataset,
+        bd: &BuildingDerived,
+        changed: &std::collections::BTreeSet<String>,
+    ) -> Self {
+        let pos_in =
+            |ds: &Dataset, id: &str| ds.grids.binary_search_by(|g| g.id.as_str().cmp(id)).ok();
+        let map: Vec<u32> = old
+            .grids
+            .iter()
+            .map(|g| pos_in(new, g.id.as_str()).map_or(NO_GRID, |p| p as u32))
+            .collect();
+        let mut grid_of: Vec<u32> = self
+            .grid_of
+            .iter()
+            .map(|&g| {
+                if g == NO_GRID {
+                    NO_GRID
+                } else {
+                    map[g as usize]
+                }
+            })
+            .collect();
         let mut rects = vec![None; new.grids.len()];
         for (o, &n) in map.iter().enumerate() {
             if n != NO_GRID {
@@ -328,13 +420,20 @@ impl GridDerived {
             }
         }
         let index = SpatialIndex::new(rects.iter().enumerate().map(|(i, r)| (i as u32, *r)));
-        GridDerived { grid_of, rects, index, per_community }
+        GridDerived {
+            grid_of,
+            rects,
+            index,
+            per_community,
+        }
     }
 }
 
 /// Position of a building by id (the buildings layer is sorted by id).
 fn building_position(ds: &Dataset, id: &str) -> Option<usize> {
-    ds.buildings.binary_search_by(|b| b.id.as_str().cmp(id)).ok()
+    ds.buildings
+        .binary_search_by(|b| b.id.as_str().cmp(id))
+        .ok()
 }
 
 /// Envelope index over the network ways the basemap draws (changes only on import).
@@ -379,7 +478,11 @@ impl LayerView<'_> {
     /// and whose filter values equal the given ones.
     pub fn select(&self, boxes: Option<&[[f64; 4]]>, filters: &[(Filter, String)]) -> Vec<u32> {
         let s = self.snap;
-        let pass = |i: u32| filters.iter().all(|(f, v)| s.filter_value(self.c, i as usize, *f).as_deref() == Some(v.as_str()));
+        let pass = |i: u32| {
+            filters
+                .iter()
+                .all(|(f, v)| s.filter_value(self.c, i as usize, *f).as_deref() == Some(v.as_str()))
+        };
         let mut out: Vec<u32> = match boxes {
             None => (0..self.len() as u32).filter(|&i| pass(i)).collect(),
             Some(boxes) => {
@@ -461,9 +564,22 @@ impl Snapshot {
         let buildings = Arc::new(BuildingDerived::build(&ds));
         let grids = Arc::new(GridDerived::build(&ds, &buildings));
         let ways = Arc::new(WayIndex {
-            index: SpatialIndex::new(ds.ways.iter().enumerate().map(|(i, w)| (i as u32, crate::tiles::way_class(&w.tags).and_then(|_| rect_of(&w.geometry))))),
+            index: SpatialIndex::new(ds.ways.iter().enumerate().map(|(i, w)| {
+                (
+                    i as u32,
+                    crate::tiles::way_class(&w.tags).and_then(|_| rect_of(&w.geometry)),
+                )
+            })),
         });
-        Self::assemble(generation, ds, [generation; 5], buildings, grids, ways, generation)
+        Self::assemble(
+            generation,
+            ds,
+            [generation; 5],
+            buildings,
+            grids,
+            ways,
+            generation,
+        )
     }
 
     /// Derives the indexes of a scoped dataset (a grid lead's view: a few hundred features)
@@ -472,29 +588,92 @@ impl Snapshot {
         sort_layers(&mut ds);
         let buildings = Arc::new(BuildingDerived::build(&ds));
         let grids = Arc::new(GridDerived::build(&ds, &buildings));
-        Self::assemble(full.generation, ds, full.versions, buildings, grids, full.ways.clone(), full.ways_version)
+        Self::assemble(
+            full.generation,
+            ds,
+            full.versions,
+            buildings,
+            grids,
+            full.ways.clone(),
+            full.ways_version,
+        )
     }
 
-    fn assemble(generation: u64, ds: Dataset, versions: [u64; 5], buildings: Arc<BuildingDerived>, grids: Arc<GridDerived>, ways: Arc<WayIndex>, ways_version: u64) -> Self {
-        let facilities = Arc::new(SpatialIndex::new(ds.facilities.iter().enumerate().map(|(i, f)| (i as u32, rect_of(&f.location)))));
-        let area = |b: Option<&MultiPolygon<f64>>, hull: Option<&Geometry<f64>>| b.and_then(rect_of).or_else(|| hull.and_then(rect_of));
-        let compounds = Arc::new(SpatialIndex::new(
-            ds.compounds.iter().enumerate().map(|(i, c)| (i as u32, area(c.boundary.as_ref(), buildings.compound_hulls.get(c.id.as_str())))),
+    fn assemble(
+        generation: u64,
+        ds: Dataset,
+        versions: [u64; 5],
+        buildings: Arc<BuildingDerived>,
+        grids: Arc<GridDerived>,
+        ways: Arc<WayIndex>,
+        ways_version: u64,
+    ) -> Self {
+        let facilities = Arc::new(SpatialIndex::new(
+            ds.facilities
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (i as u32, rect_of(&f.location))),
         ));
-        let communities = Arc::new(SpatialIndex::new(
-            ds.communities.iter().enumerate().map(|(i, c)| (i as u32, area(c.boundary.as_ref(), buildings.community_hulls.get(c.id.as_str())))),
-        ));
-        Snapshot { generation, loaded_at: SystemTime::now(), dataset: Arc::new(ds), versions, buildings, grids, facilities, compounds, communities, ways, ways_version }
+        let area = |b: Option<&MultiPolygon<f64>>, hull: Option<&Geometry<f64>>| {
+            b.and_then(rect_of).or_else(|| hull.and_then(rect_of))
+        };
+        let compounds = Arc::new(SpatialIndex::new(ds.compounds.iter().enumerate().map(
+            |(i, c)| {
+                (
+                    i as u32,
+                    area(
+                        c.boundary.as_ref(),
+                        buildings.compound_hulls.get(c.id.as_str()),
+                    ),
+                )
+            },
+        )));
+        let communities = Arc::new(SpatialIndex::new(ds.communities.iter().enumerate().map(
+            |(i, c)| {
+                (
+                    i as u32,
+                    area(
+                        c.boundary.as_ref(),
+                        buildings.community_hulls.get(c.id.as_str()),
+                    ),
+                )
+            },
+        )));
+        Snapshot {
+            generation,
+            loaded_at: SystemTime::now(),
+            dataset: Arc::new(ds),
+            versions,
+            buildings,
+            grids,
+            facilities,
+            compounds,
+            communities,
+            ways,
+            ways_version,
+        }
     }
 
     /// This snapshot with another facilities layer: O(facilities), nothing else is rebuilt.
-    pub fn with_facilities(&self, generation: u64, facilities: gridmap_model::SharedVec<gridmap_model::Facility>) -> Self {
+    pub fn with_facilities(
+        &self,
+        generation: u64,
+        facilities: gridmap_model::SharedVec<gridmap_model::Facility>,
+    ) -> Self {
         let mut ds = (*self.dataset).clone();
         ds.facilities = facilities;
         sort_layers(&mut ds);
         let mut versions = self.versions;
         versions[slot(Collection::Facilities)] = generation;
-        let mut s = Self::assemble(generation, ds, versions, self.buildings.clone(), self.grids.clone(), self.ways.clone(), self.ways_version);
+        let mut s = Self::assemble(
+            generation,
+            ds,
+            versions,
+            self.buildings.clone(),
+            self.grids.clone(),
+            self.ways.clone(),
+            self.ways_version,
+        );
         // Compounds and communities indexes do not depend on facilities: keep them.
         s.compounds = self.compounds.clone();
         s.communities = self.communities.clone();
@@ -504,18 +683,28 @@ impl Snapshot {
     /// This snapshot with another grids layer: O(grids + their member buildings); building
     /// geometry, envelopes and the buildings R-tree are shared.
     /// `changed` names the grids put or deleted since `self` (an empty set rebuilds all).
-    pub fn with_grids(&self, generation: u64, grids: gridmap_model::SharedVec<gridmap_model::Grid>, changed: &std::collections::BTreeSet<String>) -> Self {
+    pub fn with_grids(
+        &self,
+        generation: u64,
+        grids: gridmap_model::SharedVec<gridmap_model::Grid>,
+        changed: &std::collections::BTreeSet<String>,
+    ) -> Self {
         let mut ds = (*self.dataset).clone();
         ds.grids = grids;
         sort_layers(&mut ds);
         let gd = if changed.is_empty() || !ds.buildings.shares_with(&self.dataset.buildings) {
             GridDerived::build(&ds, &self.buildings)
         } else {
-            self.grids.updated(&self.dataset, &ds, &self.buildings, changed)
+            self.grids
+                .updated(&self.dataset, &ds, &self.buildings, changed)
         };
         let gd = Arc::new(gd);
         let mut versions = self.versions;
-        for c in [Collection::Grids, Collection::Buildings, Collection::Communities] {
+        for c in [
+            Collection::Grids,
+            Collection::Buildings,
+            Collection::Communities,
+        ] {
             versions[slot(c)] = generation;
         }
         Snapshot {
@@ -535,7 +724,11 @@ impl Snapshot {
 
     /// This snapshot with other buildings (household corrections, footprints): rebuilds what
     /// depends on buildings; facilities and the basemap way index are shared.
-    pub fn with_buildings(&self, generation: u64, buildings: gridmap_model::SharedVec<gridmap_model::Building>) -> Self {
+    pub fn with_buildings(
+        &self,
+        generation: u64,
+        buildings: gridmap_model::SharedVec<gridmap_model::Building>,
+    ) -> Self {
         let mut ds = (*self.dataset).clone();
         ds.buildings = buildings;
         sort_layers(&mut ds);
@@ -543,7 +736,15 @@ impl Snapshot {
         let gd = Arc::new(GridDerived::build(&ds, &bd));
         let mut versions = [generation; 5];
         versions[slot(Collection::Facilities)] = self.versions[slot(Collection::Facilities)];
-        Self::assemble(generation, ds, versions, bd, gd, self.ways.clone(), self.ways_version)
+        Self::assemble(
+            generation,
+            ds,
+            versions,
+            bd,
+            gd,
+            self.ways.clone(),
+            self.ways_version,
+        )
     }
 
     /// The same data under a later change sequence (a change that did not touch the layers).
@@ -585,8 +786,15 @@ impl Snapshot {
     }
 
     /// Geometry and properties of a grid feature (its statistics from this snapshot's buildings).
-    pub fn grid_feature(&self, g: &gridmap_model::Grid) -> (Option<Geometry<f64>>, Map<String, Value>) {
-        let members: Vec<&gridmap_model::Building> = g.buildings.iter().filter_map(|b| self.building(b.as_str())).collect();
+    pub fn grid_feature(
+        &self,
+        g: &gridmap_model::Grid,
+    ) -> (Option<Geometry<f64>>, Map<String, Value>) {
+        let members: Vec<&gridmap_model::Building> = g
+            .buildings
+            .iter()
+            .filter_map(|b| self.building(b.as_str()))
+            .collect();
         let (geometry, source) = grid_geometry(g, &members);
         let p = json!({
             "code": g.code, "name": g.name, "community": g.community,
@@ -639,14 +847,26 @@ impl Snapshot {
     fn filter_value(&self, c: Collection, i: usize, f: Filter) -> Option<String> {
         let ds = &self.dataset;
         match (c, f) {
-            (Collection::Buildings, Filter::Community) => ds.buildings[i].community.as_ref().map(ToString::to_string),
-            (Collection::Buildings, Filter::Compound) => ds.buildings[i].compound.as_ref().map(ToString::to_string),
+            (Collection::Buildings, Filter::Community) => {
+                ds.buildings[i].community.as_ref().map(ToString::to_string)
+            }
+            (Collection::Buildings, Filter::Compound) => {
+                ds.buildings[i].compound.as_ref().map(ToString::to_string)
+            }
             (Collection::Buildings, Filter::Grid) => self.grid_of(i).map(str::to_owned),
-            (Collection::Compounds, Filter::Community) => ds.compounds[i].community.as_ref().map(ToString::to_string),
+            (Collection::Compounds, Filter::Community) => {
+                ds.compounds[i].community.as_ref().map(ToString::to_string)
+            }
             (Collection::Compounds, Filter::Kind) => Some(ds.compounds[i].kind.as_str().to_owned()),
-            (Collection::Communities, Filter::Street) => ds.communities[i].street.as_ref().map(ToString::to_string),
-            (Collection::Grids, Filter::Community) => ds.grids[i].community.as_ref().map(ToString::to_string),
-            (Collection::Facilities, Filter::Kind) => Some(ds.facilities[i].kind.as_str().to_owned()),
+            (Collection::Communities, Filter::Street) => {
+                ds.communities[i].street.as_ref().map(ToString::to_string)
+            }
+            (Collection::Grids, Filter::Community) => {
+                ds.grids[i].community.as_ref().map(ToString::to_string)
+            }
+            (Collection::Facilities, Filter::Kind) => {
+                Some(ds.facilities[i].kind.as_str().to_owned())
+            }
             _ => None,
         }
     }
@@ -656,7 +876,11 @@ impl Snapshot {
         match c {
             Collection::Buildings => ds.buildings[i].footprint.intersects(rect),
             Collection::Facilities => ds.facilities[i].location.intersects(rect),
-            _ => self.row(c, i).geometry.as_ref().is_some_and(|g| g.intersects(rect)),
+            _ => self
+                .row(c, i)
+                .geometry
+                .as_ref()
+                .is_some_and(|g| g.intersects(rect)),
         }
     }
 
@@ -673,14 +897,21 @@ impl Snapshot {
                     "steward": b.steward, "compound": b.compound, "community": b.community,
                     "grid": self.grid_of(i), "area_m2": (b.area_m2() * 10.0).round() / 10.0,
                 });
-                Row::new(b.id.to_string(), Some(Geometry::MultiPolygon(b.footprint.clone())), obj(p))
+                Row::new(
+                    b.id.to_string(),
+                    Some(Geometry::MultiPolygon(b.footprint.clone())),
+                    obj(p),
+                )
             }
             Collection::Compounds => {
                 let c = &ds.compounds[i];
                 let s = self.buildings.by_compound.get(c.id.as_str());
                 let (geometry, source) = match &c.boundary {
                     Some(b) => (Some(Geometry::MultiPolygon(b.clone())), "boundary"),
-                    None => (self.buildings.compound_hulls.get(c.id.as_str()).cloned(), "buildings_hull"),
+                    None => (
+                        self.buildings.compound_hulls.get(c.id.as_str()).cloned(),
+                        "buildings_hull",
+                    ),
                 };
                 let p = json!({
                     "name": c.name, "kind": c.kind.as_str(), "community": c.community,
@@ -694,7 +925,10 @@ impl Snapshot {
                 let s = self.buildings.by_community.get(c.id.as_str());
                 let (geometry, source) = match &c.boundary {
                     Some(b) => (Some(Geometry::MultiPolygon(b.clone())), "boundary"),
-                    None => (self.buildings.community_hulls.get(c.id.as_str()).cloned(), "buildings_hull"),
+                    None => (
+                        self.buildings.community_hulls.get(c.id.as_str()).cloned(),
+                        "buildings_hull",
+                    ),
                 };
                 let p = json!({
                     "name": c.name, "street": c.street,
@@ -712,7 +946,11 @@ impl Snapshot {
             }
             Collection::Facilities => {
                 let f = &ds.facilities[i];
-                Row::new(f.id.to_string(), Some(Geometry::Point(f.location)), facility_properties(f))
+                Row::new(
+                    f.id.to_string(),
+                    Some(Geometry::Point(f.location)),
+                    facility_properties(f),
+                )
             }
         }
     }
@@ -731,20 +969,49 @@ impl Snapshot {
 /// OpenStreetMap ways, needed to compute walking times).
 pub fn scoped_dataset(ds: &Dataset, grids: &std::collections::BTreeSet<String>) -> Dataset {
     use std::collections::HashSet;
-    let kept: Vec<gridmap_model::Grid> = ds.grids.iter().filter(|g| grids.contains(g.id.as_str())).cloned().collect();
-    let members: HashSet<&str> = kept.iter().flat_map(|g| g.buildings.iter().map(|b| b.as_str())).collect();
-    let buildings: Vec<gridmap_model::Building> = ds.buildings.iter().filter(|b| members.contains(b.id.as_str())).cloned().collect();
+    let kept: Vec<gridmap_model::Grid> = ds
+        .grids
+        .iter()
+        .filter(|g| grids.contains(g.id.as_str()))
+        .cloned()
+        .collect();
+    let members: HashSet<&str> = kept
+        .iter()
+        .flat_map(|g| g.buildings.iter().map(|b| b.as_str()))
+        .collect();
+    let buildings: Vec<gridmap_model::Building> = ds
+        .buildings
+        .iter()
+        .filter(|b| members.contains(b.id.as_str()))
+        .cloned()
+        .collect();
     let communities: HashSet<&str> = kept
         .iter()
         .filter_map(|g| g.community.as_ref())
         .chain(buildings.iter().filter_map(|b| b.community.as_ref()))
         .map(|c| c.as_str())
         .collect();
-    let compounds: HashSet<&str> = buildings.iter().filter_map(|b| b.compound.as_ref()).map(|c| c.as_str()).collect();
-    let communities_v: Vec<gridmap_model::Community> = ds.communities.iter().filter(|c| communities.contains(c.id.as_str())).cloned().collect();
-    let streets: HashSet<&str> = communities_v.iter().filter_map(|c| c.street.as_ref()).map(|s| s.as_str()).collect();
+    let compounds: HashSet<&str> = buildings
+        .iter()
+        .filter_map(|b| b.compound.as_ref())
+        .map(|c| c.as_str())
+        .collect();
+    let communities_v: Vec<gridmap_model::Community> = ds
+        .communities
+        .iter()
+        .filter(|c| communities.contains(c.id.as_str()))
+        .cloned()
+        .collect();
+    let streets: HashSet<&str> = communities_v
+        .iter()
+        .filter_map(|c| c.street.as_ref())
+        .map(|s| s.as_str())
+        .collect();
     // Facilities near the buildings: a box test in degrees, then the true distance.
-    let mut rects: Vec<Rect<f64>> = buildings.iter().filter_map(|b| b.footprint.bounding_rect()).collect();
+    let mut rects: Vec<Rect<f64>> = buildings
+        .iter()
+        .filter_map(|b| b.footprint.bounding_rect())
+        .collect();
     rects.sort_by(|a, b| a.min().x.total_cmp(&b.min().x));
     let reach = crate::auth::FACILITY_REACH_M;
     let facilities = ds
@@ -754,16 +1021,29 @@ pub fn scoped_dataset(ds: &Dataset, grids: &std::collections::BTreeSet<String>) 
             let p = f.location;
             rects.iter().any(|r| {
                 // Distance to the nearest point of the building's box.
-                let nearest = (p.x().clamp(r.min().x, r.max().x), p.y().clamp(r.min().y, r.max().y));
+                let nearest = (
+                    p.x().clamp(r.min().x, r.max().x),
+                    p.y().clamp(r.min().y, r.max().y),
+                );
                 gridmap_algo::geometry::haversine_m(p.x_y(), nearest) <= reach
             })
         })
         .cloned()
         .collect();
     Dataset {
-        streets: ds.streets.iter().filter(|s| streets.contains(s.id.as_str())).cloned().collect(),
+        streets: ds
+            .streets
+            .iter()
+            .filter(|s| streets.contains(s.id.as_str()))
+            .cloned()
+            .collect(),
         communities: communities_v.into(),
-        compounds: ds.compounds.iter().filter(|c| compounds.contains(c.id.as_str())).cloned().collect(),
+        compounds: ds
+            .compounds
+            .iter()
+            .filter(|c| compounds.contains(c.id.as_str()))
+            .cloned()
+            .collect(),
         buildings: buildings.into(),
         facilities,
         grids: kept.into(),
@@ -784,12 +1064,20 @@ pub fn facility_properties(f: &gridmap_model::Facility) -> Map<String, Value> {
 }
 
 /// A grid's geometry: its drawn boundary, else the footprints of its member buildings.
-pub fn grid_geometry(g: &gridmap_model::Grid, members: &[&gridmap_model::Building]) -> (Option<Geometry<f64>>, &'static str) {
+pub fn grid_geometry(
+    g: &gridmap_model::Grid,
+    members: &[&gridmap_model::Building],
+) -> (Option<Geometry<f64>>, &'static str) {
     match &g.boundary {
         Some(b) => (Some(Geometry::MultiPolygon(b.clone())), "boundary"),
         None if members.is_empty() => (None, "none"),
         None => (
-            Some(Geometry::MultiPolygon(MultiPolygon(members.iter().flat_map(|b| b.footprint.0.iter().cloned()).collect()))),
+            Some(Geometry::MultiPolygon(MultiPolygon(
+                members
+                    .iter()
+                    .flat_map(|b| b.footprint.0.iter().cloned())
+                    .collect(),
+            ))),
             "buildings",
         ),
     }
@@ -814,7 +1102,11 @@ pub struct DataCache {
 
 impl Default for DataCache {
     fn default() -> Self {
-        Self { current: RwLock::new(None), advancing: tokio::sync::Mutex::new(()), scoped: Default::default() }
+        Self {
+            current: RwLock::new(None),
+            advancing: tokio::sync::Mutex::new(()),
+            scoped: Default::default(),
+        }
     }
 }
 
@@ -826,27 +1118,45 @@ impl DataCache {
 
     /// The current snapshot, if one was loaded.
     pub fn peek(&self) -> Option<Arc<Snapshot>> {
-        self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Installs a newer snapshot (callers hold `advancing`).
     pub(crate) fn install(&self, snap: Arc<Snapshot>) {
-        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(snap);
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(snap);
     }
 
     /// Forgets the current snapshot: the next read loads the store again.
     pub fn invalidate(&self) {
-        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 
     /// The snapshot as `scope` may see it: the whole one, or a filtered copy of the few
     /// features a grid lead may see, built once per snapshot and scope (it shares the dataset's
     /// network ways and the basemap index).
-    pub async fn get_scoped(&self, store: &dyn Store, scope: &crate::auth::Scope) -> Result<Arc<Snapshot>, ApiError> {
+    pub async fn get_scoped(
+        &self,
+        store: &dyn Store,
+        scope: &crate::auth::Scope,
+    ) -> Result<Arc<Snapshot>, ApiError> {
         let full = self.get(store).await?;
-        let crate::auth::Scope::Grids { key, grids } = scope else { return Ok(full) };
+        let crate::auth::Scope::Grids { key, grids } = scope else {
+            return Ok(full);
+        };
         {
-            let mut m = self.scoped.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut m = self
+                .scoped
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             m.retain(|_, s| s.generation == full.generation);
             if let Some(s) = m.get(&**key) {
                 return Ok(s.clone());
@@ -854,11 +1164,16 @@ impl DataCache {
         }
         let grids = grids.clone();
         let src = full.clone();
-        let snap = tokio::task::spawn_blocking(move || Snapshot::build_scoped(&src, scoped_dataset(&src.dataset, &grids)))
-            .await
-            .map_err(|e| ApiError::Internal(format!("building a scoped layer cache panicked: {e}")))?;
+        let snap = tokio::task::spawn_blocking(move || {
+            Snapshot::build_scoped(&src, scoped_dataset(&src.dataset, &grids))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("building a scoped layer cache panicked: {e}")))?;
         let snap = Arc::new(snap);
-        let mut m = self.scoped.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut m = self
+            .scoped
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if m.len() >= 256 {
             m.clear();
         }

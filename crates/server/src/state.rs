@@ -11,13 +11,19 @@ use std::sync::Arc;
 /// Cached item pages: (head, tail) around the timestamp, weighted by their size in bytes. Keyed
 /// by the collection's version ([`crate::snapshot::Snapshot::version`]): an edit of one
 /// collection leaves the pages of the others valid.
-pub type PageCache = quick_cache::sync::Cache<(u64, String), Arc<(axum::body::Bytes, axum::body::Bytes)>, PageWeight>;
+pub type PageCache = quick_cache::sync::Cache<
+    (u64, String),
+    Arc<(axum::body::Bytes, axum::body::Bytes)>,
+    PageWeight,
+>;
 
 /// Weighs a cached page by its byte size (the cache holds at most 128 MiB of pages).
 #[derive(Clone)]
 pub struct PageWeight;
 
-impl quick_cache::Weighter<(u64, String), Arc<(axum::body::Bytes, axum::body::Bytes)>> for PageWeight {
+impl quick_cache::Weighter<(u64, String), Arc<(axum::body::Bytes, axum::body::Bytes)>>
+    for PageWeight
+{
     fn weight(&self, k: &(u64, String), v: &Arc<(axum::body::Bytes, axum::body::Bytes)>) -> u64 {
         (k.1.len() + v.0.len() + v.1.len()) as u64 + 1
     }
@@ -50,7 +56,11 @@ impl AppState {
             config: Arc::new(config),
             data: Arc::new(DataCache::default()),
             tiles: Arc::new(TileCache::new(20_000)),
-            pages: Arc::new(PageCache::with_weighter(1024, 128 * 1024 * 1024, PageWeight)),
+            pages: Arc::new(PageCache::with_weighter(
+                1024,
+                128 * 1024 * 1024,
+                PageWeight,
+            )),
             analysis: Some(Arc::new(crate::routes::analysis::AnalysisCache::default())),
             identities: Arc::new(crate::auth::IdentityCache::new(10_000)),
             jobs: Arc::new(crate::jobs::JobRunner::default()),
@@ -60,7 +70,9 @@ impl AppState {
     /// The layer snapshot of the current data generation as the caller of the current request
     /// may see it (see [`crate::auth`]): every handler reads layers through this.
     pub async fn snapshot(&self) -> Result<Arc<Snapshot>, ApiError> {
-        self.data.get_scoped(self.store.as_ref(), &crate::auth::current().scope).await
+        self.data
+            .get_scoped(self.store.as_ref(), &crate::auth::current().scope)
+            .await
     }
 
     /// Cache-key part naming the current caller's scope (empty for the whole dataset).

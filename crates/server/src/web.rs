@@ -49,19 +49,37 @@ fn serve(dir: &str, path: &str, headers: &HeaderMap, immutable: bool) -> Respons
         return StatusCode::NOT_FOUND.into_response();
     }
     let Some(file) = DIST.get_file(format!("{dir}/{path}")) else {
-        return crate::error::ApiError::NotFound { what: "file".into(), id: format!("/{dir}/{path}") }.into_response();
+        return crate::error::ApiError::NotFound {
+            what: "file".into(),
+            id: format!("/{dir}/{path}"),
+        }
+        .into_response();
     };
     let body = file.contents();
     let etag = format!("\"{:x}-{}\"", fxhash(body), body.len());
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
         return StatusCode::NOT_MODIFIED.into_response();
     }
-    let cache = if immutable { "public, max-age=31536000, immutable" } else { "public, max-age=3600" };
+    let cache = if immutable {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=3600"
+    };
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type(path))),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type(path)),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-            (header::ETAG, HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\""))),
+            (
+                header::ETAG,
+                HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\"")),
+            ),
         ],
         body,
     )
@@ -70,7 +88,9 @@ fn serve(dir: &str, path: &str, headers: &HeaderMap, immutable: bool) -> Respons
 
 /// FNV-1a over the file, for ETags (stable across builds with the same content).
 fn fxhash(b: &[u8]) -> u64 {
-    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| (h ^ u64::from(x)).wrapping_mul(0x0100_0000_01b3))
+    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| {
+        (h ^ u64::from(x)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
@@ -101,11 +121,20 @@ mod tests {
 
     #[test]
     fn the_built_web_app_is_embedded() {
-        assert!(DIST.get_file("index.html").is_some(), "web/dist/index.html missing: run `npm run build` in web/");
-        let html = DIST.get_file("index.html").and_then(|f| f.contents_utf8()).unwrap_or("");
+        assert!(
+            DIST.get_file("index.html").is_some(),
+            "web/dist/index.html missing: run `npm run build` in web/"
+        );
+        let html = DIST
+            .get_file("index.html")
+            .and_then(|f| f.contents_utf8())
+            .unwrap_or("");
         for src in html.split("src=\"/assets/").skip(1) {
             let name = src.split('"').next().unwrap_or("");
-            assert!(DIST.get_file(format!("assets/{name}")).is_some(), "index.html names a missing asset {name}");
+            assert!(
+                DIST.get_file(format!("assets/{name}")).is_some(),
+                "index.html names a missing asset {name}"
+            );
         }
     }
 }

@@ -40,7 +40,11 @@ fn city() -> Dataset {
                 name: None,
                 building_type: Some("apartments".into()),
                 address: None,
-                footprint: square(LON0 + f64::from(i) * STEP, LAT0 + f64::from(j) * STEP, 0.0006),
+                footprint: square(
+                    LON0 + f64::from(i) * STEP,
+                    LAT0 + f64::from(j) * STEP,
+                    0.0006,
+                ),
                 entrance: None,
                 levels: Some(6.0),
                 households: 20 + i * 5 + j,
@@ -88,13 +92,21 @@ fn city() -> Dataset {
         let x = LON0 + f64::from(k) * STEP - 0.0002;
         let y = LAT0 + f64::from(k) * STEP - 0.0002;
         for (id, line) in [
-            (format!("wv{k}"), vec![(x, LAT0 - 0.0002), (x, LAT0 + 5.0 * STEP)]),
-            (format!("wh{k}"), vec![(LON0 - 0.0002, y), (LON0 + 6.0 * STEP, y)]),
+            (
+                format!("wv{k}"),
+                vec![(x, LAT0 - 0.0002), (x, LAT0 + 5.0 * STEP)],
+            ),
+            (
+                format!("wh{k}"),
+                vec![(LON0 - 0.0002, y), (LON0 + 6.0 * STEP, y)],
+            ),
         ] {
             ds.ways.push(NetworkWay {
                 id: WayId::new(id),
                 geometry: LineString::from(line),
-                tags: [("highway".to_owned(), "residential".to_owned())].into_iter().collect(),
+                tags: [("highway".to_owned(), "residential".to_owned())]
+                    .into_iter()
+                    .collect(),
                 length_m: None,
             });
         }
@@ -168,7 +180,12 @@ async fn add_users(store: &dyn Store) {
         }
         store.put_user(&u, None).await.expect("user");
         store
-            .create_api_token(&gridmap_store::hash_token(&format!("tok-{name}")), &u.id, None, None)
+            .create_api_token(
+                &gridmap_store::hash_token(&format!("tok-{name}")),
+                &u.id,
+                None,
+                None,
+            )
             .await
             .expect("token");
     }
@@ -182,10 +199,14 @@ struct Resp {
 
 impl Resp {
     fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
     fn header(&self, k: &str) -> &str {
-        self.headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -193,7 +214,14 @@ impl Resp {
 }
 
 /// A request as `user` (`""`: anonymous) with a JSON body.
-async fn call(app: &App, method: Method, uri: &str, user: &str, extra: &[(&str, &str)], body: Option<Value>) -> Resp {
+async fn call(
+    app: &App,
+    method: Method,
+    uri: &str,
+    user: &str,
+    extra: &[(&str, &str)],
+    body: Option<Value>,
+) -> Resp {
     let mut b = Request::builder().method(method).uri(uri);
     if !user.is_empty() {
         b = b.header(header::AUTHORIZATION, format!("Bearer tok-{user}"));
@@ -202,15 +230,27 @@ async fn call(app: &App, method: Method, uri: &str, user: &str, extra: &[(&str, 
         b = b.header(*k, *v);
     }
     let req = match body {
-        Some(v) => b.header(header::CONTENT_TYPE, "application/json").body(Body::from(v.to_string())),
+        Some(v) => b
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(v.to_string())),
         None => b.body(Body::empty()),
     }
     .expect("request");
     let resp = app.router.clone().oneshot(req).await.expect("infallible");
     let status = resp.status();
     let headers = resp.headers().clone();
-    let body = resp.into_body().collect().await.expect("body").to_bytes().to_vec();
-    Resp { status, headers, body }
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec();
+    Resp {
+        status,
+        headers,
+        body,
+    }
 }
 
 async fn start(app: &App, user: &str, body: Value) -> Resp {
@@ -224,10 +264,16 @@ async fn started(app: &App, user: &str, body: Value) -> String {
     let doc = r.json();
     let id = doc["jobID"].as_str().expect("jobID").to_owned();
     assert_eq!(r.header("location"), format!("/api/jobs/{id}"));
-    assert!(["accepted", "running", "successful"].contains(&doc["status"].as_str().unwrap_or("")), "{doc}");
+    assert!(
+        ["accepted", "running", "successful"].contains(&doc["status"].as_str().unwrap_or("")),
+        "{doc}"
+    );
     assert_eq!(doc["type"], "process");
     assert_eq!(doc["links"][0]["rel"], "self");
-    assert_eq!(doc["links"][0]["href"], format!("http://test/api/jobs/{id}"));
+    assert_eq!(
+        doc["links"][0]["href"],
+        format!("http://test/api/jobs/{id}")
+    );
     id
 }
 
@@ -235,7 +281,15 @@ async fn started(app: &App, user: &str, body: Value) -> String {
 async fn wait_for(app: &App, user: &str, id: &str, want: &str) -> Value {
     let t0 = Instant::now();
     loop {
-        let r = call(app, Method::GET, &format!("/api/jobs/{id}"), user, &[], None).await;
+        let r = call(
+            app,
+            Method::GET,
+            &format!("/api/jobs/{id}"),
+            user,
+            &[],
+            None,
+        )
+        .await;
         assert_eq!(r.status, 200, "{}", r.text());
         let doc = r.json();
         let status = doc["status"].as_str().unwrap_or("").to_owned();
@@ -248,7 +302,10 @@ async fn wait_for(app: &App, user: &str, id: &str, want: &str) -> Value {
             !["successful", "failed", "dismissed"].contains(&status.as_str()) || status == want,
             "job ended {status}, waited for {want}: {doc}"
         );
-        assert!(t0.elapsed() < Duration::from_secs(30), "job still {status} after 30 s: {doc}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "job still {status} after 30 s: {doc}"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -264,15 +321,30 @@ fn without_seconds(mut v: Value) -> Value {
 async fn a_partition_job_answers_what_the_synchronous_route_answers() {
     let app = app().await;
     let inputs = json!({"community": "c1", "target": 100, "tolerance": 0.3});
-    let sync = call(&app, Method::POST, "/api/partition", "planner", &[], Some(inputs.clone())).await;
+    let sync = call(
+        &app,
+        Method::POST,
+        "/api/partition",
+        "planner",
+        &[],
+        Some(inputs.clone()),
+    )
+    .await;
     assert_eq!(sync.status, 200, "{}", sync.text());
     let sync = sync.json();
-    let id = started(&app, "planner", json!({"process": "partition", "inputs": inputs})).await;
+    let id = started(
+        &app,
+        "planner",
+        json!({"process": "partition", "inputs": inputs}),
+    )
+    .await;
     let doc = wait_for(&app, "planner", &id, "successful").await;
     assert_eq!(doc["progress"], 100);
     assert_eq!(doc["processID"], "partition");
     assert!(
-        doc["finished"].as_str().is_some_and(|t| t.ends_with('Z')) && doc["started"].is_string() && doc["created"].is_string(),
+        doc["finished"].as_str().is_some_and(|t| t.ends_with('Z'))
+            && doc["started"].is_string()
+            && doc["created"].is_string(),
         "{doc}"
     );
     let results = doc["links"]
@@ -281,18 +353,44 @@ async fn a_partition_job_answers_what_the_synchronous_route_answers() {
         .iter()
         .find(|l| l["rel"] == "http://www.opengis.net/def/rel/ogc/1.0/results")
         .expect("results link");
-    assert_eq!(results["href"], format!("http://test/api/jobs/{id}/results"));
-    let r = call(&app, Method::GET, &format!("/api/jobs/{id}/results"), "planner", &[], None).await;
+    assert_eq!(
+        results["href"],
+        format!("http://test/api/jobs/{id}/results")
+    );
+    let r = call(
+        &app,
+        Method::GET,
+        &format!("/api/jobs/{id}/results"),
+        "planner",
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("content-type"), "application/json");
     let got = r.json();
-    assert_eq!(without_seconds(got["report"].clone()), without_seconds(sync["report"].clone()));
+    assert_eq!(
+        without_seconds(got["report"].clone()),
+        without_seconds(sync["report"].clone())
+    );
     assert_eq!(got["grids"], sync["grids"]);
-    assert!(got["report"]["grids"].as_u64().unwrap_or(0) >= 2, "{}", got["report"]);
+    assert!(
+        got["report"]["grids"].as_u64().unwrap_or(0) >= 2,
+        "{}",
+        got["report"]
+    );
     // The job's proposal is accepted like a synchronous one.
     let pid = got["proposal_id"].as_str().expect("proposal_id");
     assert_ne!(Some(pid), sync["proposal_id"].as_str());
-    let r = call(&app, Method::POST, &format!("/api/partition/{pid}/accept"), "planner", &[], None).await;
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("/api/partition/{pid}/accept"),
+        "planner",
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["stored"], got["report"]["grids"]);
     // Its record: owner, scope, inputs as given.
@@ -320,8 +418,20 @@ async fn prefer_respond_async_turns_a_partition_into_a_job() {
     let id = r.json()["jobID"].as_str().expect("jobID").to_owned();
     assert_eq!(r.header("location"), format!("/api/jobs/{id}"));
     wait_for(&app, "planner", &id, "successful").await;
-    let got = call(&app, Method::GET, &format!("/api/jobs/{id}/results"), "planner", &[], None).await.json();
-    assert!(got["proposal_id"].is_string() && got["grids"]["features"].is_array(), "{got}");
+    let got = call(
+        &app,
+        Method::GET,
+        &format!("/api/jobs/{id}/results"),
+        "planner",
+        &[],
+        None,
+    )
+    .await
+    .json();
+    assert!(
+        got["proposal_id"].is_string() && got["grids"]["features"].is_array(),
+        "{got}"
+    );
     // The checks of the route come first: a bad body is 400, not a failed job.
     let r = call(
         &app,
@@ -350,42 +460,130 @@ async fn prefer_respond_async_turns_a_partition_into_a_job() {
 async fn dismissing_a_running_or_finished_job_answers_dismissed() {
     let app = app().await;
     app.state.jobs.pause_before_work(Duration::from_secs(3));
-    let id = started(&app, "planner", json!({"process": "partition", "inputs": {}})).await;
+    let id = started(
+        &app,
+        "planner",
+        json!({"process": "partition", "inputs": {}}),
+    )
+    .await;
     let doc = wait_for(&app, "planner", &id, "running").await;
     assert!(doc["progress"].as_u64().is_some_and(|p| p < 100), "{doc}");
-    let r = call(&app, Method::GET, &format!("/api/jobs/{id}/results"), "planner", &[], None).await;
+    let r = call(
+        &app,
+        Method::GET,
+        &format!("/api/jobs/{id}/results"),
+        "planner",
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(r.status, 409, "not ready: {}", r.text());
-    assert!(r.json()["detail"].as_str().unwrap_or("").contains("running"), "{}", r.text());
-    let r = call(&app, Method::DELETE, &format!("/api/jobs/{id}"), "planner", &[], None).await;
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("running"),
+        "{}",
+        r.text()
+    );
+    let r = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/jobs/{id}"),
+        "planner",
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["status"], "dismissed");
     // The work is cancelled: the job stays dismissed and never gets results.
     let t0 = Instant::now();
     while app.state.jobs.holds(&id) {
-        assert!(t0.elapsed() < Duration::from_secs(10), "the runner still holds the dismissed job");
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the runner still holds the dismissed job"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let rec = app.store().job(&id).await.unwrap().expect("kept");
     assert_eq!((rec.status, rec.result), (JobStatus::Dismissed, None));
-    let r = call(&app, Method::GET, &format!("/api/jobs/{id}/results"), "planner", &[], None).await;
+    let r = call(
+        &app,
+        Method::GET,
+        &format!("/api/jobs/{id}/results"),
+        "planner",
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(r.status, 409, "{}", r.text());
     // A finished job: its results are deleted.
     app.state.jobs.pause_before_work(Duration::ZERO);
-    let id = started(&app, "planner", json!({"process": "coverage", "inputs": {"kind": "canteen"}})).await;
+    let id = started(
+        &app,
+        "planner",
+        json!({"process": "coverage", "inputs": {"kind": "canteen"}}),
+    )
+    .await;
     wait_for(&app, "planner", &id, "successful").await;
-    let r = call(&app, Method::DELETE, &format!("/api/jobs/{id}"), "planner", &[], None).await;
-    assert_eq!((r.status.as_u16(), r.json()["status"].clone()), (200, json!("dismissed")));
+    let r = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/jobs/{id}"),
+        "planner",
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(
-        call(&app, Method::GET, &format!("/api/jobs/{id}/results"), "planner", &[], None).await.status,
+        (r.status.as_u16(), r.json()["status"].clone()),
+        (200, json!("dismissed"))
+    );
+    assert_eq!(
+        call(
+            &app,
+            Method::GET,
+            &format!("/api/jobs/{id}/results"),
+            "planner",
+            &[],
+            None
+        )
+        .await
+        .status,
         409
     );
-    assert_eq!(app.store().job(&id).await.unwrap().expect("kept").result, None);
+    assert_eq!(
+        app.store().job(&id).await.unwrap().expect("kept").result,
+        None
+    );
     // Dismissing twice answers the same; an unknown job is 404.
     assert_eq!(
-        call(&app, Method::DELETE, &format!("/api/jobs/{id}"), "planner", &[], None).await.json()["status"],
+        call(
+            &app,
+            Method::DELETE,
+            &format!("/api/jobs/{id}"),
+            "planner",
+            &[],
+            None
+        )
+        .await
+        .json()["status"],
         "dismissed"
     );
-    assert_eq!(call(&app, Method::DELETE, "/api/jobs/jnope", "planner", &[], None).await.status, 404);
+    assert_eq!(
+        call(
+            &app,
+            Method::DELETE,
+            "/api/jobs/jnope",
+            "planner",
+            &[],
+            None
+        )
+        .await
+        .status,
+        404
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -393,26 +591,53 @@ async fn a_dismissal_through_another_replica_stops_the_runner() {
     let a = app().await;
     let b = replica(&a).await;
     a.state.jobs.pause_before_work(Duration::from_secs(4));
-    let id = started(&a, "planner", json!({"process": "coverage", "inputs": {"kind": "all"}})).await;
+    let id = started(
+        &a,
+        "planner",
+        json!({"process": "coverage", "inputs": {"kind": "all"}}),
+    )
+    .await;
     // Replica B answers the job's status from the store.
     wait_for(&b, "planner", &id, "running").await;
-    let r = call(&b, Method::DELETE, &format!("/api/jobs/{id}"), "planner", &[], None).await;
+    let r = call(
+        &b,
+        Method::DELETE,
+        &format!("/api/jobs/{id}"),
+        "planner",
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(r.json()["status"], "dismissed", "{}", r.text());
     // A sees it at its next heartbeat and stops.
     let t0 = Instant::now();
     while a.state.jobs.holds(&id) {
-        assert!(t0.elapsed() < Duration::from_secs(10), "replica A still runs the job dismissed through B");
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "replica A still runs the job dismissed through B"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(t0.elapsed() < Duration::from_secs(6));
-    assert_eq!(wait_for(&a, "planner", &id, "dismissed").await["status"], "dismissed");
-    assert_eq!(a.store().job(&id).await.unwrap().expect("kept").result, None);
+    assert_eq!(
+        wait_for(&a, "planner", &id, "dismissed").await["status"],
+        "dismissed"
+    );
+    assert_eq!(
+        a.store().job(&id).await.unwrap().expect("kept").result,
+        None
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_is_seen_only_by_its_owner_and_admins() {
     let app = app().await;
-    let id = started(&app, "planner", json!({"process": "coverage", "inputs": {"kind": "canteen"}})).await;
+    let id = started(
+        &app,
+        "planner",
+        json!({"process": "coverage", "inputs": {"kind": "canteen"}}),
+    )
+    .await;
     wait_for(&app, "planner", &id, "successful").await;
     for path in [format!("/api/jobs/{id}"), format!("/api/jobs/{id}/results")] {
         for other in ["planner2", "department", "lead"] {
@@ -420,16 +645,43 @@ async fn a_job_is_seen_only_by_its_owner_and_admins() {
             assert_eq!(r.status, 404, "{other} {path}: {}", r.text());
             assert_eq!(r.header("content-type"), "application/problem+json");
         }
-        assert_eq!(call(&app, Method::GET, &path, "admin", &[], None).await.status, 200, "{path}");
-        assert_eq!(call(&app, Method::GET, &path, "", &[], None).await.status, 401, "anonymous {path}");
+        assert_eq!(
+            call(&app, Method::GET, &path, "admin", &[], None)
+                .await
+                .status,
+            200,
+            "{path}"
+        );
+        assert_eq!(
+            call(&app, Method::GET, &path, "", &[], None).await.status,
+            401,
+            "anonymous {path}"
+        );
     }
-    assert_eq!(call(&app, Method::DELETE, &format!("/api/jobs/{id}"), "planner2", &[], None).await.status, 404);
+    assert_eq!(
+        call(
+            &app,
+            Method::DELETE,
+            &format!("/api/jobs/{id}"),
+            "planner2",
+            &[],
+            None
+        )
+        .await
+        .status,
+        404
+    );
     assert_eq!(
         app.store().job(&id).await.unwrap().expect("kept").status,
         JobStatus::Successful,
         "another user's DELETE changed nothing"
     );
-    let mine = started(&app, "planner2", json!({"process": "coverage", "inputs": {"kind": "reading_room"}})).await;
+    let mine = started(
+        &app,
+        "planner2",
+        json!({"process": "coverage", "inputs": {"kind": "reading_room"}}),
+    )
+    .await;
     let list = |user: &'static str| {
         let app = &app;
         async move {
@@ -445,37 +697,101 @@ async fn a_job_is_seen_only_by_its_owner_and_admins() {
     };
     assert_eq!(list("planner").await, vec![id.clone()]);
     assert_eq!(list("planner2").await, vec![mine.clone()]);
-    assert_eq!(list("admin").await, vec![mine, id], "admins see all, newest first");
+    assert_eq!(
+        list("admin").await,
+        vec![mine, id],
+        "admins see all, newest first"
+    );
     assert!(list("department").await.is_empty());
-    assert_eq!(call(&app, Method::GET, "/api/jobs", "", &[], None).await.status, 401);
-    assert_eq!(call(&app, Method::GET, "/api/jobs?limit=0", "admin", &[], None).await.status, 400);
-    assert_eq!(call(&app, Method::GET, "/api/jobs?page=2", "admin", &[], None).await.status, 400);
+    assert_eq!(
+        call(&app, Method::GET, "/api/jobs", "", &[], None)
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        call(&app, Method::GET, "/api/jobs?limit=0", "admin", &[], None)
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        call(&app, Method::GET, "/api/jobs?page=2", "admin", &[], None)
+            .await
+            .status,
+        400
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starting_a_job_needs_the_permission_of_its_route() {
     let app = app().await;
     // As POST /api/partition: not for grid leads or departments, not for anonymous callers.
-    assert_eq!(call(&app, Method::POST, "/api/partition", "lead", &[], Some(json!({}))).await.status, 403);
+    assert_eq!(
+        call(
+            &app,
+            Method::POST,
+            "/api/partition",
+            "lead",
+            &[],
+            Some(json!({}))
+        )
+        .await
+        .status,
+        403
+    );
     for (user, want) in [("lead", 403), ("department", 403), ("", 401)] {
         let r = start(&app, user, json!({"process": "partition", "inputs": {}})).await;
         assert_eq!(r.status.as_u16(), want, "{user}: {}", r.text());
     }
     assert_eq!(
-        start(&app, "cplanner", json!({"process": "partition", "inputs": {"community": "c1"}}))
-            .await
-            .status,
+        start(
+            &app,
+            "cplanner",
+            json!({"process": "partition", "inputs": {"community": "c1"}})
+        )
+        .await
+        .status,
         403
     );
-    assert!(app.store().jobs(None, 10).await.unwrap().is_empty(), "no refused job was stored");
+    assert!(
+        app.store().jobs(None, 10).await.unwrap().is_empty(),
+        "no refused job was stored"
+    );
     // Coverage is a read: a grid lead may, and sees their scope only — as GET /api/coverage.
-    let id = started(&app, "lead", json!({"process": "coverage", "inputs": {"kind": "canteen", "minutes": 10}})).await;
+    let id = started(
+        &app,
+        "lead",
+        json!({"process": "coverage", "inputs": {"kind": "canteen", "minutes": 10}}),
+    )
+    .await;
     wait_for(&app, "lead", &id, "successful").await;
-    let got = call(&app, Method::GET, &format!("/api/jobs/{id}/results"), "lead", &[], None).await.json();
-    let sync = call(&app, Method::GET, "/api/coverage?kind=canteen&minutes=10", "lead", &[], None).await.json();
+    let got = call(
+        &app,
+        Method::GET,
+        &format!("/api/jobs/{id}/results"),
+        "lead",
+        &[],
+        None,
+    )
+    .await
+    .json();
+    let sync = call(
+        &app,
+        Method::GET,
+        "/api/coverage?kind=canteen&minutes=10",
+        "lead",
+        &[],
+        None,
+    )
+    .await
+    .json();
     assert_eq!(without_seconds(got), without_seconds(sync.clone()));
     assert_eq!(sync["total_buildings"], 6, "the lead's grid only");
-    assert_eq!(app.store().job(&id).await.unwrap().expect("job").scope, "grids:g1");
+    assert_eq!(
+        app.store().job(&id).await.unwrap().expect("job").scope,
+        "grids:g1"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -485,13 +801,37 @@ async fn bad_jobs_are_refused_naming_the_field() {
         (json!({"process": "nope"}), 400, "process"),
         (json!({"inputs": {}}), 400, "process"),
         (json!({"process": "partition", "input": {}}), 400, "input"),
-        (json!({"process": "partition", "inputs": {"tolerance": 2}}), 400, "tolerance"),
-        (json!({"process": "partition", "inputs": {"target": "many"}}), 400, "target"),
-        (json!({"process": "partition", "inputs": {"comunity": "c1"}}), 400, "comunity"),
-        (json!({"process": "partition", "inputs": [1]}), 400, "object"),
-        (json!({"process": "partition", "inputs": {"community": "nowhere"}}), 404, "nowhere"),
+        (
+            json!({"process": "partition", "inputs": {"tolerance": 2}}),
+            400,
+            "tolerance",
+        ),
+        (
+            json!({"process": "partition", "inputs": {"target": "many"}}),
+            400,
+            "target",
+        ),
+        (
+            json!({"process": "partition", "inputs": {"comunity": "c1"}}),
+            400,
+            "comunity",
+        ),
+        (
+            json!({"process": "partition", "inputs": [1]}),
+            400,
+            "object",
+        ),
+        (
+            json!({"process": "partition", "inputs": {"community": "nowhere"}}),
+            404,
+            "nowhere",
+        ),
         (json!({"process": "coverage", "inputs": {}}), 400, "kind"),
-        (json!({"process": "coverage", "inputs": {"kind": "canteen", "minutes": -5}}), 400, "minutes"),
+        (
+            json!({"process": "coverage", "inputs": {"kind": "canteen", "minutes": -5}}),
+            400,
+            "minutes",
+        ),
         (
             json!({"process": "coverage", "inputs": {"kind": "canteen", "minutes": [5, "x"]}}),
             400,
@@ -502,14 +842,30 @@ async fn bad_jobs_are_refused_naming_the_field() {
             400,
             "profile",
         ),
-        (json!({"process": "coverage", "inputs": {"kind": "canteen", "speed_kmh": 99}}), 400, "speed_kmh"),
-        (json!({"process": "coverage", "inputs": {"kind": " "}}), 400, "kind"),
-        (json!({"process": "coverage", "inputs": {"kind": "canteen", "bbox": "1,2,3,4"}}), 400, "bbox"),
+        (
+            json!({"process": "coverage", "inputs": {"kind": "canteen", "speed_kmh": 99}}),
+            400,
+            "speed_kmh",
+        ),
+        (
+            json!({"process": "coverage", "inputs": {"kind": " "}}),
+            400,
+            "kind",
+        ),
+        (
+            json!({"process": "coverage", "inputs": {"kind": "canteen", "bbox": "1,2,3,4"}}),
+            400,
+            "bbox",
+        ),
         (json!([{"process": "coverage"}]), 400, "object"),
     ] {
         let r = start(&app, "planner", body.clone()).await;
         assert_eq!(r.status.as_u16(), status, "{body}: {}", r.text());
-        assert_eq!(r.header("content-type"), "application/problem+json", "{body}");
+        assert_eq!(
+            r.header("content-type"),
+            "application/problem+json",
+            "{body}"
+        );
         assert!(
             r.json()["detail"].as_str().unwrap_or("").contains(needle),
             "{body}: {} lacks '{needle}'",
@@ -524,13 +880,38 @@ async fn bad_jobs_are_refused_naming_the_field() {
     let resp = app
         .router
         .clone()
-        .oneshot(b.body(Body::from(r#"{"process":"coverage","inputs":{"kind":"canteen"}}"#)).expect("request"))
+        .oneshot(
+            b.body(Body::from(
+                r#"{"process":"coverage","inputs":{"kind":"canteen"}}"#,
+            ))
+            .expect("request"),
+        )
         .await
         .expect("infallible");
     assert_eq!(resp.status(), 415);
-    assert!(app.store().jobs(None, 10).await.unwrap().is_empty(), "no refused job was stored");
-    assert_eq!(call(&app, Method::GET, "/api/jobs/jnope", "planner", &[], None).await.status, 404);
-    assert_eq!(call(&app, Method::GET, "/api/jobs/jnope/results", "planner", &[], None).await.status, 404);
+    assert!(
+        app.store().jobs(None, 10).await.unwrap().is_empty(),
+        "no refused job was stored"
+    );
+    assert_eq!(
+        call(&app, Method::GET, "/api/jobs/jnope", "planner", &[], None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        call(
+            &app,
+            Method::GET,
+            "/api/jobs/jnope/results",
+            "planner",
+            &[],
+            None
+        )
+        .await
+        .status,
+        404
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -544,13 +925,31 @@ async fn a_coverage_job_of_all_kinds_has_a_summary_per_kind() {
     .await;
     let doc = wait_for(&app, "department", &id, "successful").await;
     assert_eq!(doc["progress"], 100);
-    let got = call(&app, Method::GET, &format!("/api/jobs/{id}/results"), "department", &[], None)
-        .await
-        .json();
+    let got = call(
+        &app,
+        Method::GET,
+        &format!("/api/jobs/{id}/results"),
+        "department",
+        &[],
+        None,
+    )
+    .await
+    .json();
     assert_eq!(got["kind"], "all");
     let summaries = got["summaries"].as_array().expect("summaries");
-    let kinds: Vec<&str> = summaries.iter().map(|s| s["kind"].as_str().unwrap_or("")).collect();
-    assert_eq!(kinds, ["service_station", "canteen", "reading_room", "outreach_point"]);
+    let kinds: Vec<&str> = summaries
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "service_station",
+            "canteen",
+            "reading_room",
+            "outreach_point"
+        ]
+    );
     for s in summaries {
         let kind = s["kind"].as_str().unwrap_or("");
         let sync = call(
@@ -563,7 +962,11 @@ async fn a_coverage_job_of_all_kinds_has_a_summary_per_kind() {
         )
         .await;
         assert_eq!(sync.status, 200, "{}", sync.text());
-        assert_eq!(without_seconds(s.clone()), without_seconds(sync.json()), "{kind}");
+        assert_eq!(
+            without_seconds(s.clone()),
+            without_seconds(sync.json()),
+            "{kind}"
+        );
     }
     assert!(
         summaries[1]["covered_households"].as_u64().unwrap_or(0) > 0,
@@ -594,9 +997,14 @@ async fn a_job_whose_server_stopped_is_reported_failed() {
         updated,
     };
     // Another server held these: one stopped two minutes ago, one wrote a heartbeat just now.
-    app.store().put_job(&job("jstale", now - 120_000)).await.unwrap();
+    app.store()
+        .put_job(&job("jstale", now - 120_000))
+        .await
+        .unwrap();
     app.store().put_job(&job("jalive", now)).await.unwrap();
-    let doc = call(&app, Method::GET, "/api/jobs/jstale", "planner", &[], None).await.json();
+    let doc = call(&app, Method::GET, "/api/jobs/jstale", "planner", &[], None)
+        .await
+        .json();
     assert_eq!(
         (doc["status"].as_str(), doc["message"].as_str()),
         (Some("failed"), Some("the server running this job stopped")),
@@ -605,16 +1013,40 @@ async fn a_job_whose_server_stopped_is_reported_failed() {
     let stored = app.store().job("jstale").await.unwrap().expect("kept");
     assert_eq!(stored.status, JobStatus::Failed, "the verdict is stored");
     assert!(stored.finished.is_some());
-    let r = call(&app, Method::GET, "/api/jobs/jstale/results", "planner", &[], None).await;
+    let r = call(
+        &app,
+        Method::GET,
+        "/api/jobs/jstale/results",
+        "planner",
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(r.status, 500);
     assert_eq!(r.header("content-type"), "application/problem+json");
     assert!(r.text().contains("stopped"), "{}", r.text());
-    let doc = call(&app, Method::GET, "/api/jobs/jalive", "planner", &[], None).await.json();
-    assert_eq!((doc["status"].as_str(), doc["progress"].as_u64()), (Some("running"), Some(40)));
+    let doc = call(&app, Method::GET, "/api/jobs/jalive", "planner", &[], None)
+        .await
+        .json();
+    assert_eq!(
+        (doc["status"].as_str(), doc["progress"].as_u64()),
+        (Some("running"), Some(40))
+    );
     // The list settles stale jobs too.
-    app.store().put_job(&job("jstale2", now - 61_000)).await.unwrap();
-    let list = call(&app, Method::GET, "/api/jobs", "planner", &[], None).await.json();
-    let st = list["jobs"].as_array().expect("jobs").iter().find(|j| j["jobID"] == "jstale2").expect("listed")["status"].clone();
+    app.store()
+        .put_job(&job("jstale2", now - 61_000))
+        .await
+        .unwrap();
+    let list = call(&app, Method::GET, "/api/jobs", "planner", &[], None)
+        .await
+        .json();
+    let st = list["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .find(|j| j["jobID"] == "jstale2")
+        .expect("listed")["status"]
+        .clone();
     assert_eq!(st, "failed");
     // Old jobs are pruned when a job is created.
     app.store()
@@ -624,7 +1056,12 @@ async fn a_job_whose_server_stopped_is_reported_failed() {
         })
         .await
         .unwrap();
-    started(&app, "planner", json!({"process": "coverage", "inputs": {"kind": "canteen"}})).await;
+    started(
+        &app,
+        "planner",
+        json!({"process": "coverage", "inputs": {"kind": "canteen"}}),
+    )
+    .await;
     assert_eq!(app.store().job("jold").await.unwrap(), None);
     assert!(app.store().job("jalive").await.unwrap().is_some());
 }
@@ -635,7 +1072,14 @@ async fn at_most_two_jobs_run_at_once_and_the_rest_wait_accepted() {
     app.state.jobs.pause_before_work(Duration::from_millis(800));
     let mut ids = Vec::new();
     for _ in 0..4 {
-        ids.push(started(&app, "planner", json!({"process": "coverage", "inputs": {"kind": "canteen"}})).await);
+        ids.push(
+            started(
+                &app,
+                "planner",
+                json!({"process": "coverage", "inputs": {"kind": "canteen"}}),
+            )
+            .await,
+        );
     }
     for id in &ids {
         wait_for(&app, "planner", id, "successful").await;
@@ -650,7 +1094,10 @@ async fn at_most_two_jobs_run_at_once_and_the_rest_wait_accepted() {
         let running = spans.iter().filter(|(s2, f2)| s2 <= s && s < f2).count();
         assert!(running <= 2, "{running} jobs ran at once: {spans:?}");
     }
-    let waited = spans.iter().filter(|(s, _)| spans.iter().any(|(_, f)| f <= s)).count();
+    let waited = spans
+        .iter()
+        .filter(|(s, _)| spans.iter().any(|(_, f)| f <= s))
+        .count();
     assert!(waited >= 2, "two of four jobs waited for a slot: {spans:?}");
 }
 
@@ -659,12 +1106,29 @@ async fn a_server_holding_sixteen_jobs_answers_503_with_retry_after() {
     let app = app().await;
     app.state.jobs.pause_before_work(Duration::from_secs(2));
     for _ in 0..gridmap_server::jobs::MAX_HELD {
-        started(&app, "planner", json!({"process": "coverage", "inputs": {"kind": "canteen"}})).await;
+        started(
+            &app,
+            "planner",
+            json!({"process": "coverage", "inputs": {"kind": "canteen"}}),
+        )
+        .await;
     }
-    let r = start(&app, "planner", json!({"process": "coverage", "inputs": {"kind": "canteen"}})).await;
+    let r = start(
+        &app,
+        "planner",
+        json!({"process": "coverage", "inputs": {"kind": "canteen"}}),
+    )
+    .await;
     assert_eq!(r.status, 503, "{}", r.text());
     assert_eq!(r.header("retry-after"), "30");
-    assert!(r.json()["detail"].as_str().unwrap_or("").contains("16 jobs"), "{}", r.text());
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("16 jobs"),
+        "{}",
+        r.text()
+    );
     assert_eq!(
         app.store().jobs(None, 100).await.unwrap().len(),
         gridmap_server::jobs::MAX_HELD,
@@ -675,7 +1139,16 @@ async fn a_server_holding_sixteen_jobs_answers_503_with_retry_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_siting_job_adds_sites_that_the_coverage_of_the_kind_confirms() {
     let app = app().await;
-    let before = call(&app, Method::GET, "/api/coverage?kind=reading_room&minutes=5", "department", &[], None).await.json();
+    let before = call(
+        &app,
+        Method::GET,
+        "/api/coverage?kind=reading_room&minutes=5",
+        "department",
+        &[],
+        None,
+    )
+    .await
+    .json();
     let id = started(
         &app,
         "department",
@@ -684,23 +1157,64 @@ async fn a_siting_job_adds_sites_that_the_coverage_of_the_kind_confirms() {
     .await;
     let doc = wait_for(&app, "department", &id, "successful").await;
     assert_eq!(doc["progress"], 100);
-    let got = call(&app, Method::GET, &format!("/api/jobs/{id}/results"), "department", &[], None).await.json();
+    let got = call(
+        &app,
+        Method::GET,
+        &format!("/api/jobs/{id}/results"),
+        "department",
+        &[],
+        None,
+    )
+    .await
+    .json();
     let sites = got["sites"].as_array().expect("sites");
     assert!(!sites.is_empty() && sites.len() <= 2, "{got}");
-    assert_eq!(got["sites_geojson"]["features"].as_array().map(Vec::len), Some(sites.len()));
-    let pct = |v: &Value| v["pct_after"].as_f64().or_else(|| v["pct_before"].as_f64()).unwrap_or(-1.0);
-    assert!(pct(&got) >= got["pct_before"].as_f64().unwrap_or(101.0), "adding sites never lowers coverage: {got}");
+    assert_eq!(
+        got["sites_geojson"]["features"].as_array().map(Vec::len),
+        Some(sites.len())
+    );
+    let pct = |v: &Value| {
+        v["pct_after"]
+            .as_f64()
+            .or_else(|| v["pct_before"].as_f64())
+            .unwrap_or(-1.0)
+    };
+    assert!(
+        pct(&got) >= got["pct_before"].as_f64().unwrap_or(101.0),
+        "adding sites never lowers coverage: {got}"
+    );
     let t = &before["thresholds"][0];
-    let route_pct = 100.0 * t["covered_households"].as_f64().unwrap_or(-1.0) / t["total_households"].as_f64().unwrap_or(1.0);
-    assert!((got["pct_before"].as_f64().unwrap_or(-1.0) - route_pct).abs() < 0.01, "before = the coverage route's figure: {got} vs {before}");
+    let route_pct = 100.0 * t["covered_households"].as_f64().unwrap_or(-1.0)
+        / t["total_households"].as_f64().unwrap_or(1.0);
+    assert!(
+        (got["pct_before"].as_f64().unwrap_or(-1.0) - route_pct).abs() < 0.01,
+        "before = the coverage route's figure: {got} vs {before}"
+    );
     // bad inputs name the field
     for (inputs, field) in [
-        (json!({"kind": "reading_room", "add": 0, "candidates": {"sample": 5}}), "inputs.add"),
-        (json!({"kind": "reading_room", "add": 1, "candidates": {}}), "inputs.candidates"),
-        (json!({"kind": "reading_room", "add": 1, "candidates": {"points": {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [400, 1]}}]}}}), "inputs.candidates.points.features[0]"),
-        (json!({"kind": "reading_room", "add": 1, "model": "best", "candidates": {"sample": 5}}), "inputs.model"),
+        (
+            json!({"kind": "reading_room", "add": 0, "candidates": {"sample": 5}}),
+            "inputs.add",
+        ),
+        (
+            json!({"kind": "reading_room", "add": 1, "candidates": {}}),
+            "inputs.candidates",
+        ),
+        (
+            json!({"kind": "reading_room", "add": 1, "candidates": {"points": {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [400, 1]}}]}}}),
+            "inputs.candidates.points.features[0]",
+        ),
+        (
+            json!({"kind": "reading_room", "add": 1, "model": "best", "candidates": {"sample": 5}}),
+            "inputs.model",
+        ),
     ] {
-        let r = start(&app, "department", json!({"process": "siting", "inputs": inputs})).await;
+        let r = start(
+            &app,
+            "department",
+            json!({"process": "siting", "inputs": inputs}),
+        )
+        .await;
         assert_eq!(r.status, 400, "{}", r.text());
         assert!(r.text().contains(field), "{field}: {}", r.text());
     }

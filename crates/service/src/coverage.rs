@@ -1,7 +1,9 @@
 //! Coverage questions of departments: who is within N minutes of a kind of facility, where the
 //! gaps are, what the walking-time contours look like, and what a facility change would do.
 use crate::{check_minutes, facility_kind, Analysis, Result, ServiceError};
-use gridmap_algo::coverage::{BuildingTime, Change, GapArea, GapOptions, KindCoverage, Tally, WalkProfile};
+use gridmap_algo::coverage::{
+    BuildingTime, Change, GapArea, GapOptions, KindCoverage, Tally, WalkProfile,
+};
 use gridmap_algo::isochrone::{IsochroneBand, IsochroneOptions};
 use gridmap_model::FacilityId;
 use serde::Serialize;
@@ -92,7 +94,12 @@ fn pct(covered: u64, total: u64) -> f64 {
 
 impl Analysis {
     /// The cached per-building result for a kind and profile, bounded at `max_minutes`.
-    pub fn kind_coverage(&self, kind: &str, profile: WalkProfile, max_minutes: f64) -> Result<Arc<KindCoverage>> {
+    pub fn kind_coverage(
+        &self,
+        kind: &str,
+        profile: WalkProfile,
+        max_minutes: f64,
+    ) -> Result<Arc<KindCoverage>> {
         let k = facility_kind(kind)?;
         Ok(self.engine().coverage(k.as_ref(), profile, max_minutes)?)
     }
@@ -110,9 +117,13 @@ impl Analysis {
         let ds = self.dataset();
         let headline = q.minutes[0];
         let overall = engine.statistics(&cov, &q.minutes, |_| None::<()>)?;
-        let by_c = engine.statistics(&cov, &[headline], |i| ds.buildings[i].community.as_ref().map(|c| c.to_string()))?;
+        let by_c = engine.statistics(&cov, &[headline], |i| {
+            ds.buildings[i].community.as_ref().map(|c| c.to_string())
+        })?;
         let by_g = engine.statistics(&cov, &[headline], |i| self.grid_index(i))?;
-        let by_k = engine.statistics(&cov, &[headline], |i| ds.buildings[i].compound.as_ref().map(|c| c.to_string()))?;
+        let by_k = engine.statistics(&cov, &[headline], |i| {
+            ds.buildings[i].compound.as_ref().map(|c| c.to_string())
+        })?;
         let group = |id: String, name: String, t: &Tally| GroupCoverage {
             id,
             name,
@@ -126,23 +137,32 @@ impl Analysis {
         let by_community = by_c
             .groups
             .iter()
-            .filter_map(|(id, ts)| ts.first().map(|t| group(id.clone(), self.community_name(id), t)))
+            .filter_map(|(id, ts)| {
+                ts.first()
+                    .map(|t| group(id.clone(), self.community_name(id), t))
+            })
             .collect();
         let by_grid = by_g
             .groups
             .iter()
             .filter_map(|(g, ts)| {
                 let grid = &ds.grids[*g];
-                ts.first().map(|t| group(grid.id.to_string(), grid.code.clone(), t))
+                ts.first()
+                    .map(|t| group(grid.id.to_string(), grid.code.clone(), t))
             })
             .collect();
-        let compound_names: std::collections::HashMap<String, &str> =
-            ds.compounds.iter().filter_map(|c| c.name.as_deref().map(|n| (c.id.to_string(), n))).collect();
+        let compound_names: std::collections::HashMap<String, &str> = ds
+            .compounds
+            .iter()
+            .filter_map(|c| c.name.as_deref().map(|n| (c.id.to_string(), n)))
+            .collect();
         let by_compound = by_k
             .groups
             .iter()
             .filter_map(|(id, ts)| {
-                let name = compound_names.get(id).map_or_else(|| id.clone(), |n| (*n).to_owned());
+                let name = compound_names
+                    .get(id)
+                    .map_or_else(|| id.clone(), |n| (*n).to_owned());
                 ts.first().map(|t| group(id.clone(), name, t))
             })
             .collect();
@@ -164,7 +184,11 @@ impl Analysis {
             by_community,
             by_grid,
             by_compound,
-            unplaced_facilities: cov.unplaced_facilities.iter().map(|(id, why)| format!("{id}: {why}")).collect(),
+            unplaced_facilities: cov
+                .unplaced_facilities
+                .iter()
+                .map(|(id, why)| format!("{id}: {why}"))
+                .collect(),
             note: cov.note.clone(),
             seconds: t0.elapsed().as_secs_f64(),
         })
@@ -176,7 +200,12 @@ impl Analysis {
     }
 
     /// Minutes and nearest facility of every building (input order) at `minutes`.
-    pub fn building_times(&self, kind: &str, minutes: f64, profile: WalkProfile) -> Result<Vec<BuildingTime>> {
+    pub fn building_times(
+        &self,
+        kind: &str,
+        minutes: f64,
+        profile: WalkProfile,
+    ) -> Result<Vec<BuildingTime>> {
         check_minutes(&[minutes])?;
         let cov = self.kind_coverage(kind, profile, minutes)?;
         Ok(self.engine().building_times(&cov, minutes)?)
@@ -185,49 +214,98 @@ impl Analysis {
     /// Uncovered buildings clustered into gap areas, largest first. A gap never joins buildings of
     /// two communities (in a dense city single linkage would otherwise chain most uncovered
     /// buildings into one area; a community is what acts on a gap).
-    pub fn gaps(&self, kind: &str, minutes: f64, profile: WalkProfile, opts: &GapOptions) -> Result<Vec<GapArea>> {
+    pub fn gaps(
+        &self,
+        kind: &str,
+        minutes: f64,
+        profile: WalkProfile,
+        opts: &GapOptions,
+    ) -> Result<Vec<GapArea>> {
         check_minutes(&[minutes])?;
         let cov = self.kind_coverage(kind, profile, minutes)?;
         let ds = self.dataset();
-        Ok(self.engine().gaps_within_groups(&cov, minutes, opts, &ds.buildings, |i| ds.buildings[i].community.as_ref())?)
+        Ok(self
+            .engine()
+            .gaps_within_groups(&cov, minutes, opts, &ds.buildings, |i| {
+                ds.buildings[i].community.as_ref()
+            })?)
     }
 
     /// Walking-time contours around one facility.
-    pub fn isochrone_for_facility(&self, id: &str, minutes: &[f64], profile: WalkProfile) -> Result<Vec<IsochroneBand>> {
+    pub fn isochrone_for_facility(
+        &self,
+        id: &str,
+        minutes: &[f64],
+        profile: WalkProfile,
+    ) -> Result<Vec<IsochroneBand>> {
         check_minutes(minutes)?;
         let fid = FacilityId::new(id);
         if !self.dataset().facilities.iter().any(|f| f.id == fid) {
-            return Err(ServiceError::NotFound { what: "facility", id: id.to_owned() });
+            return Err(ServiceError::NotFound {
+                what: "facility",
+                id: id.to_owned(),
+            });
         }
-        let opts = IsochroneOptions { levels_min: minutes.to_vec(), ..IsochroneOptions::default() };
+        let opts = IsochroneOptions {
+            levels_min: minutes.to_vec(),
+            ..IsochroneOptions::default()
+        };
         Ok(self.engine().isochrone_for_facility(&fid, profile, &opts)?)
     }
 
     /// Walking-time contours of the union over all facilities of a kind.
-    pub fn isochrone_for_kind(&self, kind: &str, minutes: &[f64], profile: WalkProfile) -> Result<Vec<IsochroneBand>> {
+    pub fn isochrone_for_kind(
+        &self,
+        kind: &str,
+        minutes: &[f64],
+        profile: WalkProfile,
+    ) -> Result<Vec<IsochroneBand>> {
         check_minutes(minutes)?;
         let cov = self.kind_coverage(kind, profile, Self::bound(minutes))?;
-        let opts = IsochroneOptions { levels_min: minutes.to_vec(), ..IsochroneOptions::default() };
+        let opts = IsochroneOptions {
+            levels_min: minutes.to_vec(),
+            ..IsochroneOptions::default()
+        };
         Ok(self.engine().isochrone_for_kind(&cov, &opts)?)
     }
 
     /// What adding, moving or removing one facility does to coverage at `minutes`.
-    pub fn what_if(&self, kind: &str, minutes: f64, profile: WalkProfile, change: Change) -> Result<WhatIfSummary> {
+    pub fn what_if(
+        &self,
+        kind: &str,
+        minutes: f64,
+        profile: WalkProfile,
+        change: Change,
+    ) -> Result<WhatIfSummary> {
         let t0 = Instant::now();
         check_minutes(&[minutes])?;
         let cov = self.kind_coverage(kind, profile, minutes)?;
         let r = self.engine().what_if(&cov, &change, minutes)?;
-        let total: u64 = self.dataset().buildings.iter().map(|b| u64::from(b.households)).sum();
+        let total: u64 = self
+            .dataset()
+            .buildings
+            .iter()
+            .map(|b| u64::from(b.households))
+            .sum();
         Ok(WhatIfSummary {
             kind: kind.to_owned(),
             minutes,
             speed_kmh: profile.speed_kmh,
-            before: CoverageFigure { covered_households: r.covered_households_before, pct: pct(r.covered_households_before, total) },
-            after: CoverageFigure { covered_households: r.covered_households_after, pct: pct(r.covered_households_after, total) },
+            before: CoverageFigure {
+                covered_households: r.covered_households_before,
+                pct: pct(r.covered_households_before, total),
+            },
+            after: CoverageFigure {
+                covered_households: r.covered_households_after,
+                pct: pct(r.covered_households_after, total),
+            },
             delta_households: r.delta_households,
             newly_covered: r.newly_covered.iter().map(ToString::to_string).collect(),
             newly_uncovered: r.newly_uncovered.iter().map(ToString::to_string).collect(),
-            unplaced: r.new_site.as_ref().and_then(|s| s.as_ref().err().map(ToString::to_string)),
+            unplaced: r
+                .new_site
+                .as_ref()
+                .and_then(|s| s.as_ref().err().map(ToString::to_string)),
             change,
             seconds: t0.elapsed().as_secs_f64(),
         })
@@ -245,7 +323,14 @@ pub fn gaps_geojson(gaps: &[GapArea]) -> geojson::FeatureCollection {
             p.insert("households".into(), g.households.into());
             p.insert("elderly".into(), g.elderly.into());
             p.insert("buildings".into(), g.buildings.len().into());
-            p.insert("building_ids".into(), g.buildings.iter().map(|b| b.to_string()).collect::<Vec<_>>().into());
+            p.insert(
+                "building_ids".into(),
+                g.buildings
+                    .iter()
+                    .map(|b| b.to_string())
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
             p.insert("area_m2".into(), (g.area_m2.round()).into());
             p.insert("centre".into(), vec![g.centre[0], g.centre[1]].into());
             feature(geojson::Geometry::from(&g.polygon), p)
@@ -271,12 +356,25 @@ pub fn isochrones_geojson(bands: &[IsochroneBand]) -> geojson::FeatureCollection
     )
 }
 
-pub(crate) fn feature(geometry: geojson::Geometry, properties: serde_json::Map<String, serde_json::Value>) -> geojson::Feature {
-    geojson::Feature { bbox: None, geometry: Some(geometry), id: None, properties: Some(properties), foreign_members: None }
+pub(crate) fn feature(
+    geometry: geojson::Geometry,
+    properties: serde_json::Map<String, serde_json::Value>,
+) -> geojson::Feature {
+    geojson::Feature {
+        bbox: None,
+        geometry: Some(geometry),
+        id: None,
+        properties: Some(properties),
+        foreign_members: None,
+    }
 }
 
 pub(crate) fn collection(features: Vec<geojson::Feature>) -> geojson::FeatureCollection {
     let mut members = serde_json::Map::new();
     members.insert("attribution".into(), gridmap_model::OSM_ATTRIBUTION.into());
-    geojson::FeatureCollection { bbox: None, features, foreign_members: Some(members) }
+    geojson::FeatureCollection {
+        bbox: None,
+        features,
+        foreign_members: Some(members),
+    }
 }

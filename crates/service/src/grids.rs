@@ -2,7 +2,8 @@
 use crate::coverage::{collection, feature};
 use crate::{Result, ServiceError};
 use gridmap_algo::partition::{
-    self, DrawnGrid, PartitionInput, PartitionParams, PartitionResult, RebalanceResult, ValidationReport, Validator,
+    self, DrawnGrid, PartitionInput, PartitionParams, PartitionResult, RebalanceResult,
+    ValidationReport, Validator,
 };
 use gridmap_model::{Building, CommunityId, Dataset, Grid, GridId, Progress};
 use std::collections::HashSet;
@@ -10,51 +11,95 @@ use std::collections::HashSet;
 /// Which community a command works on: by id or by name; `None` = all.
 pub fn resolve_community(ds: &Dataset, community: Option<&str>) -> Result<Option<CommunityId>> {
     let Some(c) = community else { return Ok(None) };
-    if let Some(found) = ds.communities.iter().find(|x| x.id.as_str() == c || x.name == c) {
+    if let Some(found) = ds
+        .communities
+        .iter()
+        .find(|x| x.id.as_str() == c || x.name == c)
+    {
         return Ok(Some(found.id.clone()));
     }
     // Communities may be known only as building attributes (interchange files).
-    if ds.buildings.iter().any(|b| b.community.as_ref().is_some_and(|x| x.as_str() == c)) {
+    if ds
+        .buildings
+        .iter()
+        .any(|b| b.community.as_ref().is_some_and(|x| x.as_str() == c))
+    {
         return Ok(Some(CommunityId::new(c)));
     }
-    Err(ServiceError::NotFound { what: "community", id: c.to_owned() })
+    Err(ServiceError::NotFound {
+        what: "community",
+        id: c.to_owned(),
+    })
 }
 
 /// Proposes grids for one community (or all), without storing anything. The whole city is
 /// partitioned in place (no copy of the buildings); one community's buildings are copied.
-pub fn propose_grids(ds: &Dataset, community: Option<&CommunityId>, params: &PartitionParams) -> Result<PartitionResult> {
+pub fn propose_grids(
+    ds: &Dataset,
+    community: Option<&CommunityId>,
+    params: &PartitionParams,
+) -> Result<PartitionResult> {
     propose_grids_with_progress(ds, community, params, &Progress::none())
 }
 
 /// [`propose_grids`] reporting progress (community groups done / total) to `progress` and
 /// stopping with [`gridmap_algo::partition::PartitionError::Cancelled`] once it is cancelled.
-pub fn propose_grids_with_progress(ds: &Dataset, community: Option<&CommunityId>, params: &PartitionParams, progress: &Progress) -> Result<PartitionResult> {
+pub fn propose_grids_with_progress(
+    ds: &Dataset,
+    community: Option<&CommunityId>,
+    params: &PartitionParams,
+    progress: &Progress,
+) -> Result<PartitionResult> {
     let owned: Vec<Building>;
     let buildings: &[Building] = match community {
         None => &ds.buildings,
         Some(c) => {
-            owned = ds.buildings.iter().filter(|b| b.community.as_ref() == Some(c)).cloned().collect();
+            owned = ds
+                .buildings
+                .iter()
+                .filter(|b| b.community.as_ref() == Some(c))
+                .cloned()
+                .collect();
             if owned.is_empty() {
-                return Err(ServiceError::NotFound { what: "community with buildings", id: c.to_string() });
+                return Err(ServiceError::NotFound {
+                    what: "community with buildings",
+                    id: c.to_string(),
+                });
             }
             &owned
         }
     };
-    let input = PartitionInput { buildings, compounds: &ds.compounds, communities: &ds.communities, ways: &ds.ways };
-    Ok(partition::partition_with_progress(&input, params, progress)?)
+    let input = PartitionInput {
+        buildings,
+        compounds: &ds.compounds,
+        communities: &ds.communities,
+        ways: &ds.ways,
+    };
+    Ok(partition::partition_with_progress(
+        &input, params, progress,
+    )?)
 }
 
 /// Fixes the stored grids whose households left the band.
 pub fn rebalance_grids(ds: &Dataset, params: &PartitionParams) -> Result<RebalanceResult> {
-        let input = PartitionInput { buildings: &ds.buildings, compounds: &ds.compounds, communities: &ds.communities, ways: &ds.ways };
-        Ok(partition::rebalance(&input, &ds.grids, params)?)
-    }
+    let input = PartitionInput {
+        buildings: &ds.buildings,
+        compounds: &ds.compounds,
+        communities: &ds.communities,
+        ways: &ds.ways,
+    };
+    Ok(partition::rebalance(&input, &ds.grids, params)?)
+}
 
 /// Checks hand-drawn grid polygons against the buildings. Only buildings near the drawn
 /// polygons take part (their bounding box grown by `margin_m`, default 300 m), so a check of one
 /// community's grids stays fast in a whole city; unassigned buildings are reported within that
 /// neighbourhood.
-pub fn validate_grids(ds: &Dataset, drawn: &[DrawnGrid], params: &PartitionParams) -> Result<ValidationReport> {
+pub fn validate_grids(
+    ds: &Dataset,
+    drawn: &[DrawnGrid],
+    params: &PartitionParams,
+) -> Result<ValidationReport> {
     use geo::BoundingRect;
     let margin_m = 300.0;
     let mut bbox: Option<[f64; 4]> = None;
@@ -77,14 +122,22 @@ pub fn validate_grids(ds: &Dataset, drawn: &[DrawnGrid], params: &PartitionParam
                 .iter()
                 .filter(|x| {
                     x.footprint.bounding_rect().is_some_and(|r| {
-                        r.max().x >= grown[0] && r.min().x <= grown[2] && r.max().y >= grown[1] && r.min().y <= grown[3]
+                        r.max().x >= grown[0]
+                            && r.min().x <= grown[2]
+                            && r.max().y >= grown[1]
+                            && r.min().y <= grown[3]
                     })
                 })
                 .cloned()
                 .collect()
         }
     };
-    let input = PartitionInput { buildings: &near, compounds: &ds.compounds, communities: &ds.communities, ways: &ds.ways };
+    let input = PartitionInput {
+        buildings: &near,
+        compounds: &ds.compounds,
+        communities: &ds.communities,
+        ways: &ds.ways,
+    };
     let v = Validator::new(&input, params)?;
     v.check_work(drawn)?;
     Ok(v.validate(drawn))
@@ -130,7 +183,14 @@ pub fn into_proposal_grids(result: PartitionResult) -> Vec<Grid> {
 /// Communities a proposal covers (to replace only their grids).
 pub fn proposal_communities(result: &PartitionResult) -> Vec<Option<CommunityId>> {
     let mut seen = HashSet::new();
-    result.grids.iter().filter_map(|g| seen.insert(g.community.clone()).then(|| g.community.clone())).collect()
+    result
+        .grids
+        .iter()
+        .filter_map(|g| {
+            seen.insert(g.community.clone())
+                .then(|| g.community.clone())
+        })
+        .collect()
 }
 
 /// A proposal as GeoJSON (outlines with code, households, community, compactness, in_band).
@@ -147,8 +207,14 @@ pub fn proposal_geojson(result: &PartitionResult) -> geojson::FeatureCollection 
                 p.insert("name".into(), g.name.clone().into());
                 p.insert("households".into(), g.households.into());
                 p.insert("buildings".into(), g.buildings.len().into());
-                p.insert("community".into(), g.community.as_ref().map(ToString::to_string).into());
-                p.insert("compactness".into(), ((g.compactness * 1000.0).round() / 1000.0).into());
+                p.insert(
+                    "community".into(),
+                    g.community.as_ref().map(ToString::to_string).into(),
+                );
+                p.insert(
+                    "compactness".into(),
+                    ((g.compactness * 1000.0).round() / 1000.0).into(),
+                );
                 p.insert("in_band".into(), g.in_band.into());
                 p.insert("contiguous".into(), g.contiguous.into());
                 p.insert("crosses_barrier".into(), g.crosses_barrier.into());
@@ -164,14 +230,24 @@ mod tests {
     use gridmap_model::{BuildingId, Community, HouseholdSource};
 
     fn building(i: usize, community: &str) -> Building {
-        let (x, y) = (7.42 + (i % 10) as f64 * 0.0003, 43.73 + (i / 10) as f64 * 0.0003);
+        let (x, y) = (
+            7.42 + (i % 10) as f64 * 0.0003,
+            43.73 + (i / 10) as f64 * 0.0003,
+        );
         Building {
             id: BuildingId::new(format!("w{i}")),
             name: None,
             building_type: None,
             address: None,
             footprint: geo_types::MultiPolygon(vec![geo_types::Polygon::new(
-                vec![(x, y), (x + 0.0001, y), (x + 0.0001, y + 0.0001), (x, y + 0.0001), (x, y)].into(),
+                vec![
+                    (x, y),
+                    (x + 0.0001, y),
+                    (x + 0.0001, y + 0.0001),
+                    (x, y + 0.0001),
+                    (x, y),
+                ]
+                .into(),
                 vec![],
             )]),
             entrance: None,
@@ -188,19 +264,47 @@ mod tests {
     #[test]
     fn proposed_grids_have_readable_codes_and_names_not_osm_ids() {
         let ds = Dataset {
-            buildings: (0..60).map(|i| building(i, "r1155945")).collect::<Vec<_>>().into(),
-            communities: vec![Community { id: CommunityId::new("r1155945"), name: "Triesen".into(), street: None, boundary: None }].into(),
+            buildings: (0..60)
+                .map(|i| building(i, "r1155945"))
+                .collect::<Vec<_>>()
+                .into(),
+            communities: vec![Community {
+                id: CommunityId::new("r1155945"),
+                name: "Triesen".into(),
+                street: None,
+                boundary: None,
+            }]
+            .into(),
             ..Dataset::default()
         };
         let r = propose_grids(&ds, None, &PartitionParams::default()).expect("partition");
         let grids = proposal_grids(&r);
         assert_eq!(grids.len(), 2);
-        let mut got: Vec<(String, Option<String>)> = grids.iter().map(|g| (g.code.clone(), g.name.clone())).collect();
+        let mut got: Vec<(String, Option<String>)> = grids
+            .iter()
+            .map(|g| (g.code.clone(), g.name.clone()))
+            .collect();
         got.sort();
-        assert_eq!(got, vec![("TRI-01".into(), Some("Triesen 01".into())), ("TRI-02".into(), Some("Triesen 02".into()))]);
-        assert!(grids.iter().all(|g| g.boundary.as_ref().is_some_and(|b| !b.0.is_empty())));
+        assert_eq!(
+            got,
+            vec![
+                ("TRI-01".into(), Some("Triesen 01".into())),
+                ("TRI-02".into(), Some("Triesen 02".into()))
+            ]
+        );
+        assert!(grids
+            .iter()
+            .all(|g| g.boundary.as_ref().is_some_and(|b| !b.0.is_empty())));
         // One community alone is copied out and gets the same codes.
-        let one = propose_grids(&ds, Some(&CommunityId::new("r1155945")), &PartitionParams::default()).expect("partition");
-        assert_eq!(one.grids.iter().map(|g| &g.code).collect::<Vec<_>>(), r.grids.iter().map(|g| &g.code).collect::<Vec<_>>());
+        let one = propose_grids(
+            &ds,
+            Some(&CommunityId::new("r1155945")),
+            &PartitionParams::default(),
+        )
+        .expect("partition");
+        assert_eq!(
+            one.grids.iter().map(|g| &g.code).collect::<Vec<_>>(),
+            r.grids.iter().map(|g| &g.code).collect::<Vec<_>>()
+        );
     }
 }

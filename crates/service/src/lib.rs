@@ -24,7 +24,11 @@ use std::sync::Arc;
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error("invalid {name} '{value}': {reason}")]
-    Invalid { name: &'static str, value: String, reason: String },
+    Invalid {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
     #[error("unknown {what} '{id}'")]
     NotFound { what: &'static str, id: String },
     #[error(transparent)]
@@ -55,18 +59,24 @@ pub fn walk_profile(profile: Option<&str>, speed_kmh: Option<f64>) -> Result<Wal
 pub fn facility_kind(kind: &str) -> Result<Option<FacilityKind>> {
     match kind.trim() {
         "all" | "any" | "*" => Ok(None),
-        k => FacilityKind::parse(k).map(Some).map_err(|e| ServiceError::Invalid {
-            name: "kind",
-            value: kind.to_owned(),
-            reason: e.to_string(),
-        }),
+        k => FacilityKind::parse(k)
+            .map(Some)
+            .map_err(|e| ServiceError::Invalid {
+                name: "kind",
+                value: kind.to_owned(),
+                reason: e.to_string(),
+            }),
     }
 }
 
 /// Checks a list of thresholds in minutes: finite, > 0, at most a day.
 pub fn check_minutes(minutes: &[f64]) -> Result<()> {
     if minutes.is_empty() {
-        return Err(ServiceError::Invalid { name: "minutes", value: String::new(), reason: "give at least one threshold".into() });
+        return Err(ServiceError::Invalid {
+            name: "minutes",
+            value: String::new(),
+            reason: "give at least one threshold".into(),
+        });
     }
     for m in minutes {
         if !(m.is_finite() && *m > 0.0 && *m <= 1440.0) {
@@ -103,7 +113,12 @@ pub struct AnalysisChanges {
 }
 
 fn grid_index_of(dataset: &Dataset) -> Vec<Option<usize>> {
-    let index: HashMap<&str, usize> = dataset.buildings.iter().enumerate().map(|(i, b)| (b.id.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = dataset
+        .buildings
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.id.as_str(), i))
+        .collect();
     let mut grid_of = vec![None; dataset.buildings.len()];
     for (g, grid) in dataset.grids.iter().enumerate() {
         for b in &grid.buildings {
@@ -116,7 +131,11 @@ fn grid_index_of(dataset: &Dataset) -> Vec<Option<usize>> {
 }
 
 fn community_names_of(dataset: &Dataset) -> HashMap<String, String> {
-    dataset.communities.iter().map(|c| (c.id.to_string(), c.name.clone())).collect()
+    dataset
+        .communities
+        .iter()
+        .map(|c| (c.id.to_string(), c.name.clone()))
+        .collect()
 }
 
 /// Store keys ([`gridmap_store::Store::derived`]-style caches) of what an [`Analysis`] derives
@@ -138,10 +157,17 @@ pub struct DerivedParts {
 /// The version tags of the derived parts built from data at `versions` (the store's layer
 /// versions, read BEFORE the dataset: data newer than its tag is only a cache miss later, data
 /// older than its tag would be a wrong answer) with `options`.
-pub fn derived_versions(versions: &std::collections::BTreeMap<gridmap_model::Layer, i64>, options: &CoverageOptions) -> (String, String) {
+pub fn derived_versions(
+    versions: &std::collections::BTreeMap<gridmap_model::Layer, i64>,
+    options: &CoverageOptions,
+) -> (String, String) {
     use gridmap_model::Layer;
     let v = |l: Layer| versions.get(&l).copied().unwrap_or(0);
-    let network = format!("network={};format={}", v(Layer::Network), gridmap_algo::network::NETWORK_FORMAT);
+    let network = format!(
+        "network={};format={}",
+        v(Layer::Network),
+        gridmap_algo::network::NETWORK_FORMAT
+    );
     // Not keyed by the buildings' version: each kept snap is checked against its building's
     // access point (see `CoverageEngine::from_prepared`), so a household edit re-snaps nothing.
     let sites = format!("{network};snap={:?}", options.snap);
@@ -152,7 +178,11 @@ impl Analysis {
     /// A session from cached parts where they decode (a part that does not, or whose building
     /// count no longer matches, is built anew); returns the session and the parts it built,
     /// encoded, for the caller to keep.
-    pub fn from_parts(dataset: Arc<Dataset>, options: CoverageOptions, cached: DerivedParts) -> (Self, DerivedParts) {
+    pub fn from_parts(
+        dataset: Arc<Dataset>,
+        options: CoverageOptions,
+        cached: DerivedParts,
+    ) -> (Self, DerivedParts) {
         let t0 = std::time::Instant::now();
         let mut built = DerivedParts::default();
         // The grid and community indexes are built beside the network and the snaps.
@@ -168,7 +198,9 @@ impl Analysis {
         let network_cached = decoded.is_some();
         let network = Arc::new(decoded.unwrap_or_else(|| {
             let n = WalkingNetwork::build(&dataset.ways);
-            built.network = postcard::to_allocvec(&n).map_err(|e| tracing::warn!(error = %e, "cannot encode the walking network")).ok();
+            built.network = postcard::to_allocvec(&n)
+                .map_err(|e| tracing::warn!(error = %e, "cannot encode the walking network"))
+                .ok();
             n
         }));
         let t_net = t0.elapsed();
@@ -177,13 +209,31 @@ impl Analysis {
             postcard::from_bytes::<gridmap_algo::coverage::PreparedSites>(d).map_err(|e| tracing::warn!(error = %e, "the cached building snaps do not decode; snapping")).ok()
         });
         let (engine, resnapped) = match prepared {
-            Some(p) => CoverageEngine::from_prepared(network.clone(), p, &dataset.buildings, &dataset.facilities, options),
-            None => (CoverageEngine::new(network.clone(), &dataset.buildings, &dataset.facilities, options), dataset.buildings.len()),
+            Some(p) => CoverageEngine::from_prepared(
+                network.clone(),
+                p,
+                &dataset.buildings,
+                &dataset.facilities,
+                options,
+            ),
+            None => (
+                CoverageEngine::new(
+                    network.clone(),
+                    &dataset.buildings,
+                    &dataset.facilities,
+                    options,
+                ),
+                dataset.buildings.len(),
+            ),
         };
         if resnapped > 0 {
-            built.sites = postcard::to_allocvec(&engine.prepared_sites()).map_err(|e| tracing::warn!(error = %e, "cannot encode the building snaps")).ok();
+            built.sites = postcard::to_allocvec(&engine.prepared_sites())
+                .map_err(|e| tracing::warn!(error = %e, "cannot encode the building snaps"))
+                .ok();
         }
-        let (grid_of, community_names) = indexes.join().unwrap_or_else(|_| (grid_index_of(&dataset), community_names_of(&dataset)));
+        let (grid_of, community_names) = indexes
+            .join()
+            .unwrap_or_else(|_| (grid_index_of(&dataset), community_names_of(&dataset)));
         let (grid_of, community_names) = (Arc::new(grid_of), Arc::new(community_names));
         tracing::info!(
             buildings = dataset.buildings.len(),
@@ -194,7 +244,15 @@ impl Analysis {
             ms = t0.elapsed().as_millis() as u64,
             "analysis session built"
         );
-        (Self { dataset, engine, grid_of, community_names }, built)
+        (
+            Self {
+                dataset,
+                engine,
+                grid_of,
+                community_names,
+            },
+            built,
+        )
     }
 
     /// Builds the walking network and snaps every building and facility (once).
@@ -215,7 +273,12 @@ impl Analysis {
             ms = t0.elapsed().as_millis() as u64,
             "analysis session built"
         );
-        Self { dataset, engine, grid_of, community_names }
+        Self {
+            dataset,
+            engine,
+            grid_of,
+            community_names,
+        }
     }
 
     /// A session for `dataset`, reusing what `self` built: the network when the ways are the same
@@ -231,14 +294,23 @@ impl Analysis {
         let same_ways = dataset.ways.shares_with(&old.ways)
             || (!changes.ways_changed
                 && dataset.ways.len() == old.ways.len()
-                && dataset.ways.iter().zip(old.ways.iter()).all(|(a, b)| a.id == b.id && a.geometry == b.geometry && a.tags == b.tags && a.length_m == b.length_m));
+                && dataset.ways.iter().zip(old.ways.iter()).all(|(a, b)| {
+                    a.id == b.id
+                        && a.geometry == b.geometry
+                        && a.tags == b.tags
+                        && a.length_m == b.length_m
+                }));
         if !same_ways {
             return Self::with_options(dataset, *self.engine.options());
         }
         let shared_buildings = dataset.buildings.shares_with(&old.buildings);
         let same_order = shared_buildings
             || (dataset.buildings.len() == old.buildings.len()
-                && dataset.buildings.iter().zip(old.buildings.iter()).all(|(a, b)| a.id == b.id));
+                && dataset
+                    .buildings
+                    .iter()
+                    .zip(old.buildings.iter())
+                    .all(|(a, b)| a.id == b.id));
         let engine = if same_order {
             let changed: Vec<usize> = if shared_buildings {
                 Vec::new()
@@ -249,7 +321,10 @@ impl Analysis {
                     .zip(old.buildings.iter())
                     .enumerate()
                     .filter(|(_, (a, b))| {
-                        a.households != b.households || a.elderly != b.elderly || a.entrance != b.entrance || a.footprint != b.footprint
+                        a.households != b.households
+                            || a.elderly != b.elderly
+                            || a.entrance != b.entrance
+                            || a.footprint != b.footprint
                     })
                     .map(|(i, _)| i)
                     .collect()
@@ -266,18 +341,27 @@ impl Analysis {
                 *self.engine.options(),
             )
         };
-        let grid_of = if same_order && !changes.grids_changed && dataset.grids.shares_with(&old.grids) {
-            self.grid_of.clone()
-        } else {
-            Arc::new(grid_index_of(&dataset))
-        };
+        let grid_of =
+            if same_order && !changes.grids_changed && dataset.grids.shares_with(&old.grids) {
+                self.grid_of.clone()
+            } else {
+                Arc::new(grid_index_of(&dataset))
+            };
         let community_names = if dataset.communities.shares_with(&old.communities) {
             self.community_names.clone()
         } else {
             Arc::new(community_names_of(&dataset))
         };
-        tracing::debug!(us = t0.elapsed().as_micros() as u64, "analysis session updated");
-        Self { dataset, engine, grid_of, community_names }
+        tracing::debug!(
+            us = t0.elapsed().as_micros() as u64,
+            "analysis session updated"
+        );
+        Self {
+            dataset,
+            engine,
+            grid_of,
+            community_names,
+        }
     }
 
     pub fn dataset(&self) -> &Arc<Dataset> {
@@ -288,6 +372,9 @@ impl Analysis {
     }
     /// Display name of a community id (its name when known, else the id).
     pub fn community_name(&self, id: &str) -> String {
-        self.community_names.get(id).cloned().unwrap_or_else(|| id.to_owned())
+        self.community_names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_owned())
     }
 }

@@ -4,7 +4,10 @@
 //! thread with a progress callback and a cancellation flag, and serialise the [`SitingSummary`].
 use crate::{facility_kind, Analysis, Result, ServiceError};
 use gridmap_algo::coverage::WalkProfile;
-use gridmap_algo::siting::{self, Candidate, CandidateSet, Control, DemandWeight, Model, Progress, SitingParams, SolverChoice};
+use gridmap_algo::siting::{
+    self, Candidate, CandidateSet, Control, DemandWeight, Model, Progress, SitingParams,
+    SolverChoice,
+};
 use serde::Serialize;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -123,7 +126,12 @@ pub struct SitingSummary {
 impl Analysis {
     /// Runs a siting question. `progress` sees the covering searches and the exact search;
     /// setting `cancel` stops the run (an error) at the next check.
-    pub fn site(&self, req: &SitingRequest, progress: &(dyn Fn(Progress) + Sync), cancel: Option<&AtomicBool>) -> Result<SitingSummary> {
+    pub fn site(
+        &self,
+        req: &SitingRequest,
+        progress: &(dyn Fn(Progress) + Sync),
+        cancel: Option<&AtomicBool>,
+    ) -> Result<SitingSummary> {
         let t0 = Instant::now();
         crate::check_minutes(&[req.minutes])?;
         let kind = facility_kind(&req.kind)?;
@@ -136,12 +144,22 @@ impl Analysis {
             .filter_map(|f| f.placement.as_ref().ok().map(|s| (f.id.to_string(), *s)))
             .collect();
         let (set, given) = match &req.candidates {
-            CandidateSource::Points(p) => (CandidateSet::from_points(engine.network(), p, &engine.options().snap, &existing), p.len()),
+            CandidateSource::Points(p) => (
+                CandidateSet::from_points(engine.network(), p, &engine.options().snap, &existing),
+                p.len(),
+            ),
             CandidateSource::SampleNodes { n, seed } => {
                 if *n == 0 {
-                    return Err(ServiceError::Invalid { name: "candidates", value: "0".into(), reason: "sample at least one node".into() });
+                    return Err(ServiceError::Invalid {
+                        name: "candidates",
+                        value: "0".into(),
+                        reason: "sample at least one node".into(),
+                    });
                 }
-                (CandidateSet::sample_nodes(engine.network(), *n, *seed, &existing), *n)
+                (
+                    CandidateSet::sample_nodes(engine.network(), *n, *seed, &existing),
+                    *n,
+                )
             }
         };
         let seconds_candidates = t0.elapsed().as_secs_f64();
@@ -210,7 +228,12 @@ impl Analysis {
             unplaced_candidates: set
                 .skipped
                 .iter()
-                .map(|s| UnplacedCandidate { id: s.id.clone(), lon: s.lon, lat: s.lat, reason: s.reason.to_string() })
+                .map(|s| UnplacedCandidate {
+                    id: s.id.clone(),
+                    lon: s.lon,
+                    lat: s.lat,
+                    reason: s.reason.to_string(),
+                })
                 .collect(),
             demand_points: r.demand_points,
             groups: r.groups,
@@ -237,7 +260,10 @@ pub fn siting_geojson(s: &SitingSummary) -> geojson::FeatureCollection {
             p.insert("kind".into(), s.kind.clone().into());
             p.insert("marginal_households".into(), x.marginal_households.into());
             p.insert("newly_covered".into(), x.newly_covered.clone().into());
-            crate::coverage::feature(geojson::Geometry::from(&geo_types::Point::new(x.lon, x.lat)), p)
+            crate::coverage::feature(
+                geojson::Geometry::from(&geo_types::Point::new(x.lon, x.lat)),
+                p,
+            )
         })
         .collect();
     crate::coverage::collection(features)

@@ -22,8 +22,14 @@ fn base() -> Dataset {
     let mut ways = Vec::new();
     for i in 0..6 {
         for j in 0..5 {
-            let (a, b) = (pos(i as f64 * 90.0, j as f64 * 90.0), pos(i as f64 * 90.0, (j + 1) as f64 * 90.0));
-            let (c, d) = (pos(j as f64 * 90.0, i as f64 * 90.0), pos((j + 1) as f64 * 90.0, i as f64 * 90.0));
+            let (a, b) = (
+                pos(i as f64 * 90.0, j as f64 * 90.0),
+                pos(i as f64 * 90.0, (j + 1) as f64 * 90.0),
+            );
+            let (c, d) = (
+                pos(j as f64 * 90.0, i as f64 * 90.0),
+                pos((j + 1) as f64 * 90.0, i as f64 * 90.0),
+            );
             for (n, (p, q)) in [(a, b), (c, d)].into_iter().enumerate() {
                 ways.push(NetworkWay {
                     id: WayId::new(format!("w{i}-{j}-{n}")),
@@ -57,14 +63,19 @@ fn base() -> Dataset {
             }
         })
         .collect();
-    let facilities = (0..4).map(|i| facility(i, KINDS[i % 2].clone(), 100.0 * i as f64, 60.0 * i as f64)).collect();
+    let facilities = (0..4)
+        .map(|i| facility(i, KINDS[i % 2].clone(), 100.0 * i as f64, 60.0 * i as f64))
+        .collect();
     let grids = (0..2)
         .map(|g| Grid {
             id: GridId::new(format!("g{g}")),
             code: format!("G-{g}"),
             name: None,
             community: None,
-            buildings: (0..30).filter(|i| i % 2 == g).map(|i| BuildingId::new(format!("b{i}"))).collect(),
+            buildings: (0..30)
+                .filter(|i| i % 2 == g)
+                .map(|i| BuildingId::new(format!("b{i}")))
+                .collect(),
             leads: Vec::new(),
             boundary: None,
             version: 1,
@@ -93,15 +104,29 @@ fn facility(i: usize, kind: FacilityKind, x: f64, y: f64) -> Facility {
 
 #[derive(Clone, Debug)]
 enum Edit {
-    Put { id: usize, kind: usize, x: f64, y: f64 },
-    Delete { id: usize },
-    Households { b: usize, households: u32 },
-    Regrid { b: usize, to: usize },
+    Put {
+        id: usize,
+        kind: usize,
+        x: f64,
+        y: f64,
+    },
+    Delete {
+        id: usize,
+    },
+    Households {
+        b: usize,
+        households: u32,
+    },
+    Regrid {
+        b: usize,
+        to: usize,
+    },
 }
 
 fn edit() -> impl Strategy<Value = Edit> {
     prop_oneof![
-        (0usize..8, 0usize..2, -20.0f64..480.0, -20.0f64..480.0).prop_map(|(id, kind, x, y)| Edit::Put { id, kind, x, y }),
+        (0usize..8, 0usize..2, -20.0f64..480.0, -20.0f64..480.0)
+            .prop_map(|(id, kind, x, y)| Edit::Put { id, kind, x, y }),
         (0usize..8).prop_map(|id| Edit::Delete { id }),
         (0usize..30, 0u32..50).prop_map(|(b, households)| Edit::Households { b, households }),
         (0usize..30, 0usize..2).prop_map(|(b, to)| Edit::Regrid { b, to }),
@@ -141,7 +166,11 @@ fn apply(ds: &mut Dataset, e: &Edit) -> AnalysisChanges {
 }
 
 fn minutes(a: &Analysis, kind: &str) -> Vec<Option<f64>> {
-    a.building_times(kind, 15.0, WalkProfile::standard()).unwrap().into_iter().map(|t| t.minutes).collect()
+    a.building_times(kind, 15.0, WalkProfile::standard())
+        .unwrap()
+        .into_iter()
+        .map(|t| t.minutes)
+        .collect()
 }
 
 proptest! {

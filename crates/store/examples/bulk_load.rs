@@ -17,10 +17,15 @@ fn synth(n: usize, ways: usize) -> Dataset {
     let mut rng = fastrand::Rng::with_seed(7);
     let side = (n as f64).sqrt().ceil() as usize;
     let step = 0.0004;
-    let sq = |x: f64, y: f64, d: f64| LineString::from(vec![(x, y), (x + d, y), (x + d, y + d), (x, y + d), (x, y)]);
+    let sq = |x: f64, y: f64, d: f64| {
+        LineString::from(vec![(x, y), (x + d, y), (x + d, y + d), (x, y + d), (x, y)])
+    };
     let buildings: Vec<Building> = (0..n)
         .map(|i| {
-            let (x, y) = (116.2 + (i % side) as f64 * step + rng.f64() * 5e-5, 39.9 + (i / side) as f64 * step + rng.f64() * 5e-5);
+            let (x, y) = (
+                116.2 + (i % side) as f64 * step + rng.f64() * 5e-5,
+                39.9 + (i / side) as f64 * step + rng.f64() * 5e-5,
+            );
             Building {
                 id: BuildingId(format!("w{i}")),
                 name: (i % 3 == 0).then(|| format!("{i}号楼")),
@@ -54,7 +59,10 @@ fn synth(n: usize, ways: usize) -> Dataset {
         .collect();
     let ways: Vec<NetworkWay> = (0..ways)
         .map(|i| {
-            let (x, y) = (116.2 + rng.f64() * side as f64 * step, 39.9 + rng.f64() * side as f64 * step);
+            let (x, y) = (
+                116.2 + rng.f64() * side as f64 * step,
+                39.9 + rng.f64() * side as f64 * step,
+            );
             NetworkWay {
                 id: WayId(format!("r{i}")),
                 geometry: LineString::from(vec![(x, y), (x + 3e-4, y + 1e-4), (x + 6e-4, y)]),
@@ -68,12 +76,21 @@ fn synth(n: usize, ways: usize) -> Dataset {
             id: FacilityId(format!("f{i}")),
             kind: FacilityKind::Canteen,
             name: None,
-            location: Point::new(116.2 + rng.f64() * side as f64 * step, 39.9 + rng.f64() * side as f64 * step),
+            location: Point::new(
+                116.2 + rng.f64() * side as f64 * step,
+                39.9 + rng.f64() * side as f64 * step,
+            ),
             capacity: None,
             opening_hours: None,
         })
         .collect();
-    Dataset { buildings: buildings.into(), grids: grids.into(), ways: ways.into(), facilities: facilities.into(), ..Default::default() }
+    Dataset {
+        buildings: buildings.into(),
+        grids: grids.into(),
+        ways: ways.into(),
+        facilities: facilities.into(),
+        ..Default::default()
+    }
 }
 
 async fn bench(store: &dyn Store, ds: &Dataset) -> Result<(), gridmap_store::StoreError> {
@@ -95,13 +112,17 @@ async fn bench(store: &dyn Store, ds: &Dataset) -> Result<(), gridmap_store::Sto
     let mut lat = Vec::new();
     let mut got = 0;
     let first = Instant::now();
-    store.buildings(&Query::bbox([116.2, 39.9, 116.2 + w, 39.9 + w])).await?; // builds the index on SQLite
+    store
+        .buildings(&Query::bbox([116.2, 39.9, 116.2 + w, 39.9 + w]))
+        .await?; // builds the index on SQLite
     let cold = first.elapsed().as_secs_f64() * 1e3;
     for _ in 0..200 {
         let span = (side * 0.0004 - w).max(0.0);
         let (x, y) = (116.2 + rng.f64() * span, 39.9 + rng.f64() * span);
         let t = Instant::now();
-        let page = store.buildings(&Query::bbox([x, y, x + w, y + w]).page(0, 5000)).await?;
+        let page = store
+            .buildings(&Query::bbox([x, y, x + w, y + w]).page(0, 5000))
+            .await?;
         lat.push(t.elapsed().as_secs_f64() * 1e3);
         got += page.items.len();
     }
@@ -110,17 +131,24 @@ async fn bench(store: &dyn Store, ds: &Dataset) -> Result<(), gridmap_store::Sto
     let mut after_edit = Vec::new();
     for i in 0..20 {
         let id = BuildingId(format!("w{}", i * 97 % n));
-        let Some(mut b) = store.building(&id).await? else { continue };
+        let Some(mut b) = store.building(&id).await? else {
+            continue;
+        };
         let v = store.building_version(&id).await?.unwrap_or(1);
         b.households += 1;
         store.update_building(&b, Some(v)).await?;
         let t = Instant::now();
-        store.buildings(&Query::bbox([116.2, 39.9, 116.2 + w, 39.9 + w])).await?;
+        store
+            .buildings(&Query::bbox([116.2, 39.9, 116.2 + w, 39.9 + w]))
+            .await?;
         after_edit.push(t.elapsed().as_secs_f64() * 1e3);
     }
     after_edit.sort_by(f64::total_cmp);
     if let (Some(mid), Some(max)) = (after_edit.get(after_edit.len() / 2), after_edit.last()) {
-        println!("{:<8} read after an edit: p50 {mid:.2} ms, max {max:.2} ms", store.backend());
+        println!(
+            "{:<8} read after an edit: p50 {mid:.2} ms, max {max:.2} ms",
+            store.backend()
+        );
     }
     println!(
         "{:<8} {n:>8} buildings {:>6} ways: import {import:.2} s, re-import {reimport:.2} s, load {load:.2} s, \
@@ -137,7 +165,11 @@ async fn bench(store: &dyn Store, ds: &Dataset) -> Result<(), gridmap_store::Sto
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let n: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(100_000);
+    let n: usize = args
+        .next()
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(100_000);
     let ways: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(n / 4);
     let ds = synth(n, ways);
 
@@ -150,11 +182,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::var("GRIDMAP_SKIP_PG").is_ok_and(|v| v == "1") {
         return Ok(());
     }
-    let admin_url = std::env::var("GRIDMAP_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let admin_url = std::env::var("GRIDMAP_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let admin = PgConnectOptions::from_str(&admin_url)?;
     let mut conn = admin.connect().await?;
     let db = format!("gridmap_bench_{:08x}", fastrand::u32(..));
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{db}\""))).execute(&mut conn).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{db}\"")))
+        .execute(&mut conn)
+        .await?;
     let url = admin.clone().database(&db).to_url_lossy().to_string();
     let result = async {
         let s = gridmap_store::open(&url).await?;
@@ -163,7 +198,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         r
     }
     .await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))).execute(&mut conn).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"
+    )))
+    .execute(&mut conn)
+    .await?;
     conn.close().await?;
     result?;
     Ok(())

@@ -61,13 +61,31 @@ pub struct ChangeBatch {
 /// the stored version must be `v`; for deletes `None` means unconditionally).
 #[derive(Clone, Debug)]
 pub enum Edit {
-    PutGrid { grid: Grid, expected: Option<i64> },
-    DeleteGrid { id: GridId, expected: Option<i64> },
-    PutFacility { facility: Facility, expected: Option<i64> },
-    DeleteFacility { id: FacilityId, expected: Option<i64> },
+    PutGrid {
+        grid: Grid,
+        expected: Option<i64>,
+    },
+    DeleteGrid {
+        id: GridId,
+        expected: Option<i64>,
+    },
+    PutFacility {
+        facility: Facility,
+        expected: Option<i64>,
+    },
+    DeleteFacility {
+        id: FacilityId,
+        expected: Option<i64>,
+    },
     /// A partition result: replaces every grid of `community` (`None`: all grids).
-    ReplaceGrids { community: Option<CommunityId>, grids: Vec<Grid> },
-    UpdateBuilding { building: Building, expected: Option<i64> },
+    ReplaceGrids {
+        community: Option<CommunityId>,
+        grids: Vec<Grid>,
+    },
+    UpdateBuilding {
+        building: Building,
+        expected: Option<i64>,
+    },
 }
 
 /// What [`crate::Store::apply_edit`] committed.
@@ -136,7 +154,10 @@ impl ChangeSet {
             if rows.len() > RELOAD_ABOVE {
                 out.push((layer.as_str(), None, ChangeOp::Reload.as_str()));
             } else {
-                out.extend(rows.iter().map(|(id, op)| (layer.as_str(), Some(id.as_str()), op.as_str())));
+                out.extend(
+                    rows.iter()
+                        .map(|(id, op)| (layer.as_str(), Some(id.as_str()), op.as_str())),
+                );
             }
         }
         out
@@ -151,17 +172,26 @@ impl ChangeSet {
 pub(crate) fn import_changes(ds: &Dataset) -> ChangeSet {
     let mut cs = ChangeSet::default();
     cs.puts(Layer::Streets, ds.streets.iter().map(|x| x.id.as_str()));
-    cs.puts(Layer::Communities, ds.communities.iter().map(|x| x.id.as_str()));
+    cs.puts(
+        Layer::Communities,
+        ds.communities.iter().map(|x| x.id.as_str()),
+    );
     cs.puts(Layer::Compounds, ds.compounds.iter().map(|x| x.id.as_str()));
     cs.puts(Layer::Buildings, ds.buildings.iter().map(|x| x.id.as_str()));
-    cs.puts(Layer::Facilities, ds.facilities.iter().map(|x| x.id.as_str()));
+    cs.puts(
+        Layer::Facilities,
+        ds.facilities.iter().map(|x| x.id.as_str()),
+    );
     cs.puts(Layer::Grids, ds.grids.iter().map(|x| x.id.as_str()));
     cs.puts(Layer::Network, ds.ways.iter().map(|x| x.id.as_str()));
     cs
 }
 
 /// The change rows of a grid replacement: deletes of the old grids that are gone, puts of the new.
-pub(crate) fn replacement_changes<'a>(old: impl IntoIterator<Item = &'a str>, new: &[Grid]) -> ChangeSet {
+pub(crate) fn replacement_changes<'a>(
+    old: impl IntoIterator<Item = &'a str>,
+    new: &[Grid],
+) -> ChangeSet {
     let mut cs = ChangeSet::default();
     let kept: std::collections::HashSet<&str> = new.iter().map(|g| g.id.as_str()).collect();
     for id in old {
@@ -174,8 +204,17 @@ pub(crate) fn replacement_changes<'a>(old: impl IntoIterator<Item = &'a str>, ne
 }
 
 /// A change row as read back.
-pub(crate) fn decode_change(seq: i64, layer: &str, item: Option<String>, op: &str) -> Result<Change, StoreError> {
-    let corrupt = |reason: String| StoreError::Corrupt { what: "change", id: seq.to_string(), reason };
+pub(crate) fn decode_change(
+    seq: i64,
+    layer: &str,
+    item: Option<String>,
+    op: &str,
+) -> Result<Change, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        what: "change",
+        id: seq.to_string(),
+        reason,
+    };
     let layer = Layer::from_str(layer).map_err(|e| corrupt(e.to_string()))?;
     let op = match op {
         "put" => ChangeOp::Put,
@@ -183,7 +222,12 @@ pub(crate) fn decode_change(seq: i64, layer: &str, item: Option<String>, op: &st
         "reload" => ChangeOp::Reload,
         other => return Err(corrupt(format!("unknown op '{other}'"))),
     };
-    Ok(Change { seq, layer, item, op })
+    Ok(Change {
+        seq,
+        layer,
+        item,
+        op,
+    })
 }
 
 /// The highest seq that pruning may delete after the head moved from `before` to `after`, if
@@ -221,10 +265,18 @@ mod tests {
 
     #[test]
     fn pruning_runs_once_per_interval_and_keeps_the_newest() {
-        assert_eq!(prune_cut(999, 1_000, 100_000), None, "nothing old enough yet");
+        assert_eq!(
+            prune_cut(999, 1_000, 100_000),
+            None,
+            "nothing old enough yet"
+        );
         assert_eq!(prune_cut(100_999, 101_000, 100_000), Some(1_000));
         assert_eq!(prune_cut(101_000, 101_500, 100_000), None, "same interval");
-        assert_eq!(prune_cut(101_500, 103_000, 100_000), Some(3_000), "a big jump still prunes");
+        assert_eq!(
+            prune_cut(101_500, 103_000, 100_000),
+            Some(3_000),
+            "a big jump still prunes"
+        );
         assert_eq!(prune_cut(9, 10, 5), Some(5));
         assert!(is_complete(0, 0) && is_complete(7, 7) && !is_complete(6, 7) && !is_complete(0, 7));
     }

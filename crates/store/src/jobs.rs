@@ -24,7 +24,13 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
-    pub const ALL: [JobStatus; 5] = [Self::Accepted, Self::Running, Self::Successful, Self::Failed, Self::Dismissed];
+    pub const ALL: [JobStatus; 5] = [
+        Self::Accepted,
+        Self::Running,
+        Self::Successful,
+        Self::Failed,
+        Self::Dismissed,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -106,7 +112,8 @@ pub(crate) const UPSERT: &str =
 
 /// The dismissal of [`crate::Store::dismiss_job`] ($1 id, $2 now): one statement, so a runner's
 /// concurrent heartbeat either lands before it or is refused after it.
-pub(crate) const DISMISS: &str = "UPDATE jobs SET status = 'dismissed', result = NULL, message = 'dismissed',
+pub(crate) const DISMISS: &str =
+    "UPDATE jobs SET status = 'dismissed', result = NULL, message = 'dismissed',
        finished = COALESCE(finished, $2), updated = $2
      WHERE id = $1 AND status <> 'dismissed'";
 
@@ -140,7 +147,22 @@ fn json(id: &str, field: &str, text: &str) -> Result<Value, StoreError> {
 }
 
 pub(crate) fn decode(row: JobRow) -> Result<JobRecord, StoreError> {
-    let (id, process, owner, scope, status, progress, message, inputs, result, error, created, started, finished, updated) = row;
+    let (
+        id,
+        process,
+        owner,
+        scope,
+        status,
+        progress,
+        message,
+        inputs,
+        result,
+        error,
+        created,
+        started,
+        finished,
+        updated,
+    ) = row;
     let status = status.parse().map_err(|e| corrupt(&id, e))?;
     let inputs = json(&id, "inputs", &inputs)?;
     let result = result.map(|t| json(&id, "result", &t)).transpose()?;
@@ -179,7 +201,11 @@ mod tests {
         }
         assert!("done".parse::<JobStatus>().is_err());
         assert!(!JobStatus::Running.is_final() && !JobStatus::Accepted.is_final());
-        assert!(JobStatus::Dismissed.is_final() && JobStatus::Failed.is_final() && JobStatus::Successful.is_final());
+        assert!(
+            JobStatus::Dismissed.is_final()
+                && JobStatus::Failed.is_final()
+                && JobStatus::Successful.is_final()
+        );
         assert!(now_millis() > 1_700_000_000_000);
     }
 }

@@ -28,14 +28,20 @@ mod users;
 mod validate;
 pub mod wkb;
 
-pub use changes::{Applied, Change, ChangeBatch, ChangeOp, Edit, CHANNEL as CHANGE_CHANNEL, KEEP_CHANGES, RELOAD_ABOVE};
+pub use changes::{
+    Applied, Change, ChangeBatch, ChangeOp, Edit, CHANNEL as CHANGE_CHANNEL, KEEP_CHANGES,
+    RELOAD_ABOVE,
+};
 pub use error::StoreError;
 pub use jobs::{now_millis, JobRecord, JobStatus};
 pub use postgres::PgStore;
 pub use query::{Page, Query};
 pub use sqlite::SqliteStore;
 pub use store::{ImportCounts, Store};
-pub use users::{hash_password, hash_token, new_token, now_unix, random_bytes, rfc3339, verify_password, AuditQuery, TokenKind};
+pub use users::{
+    hash_password, hash_token, new_token, now_unix, random_bytes, rfc3339, verify_password,
+    AuditQuery, TokenKind,
+};
 
 use gridmap_model::{BuildingKey, CommunityId, Grid, HouseholdUpdate};
 use std::sync::Arc;
@@ -60,25 +66,48 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
 }
 
 /// The one building a household row names, given the ids its key matched.
-pub(crate) fn resolve_household_key(u: &HouseholdUpdate, mut ids: Vec<String>) -> Result<String, StoreError> {
+pub(crate) fn resolve_household_key(
+    u: &HouseholdUpdate,
+    mut ids: Vec<String>,
+) -> Result<String, StoreError> {
     match (ids.len(), &u.key) {
         (1, _) => Ok(ids.remove(0)),
-        (0, BuildingKey::Id(id)) => Err(StoreError::UnknownBuilding { origin: u.origin.clone(), key: format!("id '{id}'") }),
-        (0, BuildingKey::Address(a)) => Err(StoreError::UnknownBuilding { origin: u.origin.clone(), key: format!("address '{a}'") }),
-        (n, BuildingKey::Address(a)) => Err(StoreError::AmbiguousAddress { origin: u.origin.clone(), address: a.clone(), count: n }),
-        (_, BuildingKey::Id(id)) => Err(StoreError::Corrupt { what: "building", id: id.to_string(), reason: "id is not unique".into() }),
+        (0, BuildingKey::Id(id)) => Err(StoreError::UnknownBuilding {
+            origin: u.origin.clone(),
+            key: format!("id '{id}'"),
+        }),
+        (0, BuildingKey::Address(a)) => Err(StoreError::UnknownBuilding {
+            origin: u.origin.clone(),
+            key: format!("address '{a}'"),
+        }),
+        (n, BuildingKey::Address(a)) => Err(StoreError::AmbiguousAddress {
+            origin: u.origin.clone(),
+            address: a.clone(),
+            count: n,
+        }),
+        (_, BuildingKey::Id(id)) => Err(StoreError::Corrupt {
+            what: "building",
+            id: id.to_string(),
+            reason: "id is not unique".into(),
+        }),
     }
 }
 
 /// Checks a partition result before it replaces the grids of `community`.
-pub(crate) fn check_replacement(community: Option<&CommunityId>, grids: &[Grid]) -> Result<(), StoreError> {
+pub(crate) fn check_replacement(
+    community: Option<&CommunityId>,
+    grids: &[Grid],
+) -> Result<(), StoreError> {
     validate::grids_disjoint(grids)?;
     if let Some(c) = community {
         if let Some(g) = grids.iter().find(|g| g.community.as_ref() != Some(c)) {
             return Err(StoreError::Invalid {
                 what: "grid",
                 id: g.id.to_string(),
-                reason: format!("belongs to community {:?}, not to the community '{c}' being replaced", g.community.as_ref().map(|c| c.as_str())),
+                reason: format!(
+                    "belongs to community {:?}, not to the community '{c}' being replaced",
+                    g.community.as_ref().map(|c| c.as_str())
+                ),
             });
         }
     }
@@ -89,7 +118,9 @@ pub(crate) fn check_replacement(community: Option<&CommunityId>, grids: &[Grid])
 pub(crate) fn validate_edit(edit: &Edit) -> Result<(), StoreError> {
     match edit {
         Edit::PutGrid { grid, .. } => validate::grid(grid),
-        Edit::PutFacility { facility, .. } => validate::point("facility", facility.id.as_str(), &facility.location),
+        Edit::PutFacility { facility, .. } => {
+            validate::point("facility", facility.id.as_str(), &facility.location)
+        }
         Edit::ReplaceGrids { community, grids } => check_replacement(community.as_ref(), grids),
         Edit::UpdateBuilding { building, .. } => validate::building(building),
         Edit::DeleteGrid { .. } | Edit::DeleteFacility { .. } => Ok(()),
@@ -97,12 +128,28 @@ pub(crate) fn validate_edit(edit: &Edit) -> Result<(), StoreError> {
 }
 
 /// The version a write may proceed with, per the optimistic-concurrency rules of [`Store`].
-pub(crate) fn check_version(what: &'static str, id: &str, expected: Option<i64>, current: Option<i64>) -> Result<i64, StoreError> {
+pub(crate) fn check_version(
+    what: &'static str,
+    id: &str,
+    expected: Option<i64>,
+    current: Option<i64>,
+) -> Result<i64, StoreError> {
     match (expected, current) {
         (None, None) => Ok(1),
-        (None, Some(c)) => Err(StoreError::VersionConflict { what, id: id.to_owned(), current: c }),
-        (Some(_), None) => Err(StoreError::NotFound { what, id: id.to_owned() }),
-        (Some(e), Some(c)) if e != c => Err(StoreError::VersionConflict { what, id: id.to_owned(), current: c }),
+        (None, Some(c)) => Err(StoreError::VersionConflict {
+            what,
+            id: id.to_owned(),
+            current: c,
+        }),
+        (Some(_), None) => Err(StoreError::NotFound {
+            what,
+            id: id.to_owned(),
+        }),
+        (Some(e), Some(c)) if e != c => Err(StoreError::VersionConflict {
+            what,
+            id: id.to_owned(),
+            current: c,
+        }),
         (Some(_), Some(c)) => Ok(c + 1),
     }
 }

@@ -36,7 +36,12 @@ impl Spatial for Facility {
         self.id.as_str()
     }
     fn envelope(&self) -> Option<[f64; 4]> {
-        Some([self.location.x(), self.location.y(), self.location.x(), self.location.y()])
+        Some([
+            self.location.x(),
+            self.location.y(),
+            self.location.x(),
+            self.location.y(),
+        ])
     }
     fn intersects(&self, r: &Rect<f64>) -> bool {
         self.location.intersects(r)
@@ -84,17 +89,27 @@ impl<T: Spatial> MemLayer<T> {
         let mut by_id = HashMap::with_capacity(rows.len());
         for (i, (item, version)) in rows.into_iter().enumerate() {
             if let Some([a, b, c, d]) = item.envelope() {
-                entries.push(GeomWithData::new(Rectangle::from_corners([a, b], [c, d]), i));
+                entries.push(GeomWithData::new(
+                    Rectangle::from_corners([a, b], [c, d]),
+                    i,
+                ));
             }
             by_id.insert(item.id().to_owned(), i);
             items.push(item);
             versions.push(version);
         }
-        MemLayer { items, versions, by_id, tree: RTree::bulk_load(entries) }
+        MemLayer {
+            items,
+            versions,
+            by_id,
+            tree: RTree::bulk_load(entries),
+        }
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<(&T, i64)> {
-        self.by_id.get(id).map(|&i| (&*self.items[i], self.versions[i]))
+        self.by_id
+            .get(id)
+            .map(|&i| (&*self.items[i], self.versions[i]))
     }
 
     /// A copy with one record replaced, added (`Some`) or removed (`None`): what a single-row
@@ -116,7 +131,10 @@ impl<T: Spatial> MemLayer<T> {
     /// Applies `q`'s bbox, ids and paging plus the layer-specific `keep` predicate
     /// (community/grid/kind filters); `q` has already been checked.
     pub(crate) fn query(&self, q: &Query, keep: impl Fn(&T) -> bool) -> Page<T> {
-        let ids: Option<HashSet<&str>> = q.ids.as_ref().map(|v| v.iter().map(String::as_str).collect());
+        let ids: Option<HashSet<&str>> = q
+            .ids
+            .as_ref()
+            .map(|v| v.iter().map(String::as_str).collect());
         let pass = |i: usize| {
             let it = &self.items[i];
             ids.as_ref().is_none_or(|s| s.contains(it.id())) && keep(it)
@@ -137,7 +155,11 @@ impl<T: Spatial> MemLayer<T> {
             None => match &ids {
                 // Few ids: look them up instead of scanning.
                 Some(s) if s.len() < self.items.len() / 8 => {
-                    let mut v: Vec<usize> = s.iter().filter_map(|id| self.by_id.get(*id).copied()).filter(|&i| pass(i)).collect();
+                    let mut v: Vec<usize> = s
+                        .iter()
+                        .filter_map(|id| self.by_id.get(*id).copied())
+                        .filter(|&i| pass(i))
+                        .collect();
                     v.sort_unstable();
                     v
                 }
@@ -145,6 +167,12 @@ impl<T: Spatial> MemLayer<T> {
             },
         };
         let window = q.window(hits.len());
-        Page { matched: hits.len() as u64, items: hits[window].iter().map(|&i| (*self.items[i]).clone()).collect() }
+        Page {
+            matched: hits.len() as u64,
+            items: hits[window]
+                .iter()
+                .map(|&i| (*self.items[i]).clone())
+                .collect(),
+        }
     }
 }

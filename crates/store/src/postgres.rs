@@ -20,12 +20,29 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 const BUILDING_COLS: &str = "id, name, building_type, address, ST_AsBinary(footprint) AS footprint, ST_AsBinary(entrance) AS entrance, levels, households, households_source, elderly, steward, compound, community, version";
-const FACILITY_COLS: &str = "id, kind, name, ST_AsBinary(location) AS location, capacity, opening_hours, version";
+const FACILITY_COLS: &str =
+    "id, kind, name, ST_AsBinary(location) AS location, capacity, opening_hours, version";
 const GRID_COLS: &str = "id, code, name, community, leads::text AS leads, ST_AsBinary(boundary) AS boundary, version, ARRAY(SELECT building_id FROM grid_buildings gb WHERE gb.grid_id = grids.id ORDER BY gb.position) AS buildings";
 const COMPOUND_COLS: &str = "id, name, kind, community, ST_AsBinary(boundary) AS boundary";
 const COMMUNITY_COLS: &str = "id, name, street, ST_AsBinary(boundary) AS boundary";
-type UserRow = (String, Option<String>, String, String, String, bool, Option<String>);
-type AuditRow = (i64, String, Option<String>, String, String, Option<String>, Option<String>);
+type UserRow = (
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    bool,
+    Option<String>,
+);
+type AuditRow = (
+    i64,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
 /// Rows per `UNNEST` statement in bulk imports.
 const CHUNK: usize = 10_000;
 /// Key of the advisory lock every change-log append takes (held to commit: seq order = commit order).
@@ -54,16 +71,27 @@ impl Drop for PgStore {
 
 /// The newest seq of the change log (0 when empty).
 async fn change_head(conn: &mut PgConnection) -> Result<i64, StoreError> {
-    sqlx::query_scalar("SELECT COALESCE(max(seq), 0)::int8 FROM changes").fetch_one(&mut *conn).await.ctx("reading the change head")
+    sqlx::query_scalar("SELECT COALESCE(max(seq), 0)::int8 FROM changes")
+        .fetch_one(&mut *conn)
+        .await
+        .ctx("reading the change head")
 }
 
 /// Appends `cs` inside the caller's transaction under [`CHANGES_LOCK`], prunes once per
 /// [`changes::PRUNE_EVERY`] appends, and notifies `gridmap_changes` (delivered at commit).
-async fn append_changes(conn: &mut PgConnection, cs: &ChangeSet, keep: i64) -> Result<i64, StoreError> {
+async fn append_changes(
+    conn: &mut PgConnection,
+    cs: &ChangeSet,
+    keep: i64,
+) -> Result<i64, StoreError> {
     if cs.is_empty() {
         return change_head(conn).await;
     }
-    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(CHANGES_LOCK).execute(&mut *conn).await.ctx("locking the change log")?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(CHANGES_LOCK)
+        .execute(&mut *conn)
+        .await
+        .ctx("locking the change log")?;
     let before = change_head(conn).await?;
     let rows = cs.rows();
     sqlx::query("INSERT INTO changes (layer, item, op) SELECT l, i, o FROM UNNEST($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(l, i, o, n) ORDER BY n")
@@ -83,7 +111,11 @@ async fn append_changes(conn: &mut PgConnection, cs: &ChangeSet, keep: i64) -> R
     .await
     .ctx("recording the layer versions")?;
     if let Some(cut) = changes::prune_cut(before, after, keep) {
-        let n = sqlx::query("DELETE FROM changes WHERE seq <= $1").bind(cut).execute(&mut *conn).await.ctx("pruning the change log")?;
+        let n = sqlx::query("DELETE FROM changes WHERE seq <= $1")
+            .bind(cut)
+            .execute(&mut *conn)
+            .await
+            .ctx("pruning the change log")?;
         if n.rows_affected() > 0 {
             sqlx::query("UPDATE meta SET value = $2::text WHERE key = $1 AND value::int8 < $2")
                 .bind(changes::PRUNED_KEY)
@@ -93,7 +125,12 @@ async fn append_changes(conn: &mut PgConnection, cs: &ChangeSet, keep: i64) -> R
                 .ctx("pruning the change log")?;
         }
     }
-    sqlx::query("SELECT pg_notify($1, $2)").bind(changes::CHANNEL).bind(after.to_string()).execute(&mut *conn).await.ctx("notifying the change")?;
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(changes::CHANNEL)
+        .bind(after.to_string())
+        .execute(&mut *conn)
+        .await
+        .ctx("notifying the change")?;
     Ok(after)
 }
 
@@ -164,9 +201,20 @@ fn grid_row(r: &PgRow) -> Result<Grid, StoreError> {
 fn membership_error(e: sqlx::Error, ctx: &str) -> StoreError {
     if let Some(db) = e.as_database_error() {
         if db.constraint() == Some("grid_buildings_building_id_key") {
-            let detail = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().and_then(|p| p.detail()).unwrap_or("");
-            let building = detail.split(")=(").nth(1).and_then(|s| s.split(')').next()).unwrap_or("?").to_owned();
-            return StoreError::BuildingInOtherGrid { building, grid: "another grid".into() };
+            let detail = db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .and_then(|p| p.detail())
+                .unwrap_or("");
+            let building = detail
+                .split(")=(")
+                .nth(1)
+                .and_then(|s| s.split(')').next())
+                .unwrap_or("?")
+                .to_owned();
+            return StoreError::BuildingInOtherGrid {
+                building,
+                grid: "another grid".into(),
+            };
         }
     }
     StoreError::db(ctx, e)
@@ -175,7 +223,10 @@ fn membership_error(e: sqlx::Error, ctx: &str) -> StoreError {
 impl PgStore {
     /// Connects to `url` and migrates the schema (creating the PostGIS extension if missing).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl { url: url.to_owned(), reason: e.to_string() })?;
+        let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
@@ -185,8 +236,15 @@ impl PgStore {
         sqlx::migrate!("./migrations/postgres")
             .run(&pool)
             .await
-            .map_err(|source| StoreError::Migration { backend: "postgres", source })?;
-        Ok(PgStore { pool, keep_changes: changes::KEEP_CHANGES, feed: Mutex::new(None) })
+            .map_err(|source| StoreError::Migration {
+                backend: "postgres",
+                source,
+            })?;
+        Ok(PgStore {
+            pool,
+            keep_changes: changes::KEEP_CHANGES,
+            feed: Mutex::new(None),
+        })
     }
 
     /// Keeps at least the newest `keep` change rows instead of [`changes::KEEP_CHANGES`].
@@ -210,17 +268,29 @@ impl PgStore {
     }
 
     async fn lock_grids(tx: &mut PgConnection) -> Result<(), StoreError> {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(GRID_LOCK).execute(&mut *tx).await.ctx("locking grids")?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(GRID_LOCK)
+            .execute(&mut *tx)
+            .await
+            .ctx("locking grids")?;
         Ok(())
     }
 
-    async fn version_of(tx: &mut PgConnection, table: &'static str, id: &str) -> Result<Option<i64>, StoreError> {
+    async fn version_of(
+        tx: &mut PgConnection,
+        table: &'static str,
+        id: &str,
+    ) -> Result<Option<i64>, StoreError> {
         let sql = match table {
             "grids" => "SELECT version FROM grids WHERE id = $1 FOR UPDATE",
             "facilities" => "SELECT version FROM facilities WHERE id = $1 FOR UPDATE",
             _ => "SELECT version FROM buildings WHERE id = $1 FOR UPDATE",
         };
-        sqlx::query_scalar(sql).bind(id).fetch_optional(&mut *tx).await.ctx("reading a version")
+        sqlx::query_scalar(sql)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .ctx("reading a version")
     }
 
     /// Inserts or replaces buildings (replaced rows: version + 1).
@@ -258,7 +328,11 @@ impl PgStore {
     }
 
     /// Inserts or replaces facilities; `version` None = import rule (new 1, replaced + 1).
-    async fn upsert_facilities(tx: &mut PgConnection, fs: &[Facility], version: Option<i64>) -> Result<(), StoreError> {
+    async fn upsert_facilities(
+        tx: &mut PgConnection,
+        fs: &[Facility],
+        version: Option<i64>,
+    ) -> Result<(), StoreError> {
         for chunk in fs.chunks(CHUNK) {
             sqlx::query(
                 "INSERT INTO facilities (id, kind, name, location, capacity, opening_hours, version)
@@ -305,7 +379,11 @@ impl PgStore {
         .execute(&mut *tx)
         .await
         .ctx("writing grids")?;
-        sqlx::query("DELETE FROM grid_buildings WHERE grid_id = ANY($1)").bind(&ids).execute(&mut *tx).await.ctx("clearing grid memberships")?;
+        sqlx::query("DELETE FROM grid_buildings WHERE grid_id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await
+            .ctx("clearing grid memberships")?;
         let mut gid = Vec::new();
         let mut bid = Vec::new();
         let mut pos = Vec::new();
@@ -326,7 +404,11 @@ impl PgStore {
         .await
         .ctx("checking grid buildings")?;
         if let Some((g, b)) = unknown {
-            return Err(StoreError::UnknownReference { from: format!("grid '{g}'"), what: "building", id: b });
+            return Err(StoreError::UnknownReference {
+                from: format!("grid '{g}'"),
+                what: "building",
+                id: b,
+            });
         }
         let taken: Option<(String, String)> = sqlx::query_as(
             "SELECT t.b, gb.grid_id FROM UNNEST($1::text[]) WITH ORDINALITY AS t(b, n) JOIN grid_buildings gb ON gb.building_id = t.b ORDER BY n LIMIT 1",
@@ -349,9 +431,20 @@ impl PgStore {
     }
 
     /// One edit, its audit entry and its change rows inside the caller's transaction.
-    async fn edit_in(tx: &mut PgConnection, edit: &Edit, audit: Option<&AuditEntry>, keep: i64) -> Result<Applied, StoreError> {
+    async fn edit_in(
+        tx: &mut PgConnection,
+        edit: &Edit,
+        audit: Option<&AuditEntry>,
+        keep: i64,
+    ) -> Result<Applied, StoreError> {
         let mut cs = ChangeSet::default();
-        let mut applied = Applied { seq: 0, audit_id: None, grid: None, facility: None, building: None };
+        let mut applied = Applied {
+            seq: 0,
+            audit_id: None,
+            grid: None,
+            facility: None,
+            building: None,
+        };
         match edit {
             Edit::PutGrid { grid: g, expected } => {
                 Self::lock_grids(tx).await?;
@@ -359,16 +452,31 @@ impl PgStore {
                 let version = check_version("grid", g.id.as_str(), *expected, current)?;
                 Self::write_grids(tx, &[(g, version)]).await?;
                 cs.push(Layer::Grids, g.id.as_str(), ChangeOp::Put);
-                applied.grid = Some(Grid { version, ..g.clone() });
+                applied.grid = Some(Grid {
+                    version,
+                    ..g.clone()
+                });
             }
             Edit::DeleteGrid { id, expected } => {
                 Self::lock_grids(tx).await?;
                 let current = Self::version_of(tx, "grids", id.as_str()).await?;
-                check_version("grid", id.as_str(), Some(expected.or(current).unwrap_or(0)), current)?;
-                sqlx::query("DELETE FROM grids WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.ctx("deleting a grid")?;
+                check_version(
+                    "grid",
+                    id.as_str(),
+                    Some(expected.or(current).unwrap_or(0)),
+                    current,
+                )?;
+                sqlx::query("DELETE FROM grids WHERE id = $1")
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .ctx("deleting a grid")?;
                 cs.push(Layer::Grids, id.as_str(), ChangeOp::Delete);
             }
-            Edit::PutFacility { facility: f, expected } => {
+            Edit::PutFacility {
+                facility: f,
+                expected,
+            } => {
                 let current = Self::version_of(tx, "facilities", f.id.as_str()).await?;
                 let version = check_version("facility", f.id.as_str(), *expected, current)?;
                 if current.is_none() {
@@ -381,8 +489,14 @@ impl PgStore {
                         .await
                         .ctx("creating a facility")?;
                     if inserted.rows_affected() == 0 {
-                        let current = Self::version_of(tx, "facilities", f.id.as_str()).await?.unwrap_or(1);
-                        return Err(StoreError::VersionConflict { what: "facility", id: f.id.to_string(), current });
+                        let current = Self::version_of(tx, "facilities", f.id.as_str())
+                            .await?
+                            .unwrap_or(1);
+                        return Err(StoreError::VersionConflict {
+                            what: "facility",
+                            id: f.id.to_string(),
+                            current,
+                        });
                     }
                 }
                 Self::upsert_facilities(tx, std::slice::from_ref(f), Some(version)).await?;
@@ -391,39 +505,76 @@ impl PgStore {
             }
             Edit::DeleteFacility { id, expected } => {
                 let current = Self::version_of(tx, "facilities", id.as_str()).await?;
-                check_version("facility", id.as_str(), Some(expected.or(current).unwrap_or(0)), current)?;
-                sqlx::query("DELETE FROM facilities WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.ctx("deleting a facility")?;
+                check_version(
+                    "facility",
+                    id.as_str(),
+                    Some(expected.or(current).unwrap_or(0)),
+                    current,
+                )?;
+                sqlx::query("DELETE FROM facilities WHERE id = $1")
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .ctx("deleting a facility")?;
                 cs.push(Layer::Facilities, id.as_str(), ChangeOp::Delete);
             }
             Edit::ReplaceGrids { community, grids } => {
                 Self::lock_grids(tx).await?;
                 let old: Vec<(String, i64)> = match community {
-                    Some(c) => sqlx::query_as("DELETE FROM grids WHERE community = $1 RETURNING id, version").bind(c.as_str()).fetch_all(&mut *tx).await,
-                    None => sqlx::query_as("DELETE FROM grids RETURNING id, version").fetch_all(&mut *tx).await,
+                    Some(c) => {
+                        sqlx::query_as(
+                            "DELETE FROM grids WHERE community = $1 RETURNING id, version",
+                        )
+                        .bind(c.as_str())
+                        .fetch_all(&mut *tx)
+                        .await
+                    }
+                    None => {
+                        sqlx::query_as("DELETE FROM grids RETURNING id, version")
+                            .fetch_all(&mut *tx)
+                            .await
+                    }
                 }
                 .ctx("deleting the replaced grids")?;
                 cs = changes::replacement_changes(old.iter().map(|(id, _)| id.as_str()), grids);
                 let old: HashMap<String, i64> = old.into_iter().collect();
                 let ids: Vec<String> = grids.iter().map(|g| g.id.0.clone()).collect();
-                let clash: Option<String> = sqlx::query_scalar("SELECT id FROM grids WHERE id = ANY($1) ORDER BY id LIMIT 1")
-                    .bind(&ids)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .ctx("checking grid ids")?;
+                let clash: Option<String> = sqlx::query_scalar(
+                    "SELECT id FROM grids WHERE id = ANY($1) ORDER BY id LIMIT 1",
+                )
+                .bind(&ids)
+                .fetch_optional(&mut *tx)
+                .await
+                .ctx("checking grid ids")?;
                 if let Some(id) = clash {
-                    return Err(StoreError::Invalid { what: "grid", id, reason: "the id is already used by a grid of another community".into() });
+                    return Err(StoreError::Invalid {
+                        what: "grid",
+                        id,
+                        reason: "the id is already used by a grid of another community".into(),
+                    });
                 }
-                let versioned: Vec<(&Grid, i64)> = grids.iter().map(|g| (g, old.get(g.id.as_str()).map_or(1, |v| v + 1))).collect();
+                let versioned: Vec<(&Grid, i64)> = grids
+                    .iter()
+                    .map(|g| (g, old.get(g.id.as_str()).map_or(1, |v| v + 1)))
+                    .collect();
                 Self::write_grids(tx, &versioned).await?;
             }
-            Edit::UpdateBuilding { building: b, expected } => {
+            Edit::UpdateBuilding {
+                building: b,
+                expected,
+            } => {
                 let stored: Option<(i64, i64, String)> =
                     sqlx::query_as("SELECT version, households, households_source FROM buildings WHERE id = $1 FOR UPDATE")
                         .bind(b.id.as_str())
                         .fetch_optional(&mut *tx)
                         .await
                         .ctx("reading a building")?;
-                let version = check_version("building", b.id.as_str(), *expected, stored.as_ref().map(|s| s.0))?;
+                let version = check_version(
+                    "building",
+                    b.id.as_str(),
+                    *expected,
+                    stored.as_ref().map(|s| s.0),
+                )?;
                 let mut out = b.clone();
                 match &stored {
                     Some((_, households, source)) => {
@@ -442,8 +593,14 @@ impl PgStore {
                             .await
                             .ctx("creating a building")?;
                         if n.rows_affected() == 0 {
-                            let current = Self::version_of(tx, "buildings", b.id.as_str()).await?.unwrap_or(1);
-                            return Err(StoreError::VersionConflict { what: "building", id: b.id.to_string(), current });
+                            let current = Self::version_of(tx, "buildings", b.id.as_str())
+                                .await?
+                                .unwrap_or(1);
+                            return Err(StoreError::VersionConflict {
+                                what: "building",
+                                id: b.id.to_string(),
+                                current,
+                            });
                         }
                         // The placeholder row has version 0; the upsert makes it 1.
                         Self::upsert_buildings(tx, std::slice::from_ref(&out)).await?;
@@ -464,7 +621,14 @@ impl PgStore {
     fn filters(qb: &mut QueryBuilder<Postgres>, q: &Query, layer: &str, geom: &str) {
         if let Some([a, b, c, d]) = q.bbox {
             qb.push(format!(" AND ST_Intersects({geom}, ST_MakeEnvelope("));
-            qb.push_bind(a).push(", ").push_bind(b).push(", ").push_bind(c).push(", ").push_bind(d).push(", 4326))");
+            qb.push_bind(a)
+                .push(", ")
+                .push_bind(b)
+                .push(", ")
+                .push_bind(c)
+                .push(", ")
+                .push_bind(d)
+                .push(", 4326))");
         }
         if let Some(ids) = &q.ids {
             qb.push(" AND id = ANY(").push_bind(ids.clone()).push(")");
@@ -473,38 +637,71 @@ impl PgStore {
             qb.push(" AND community = ").push_bind(c.0.clone());
         }
         if let Some(g) = &q.grid {
-            qb.push(" AND id IN (SELECT building_id FROM grid_buildings WHERE grid_id = ").push_bind(g.0.clone()).push(")");
+            qb.push(" AND id IN (SELECT building_id FROM grid_buildings WHERE grid_id = ")
+                .push_bind(g.0.clone())
+                .push(")");
         }
         if let Some(k) = &q.kind {
-            let col = if layer == "buildings" { "building_type" } else { "kind" };
+            let col = if layer == "buildings" {
+                "building_type"
+            } else {
+                "kind"
+            };
             qb.push(format!(" AND {col} = ")).push_bind(k.clone());
         }
     }
 
     /// Fetches one page of `layer` with the total count of matches (a window count over the
     /// filtered rows, so the spatial filter runs once; a separate count only for empty pages).
-    async fn page(&self, q: &Query, layer: &'static str, cols: &str, geom: &str) -> Result<(Vec<PgRow>, u64), StoreError> {
+    async fn page(
+        &self,
+        q: &Query,
+        layer: &'static str,
+        cols: &str,
+        geom: &str,
+    ) -> Result<(Vec<PgRow>, u64), StoreError> {
         q.check(layer)?;
         let ctx = format!("querying {layer}");
-        let mut items = QueryBuilder::<Postgres>::new(format!("SELECT {cols}, count(*) OVER () AS matched_total FROM {layer} WHERE TRUE"));
+        let mut items = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {cols}, count(*) OVER () AS matched_total FROM {layer} WHERE TRUE"
+        ));
         Self::filters(&mut items, q, layer, geom);
-        items.push(" ORDER BY id LIMIT ").push_bind(i64::try_from(q.limit).unwrap_or(i64::MAX));
-        items.push(" OFFSET ").push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
+        items
+            .push(" ORDER BY id LIMIT ")
+            .push_bind(i64::try_from(q.limit).unwrap_or(i64::MAX));
+        items
+            .push(" OFFSET ")
+            .push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
         let rows = items.build().fetch_all(&self.pool).await.ctx(&ctx)?;
         let matched: i64 = match rows.first() {
             Some(r) => r.try_get("matched_total").ctx(&ctx)?,
             None if q.offset == 0 && q.limit > 0 => 0,
             None => {
-                let mut count = QueryBuilder::<Postgres>::new(format!("SELECT count(*) FROM {layer} WHERE TRUE"));
+                let mut count = QueryBuilder::<Postgres>::new(format!(
+                    "SELECT count(*) FROM {layer} WHERE TRUE"
+                ));
                 Self::filters(&mut count, q, layer, geom);
-                count.build_query_scalar().fetch_one(&self.pool).await.ctx(&ctx)?
+                count
+                    .build_query_scalar()
+                    .fetch_one(&self.pool)
+                    .await
+                    .ctx(&ctx)?
             }
         };
         Ok((rows, matched.max(0) as u64))
     }
 
-    async fn one(&self, sql: &'static str, id: &str, what: &str) -> Result<Option<PgRow>, StoreError> {
-        sqlx::query(sql).bind(id).fetch_optional(&self.pool).await.map_err(|e| StoreError::db(format!("reading {what} '{id}'"), e))
+    async fn one(
+        &self,
+        sql: &'static str,
+        id: &str,
+        what: &str,
+    ) -> Result<Option<PgRow>, StoreError> {
+        sqlx::query(sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| StoreError::db(format!("reading {what} '{id}'"), e))
     }
 }
 
@@ -516,7 +713,11 @@ impl Store for PgStore {
 
     async fn import(&self, ds: &Dataset) -> Result<ImportCounts, StoreError> {
         validate::dataset(ds)?;
-        let mut tx = self.pool.begin().await.ctx("starting the import transaction")?;
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .ctx("starting the import transaction")?;
         for chunk in ds.streets.chunks(CHUNK) {
             sqlx::query(
                 "INSERT INTO streets (id, name, boundary) SELECT id, name, ST_GeomFromWKB(b, 4326) FROM UNNEST($1::text[], $2::text[], $3::bytea[]) AS t(id, name, b)
@@ -563,15 +764,25 @@ impl Store for PgStore {
         if !ds.grids.is_empty() {
             Self::lock_grids(&mut tx).await?;
             let ids: Vec<String> = ds.grids.iter().map(|g| g.id.0.clone()).collect();
-            let old: HashMap<String, i64> = sqlx::query_as("SELECT id, version FROM grids WHERE id = ANY($1)")
-                .bind(&ids)
-                .fetch_all(&mut *tx)
-                .await
-                .ctx("reading grid versions")?
-                .into_iter()
+            let old: HashMap<String, i64> =
+                sqlx::query_as("SELECT id, version FROM grids WHERE id = ANY($1)")
+                    .bind(&ids)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .ctx("reading grid versions")?
+                    .into_iter()
+                    .collect();
+            let versioned: Vec<(&Grid, i64)> = ds
+                .grids
+                .iter()
+                .map(|g| {
+                    (
+                        g,
+                        old.get(g.id.as_str())
+                            .map_or(g.version.max(1), |c| (c + 1).max(g.version)),
+                    )
+                })
                 .collect();
-            let versioned: Vec<(&Grid, i64)> =
-                ds.grids.iter().map(|g| (g, old.get(g.id.as_str()).map_or(g.version.max(1), |c| (c + 1).max(g.version)))).collect();
             Self::write_grids(&mut tx, &versioned).await?;
         }
         for chunk in ds.ways.chunks(CHUNK) {
@@ -607,8 +818,18 @@ impl Store for PgStore {
         let mut cs = ChangeSet::default();
         for u in ups {
             let ids: Vec<String> = match &u.key {
-                BuildingKey::Id(id) => sqlx::query_scalar("SELECT id FROM buildings WHERE id = $1").bind(id.as_str()).fetch_all(&mut *tx).await,
-                BuildingKey::Address(a) => sqlx::query_scalar("SELECT id FROM buildings WHERE address = $1").bind(a).fetch_all(&mut *tx).await,
+                BuildingKey::Id(id) => {
+                    sqlx::query_scalar("SELECT id FROM buildings WHERE id = $1")
+                        .bind(id.as_str())
+                        .fetch_all(&mut *tx)
+                        .await
+                }
+                BuildingKey::Address(a) => {
+                    sqlx::query_scalar("SELECT id FROM buildings WHERE address = $1")
+                        .bind(a)
+                        .fetch_all(&mut *tx)
+                        .await
+                }
             }
             .map_err(|e| StoreError::db(format!("{}: looking up the building", u.origin), e))?;
             let id = crate::resolve_household_key(u, ids)?;
@@ -636,27 +857,82 @@ impl Store for PgStore {
 
     async fn load(&self) -> Result<Dataset, StoreError> {
         let mut tx = self.pool.begin().await.ctx("starting a read transaction")?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await.ctx("starting a read transaction")?;
-        let all = |table: &str, cols: &str| sqlx::AssertSqlSafe(format!("SELECT {cols} FROM {table} ORDER BY id"));
-        let rows = sqlx::query(all("streets", "id, name, ST_AsBinary(boundary) AS boundary")).fetch_all(&mut *tx).await.ctx("reading streets")?;
-        let streets = rows.iter().map(|r| decode_street!(r)).collect::<Result<_, _>>()?;
-        let rows = sqlx::query(all("communities", COMMUNITY_COLS)).fetch_all(&mut *tx).await.ctx("reading communities")?;
-        let communities = rows.iter().map(|r| decode_community!(r).map(|x| x.0)).collect::<Result<_, _>>()?;
-        let rows = sqlx::query(all("compounds", COMPOUND_COLS)).fetch_all(&mut *tx).await.ctx("reading compounds")?;
-        let compounds = rows.iter().map(|r| decode_compound!(r).map(|x| x.0)).collect::<Result<_, _>>()?;
-        let rows = sqlx::query(all("buildings", BUILDING_COLS)).fetch_all(&mut *tx).await.ctx("reading buildings")?;
-        let buildings = rows.iter().map(|r| decode_building!(r).map(|x| x.0)).collect::<Result<_, _>>()?;
-        let rows = sqlx::query(all("facilities", FACILITY_COLS)).fetch_all(&mut *tx).await.ctx("reading facilities")?;
-        let facilities = rows.iter().map(|r| decode_facility!(r).map(|x| x.0)).collect::<Result<_, _>>()?;
-        let rows = sqlx::query(all("grids", GRID_COLS)).fetch_all(&mut *tx).await.ctx("reading grids")?;
-        let grids = rows.iter().map(grid_row).collect::<Result<_, _>>()?;
-        let rows = sqlx::query(all("network_ways", "id, ST_AsBinary(geometry) AS geometry, tags::text AS tags, length_m"))
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .ctx("starting a read transaction")?;
+        let all = |table: &str, cols: &str| {
+            sqlx::AssertSqlSafe(format!("SELECT {cols} FROM {table} ORDER BY id"))
+        };
+        let rows = sqlx::query(all(
+            "streets",
+            "id, name, ST_AsBinary(boundary) AS boundary",
+        ))
+        .fetch_all(&mut *tx)
+        .await
+        .ctx("reading streets")?;
+        let streets = rows
+            .iter()
+            .map(|r| decode_street!(r))
+            .collect::<Result<_, _>>()?;
+        let rows = sqlx::query(all("communities", COMMUNITY_COLS))
             .fetch_all(&mut *tx)
             .await
-            .ctx("reading network ways")?;
-        let ways = rows.iter().map(|r| decode_way!(r)).collect::<Result<_, _>>()?;
+            .ctx("reading communities")?;
+        let communities = rows
+            .iter()
+            .map(|r| decode_community!(r).map(|x| x.0))
+            .collect::<Result<_, _>>()?;
+        let rows = sqlx::query(all("compounds", COMPOUND_COLS))
+            .fetch_all(&mut *tx)
+            .await
+            .ctx("reading compounds")?;
+        let compounds = rows
+            .iter()
+            .map(|r| decode_compound!(r).map(|x| x.0))
+            .collect::<Result<_, _>>()?;
+        let rows = sqlx::query(all("buildings", BUILDING_COLS))
+            .fetch_all(&mut *tx)
+            .await
+            .ctx("reading buildings")?;
+        let buildings = rows
+            .iter()
+            .map(|r| decode_building!(r).map(|x| x.0))
+            .collect::<Result<_, _>>()?;
+        let rows = sqlx::query(all("facilities", FACILITY_COLS))
+            .fetch_all(&mut *tx)
+            .await
+            .ctx("reading facilities")?;
+        let facilities = rows
+            .iter()
+            .map(|r| decode_facility!(r).map(|x| x.0))
+            .collect::<Result<_, _>>()?;
+        let rows = sqlx::query(all("grids", GRID_COLS))
+            .fetch_all(&mut *tx)
+            .await
+            .ctx("reading grids")?;
+        let grids = rows.iter().map(grid_row).collect::<Result<_, _>>()?;
+        let rows = sqlx::query(all(
+            "network_ways",
+            "id, ST_AsBinary(geometry) AS geometry, tags::text AS tags, length_m",
+        ))
+        .fetch_all(&mut *tx)
+        .await
+        .ctx("reading network ways")?;
+        let ways = rows
+            .iter()
+            .map(|r| decode_way!(r))
+            .collect::<Result<_, _>>()?;
         tx.commit().await.ctx("ending a read transaction")?;
-        Ok(Dataset { streets, communities, compounds, buildings, facilities, grids, ways })
+        Ok(Dataset {
+            streets,
+            communities,
+            compounds,
+            buildings,
+            facilities,
+            grids,
+            ways,
+        })
     }
 
     async fn counts(&self) -> Result<BTreeMap<String, u64>, StoreError> {
@@ -671,7 +947,17 @@ impl Store for PgStore {
         .await
         .ctx("counting records")?;
         let mut out = BTreeMap::new();
-        for k in ["streets", "communities", "compounds", "buildings", "facilities", "grids", "network", "results", "households"] {
+        for k in [
+            "streets",
+            "communities",
+            "compounds",
+            "buildings",
+            "facilities",
+            "grids",
+            "network",
+            "results",
+            "households",
+        ] {
             let v: i64 = row.try_get(k).ctx("counting records")?;
             out.insert(k.to_owned(), v.max(0) as u64);
         }
@@ -679,28 +965,61 @@ impl Store for PgStore {
     }
 
     async fn buildings(&self, q: &Query) -> Result<Page<Building>, StoreError> {
-        let (rows, matched) = self.page(q, "buildings", BUILDING_COLS, "footprint").await?;
-        Ok(Page { items: rows.iter().map(|r| decode_building!(r).map(|x| x.0)).collect::<Result<_, _>>()?, matched })
+        let (rows, matched) = self
+            .page(q, "buildings", BUILDING_COLS, "footprint")
+            .await?;
+        Ok(Page {
+            items: rows
+                .iter()
+                .map(|r| decode_building!(r).map(|x| x.0))
+                .collect::<Result<_, _>>()?,
+            matched,
+        })
     }
 
     async fn facilities(&self, q: &Query) -> Result<Page<Facility>, StoreError> {
-        let (rows, matched) = self.page(q, "facilities", FACILITY_COLS, "location").await?;
-        Ok(Page { items: rows.iter().map(|r| decode_facility!(r).map(|x| x.0)).collect::<Result<_, _>>()?, matched })
+        let (rows, matched) = self
+            .page(q, "facilities", FACILITY_COLS, "location")
+            .await?;
+        Ok(Page {
+            items: rows
+                .iter()
+                .map(|r| decode_facility!(r).map(|x| x.0))
+                .collect::<Result<_, _>>()?,
+            matched,
+        })
     }
 
     async fn grids(&self, q: &Query) -> Result<Page<Grid>, StoreError> {
         let (rows, matched) = self.page(q, "grids", GRID_COLS, "boundary").await?;
-        Ok(Page { items: rows.iter().map(grid_row).collect::<Result<_, _>>()?, matched })
+        Ok(Page {
+            items: rows.iter().map(grid_row).collect::<Result<_, _>>()?,
+            matched,
+        })
     }
 
     async fn compounds(&self, q: &Query) -> Result<Page<Compound>, StoreError> {
         let (rows, matched) = self.page(q, "compounds", COMPOUND_COLS, "boundary").await?;
-        Ok(Page { items: rows.iter().map(|r| decode_compound!(r).map(|x| x.0)).collect::<Result<_, _>>()?, matched })
+        Ok(Page {
+            items: rows
+                .iter()
+                .map(|r| decode_compound!(r).map(|x| x.0))
+                .collect::<Result<_, _>>()?,
+            matched,
+        })
     }
 
     async fn communities(&self, q: &Query) -> Result<Page<Community>, StoreError> {
-        let (rows, matched) = self.page(q, "communities", COMMUNITY_COLS, "boundary").await?;
-        Ok(Page { items: rows.iter().map(|r| decode_community!(r).map(|x| x.0)).collect::<Result<_, _>>()?, matched })
+        let (rows, matched) = self
+            .page(q, "communities", COMMUNITY_COLS, "boundary")
+            .await?;
+        Ok(Page {
+            items: rows
+                .iter()
+                .map(|r| decode_community!(r).map(|x| x.0))
+                .collect::<Result<_, _>>()?,
+            matched,
+        })
     }
 
     async fn building(&self, id: &BuildingId) -> Result<Option<Building>, StoreError> {
@@ -709,7 +1028,11 @@ impl Store for PgStore {
     }
 
     async fn building_version(&self, id: &BuildingId) -> Result<Option<i64>, StoreError> {
-        sqlx::query_scalar("SELECT version FROM buildings WHERE id = $1").bind(id.as_str()).fetch_optional(&self.pool).await.ctx("reading a building version")
+        sqlx::query_scalar("SELECT version FROM buildings WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .ctx("reading a building version")
     }
 
     async fn facility(&self, id: &FacilityId) -> Result<Option<(Facility, i64)>, StoreError> {
@@ -732,7 +1055,11 @@ impl Store for PgStore {
         row.map(|r| decode_community!(&r).map(|x| x.0)).transpose()
     }
 
-    async fn apply_edit(&self, edit: &Edit, audit: Option<&AuditEntry>) -> Result<Applied, StoreError> {
+    async fn apply_edit(
+        &self,
+        edit: &Edit,
+        audit: Option<&AuditEntry>,
+    ) -> Result<Applied, StoreError> {
         crate::validate_edit(edit)?;
         let mut tx = self.pool.begin().await.ctx("starting a transaction")?;
         let applied = Self::edit_in(&mut tx, edit, audit, self.keep_changes).await?;
@@ -747,7 +1074,10 @@ impl Store for PgStore {
 
     async fn changes_since(&self, after: i64, limit: usize) -> Result<ChangeBatch, StoreError> {
         let mut tx = self.pool.begin().await.ctx("starting a read transaction")?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await.ctx("starting a read transaction")?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .ctx("starting a read transaction")?;
         let head = change_head(&mut tx).await?;
         let pruned: i64 = sqlx::query_scalar("SELECT value::int8 FROM meta WHERE key = $1")
             .bind(changes::PRUNED_KEY)
@@ -755,15 +1085,24 @@ impl Store for PgStore {
             .await
             .ctx("reading the change log")?
             .unwrap_or(0);
-        let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as("SELECT seq, layer, item, op FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2")
-            .bind(after)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&mut *tx)
-            .await
-            .ctx("reading the change log")?;
+        let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
+            "SELECT seq, layer, item, op FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .ctx("reading the change log")?;
         tx.commit().await.ctx("ending a read transaction")?;
-        let changes = rows.into_iter().map(|(seq, layer, item, op)| changes::decode_change(seq, &layer, item, &op)).collect::<Result<_, _>>()?;
-        Ok(ChangeBatch { head, changes, complete: changes::is_complete(after, pruned) })
+        let changes = rows
+            .into_iter()
+            .map(|(seq, layer, item, op)| changes::decode_change(seq, &layer, item, &op))
+            .collect::<Result<_, _>>()?;
+        Ok(ChangeBatch {
+            head,
+            changes,
+            complete: changes::is_complete(after, pruned),
+        })
     }
 
     async fn wait_for_change(&self, seen: i64, timeout: Duration) -> Result<i64, StoreError> {
@@ -785,10 +1124,17 @@ impl Store for PgStore {
     }
 
     async fn layer_versions(&self) -> Result<BTreeMap<Layer, i64>, StoreError> {
-        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT layer, seq FROM layer_versions").fetch_all(&self.pool).await.ctx("reading the layer versions")?;
+        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT layer, seq FROM layer_versions")
+            .fetch_all(&self.pool)
+            .await
+            .ctx("reading the layer versions")?;
         let mut out: BTreeMap<Layer, i64> = Layer::ALL.iter().map(|l| (*l, 0)).collect();
         for (layer, seq) in rows {
-            let l = layer.parse::<Layer>().map_err(|e| StoreError::Corrupt { what: "layer version", id: layer.clone(), reason: e.to_string() })?;
+            let l = layer.parse::<Layer>().map_err(|e| StoreError::Corrupt {
+                what: "layer version",
+                id: layer.clone(),
+                reason: e.to_string(),
+            })?;
             out.insert(l, seq);
         }
         Ok(out)
@@ -824,13 +1170,20 @@ impl Store for PgStore {
     }
 
     async fn get_result(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
-        let text: Option<String> = sqlx::query_scalar("SELECT value::text FROM results WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| StoreError::db(format!("reading result '{key}'"), e))?;
-        text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt { what: "result", id: key.to_owned(), reason: e.to_string() }))
-            .transpose()
+        let text: Option<String> =
+            sqlx::query_scalar("SELECT value::text FROM results WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| StoreError::db(format!("reading result '{key}'"), e))?;
+        text.map(|t| {
+            serde_json::from_str(&t).map_err(|e| StoreError::Corrupt {
+                what: "result",
+                id: key.to_owned(),
+                reason: e.to_string(),
+            })
+        })
+        .transpose()
     }
 
     async fn put_user(&self, u: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
@@ -860,7 +1213,8 @@ impl Store for PgStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| StoreError::db(format!("reading user '{id}'"), e))?;
-        row.map(|(id, dn, role, g, c, d, h)| Ok((users::decode_user(id, dn, &role, &g, &c, d)?, h))).transpose()
+        row.map(|(id, dn, role, g, c, d, h)| Ok((users::decode_user(id, dn, &role, &g, &c, d)?, h)))
+            .transpose()
     }
 
     async fn users(&self) -> Result<Vec<User>, StoreError> {
@@ -868,7 +1222,9 @@ impl Store for PgStore {
             .fetch_all(&self.pool)
             .await
             .ctx("reading users")?;
-        rows.into_iter().map(|(id, dn, role, g, c, d, _)| users::decode_user(id, dn, &role, &g, &c, d)).collect()
+        rows.into_iter()
+            .map(|(id, dn, role, g, c, d, _)| users::decode_user(id, dn, &role, &g, &c, d))
+            .collect()
     }
 
     async fn delete_user(&self, id: &UserId) -> Result<(), StoreError> {
@@ -878,12 +1234,22 @@ impl Store for PgStore {
             .await
             .map_err(|e| StoreError::db(format!("deleting user '{id}'"), e))?;
         if n.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: "user", id: id.to_string() });
+            return Err(StoreError::NotFound {
+                what: "user",
+                id: id.to_string(),
+            });
         }
         Ok(())
     }
 
-    async fn create_token(&self, kind: TokenKind, token_hash: &str, user: &UserId, name: Option<&str>, expires_at: Option<i64>) -> Result<(), StoreError> {
+    async fn create_token(
+        &self,
+        kind: TokenKind,
+        token_hash: &str,
+        user: &UserId,
+        name: Option<&str>,
+        expires_at: Option<i64>,
+    ) -> Result<(), StoreError> {
         let n = sqlx::query("INSERT INTO tokens (token_hash, user_id, kind, name, expires_at) SELECT $1, id, $3, $4, $5 FROM users WHERE id = $2")
             .bind(token_hash)
             .bind(user.as_str())
@@ -894,12 +1260,19 @@ impl Store for PgStore {
             .await
             .map_err(|e| StoreError::db(format!("storing a {} token of user '{user}'", kind.as_str()), e))?;
         if n.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: "user", id: user.to_string() });
+            return Err(StoreError::NotFound {
+                what: "user",
+                id: user.to_string(),
+            });
         }
         Ok(())
     }
 
-    async fn token_user(&self, kind: TokenKind, token_hash: &str) -> Result<Option<User>, StoreError> {
+    async fn token_user(
+        &self,
+        kind: TokenKind,
+        token_hash: &str,
+    ) -> Result<Option<User>, StoreError> {
         let row: Option<UserRow> = sqlx::query_as(
             "SELECT u.id, u.display_name, u.role, u.grids::text, u.communities::text, u.disabled, NULL::text FROM tokens t JOIN users u ON u.id = t.user_id
              WHERE t.token_hash = $1 AND t.kind = $2 AND (t.expires_at IS NULL OR t.expires_at > $3) AND NOT u.disabled",
@@ -910,7 +1283,8 @@ impl Store for PgStore {
         .fetch_optional(&self.pool)
         .await
         .ctx("looking up a token")?;
-        row.map(|(id, dn, role, g, c, d, _)| users::decode_user(id, dn, &role, &g, &c, d)).transpose()
+        row.map(|(id, dn, role, g, c, d, _)| users::decode_user(id, dn, &role, &g, &c, d))
+            .transpose()
     }
 
     async fn delete_token(&self, kind: TokenKind, token_hash: &str) -> Result<bool, StoreError> {
@@ -934,7 +1308,9 @@ impl Store for PgStore {
             qb.push(" AND user_id = ").push_bind(u.0.clone());
         }
         if let Some(p) = &q.target_prefix {
-            qb.push(" AND starts_with(target, ").push_bind(p.clone()).push(")");
+            qb.push(" AND starts_with(target, ")
+                .push_bind(p.clone())
+                .push(")");
         }
         if let Some(t) = &q.target_exact {
             qb.push(" AND target = ").push_bind(t.clone());
@@ -942,12 +1318,26 @@ impl Store for PgStore {
         if let Some(s) = &q.since {
             qb.push(" AND at >= ").push_bind(s.clone());
         }
-        qb.push(" ORDER BY id DESC LIMIT ").push_bind(q.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX)));
-        qb.push(" OFFSET ").push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
-        let rows: Vec<AuditRow> = qb.build_query_as().fetch_all(&self.pool).await.ctx("reading the audit log")?;
+        qb.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(q.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX)));
+        qb.push(" OFFSET ")
+            .push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
+        let rows: Vec<AuditRow> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .ctx("reading the audit log")?;
         rows.into_iter()
             .map(|(id, at, user, action, target, before, after)| {
-                Ok(AuditEntry { id, at, user: user.map(UserId), action, target, before: users::decode_json(id, before)?, after: users::decode_json(id, after)? })
+                Ok(AuditEntry {
+                    id,
+                    at,
+                    user: user.map(UserId),
+                    action,
+                    target,
+                    before: users::decode_json(id, before)?,
+                    after: users::decode_json(id, after)?,
+                })
             })
             .collect()
     }
@@ -975,15 +1365,22 @@ impl Store for PgStore {
     }
 
     async fn job(&self, id: &str) -> Result<Option<crate::JobRecord>, StoreError> {
-        let row: Option<crate::jobs::JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {} FROM jobs WHERE id = $1", crate::jobs::COLS)))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| StoreError::db(format!("reading job '{id}'"), e))?;
+        let row: Option<crate::jobs::JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM jobs WHERE id = $1",
+            crate::jobs::COLS
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| StoreError::db(format!("reading job '{id}'"), e))?;
         row.map(crate::jobs::decode).transpose()
     }
 
-    async fn jobs(&self, owner: Option<&UserId>, limit: usize) -> Result<Vec<crate::JobRecord>, StoreError> {
+    async fn jobs(
+        &self,
+        owner: Option<&UserId>,
+        limit: usize,
+    ) -> Result<Vec<crate::JobRecord>, StoreError> {
         let sql = format!("SELECT {} FROM jobs WHERE ($1 IS NULL OR owner = $1) ORDER BY created DESC, id DESC LIMIT $2", crate::jobs::COLS);
         let rows: Vec<crate::jobs::JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(owner.map(|o| o.as_str()))
@@ -1005,7 +1402,11 @@ impl Store for PgStore {
     }
 
     async fn prune_jobs(&self, updated_before: i64) -> Result<u64, StoreError> {
-        let n = sqlx::query("DELETE FROM jobs WHERE updated < $1").bind(updated_before).execute(&self.pool).await.ctx("pruning old jobs")?;
+        let n = sqlx::query("DELETE FROM jobs WHERE updated < $1")
+            .bind(updated_before)
+            .execute(&self.pool)
+            .await
+            .ctx("pruning old jobs")?;
         Ok(n.rows_affected())
     }
 

@@ -34,7 +34,15 @@ pub struct Query {
 impl Default for Query {
     /// No filter, no limit.
     fn default() -> Self {
-        Query { bbox: None, community: None, grid: None, kind: None, ids: None, offset: 0, limit: u64::MAX }
+        Query {
+            bbox: None,
+            community: None,
+            grid: None,
+            kind: None,
+            ids: None,
+            offset: 0,
+            limit: u64::MAX,
+        }
     }
 }
 
@@ -45,7 +53,10 @@ impl Query {
     }
     /// Records intersecting `[minx, miny, maxx, maxy]`.
     pub fn bbox(bbox: [f64; 4]) -> Self {
-        Query { bbox: Some(bbox), ..Self::default() }
+        Query {
+            bbox: Some(bbox),
+            ..Self::default()
+        }
     }
     /// Same query, one page of it.
     pub fn page(mut self, offset: u64, limit: u64) -> Self {
@@ -75,7 +86,9 @@ impl Query {
         }
         if let Some(b) = self.bbox {
             if b.iter().any(|v| !v.is_finite()) || b[0] > b[2] || b[1] > b[3] {
-                return bad(format!("bbox {b:?} is not [minx, miny, maxx, maxy] with finite min <= max"));
+                return bad(format!(
+                    "bbox {b:?} is not [minx, miny, maxx, maxy] with finite min <= max"
+                ));
             }
         }
         Ok(())

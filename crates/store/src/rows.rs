@@ -15,17 +15,35 @@ macro_rules! decode_building {
             let source: String = r.try_get("households_source").map_err(ctx)?;
             let b = gridmap_model::Building {
                 footprint: $crate::codec::multipolygon("building", &id, "footprint", &footprint)?,
-                entrance: entrance.map(|e| $crate::codec::point("building", &id, "entrance", &e)).transpose()?,
+                entrance: entrance
+                    .map(|e| $crate::codec::point("building", &id, "entrance", &e))
+                    .transpose()?,
                 name: r.try_get("name").map_err(ctx)?,
                 building_type: r.try_get("building_type").map_err(ctx)?,
                 address: r.try_get("address").map_err(ctx)?,
                 levels: r.try_get("levels").map_err(ctx)?,
-                households: $crate::codec::count("building", &id, "households", r.try_get("households").map_err(ctx)?)?,
+                households: $crate::codec::count(
+                    "building",
+                    &id,
+                    "households",
+                    r.try_get("households").map_err(ctx)?,
+                )?,
                 households_source: $crate::codec::household_source(&id, &source)?,
-                elderly: $crate::codec::opt_count("building", &id, "elderly", r.try_get("elderly").map_err(ctx)?)?,
+                elderly: $crate::codec::opt_count(
+                    "building",
+                    &id,
+                    "elderly",
+                    r.try_get("elderly").map_err(ctx)?,
+                )?,
                 steward: r.try_get("steward").map_err(ctx)?,
-                compound: r.try_get::<Option<String>, _>("compound").map_err(ctx)?.map(gridmap_model::CompoundId),
-                community: r.try_get::<Option<String>, _>("community").map_err(ctx)?.map(gridmap_model::CommunityId),
+                compound: r
+                    .try_get::<Option<String>, _>("compound")
+                    .map_err(ctx)?
+                    .map(gridmap_model::CompoundId),
+                community: r
+                    .try_get::<Option<String>, _>("community")
+                    .map_err(ctx)?
+                    .map(gridmap_model::CommunityId),
                 id: gridmap_model::BuildingId(id),
             };
             Ok((b, r.try_get("version").map_err(ctx)?))
@@ -47,7 +65,12 @@ macro_rules! decode_facility {
                 kind: $crate::codec::facility_kind(&id, &kind)?,
                 name: r.try_get("name").map_err(ctx)?,
                 location: $crate::codec::point("facility", &id, "location", &location)?,
-                capacity: $crate::codec::opt_count("facility", &id, "capacity", r.try_get("capacity").map_err(ctx)?)?,
+                capacity: $crate::codec::opt_count(
+                    "facility",
+                    &id,
+                    "capacity",
+                    r.try_get("capacity").map_err(ctx)?,
+                )?,
                 opening_hours: r.try_get("opening_hours").map_err(ctx)?,
                 id: gridmap_model::FacilityId(id),
             };
@@ -70,10 +93,18 @@ macro_rules! decode_grid {
             let g = gridmap_model::Grid {
                 code: r.try_get("code").map_err(ctx)?,
                 name: r.try_get("name").map_err(ctx)?,
-                community: r.try_get::<Option<String>, _>("community").map_err(ctx)?.map(gridmap_model::CommunityId),
+                community: r
+                    .try_get::<Option<String>, _>("community")
+                    .map_err(ctx)?
+                    .map(gridmap_model::CommunityId),
                 buildings: Vec::new(),
                 leads: $crate::codec::leads(&id, &leads)?,
-                boundary: $crate::codec::opt_multipolygon("grid", &id, "boundary", r.try_get("boundary").map_err(ctx)?)?,
+                boundary: $crate::codec::opt_multipolygon(
+                    "grid",
+                    &id,
+                    "boundary",
+                    r.try_get("boundary").map_err(ctx)?,
+                )?,
                 version,
                 id: gridmap_model::GridId(id),
             };
@@ -94,8 +125,16 @@ macro_rules! decode_compound {
             let c = gridmap_model::Compound {
                 name: r.try_get("name").map_err(ctx)?,
                 kind: $crate::codec::compound_kind(&id, &kind)?,
-                community: r.try_get::<Option<String>, _>("community").map_err(ctx)?.map(gridmap_model::CommunityId),
-                boundary: $crate::codec::opt_multipolygon("compound", &id, "boundary", r.try_get("boundary").map_err(ctx)?)?,
+                community: r
+                    .try_get::<Option<String>, _>("community")
+                    .map_err(ctx)?
+                    .map(gridmap_model::CommunityId),
+                boundary: $crate::codec::opt_multipolygon(
+                    "compound",
+                    &id,
+                    "boundary",
+                    r.try_get("boundary").map_err(ctx)?,
+                )?,
                 id: gridmap_model::CompoundId(id),
             };
             Ok((c, 0))
@@ -113,8 +152,16 @@ macro_rules! decode_community {
             let id: String = r.try_get("id").map_err(ctx)?;
             let c = gridmap_model::Community {
                 name: r.try_get("name").map_err(ctx)?,
-                street: r.try_get::<Option<String>, _>("street").map_err(ctx)?.map(gridmap_model::StreetId),
-                boundary: $crate::codec::opt_multipolygon("community", &id, "boundary", r.try_get("boundary").map_err(ctx)?)?,
+                street: r
+                    .try_get::<Option<String>, _>("street")
+                    .map_err(ctx)?
+                    .map(gridmap_model::StreetId),
+                boundary: $crate::codec::opt_multipolygon(
+                    "community",
+                    &id,
+                    "boundary",
+                    r.try_get("boundary").map_err(ctx)?,
+                )?,
                 id: gridmap_model::CommunityId(id),
             };
             Ok((c, 0))
@@ -132,7 +179,12 @@ macro_rules! decode_street {
             let id: String = r.try_get("id").map_err(ctx)?;
             Ok(gridmap_model::Street {
                 name: r.try_get("name").map_err(ctx)?,
-                boundary: $crate::codec::opt_multipolygon("street", &id, "boundary", r.try_get("boundary").map_err(ctx)?)?,
+                boundary: $crate::codec::opt_multipolygon(
+                    "street",
+                    &id,
+                    "boundary",
+                    r.try_get("boundary").map_err(ctx)?,
+                )?,
                 id: gridmap_model::StreetId(id),
             })
         })()

@@ -18,8 +18,10 @@ use crate::users::{self, AuditQuery, TokenKind};
 use crate::{check_version, codec, validate, wkb};
 use async_trait::async_trait;
 use gridmap_model::*;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Row, Sqlite, SqlitePool};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
@@ -32,8 +34,24 @@ const BUILDING_COLS: &str = "id, name, building_type, address, footprint, entran
 const FACILITY_COLS: &str = "id, kind, name, location, capacity, opening_hours, version";
 const GRID_COLS: &str = "id, code, name, community, leads, boundary, version";
 
-type UserRow = (String, Option<String>, String, String, String, bool, Option<String>);
-type AuditRow = (i64, String, Option<String>, String, String, Option<String>, Option<String>);
+type UserRow = (
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    bool,
+    Option<String>,
+);
+type AuditRow = (
+    i64,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 /// The SQLite store. Cheap to share: hold it as `Arc<dyn Store>`.
 pub struct SqliteStore {
@@ -68,7 +86,9 @@ impl WriteTx {
 
     /// Commits when `r` is `Ok`, else rolls back; returns `r` or the commit's error.
     async fn finish<T>(mut self, r: Result<T, StoreError>, what: &str) -> Result<T, StoreError> {
-        let Some(mut conn) = self.conn.take() else { return r };
+        let Some(mut conn) = self.conn.take() else {
+            return r;
+        };
         match r {
             Ok(v) => match sqlx::query("COMMIT").execute(&mut *conn).await {
                 Ok(_) => Ok(v),
@@ -116,13 +136,17 @@ impl Deref for WriteTx {
     type Target = SqliteConnection;
     fn deref(&self) -> &SqliteConnection {
         // `conn` is only taken by `finish(self)` and `drop`, after which `self` is gone.
-        self.conn.as_deref().expect("a write transaction is used after it ended")
+        self.conn
+            .as_deref()
+            .expect("a write transaction is used after it ended")
     }
 }
 
 impl DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
-        self.conn.as_deref_mut().expect("a write transaction is used after it ended")
+        self.conn
+            .as_deref_mut()
+            .expect("a write transaction is used after it ended")
     }
 }
 
@@ -146,14 +170,19 @@ struct Slot<T> {
 
 impl<T> Default for Slot<T> {
     fn default() -> Self {
-        Slot { current: RwLock::new(None), rebuild: tokio::sync::Mutex::new(()) }
+        Slot {
+            current: RwLock::new(None),
+            rebuild: tokio::sync::Mutex::new(()),
+        }
     }
 }
 
 impl<T> Slot<T> {
     fn get(&self, gen: i64) -> Option<Arc<MemLayer<T>>> {
         let cur = self.current.read().unwrap_or_else(|p| p.into_inner());
-        cur.as_ref().filter(|(g, _)| *g == gen).map(|(_, l)| l.clone())
+        cur.as_ref()
+            .filter(|(g, _)| *g == gen)
+            .map(|(_, l)| l.clone())
     }
     fn set(&self, gen: i64, layer: Arc<MemLayer<T>>) {
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some((gen, layer));
@@ -178,7 +207,9 @@ impl<T: Spatial> Slot<T> {
 trait Cached: Spatial {
     /// Its change counter in `meta`.
     const GEN: &'static str;
-    fn read_all(conn: &mut SqliteConnection) -> impl Future<Output = Result<Vec<(Self, i64)>, StoreError>> + Send;
+    fn read_all(
+        conn: &mut SqliteConnection,
+    ) -> impl Future<Output = Result<Vec<(Self, i64)>, StoreError>> + Send;
 }
 
 impl Cached for Building {
@@ -186,11 +217,17 @@ impl Cached for Building {
     async fn read_all(conn: &mut SqliteConnection) -> Result<Vec<(Self, i64)>, StoreError> {
         // In pages by id: a million raw rows held at once beside their decoded copies was the
         // peak of a city-wide load.
-        let sql = format!("SELECT {BUILDING_COLS} FROM buildings WHERE id > $1 ORDER BY id LIMIT {READ_PAGE}");
+        let sql = format!(
+            "SELECT {BUILDING_COLS} FROM buildings WHERE id > $1 ORDER BY id LIMIT {READ_PAGE}"
+        );
         let mut out: Vec<(Self, i64)> = Vec::new();
         loop {
             let after = out.last().map_or(String::new(), |(b, _)| b.id.0.clone());
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(after).fetch_all(&mut *conn).await.ctx("reading buildings")?;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(after)
+                .fetch_all(&mut *conn)
+                .await
+                .ctx("reading buildings")?;
             let n = rows.len();
             for r in rows {
                 out.push(decode_building!(r)?);
@@ -206,7 +243,10 @@ impl Cached for Facility {
     const GEN: &'static str = "gen.facilities";
     async fn read_all(conn: &mut SqliteConnection) -> Result<Vec<(Self, i64)>, StoreError> {
         let sql = format!("SELECT {FACILITY_COLS} FROM facilities ORDER BY id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await.ctx("reading facilities")?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut *conn)
+            .await
+            .ctx("reading facilities")?;
         rows.iter().map(|r| decode_facility!(r)).collect()
     }
 }
@@ -215,13 +255,25 @@ impl Cached for Grid {
     const GEN: &'static str = "gen.grids";
     async fn read_all(conn: &mut SqliteConnection) -> Result<Vec<(Self, i64)>, StoreError> {
         let sql = format!("SELECT {GRID_COLS} FROM grids ORDER BY id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *conn).await.ctx("reading grids")?;
-        let mut grids: Vec<(Grid, i64)> = rows.iter().map(|r| decode_grid!(r)).collect::<Result<_, _>>()?;
-        let members = sqlx::query("SELECT grid_id, building_id FROM grid_buildings ORDER BY grid_id, position")
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(&mut *conn)
             .await
-            .ctx("reading grid memberships")?;
-        let index: HashMap<String, usize> = grids.iter().enumerate().map(|(i, (g, _))| (g.id.0.clone(), i)).collect();
+            .ctx("reading grids")?;
+        let mut grids: Vec<(Grid, i64)> = rows
+            .iter()
+            .map(|r| decode_grid!(r))
+            .collect::<Result<_, _>>()?;
+        let members = sqlx::query(
+            "SELECT grid_id, building_id FROM grid_buildings ORDER BY grid_id, position",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .ctx("reading grid memberships")?;
+        let index: HashMap<String, usize> = grids
+            .iter()
+            .enumerate()
+            .map(|(i, (g, _))| (g.id.0.clone(), i))
+            .collect();
         for m in members {
             let gid: String = m.try_get("grid_id").ctx("reading grid memberships")?;
             let bid: String = m.try_get("building_id").ctx("reading grid memberships")?;
@@ -236,10 +288,11 @@ impl Cached for Grid {
 impl Cached for Compound {
     const GEN: &'static str = "gen.compounds";
     async fn read_all(conn: &mut SqliteConnection) -> Result<Vec<(Self, i64)>, StoreError> {
-        let rows = sqlx::query("SELECT id, name, kind, community, boundary FROM compounds ORDER BY id")
-            .fetch_all(&mut *conn)
-            .await
-            .ctx("reading compounds")?;
+        let rows =
+            sqlx::query("SELECT id, name, kind, community, boundary FROM compounds ORDER BY id")
+                .fetch_all(&mut *conn)
+                .await
+                .ctx("reading compounds")?;
         rows.iter().map(|r| decode_compound!(r)).collect()
     }
 }
@@ -256,7 +309,10 @@ impl Cached for Community {
 }
 
 async fn read_streets(conn: &mut SqliteConnection) -> Result<Vec<Street>, StoreError> {
-    let rows = sqlx::query("SELECT id, name, boundary FROM streets ORDER BY id").fetch_all(&mut *conn).await.ctx("reading streets")?;
+    let rows = sqlx::query("SELECT id, name, boundary FROM streets ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await
+        .ctx("reading streets")?;
     rows.iter().map(|r| decode_street!(r)).collect()
 }
 
@@ -268,7 +324,11 @@ async fn read_ways(conn: &mut SqliteConnection) -> Result<Vec<NetworkWay>, Store
     let mut out: Vec<NetworkWay> = Vec::new();
     loop {
         let after = out.last().map_or(String::new(), |w| w.id.0.clone());
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(after).fetch_all(&mut *conn).await.ctx("reading network ways")?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(after)
+            .fetch_all(&mut *conn)
+            .await
+            .ctx("reading network ways")?;
         let n = rows.len();
         for r in rows {
             out.push(decode_way!(r)?);
@@ -280,11 +340,20 @@ async fn read_ways(conn: &mut SqliteConnection) -> Result<Vec<NetworkWay>, Store
 }
 
 /// The version of every layer (see [`Store::layer_versions`]) inside the caller's transaction.
-async fn layer_versions_in(conn: &mut SqliteConnection) -> Result<BTreeMap<Layer, i64>, StoreError> {
-    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT layer, seq FROM layer_versions").fetch_all(&mut *conn).await.ctx("reading the layer versions")?;
+async fn layer_versions_in(
+    conn: &mut SqliteConnection,
+) -> Result<BTreeMap<Layer, i64>, StoreError> {
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT layer, seq FROM layer_versions")
+        .fetch_all(&mut *conn)
+        .await
+        .ctx("reading the layer versions")?;
     let mut out: BTreeMap<Layer, i64> = Layer::ALL.iter().map(|l| (*l, 0)).collect();
     for (layer, seq) in rows {
-        let l = layer.parse::<Layer>().map_err(|e| StoreError::Corrupt { what: "layer version", id: layer.clone(), reason: e.to_string() })?;
+        let l = layer.parse::<Layer>().map_err(|e| StoreError::Corrupt {
+            what: "layer version",
+            id: layer.clone(),
+            reason: e.to_string(),
+        })?;
         out.insert(l, seq);
     }
     Ok(out)
@@ -292,13 +361,18 @@ async fn layer_versions_in(conn: &mut SqliteConnection) -> Result<BTreeMap<Layer
 
 /// One layer from its binary snapshot when that was taken at `version`; `None` when there is
 /// none, it is older, or it does not decode (then the table is read and a new one taken).
-async fn snapshot_of<T: serde::de::DeserializeOwned>(conn: &mut SqliteConnection, layer: Layer, version: i64) -> Result<Option<Vec<T>>, StoreError> {
-    let data: Option<Vec<u8>> = sqlx::query_scalar("SELECT data FROM layer_snapshots WHERE layer = $1 AND version = $2")
-        .bind(layer.as_str())
-        .bind(version)
-        .fetch_optional(&mut *conn)
-        .await
-        .ctx("reading a layer snapshot")?;
+async fn snapshot_of<T: serde::de::DeserializeOwned>(
+    conn: &mut SqliteConnection,
+    layer: Layer,
+    version: i64,
+) -> Result<Option<Vec<T>>, StoreError> {
+    let data: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT data FROM layer_snapshots WHERE layer = $1 AND version = $2")
+            .bind(layer.as_str())
+            .bind(version)
+            .fetch_optional(&mut *conn)
+            .await
+            .ctx("reading a layer snapshot")?;
     Ok(data.and_then(|d| match postcard::from_bytes::<Vec<T>>(&d) {
         Ok(v) => Some(v),
         Err(e) => {
@@ -315,12 +389,18 @@ const REPLAY_AT_MOST: usize = 20_000;
 /// (each changed building read again by id): a household correction then costs its row, not a
 /// re-read of a million. `None` when there is no older snapshot, the log no longer holds every
 /// change since it (pruned), a bulk write logged a `reload`, or too many buildings changed.
-async fn replayed_buildings(conn: &mut SqliteConnection, version: i64) -> Result<Option<Vec<Building>>, StoreError> {
-    let old: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT version, data FROM layer_snapshots WHERE layer = 'buildings'")
-        .fetch_optional(&mut *conn)
-        .await
-        .ctx("reading a layer snapshot")?;
-    let Some((from, data)) = old else { return Ok(None) };
+async fn replayed_buildings(
+    conn: &mut SqliteConnection,
+    version: i64,
+) -> Result<Option<Vec<Building>>, StoreError> {
+    let old: Option<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT version, data FROM layer_snapshots WHERE layer = 'buildings'")
+            .fetch_optional(&mut *conn)
+            .await
+            .ctx("reading a layer snapshot")?;
+    let Some((from, data)) = old else {
+        return Ok(None);
+    };
     let pruned: i64 = sqlx::query_scalar("SELECT CAST(value AS INTEGER) FROM meta WHERE key = $1")
         .bind(changes::PRUNED_KEY)
         .fetch_optional(&mut *conn)
@@ -340,13 +420,25 @@ async fn replayed_buildings(conn: &mut SqliteConnection, version: i64) -> Result
     if items.len() > REPLAY_AT_MOST || items.iter().any(Option::is_none) {
         return Ok(None);
     }
-    let Ok(mut buildings) = postcard::from_bytes::<Vec<Building>>(&data) else { return Ok(None) };
+    let Ok(mut buildings) = postcard::from_bytes::<Vec<Building>>(&data) else {
+        return Ok(None);
+    };
     let ids: std::collections::BTreeSet<String> = items.into_iter().flatten().collect();
     let sql = format!("SELECT {BUILDING_COLS} FROM buildings WHERE id = $1");
     for id in ids {
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(&id).fetch_optional(&mut *conn).await.ctx("reading a building")?;
-        let now = row.map(|r| decode_building!(r)).transpose()?.map(|(b, _)| b);
-        match (buildings.binary_search_by(|b| b.id.as_str().cmp(id.as_str())), now) {
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(&id)
+            .fetch_optional(&mut *conn)
+            .await
+            .ctx("reading a building")?;
+        let now = row
+            .map(|r| decode_building!(r))
+            .transpose()?
+            .map(|(b, _)| b);
+        match (
+            buildings.binary_search_by(|b| b.id.as_str().cmp(id.as_str())),
+            now,
+        ) {
             (Ok(i), Some(b)) => buildings[i] = b,
             (Ok(i), None) => {
                 buildings.remove(i);
@@ -361,10 +453,17 @@ async fn replayed_buildings(conn: &mut SqliteConnection, version: i64) -> Result
 /// A layer's snapshot to write after the read: layer, version, postcard bytes.
 type PendingSnapshot = (Layer, i64, Vec<u8>);
 
-fn encode_layer<T: serde::Serialize>(layer: Layer, version: i64, rows: &[T], out: &mut Vec<PendingSnapshot>) {
+fn encode_layer<T: serde::Serialize>(
+    layer: Layer,
+    version: i64,
+    rows: &[T],
+    out: &mut Vec<PendingSnapshot>,
+) {
     match postcard::to_allocvec(rows) {
         Ok(d) => out.push((layer, version, d)),
-        Err(e) => tracing::warn!(layer = layer.as_str(), error = %e, "cannot encode a layer snapshot"),
+        Err(e) => {
+            tracing::warn!(layer = layer.as_str(), error = %e, "cannot encode a layer snapshot")
+        }
     }
 }
 
@@ -436,12 +535,19 @@ async fn bump(conn: &mut SqliteConnection, layers: &[&str]) -> Result<(), StoreE
 
 /// The newest seq of the change log (0 when empty).
 async fn change_head(conn: &mut SqliteConnection) -> Result<i64, StoreError> {
-    sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes").fetch_one(&mut *conn).await.ctx("reading the change head")
+    sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes")
+        .fetch_one(&mut *conn)
+        .await
+        .ctx("reading the change head")
 }
 
 /// Appends `cs` to the change log inside the caller's write transaction (and prunes the oldest
 /// rows once per [`changes::PRUNE_EVERY`] appends); returns the new head.
-async fn append_changes(conn: &mut SqliteConnection, cs: &ChangeSet, keep: i64) -> Result<i64, StoreError> {
+async fn append_changes(
+    conn: &mut SqliteConnection,
+    cs: &ChangeSet,
+    keep: i64,
+) -> Result<i64, StoreError> {
     let before = change_head(conn).await?;
     if cs.is_empty() {
         return Ok(before);
@@ -451,7 +557,10 @@ async fn append_changes(conn: &mut SqliteConnection, cs: &ChangeSet, keep: i64) 
         qb.push_values(chunk, |mut row, (layer, item, op)| {
             row.push_bind(*layer).push_bind(*item).push_bind(*op);
         });
-        qb.build().execute(&mut *conn).await.ctx("appending to the change log")?;
+        qb.build()
+            .execute(&mut *conn)
+            .await
+            .ctx("appending to the change log")?;
     }
     let after = change_head(conn).await?;
     sqlx::query(
@@ -463,14 +572,20 @@ async fn append_changes(conn: &mut SqliteConnection, cs: &ChangeSet, keep: i64) 
     .await
     .ctx("recording the layer versions")?;
     if let Some(cut) = changes::prune_cut(before, after, keep) {
-        let n = sqlx::query("DELETE FROM changes WHERE seq <= $1").bind(cut).execute(&mut *conn).await.ctx("pruning the change log")?;
+        let n = sqlx::query("DELETE FROM changes WHERE seq <= $1")
+            .bind(cut)
+            .execute(&mut *conn)
+            .await
+            .ctx("pruning the change log")?;
         if n.rows_affected() > 0 {
-            sqlx::query("UPDATE meta SET value = $2 WHERE key = $1 AND CAST(value AS INTEGER) < $2")
-                .bind(changes::PRUNED_KEY)
-                .bind(cut)
-                .execute(&mut *conn)
-                .await
-                .ctx("pruning the change log")?;
+            sqlx::query(
+                "UPDATE meta SET value = $2 WHERE key = $1 AND CAST(value AS INTEGER) < $2",
+            )
+            .bind(changes::PRUNED_KEY)
+            .bind(cut)
+            .execute(&mut *conn)
+            .await
+            .ctx("pruning the change log")?;
         }
     }
     Ok(after)
@@ -500,7 +615,10 @@ fn env(e: Option<[f64; 4]>) -> [Option<f64>; 4] {
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` and migrates it.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let bad = |reason: String| StoreError::InvalidUrl { url: url.to_owned(), reason };
+        let bad = |reason: String| StoreError::InvalidUrl {
+            url: url.to_owned(),
+            reason,
+        };
         let opts = SqliteConnectOptions::from_str(url)
             .map_err(|e| bad(e.to_string()))?
             .create_if_missing(true)
@@ -526,7 +644,10 @@ impl SqliteStore {
         sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
-            .map_err(|source| StoreError::Migration { backend: "sqlite", source })?;
+            .map_err(|source| StoreError::Migration {
+                backend: "sqlite",
+                source,
+            })?;
         Ok(SqliteStore {
             pool,
             buildings: Slot::default(),
@@ -571,7 +692,11 @@ impl SqliteStore {
         Ok(layer)
     }
 
-    async fn upsert_building(tx: &mut SqliteConnection, b: &Building, version_sql: &'static str) -> Result<(), StoreError> {
+    async fn upsert_building(
+        tx: &mut SqliteConnection,
+        b: &Building,
+        version_sql: &'static str,
+    ) -> Result<(), StoreError> {
         let [minx, miny, maxx, maxy] = env(validate::envelope(&b.footprint));
         let sql = match version_sql {
             "import" => "INSERT INTO buildings (id, name, building_type, address, footprint, entrance, levels, households, households_source, elderly, steward, compound, community, version, minx, miny, maxx, maxy)
@@ -611,7 +736,10 @@ impl SqliteStore {
 
     /// Import upsert of many buildings: multi-row INSERTs (one round trip to the SQLite worker
     /// per 100 rows instead of per row; full chunks reuse one cached prepared statement).
-    async fn import_buildings(tx: &mut SqliteConnection, bs: &[Building]) -> Result<(), StoreError> {
+    async fn import_buildings(
+        tx: &mut SqliteConnection,
+        bs: &[Building],
+    ) -> Result<(), StoreError> {
         for chunk in bs.chunks(100) {
             let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO buildings (id, name, building_type, address, footprint, entrance, levels, households, households_source, elderly, steward, compound, community, version, minx, miny, maxx, maxy) ",
@@ -644,15 +772,25 @@ impl SqliteStore {
                   compound = excluded.compound, community = excluded.community, version = buildings.version + 1,
                   minx = excluded.minx, miny = excluded.miny, maxx = excluded.maxx, maxy = excluded.maxy",
             );
-            qb.build()
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| StoreError::db(format!("writing {} buildings starting at '{}'", chunk.len(), chunk[0].id), e))?;
+            qb.build().execute(&mut *tx).await.map_err(|e| {
+                StoreError::db(
+                    format!(
+                        "writing {} buildings starting at '{}'",
+                        chunk.len(),
+                        chunk[0].id
+                    ),
+                    e,
+                )
+            })?;
         }
         Ok(())
     }
 
-    async fn upsert_facility(tx: &mut SqliteConnection, f: &Facility, version: Option<i64>) -> Result<(), StoreError> {
+    async fn upsert_facility(
+        tx: &mut SqliteConnection,
+        f: &Facility,
+        version: Option<i64>,
+    ) -> Result<(), StoreError> {
         // version None: import upsert (new rows 1, replaced rows +1); Some(v): set exactly v.
         let sql = match version {
             None => "INSERT INTO facilities (id, kind, name, location, capacity, opening_hours, version) VALUES ($1, $2, $3, $4, $5, $6, 1)
@@ -677,7 +815,11 @@ impl SqliteStore {
     }
 
     /// Writes a grid row with exactly `version` and replaces its membership.
-    async fn write_grid(tx: &mut SqliteConnection, g: &Grid, version: i64) -> Result<(), StoreError> {
+    async fn write_grid(
+        tx: &mut SqliteConnection,
+        g: &Grid,
+        version: i64,
+    ) -> Result<(), StoreError> {
         let [minx, miny, maxx, maxy] = env(g.boundary.as_ref().and_then(validate::envelope));
         sqlx::query(
             "INSERT INTO grids (id, code, name, community, leads, boundary, version, minx, miny, maxx, maxy)
@@ -709,7 +851,11 @@ impl SqliteStore {
     /// writes a million members: checking each one first doubled the cost of the write).
     async fn write_members(tx: &mut SqliteConnection, g: &Grid) -> Result<(), StoreError> {
         let ctx = format!("writing the buildings of grid '{}'", g.id);
-        sqlx::query("DELETE FROM grid_buildings WHERE grid_id = $1").bind(g.id.as_str()).execute(&mut *tx).await.ctx(&ctx)?;
+        sqlx::query("DELETE FROM grid_buildings WHERE grid_id = $1")
+            .bind(g.id.as_str())
+            .execute(&mut *tx)
+            .await
+            .ctx(&ctx)?;
         let ids = serde_json::to_string(&g.buildings).unwrap_or_else(|_| "[]".into());
         // One statement for the whole list. A failed statement is undone by itself (ABORT), so
         // the diagnostics below see the table without any of this list's rows.
@@ -727,7 +873,11 @@ impl SqliteStore {
         .await
         .ctx(&ctx)?;
         if let Some(id) = unknown {
-            return Err(StoreError::UnknownReference { from: format!("grid '{}'", g.id), what: "building", id });
+            return Err(StoreError::UnknownReference {
+                from: format!("grid '{}'", g.id),
+                what: "building",
+                id,
+            });
         }
         let taken = sqlx::query(
             "SELECT gb.building_id, gb.grid_id FROM json_each($1) j JOIN grid_buildings gb ON gb.building_id = j.value ORDER BY j.key LIMIT 1",
@@ -746,9 +896,20 @@ impl SqliteStore {
     }
 
     /// One edit, its audit entry and its change rows inside the caller's write transaction.
-    async fn edit_in(tx: &mut SqliteConnection, edit: &Edit, audit: Option<&AuditEntry>, keep: i64) -> Result<(Applied, Patch), StoreError> {
+    async fn edit_in(
+        tx: &mut SqliteConnection,
+        edit: &Edit,
+        audit: Option<&AuditEntry>,
+        keep: i64,
+    ) -> Result<(Applied, Patch), StoreError> {
         let mut cs = ChangeSet::default();
-        let mut applied = Applied { seq: 0, audit_id: None, grid: None, facility: None, building: None };
+        let mut applied = Applied {
+            seq: 0,
+            audit_id: None,
+            grid: None,
+            facility: None,
+            building: None,
+        };
         let patch = match edit {
             Edit::PutGrid { grid: g, expected } => {
                 let current = Self::version_of(tx, "grids", g.id.as_str()).await?;
@@ -756,19 +917,34 @@ impl SqliteStore {
                 Self::write_grid(tx, g, version).await?;
                 let gen = bump_one(tx, "gen.grids").await?;
                 cs.push(Layer::Grids, g.id.as_str(), ChangeOp::Put);
-                let stored = Grid { version, ..g.clone() };
+                let stored = Grid {
+                    version,
+                    ..g.clone()
+                };
                 applied.grid = Some(stored.clone());
                 Patch::Grid(gen, g.id.0.clone(), Some((stored, version)))
             }
             Edit::DeleteGrid { id, expected } => {
                 let current = Self::version_of(tx, "grids", id.as_str()).await?;
-                check_version("grid", id.as_str(), Some(expected.or(current).unwrap_or(0)), current)?;
-                sqlx::query("DELETE FROM grids WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.ctx("deleting a grid")?;
+                check_version(
+                    "grid",
+                    id.as_str(),
+                    Some(expected.or(current).unwrap_or(0)),
+                    current,
+                )?;
+                sqlx::query("DELETE FROM grids WHERE id = $1")
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .ctx("deleting a grid")?;
                 let gen = bump_one(tx, "gen.grids").await?;
                 cs.push(Layer::Grids, id.as_str(), ChangeOp::Delete);
                 Patch::Grid(gen, id.0.clone(), None)
             }
-            Edit::PutFacility { facility: f, expected } => {
+            Edit::PutFacility {
+                facility: f,
+                expected,
+            } => {
                 let current = Self::version_of(tx, "facilities", f.id.as_str()).await?;
                 let version = check_version("facility", f.id.as_str(), *expected, current)?;
                 Self::upsert_facility(tx, f, Some(version)).await?;
@@ -779,28 +955,55 @@ impl SqliteStore {
             }
             Edit::DeleteFacility { id, expected } => {
                 let current = Self::version_of(tx, "facilities", id.as_str()).await?;
-                check_version("facility", id.as_str(), Some(expected.or(current).unwrap_or(0)), current)?;
-                sqlx::query("DELETE FROM facilities WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.ctx("deleting a facility")?;
+                check_version(
+                    "facility",
+                    id.as_str(),
+                    Some(expected.or(current).unwrap_or(0)),
+                    current,
+                )?;
+                sqlx::query("DELETE FROM facilities WHERE id = $1")
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .ctx("deleting a facility")?;
                 let gen = bump_one(tx, "gen.facilities").await?;
                 cs.push(Layer::Facilities, id.as_str(), ChangeOp::Delete);
                 Patch::Facility(gen, id.0.clone(), None)
             }
             Edit::ReplaceGrids { community, grids } => {
                 let old: Vec<(String, i64)> = match community {
-                    Some(c) => sqlx::query_as("SELECT id, version FROM grids WHERE community = $1").bind(c.as_str()).fetch_all(&mut *tx).await,
-                    None => sqlx::query_as("SELECT id, version FROM grids").fetch_all(&mut *tx).await,
+                    Some(c) => {
+                        sqlx::query_as("SELECT id, version FROM grids WHERE community = $1")
+                            .bind(c.as_str())
+                            .fetch_all(&mut *tx)
+                            .await
+                    }
+                    None => {
+                        sqlx::query_as("SELECT id, version FROM grids")
+                            .fetch_all(&mut *tx)
+                            .await
+                    }
                 }
                 .ctx("reading the grids to replace")?;
                 match community {
-                    Some(c) => sqlx::query("DELETE FROM grids WHERE community = $1").bind(c.as_str()).execute(&mut *tx).await,
+                    Some(c) => {
+                        sqlx::query("DELETE FROM grids WHERE community = $1")
+                            .bind(c.as_str())
+                            .execute(&mut *tx)
+                            .await
+                    }
                     None => sqlx::query("DELETE FROM grids").execute(&mut *tx).await,
                 }
                 .ctx("deleting the replaced grids")?;
                 cs = changes::replacement_changes(old.iter().map(|(id, _)| id.as_str()), grids);
                 let old: HashMap<String, i64> = old.into_iter().collect();
-                let mut written = Vec::with_capacity(if community.is_none() { grids.len() } else { 0 });
+                let mut written =
+                    Vec::with_capacity(if community.is_none() { grids.len() } else { 0 });
                 for g in grids {
-                    if Self::version_of(tx, "grids", g.id.as_str()).await?.is_some() {
+                    if Self::version_of(tx, "grids", g.id.as_str())
+                        .await?
+                        .is_some()
+                    {
                         return Err(StoreError::Invalid {
                             what: "grid",
                             id: g.id.to_string(),
@@ -810,7 +1013,10 @@ impl SqliteStore {
                     let version = old.get(g.id.as_str()).map_or(1, |v| v + 1);
                     Self::write_grid(tx, g, version).await?;
                     if community.is_none() {
-                        written.push(Grid { version, ..g.clone() });
+                        written.push(Grid {
+                            version,
+                            ..g.clone()
+                        });
                     }
                 }
                 bump(tx, &["gen.grids"]).await?;
@@ -821,13 +1027,23 @@ impl SqliteStore {
                     Patch::None
                 }
             }
-            Edit::UpdateBuilding { building: b, expected } => {
-                let stored: Option<(i64, i64, String)> = sqlx::query_as("SELECT version, households, households_source FROM buildings WHERE id = $1")
-                    .bind(b.id.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .ctx("reading a building")?;
-                let version = check_version("building", b.id.as_str(), *expected, stored.as_ref().map(|s| s.0))?;
+            Edit::UpdateBuilding {
+                building: b,
+                expected,
+            } => {
+                let stored: Option<(i64, i64, String)> = sqlx::query_as(
+                    "SELECT version, households, households_source FROM buildings WHERE id = $1",
+                )
+                .bind(b.id.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .ctx("reading a building")?;
+                let version = check_version(
+                    "building",
+                    b.id.as_str(),
+                    *expected,
+                    stored.as_ref().map(|s| s.0),
+                )?;
                 let mut out = b.clone();
                 if let Some((_, households, source)) = &stored {
                     out.households_source = if i64::from(b.households) != *households {
@@ -908,7 +1124,11 @@ impl SqliteStore {
         }
         // Free the memberships of every imported grid first, so grids of this dataset can trade buildings.
         for g in &ds.grids {
-            sqlx::query("DELETE FROM grid_buildings WHERE grid_id = $1").bind(g.id.as_str()).execute(&mut *tx).await.ctx("clearing grid memberships")?;
+            sqlx::query("DELETE FROM grid_buildings WHERE grid_id = $1")
+                .bind(g.id.as_str())
+                .execute(&mut *tx)
+                .await
+                .ctx("clearing grid memberships")?;
         }
         for g in &ds.grids {
             let current = Self::version_of(tx, "grids", g.id.as_str()).await?;
@@ -916,7 +1136,9 @@ impl SqliteStore {
             Self::write_grid(tx, g, version).await?;
         }
         for chunk in ds.ways.chunks(200) {
-            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO network_ways (id, geometry, tags, length_m) ");
+            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO network_ways (id, geometry, tags, length_m) ",
+            );
             qb.push_values(chunk, |mut row, w| {
                 row.push_bind(w.id.as_str())
                     .push_bind(wkb::linestring_to_wkb(&w.geometry))
@@ -924,21 +1146,35 @@ impl SqliteStore {
                     .push_bind(w.length_m);
             });
             qb.push(" ON CONFLICT (id) DO UPDATE SET geometry = excluded.geometry, tags = excluded.tags, length_m = excluded.length_m");
-            qb.build()
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| StoreError::db(format!("writing {} network ways starting at '{}'", chunk.len(), chunk[0].id), e))?;
+            qb.build().execute(&mut *tx).await.map_err(|e| {
+                StoreError::db(
+                    format!(
+                        "writing {} network ways starting at '{}'",
+                        chunk.len(),
+                        chunk[0].id
+                    ),
+                    e,
+                )
+            })?;
         }
         Ok(())
     }
 
-    async fn version_of(tx: &mut SqliteConnection, table: &'static str, id: &str) -> Result<Option<i64>, StoreError> {
+    async fn version_of(
+        tx: &mut SqliteConnection,
+        table: &'static str,
+        id: &str,
+    ) -> Result<Option<i64>, StoreError> {
         let sql = match table {
             "grids" => "SELECT version FROM grids WHERE id = $1",
             "facilities" => "SELECT version FROM facilities WHERE id = $1",
             _ => "SELECT version FROM buildings WHERE id = $1",
         };
-        sqlx::query_scalar(sql).bind(id).fetch_optional(&mut *tx).await.ctx("reading a version")
+        sqlx::query_scalar(sql)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .ctx("reading a version")
     }
 }
 
@@ -953,7 +1189,17 @@ impl Store for SqliteStore {
         let mut tx = self.write_tx().await?;
         let r = async {
             Self::write_dataset(&mut tx, ds).await?;
-            bump(&mut tx, &["gen.communities", "gen.compounds", "gen.buildings", "gen.facilities", "gen.grids"]).await?;
+            bump(
+                &mut tx,
+                &[
+                    "gen.communities",
+                    "gen.compounds",
+                    "gen.buildings",
+                    "gen.facilities",
+                    "gen.grids",
+                ],
+            )
+            .await?;
             append_changes(&mut tx, &import_changes(ds), self.keep_changes).await
         }
         .await;
@@ -1023,31 +1269,73 @@ impl Store for SqliteStore {
                 let layer = $layer;
                 if !wanted.contains(&layer) {
                     Vec::new()
-                } else { match snapshot_of(&mut tx, layer, v(layer)).await? {
-                    Some(rows) => rows,
-                    None => {
-                        let rows = $read;
-                        encode_layer(layer, v(layer), &rows, &mut pending);
-                        from_tables.push(layer.as_str());
-                        rows
+                } else {
+                    match snapshot_of(&mut tx, layer, v(layer)).await? {
+                        Some(rows) => rows,
+                        None => {
+                            let rows = $read;
+                            encode_layer(layer, v(layer), &rows, &mut pending);
+                            from_tables.push(layer.as_str());
+                            rows
+                        }
                     }
-                } }
+                }
             }};
         }
         let streets: Vec<Street> = layer!(Layer::Streets, read_streets(&mut tx).await?);
-        let communities: Vec<Community> = layer!(Layer::Communities, Community::read_all(&mut tx).await?.into_iter().map(|(c, _)| c).collect::<Vec<_>>());
-        let compounds: Vec<Compound> = layer!(Layer::Compounds, Compound::read_all(&mut tx).await?.into_iter().map(|(c, _)| c).collect::<Vec<_>>());
-        let buildings: Vec<Building> = layer!(Layer::Buildings, match replayed_buildings(&mut tx, v(Layer::Buildings)).await? {
-            Some(b) => b,
-            None => Building::read_all(&mut tx).await?.into_iter().map(|(b, _)| b).collect::<Vec<_>>(),
-        });
-        let facilities: Vec<Facility> = layer!(Layer::Facilities, Facility::read_all(&mut tx).await?.into_iter().map(|(f, _)| f).collect::<Vec<_>>());
-        let grids: Vec<Grid> = layer!(Layer::Grids, Grid::read_all(&mut tx).await?.into_iter().map(|(g, _)| g).collect::<Vec<_>>());
+        let communities: Vec<Community> = layer!(
+            Layer::Communities,
+            Community::read_all(&mut tx)
+                .await?
+                .into_iter()
+                .map(|(c, _)| c)
+                .collect::<Vec<_>>()
+        );
+        let compounds: Vec<Compound> = layer!(
+            Layer::Compounds,
+            Compound::read_all(&mut tx)
+                .await?
+                .into_iter()
+                .map(|(c, _)| c)
+                .collect::<Vec<_>>()
+        );
+        let buildings: Vec<Building> = layer!(
+            Layer::Buildings,
+            match replayed_buildings(&mut tx, v(Layer::Buildings)).await? {
+                Some(b) => b,
+                None => Building::read_all(&mut tx)
+                    .await?
+                    .into_iter()
+                    .map(|(b, _)| b)
+                    .collect::<Vec<_>>(),
+            }
+        );
+        let facilities: Vec<Facility> = layer!(
+            Layer::Facilities,
+            Facility::read_all(&mut tx)
+                .await?
+                .into_iter()
+                .map(|(f, _)| f)
+                .collect::<Vec<_>>()
+        );
+        let grids: Vec<Grid> = layer!(
+            Layer::Grids,
+            Grid::read_all(&mut tx)
+                .await?
+                .into_iter()
+                .map(|(g, _)| g)
+                .collect::<Vec<_>>()
+        );
         let ways: Vec<NetworkWay> = layer!(Layer::Network, read_ways(&mut tx).await?);
         tx.commit().await.ctx("ending a read transaction")?;
         let read_ms = t0.elapsed().as_millis() as u64;
         self.save_snapshots(pending).await;
-        tracing::info!(read_ms, total_ms = t0.elapsed().as_millis() as u64, from_tables = from_tables.join(","), "dataset loaded");
+        tracing::info!(
+            read_ms,
+            total_ms = t0.elapsed().as_millis() as u64,
+            from_tables = from_tables.join(","),
+            "dataset loaded"
+        );
         Ok(Dataset {
             streets: streets.into(),
             communities: communities.into(),
@@ -1071,7 +1359,17 @@ impl Store for SqliteStore {
         .await
         .ctx("counting records")?;
         let mut out = BTreeMap::new();
-        for k in ["streets", "communities", "compounds", "buildings", "facilities", "grids", "network", "results", "households"] {
+        for k in [
+            "streets",
+            "communities",
+            "compounds",
+            "buildings",
+            "facilities",
+            "grids",
+            "network",
+            "results",
+            "households",
+        ] {
             let v: i64 = row.try_get(k).ctx("counting records")?;
             out.insert(k.to_owned(), v.max(0) as u64);
         }
@@ -1083,14 +1381,23 @@ impl Store for SqliteStore {
         let members: Option<HashSet<String>> = match &q.grid {
             Some(gid) => {
                 let grids = self.layer(&self.grids).await?;
-                Some(grids.get(gid.as_str()).map(|(g, _)| g.buildings.iter().map(|b| b.0.clone()).collect()).unwrap_or_default())
+                Some(
+                    grids
+                        .get(gid.as_str())
+                        .map(|(g, _)| g.buildings.iter().map(|b| b.0.clone()).collect())
+                        .unwrap_or_default(),
+                )
             }
             None => None,
         };
         let layer = self.layer(&self.buildings).await?;
         Ok(layer.query(q, |b| {
-            q.community.as_ref().is_none_or(|c| b.community.as_ref() == Some(c))
-                && q.kind.as_ref().is_none_or(|k| b.building_type.as_ref() == Some(k))
+            q.community
+                .as_ref()
+                .is_none_or(|c| b.community.as_ref() == Some(c))
+                && q.kind
+                    .as_ref()
+                    .is_none_or(|k| b.building_type.as_ref() == Some(k))
                 && members.as_ref().is_none_or(|m| m.contains(b.id.as_str()))
         }))
     }
@@ -1104,14 +1411,21 @@ impl Store for SqliteStore {
     async fn grids(&self, q: &Query) -> Result<Page<Grid>, StoreError> {
         q.check("grids")?;
         let layer = self.layer(&self.grids).await?;
-        Ok(layer.query(q, |g| q.community.as_ref().is_none_or(|c| g.community.as_ref() == Some(c))))
+        Ok(layer.query(q, |g| {
+            q.community
+                .as_ref()
+                .is_none_or(|c| g.community.as_ref() == Some(c))
+        }))
     }
 
     async fn compounds(&self, q: &Query) -> Result<Page<Compound>, StoreError> {
         q.check("compounds")?;
         let layer = self.layer(&self.compounds).await?;
         Ok(layer.query(q, |c| {
-            q.community.as_ref().is_none_or(|x| c.community.as_ref() == Some(x)) && q.kind.as_ref().is_none_or(|k| c.kind.as_str() == k)
+            q.community
+                .as_ref()
+                .is_none_or(|x| c.community.as_ref() == Some(x))
+                && q.kind.as_ref().is_none_or(|k| c.kind.as_str() == k)
         }))
     }
 
@@ -1122,30 +1436,58 @@ impl Store for SqliteStore {
     }
 
     async fn building(&self, id: &BuildingId) -> Result<Option<Building>, StoreError> {
-        Ok(self.layer(&self.buildings).await?.get(id.as_str()).map(|(b, _)| b.clone()))
+        Ok(self
+            .layer(&self.buildings)
+            .await?
+            .get(id.as_str())
+            .map(|(b, _)| b.clone()))
     }
 
     async fn building_version(&self, id: &BuildingId) -> Result<Option<i64>, StoreError> {
-        Ok(self.layer(&self.buildings).await?.get(id.as_str()).map(|(_, v)| v))
+        Ok(self
+            .layer(&self.buildings)
+            .await?
+            .get(id.as_str())
+            .map(|(_, v)| v))
     }
 
     async fn facility(&self, id: &FacilityId) -> Result<Option<(Facility, i64)>, StoreError> {
-        Ok(self.layer(&self.facilities).await?.get(id.as_str()).map(|(f, v)| (f.clone(), v)))
+        Ok(self
+            .layer(&self.facilities)
+            .await?
+            .get(id.as_str())
+            .map(|(f, v)| (f.clone(), v)))
     }
 
     async fn grid(&self, id: &GridId) -> Result<Option<Grid>, StoreError> {
-        Ok(self.layer(&self.grids).await?.get(id.as_str()).map(|(g, _)| g.clone()))
+        Ok(self
+            .layer(&self.grids)
+            .await?
+            .get(id.as_str())
+            .map(|(g, _)| g.clone()))
     }
 
     async fn compound(&self, id: &CompoundId) -> Result<Option<Compound>, StoreError> {
-        Ok(self.layer(&self.compounds).await?.get(id.as_str()).map(|(c, _)| c.clone()))
+        Ok(self
+            .layer(&self.compounds)
+            .await?
+            .get(id.as_str())
+            .map(|(c, _)| c.clone()))
     }
 
     async fn community(&self, id: &CommunityId) -> Result<Option<Community>, StoreError> {
-        Ok(self.layer(&self.communities).await?.get(id.as_str()).map(|(c, _)| c.clone()))
+        Ok(self
+            .layer(&self.communities)
+            .await?
+            .get(id.as_str())
+            .map(|(c, _)| c.clone()))
     }
 
-    async fn apply_edit(&self, edit: &Edit, audit: Option<&AuditEntry>) -> Result<Applied, StoreError> {
+    async fn apply_edit(
+        &self,
+        edit: &Edit,
+        audit: Option<&AuditEntry>,
+    ) -> Result<Applied, StoreError> {
         crate::validate_edit(edit)?;
         let mut tx = self.write_tx().await?;
         let r = Self::edit_in(&mut tx, edit, audit, self.keep_changes).await;
@@ -1175,21 +1517,31 @@ impl Store for SqliteStore {
         // One read transaction: head, pruning mark and rows from the same snapshot.
         let mut tx = self.pool.begin().await.ctx("starting a read transaction")?;
         let head = change_head(&mut tx).await?;
-        let pruned: i64 = sqlx::query_scalar("SELECT CAST(value AS INTEGER) FROM meta WHERE key = $1")
-            .bind(changes::PRUNED_KEY)
-            .fetch_optional(&mut *tx)
-            .await
-            .ctx("reading the change log")?
-            .unwrap_or(0);
-        let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as("SELECT seq, layer, item, op FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2")
-            .bind(after)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&mut *tx)
-            .await
-            .ctx("reading the change log")?;
+        let pruned: i64 =
+            sqlx::query_scalar("SELECT CAST(value AS INTEGER) FROM meta WHERE key = $1")
+                .bind(changes::PRUNED_KEY)
+                .fetch_optional(&mut *tx)
+                .await
+                .ctx("reading the change log")?
+                .unwrap_or(0);
+        let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
+            "SELECT seq, layer, item, op FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .ctx("reading the change log")?;
         tx.commit().await.ctx("ending a read transaction")?;
-        let changes = rows.into_iter().map(|(seq, layer, item, op)| changes::decode_change(seq, &layer, item, &op)).collect::<Result<_, _>>()?;
-        Ok(ChangeBatch { head, changes, complete: changes::is_complete(after, pruned) })
+        let changes = rows
+            .into_iter()
+            .map(|(seq, layer, item, op)| changes::decode_change(seq, &layer, item, &op))
+            .collect::<Result<_, _>>()?;
+        Ok(ChangeBatch {
+            head,
+            changes,
+            complete: changes::is_complete(after, pruned),
+        })
     }
 
     async fn wait_for_change(&self, seen: i64, timeout: Duration) -> Result<i64, StoreError> {
@@ -1248,8 +1600,14 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| StoreError::db(format!("reading result '{key}'"), e))?;
-        text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt { what: "result", id: key.to_owned(), reason: e.to_string() }))
-            .transpose()
+        text.map(|t| {
+            serde_json::from_str(&t).map_err(|e| StoreError::Corrupt {
+                what: "result",
+                id: key.to_owned(),
+                reason: e.to_string(),
+            })
+        })
+        .transpose()
     }
 
     async fn put_user(&self, u: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
@@ -1279,7 +1637,8 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| StoreError::db(format!("reading user '{id}'"), e))?;
-        row.map(|(id, dn, role, g, c, d, h)| Ok((users::decode_user(id, dn, &role, &g, &c, d)?, h))).transpose()
+        row.map(|(id, dn, role, g, c, d, h)| Ok((users::decode_user(id, dn, &role, &g, &c, d)?, h)))
+            .transpose()
     }
 
     async fn users(&self) -> Result<Vec<User>, StoreError> {
@@ -1287,7 +1646,9 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await
             .ctx("reading users")?;
-        rows.into_iter().map(|(id, dn, role, g, c, d, _)| users::decode_user(id, dn, &role, &g, &c, d)).collect()
+        rows.into_iter()
+            .map(|(id, dn, role, g, c, d, _)| users::decode_user(id, dn, &role, &g, &c, d))
+            .collect()
     }
 
     async fn delete_user(&self, id: &UserId) -> Result<(), StoreError> {
@@ -1297,12 +1658,22 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| StoreError::db(format!("deleting user '{id}'"), e))?;
         if n.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: "user", id: id.to_string() });
+            return Err(StoreError::NotFound {
+                what: "user",
+                id: id.to_string(),
+            });
         }
         Ok(())
     }
 
-    async fn create_token(&self, kind: TokenKind, token_hash: &str, user: &UserId, name: Option<&str>, expires_at: Option<i64>) -> Result<(), StoreError> {
+    async fn create_token(
+        &self,
+        kind: TokenKind,
+        token_hash: &str,
+        user: &UserId,
+        name: Option<&str>,
+        expires_at: Option<i64>,
+    ) -> Result<(), StoreError> {
         let n = sqlx::query("INSERT INTO tokens (token_hash, user_id, kind, name, expires_at) SELECT $1, id, $3, $4, $5 FROM users WHERE id = $2")
             .bind(token_hash)
             .bind(user.as_str())
@@ -1313,12 +1684,19 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| StoreError::db(format!("storing a {} token of user '{user}'", kind.as_str()), e))?;
         if n.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: "user", id: user.to_string() });
+            return Err(StoreError::NotFound {
+                what: "user",
+                id: user.to_string(),
+            });
         }
         Ok(())
     }
 
-    async fn token_user(&self, kind: TokenKind, token_hash: &str) -> Result<Option<User>, StoreError> {
+    async fn token_user(
+        &self,
+        kind: TokenKind,
+        token_hash: &str,
+    ) -> Result<Option<User>, StoreError> {
         let row: Option<UserRow> = sqlx::query_as(
             "SELECT u.id, u.display_name, u.role, u.grids, u.communities, u.disabled, NULL FROM tokens t JOIN users u ON u.id = t.user_id
              WHERE t.token_hash = $1 AND t.kind = $2 AND (t.expires_at IS NULL OR t.expires_at > $3) AND NOT u.disabled",
@@ -1329,7 +1707,8 @@ impl Store for SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .ctx("looking up a token")?;
-        row.map(|(id, dn, role, g, c, d, _)| users::decode_user(id, dn, &role, &g, &c, d)).transpose()
+        row.map(|(id, dn, role, g, c, d, _)| users::decode_user(id, dn, &role, &g, &c, d))
+            .transpose()
     }
 
     async fn delete_token(&self, kind: TokenKind, token_hash: &str) -> Result<bool, StoreError> {
@@ -1348,12 +1727,17 @@ impl Store for SqliteStore {
     }
 
     async fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT id, at, user_id, action, target, before, after FROM audit WHERE 1 = 1");
+        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "SELECT id, at, user_id, action, target, before, after FROM audit WHERE 1 = 1",
+        );
         if let Some(u) = &q.user {
             qb.push(" AND user_id = ").push_bind(u.0.clone());
         }
         if let Some(p) = &q.target_prefix {
-            qb.push(" AND substr(target, 1, length(").push_bind(p.clone()).push(")) = ").push_bind(p.clone());
+            qb.push(" AND substr(target, 1, length(")
+                .push_bind(p.clone())
+                .push(")) = ")
+                .push_bind(p.clone());
         }
         if let Some(t) = &q.target_exact {
             qb.push(" AND target = ").push_bind(t.clone());
@@ -1361,12 +1745,26 @@ impl Store for SqliteStore {
         if let Some(s) = &q.since {
             qb.push(" AND at >= ").push_bind(s.clone());
         }
-        qb.push(" ORDER BY id DESC LIMIT ").push_bind(q.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX)));
-        qb.push(" OFFSET ").push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
-        let rows: Vec<AuditRow> = qb.build_query_as().fetch_all(&self.pool).await.ctx("reading the audit log")?;
+        qb.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(q.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX)));
+        qb.push(" OFFSET ")
+            .push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
+        let rows: Vec<AuditRow> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .ctx("reading the audit log")?;
         rows.into_iter()
             .map(|(id, at, user, action, target, before, after)| {
-                Ok(AuditEntry { id, at, user: user.map(UserId), action, target, before: users::decode_json(id, before)?, after: users::decode_json(id, after)? })
+                Ok(AuditEntry {
+                    id,
+                    at,
+                    user: user.map(UserId),
+                    action,
+                    target,
+                    before: users::decode_json(id, before)?,
+                    after: users::decode_json(id, after)?,
+                })
             })
             .collect()
     }
@@ -1394,15 +1792,22 @@ impl Store for SqliteStore {
     }
 
     async fn job(&self, id: &str) -> Result<Option<crate::JobRecord>, StoreError> {
-        let row: Option<crate::jobs::JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {} FROM jobs WHERE id = $1", crate::jobs::COLS)))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| StoreError::db(format!("reading job '{id}'"), e))?;
+        let row: Option<crate::jobs::JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM jobs WHERE id = $1",
+            crate::jobs::COLS
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| StoreError::db(format!("reading job '{id}'"), e))?;
         row.map(crate::jobs::decode).transpose()
     }
 
-    async fn jobs(&self, owner: Option<&UserId>, limit: usize) -> Result<Vec<crate::JobRecord>, StoreError> {
+    async fn jobs(
+        &self,
+        owner: Option<&UserId>,
+        limit: usize,
+    ) -> Result<Vec<crate::JobRecord>, StoreError> {
         let sql = format!("SELECT {} FROM jobs WHERE ($1 IS NULL OR owner = $1) ORDER BY created DESC, id DESC LIMIT $2", crate::jobs::COLS);
         let rows: Vec<crate::jobs::JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(owner.map(|o| o.as_str()))
@@ -1424,7 +1829,11 @@ impl Store for SqliteStore {
     }
 
     async fn prune_jobs(&self, updated_before: i64) -> Result<u64, StoreError> {
-        let n = sqlx::query("DELETE FROM jobs WHERE updated < $1").bind(updated_before).execute(&self.pool).await.ctx("pruning old jobs")?;
+        let n = sqlx::query("DELETE FROM jobs WHERE updated < $1")
+            .bind(updated_before)
+            .execute(&self.pool)
+            .await
+            .ctx("pruning old jobs")?;
         Ok(n.rows_affected())
     }
 

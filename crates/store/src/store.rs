@@ -21,7 +21,11 @@ pub struct ImportCounts {
 
 /// An edit that committed but did not report the record it wrote (a backend bug).
 fn missing(what: &'static str, id: &str) -> StoreError {
-    StoreError::Corrupt { what, id: id.to_owned(), reason: "the edit committed but returned no record".into() }
+    StoreError::Corrupt {
+        what,
+        id: id.to_owned(),
+        reason: "the edit committed but returned no record".into(),
+    }
 }
 
 /// A gridmap database. Implemented for SQLite and PostgreSQL/PostGIS; both pass the same
@@ -54,13 +58,27 @@ pub trait Store: Send + Sync {
     async fn load_layers(&self, layers: &[Layer]) -> Result<Dataset, StoreError> {
         let mut ds = self.load().await?;
         let keep = |l: Layer| layers.contains(&l);
-        if !keep(Layer::Streets) { ds.streets = Default::default(); }
-        if !keep(Layer::Communities) { ds.communities = Default::default(); }
-        if !keep(Layer::Compounds) { ds.compounds = Default::default(); }
-        if !keep(Layer::Buildings) { ds.buildings = Default::default(); }
-        if !keep(Layer::Facilities) { ds.facilities = Default::default(); }
-        if !keep(Layer::Grids) { ds.grids = Default::default(); }
-        if !keep(Layer::Network) { ds.ways = Default::default(); }
+        if !keep(Layer::Streets) {
+            ds.streets = Default::default();
+        }
+        if !keep(Layer::Communities) {
+            ds.communities = Default::default();
+        }
+        if !keep(Layer::Compounds) {
+            ds.compounds = Default::default();
+        }
+        if !keep(Layer::Buildings) {
+            ds.buildings = Default::default();
+        }
+        if !keep(Layer::Facilities) {
+            ds.facilities = Default::default();
+        }
+        if !keep(Layer::Grids) {
+            ds.grids = Default::default();
+        }
+        if !keep(Layer::Network) {
+            ds.ways = Default::default();
+        }
         Ok(ds)
     }
 
@@ -88,7 +106,11 @@ pub trait Store: Send + Sync {
     /// Errors as the single-purpose methods below ([`StoreError::VersionConflict`],
     /// [`StoreError::NotFound`], [`StoreError::BuildingInOtherGrid`],
     /// [`StoreError::UnknownReference`], …); on any error nothing is written. `audit.at` empty = now.
-    async fn apply_edit(&self, edit: &Edit, audit: Option<&AuditEntry>) -> Result<Applied, StoreError>;
+    async fn apply_edit(
+        &self,
+        edit: &Edit,
+        audit: Option<&AuditEntry>,
+    ) -> Result<Applied, StoreError>;
 
     /// Creates (`expected = None`: must not exist) or replaces (`Some(v)`: stored version must
     /// be `v`) a grid; returns it as stored, with the bumped version (1 for a new grid).
@@ -96,34 +118,98 @@ pub trait Store: Send + Sync {
     /// (replace of a missing grid), [`StoreError::BuildingInOtherGrid`],
     /// [`StoreError::UnknownReference`] (unknown building). [`Store::apply_edit`] without audit.
     async fn put_grid(&self, g: &Grid, expected: Option<i64>) -> Result<Grid, StoreError> {
-        let a = self.apply_edit(&Edit::PutGrid { grid: g.clone(), expected }, None).await?;
+        let a = self
+            .apply_edit(
+                &Edit::PutGrid {
+                    grid: g.clone(),
+                    expected,
+                },
+                None,
+            )
+            .await?;
         a.grid.ok_or_else(|| missing("grid", g.id.as_str()))
     }
     /// Deletes a grid whose stored version is `expected` (`None`: unconditionally).
     async fn delete_grid(&self, id: &GridId, expected: Option<i64>) -> Result<(), StoreError> {
-        self.apply_edit(&Edit::DeleteGrid { id: id.clone(), expected }, None).await.map(|_| ())
+        self.apply_edit(
+            &Edit::DeleteGrid {
+                id: id.clone(),
+                expected,
+            },
+            None,
+        )
+        .await
+        .map(|_| ())
     }
     /// Creates or replaces a facility under the same version rules as [`Store::put_grid`];
     /// returns it with its new version.
-    async fn put_facility(&self, f: &Facility, expected: Option<i64>) -> Result<(Facility, i64), StoreError> {
-        let a = self.apply_edit(&Edit::PutFacility { facility: f.clone(), expected }, None).await?;
+    async fn put_facility(
+        &self,
+        f: &Facility,
+        expected: Option<i64>,
+    ) -> Result<(Facility, i64), StoreError> {
+        let a = self
+            .apply_edit(
+                &Edit::PutFacility {
+                    facility: f.clone(),
+                    expected,
+                },
+                None,
+            )
+            .await?;
         a.facility.ok_or_else(|| missing("facility", f.id.as_str()))
     }
     /// Deletes a facility whose stored version is `expected` (`None`: unconditionally).
-    async fn delete_facility(&self, id: &FacilityId, expected: Option<i64>) -> Result<(), StoreError> {
-        self.apply_edit(&Edit::DeleteFacility { id: id.clone(), expected }, None).await.map(|_| ())
+    async fn delete_facility(
+        &self,
+        id: &FacilityId,
+        expected: Option<i64>,
+    ) -> Result<(), StoreError> {
+        self.apply_edit(
+            &Edit::DeleteFacility {
+                id: id.clone(),
+                expected,
+            },
+            None,
+        )
+        .await
+        .map(|_| ())
     }
     /// Replaces, in one transaction, all grids of `community` (`None`: all grids) by `grids`
     /// (a partition result). Every new grid must belong to `community` when it is given.
     /// A grid id that existed before keeps counting its version (old + 1); new ids start at 1.
-    async fn replace_grids(&self, community: Option<&CommunityId>, grids: &[Grid]) -> Result<(), StoreError> {
-        self.apply_edit(&Edit::ReplaceGrids { community: community.cloned(), grids: grids.to_vec() }, None).await.map(|_| ())
+    async fn replace_grids(
+        &self,
+        community: Option<&CommunityId>,
+        grids: &[Grid],
+    ) -> Result<(), StoreError> {
+        self.apply_edit(
+            &Edit::ReplaceGrids {
+                community: community.cloned(),
+                grids: grids.to_vec(),
+            },
+            None,
+        )
+        .await
+        .map(|_| ())
     }
     /// Replaces a stored building (`expected` = its version; `None` means it must not exist,
     /// i.e. create). A changed household count becomes `HouseholdSource::Edited`. Returns the
     /// stored building and its new version.
-    async fn update_building(&self, b: &Building, expected: Option<i64>) -> Result<(Building, i64), StoreError> {
-        let a = self.apply_edit(&Edit::UpdateBuilding { building: b.clone(), expected }, None).await?;
+    async fn update_building(
+        &self,
+        b: &Building,
+        expected: Option<i64>,
+    ) -> Result<(Building, i64), StoreError> {
+        let a = self
+            .apply_edit(
+                &Edit::UpdateBuilding {
+                    building: b.clone(),
+                    expected,
+                },
+                None,
+            )
+            .await?;
         a.building.ok_or_else(|| missing("building", b.id.as_str()))
     }
 
@@ -139,7 +225,11 @@ pub trait Store: Send + Sync {
     /// process, another server, the CLI) or after `timeout`; returns [`Store::change_head`].
     /// PostgreSQL: `LISTEN gridmap_changes` on one connection kept by the store (reconnecting
     /// on error) plus a head read; SQLite: polls the head every 100 ms.
-    async fn wait_for_change(&self, seen: i64, timeout: std::time::Duration) -> Result<i64, StoreError>;
+    async fn wait_for_change(
+        &self,
+        seen: i64,
+        timeout: std::time::Duration,
+    ) -> Result<i64, StoreError>;
 
     /// The version of every layer: the seq of its newest change (0 when it never changed). It
     /// moves on every write of the layer and never returns to an earlier value (pruning the log
@@ -171,15 +261,38 @@ pub trait Store: Send + Sync {
 
     /// Stores a token of `kind` by its hash ([`crate::hash_token`]) for `user`
     /// ([`StoreError::NotFound`] for an unknown user). `expires_at` in unix seconds; `None` = never.
-    async fn create_token(&self, kind: TokenKind, token_hash: &str, user: &UserId, name: Option<&str>, expires_at: Option<i64>) -> Result<(), StoreError>;
+    async fn create_token(
+        &self,
+        kind: TokenKind,
+        token_hash: &str,
+        user: &UserId,
+        name: Option<&str>,
+        expires_at: Option<i64>,
+    ) -> Result<(), StoreError>;
     /// The enabled user holding an unexpired token of `kind` with this hash.
-    async fn token_user(&self, kind: TokenKind, token_hash: &str) -> Result<Option<User>, StoreError>;
+    async fn token_user(
+        &self,
+        kind: TokenKind,
+        token_hash: &str,
+    ) -> Result<Option<User>, StoreError>;
     /// Forgets a token of `kind` (no error when unknown); returns whether one was deleted.
     async fn delete_token(&self, kind: TokenKind, token_hash: &str) -> Result<bool, StoreError>;
 
     /// A login session that expires at `expires_at_unix`.
-    async fn create_session(&self, token_hash: &str, user: &UserId, expires_at_unix: i64) -> Result<(), StoreError> {
-        self.create_token(TokenKind::Session, token_hash, user, None, Some(expires_at_unix)).await
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: &UserId,
+        expires_at_unix: i64,
+    ) -> Result<(), StoreError> {
+        self.create_token(
+            TokenKind::Session,
+            token_hash,
+            user,
+            None,
+            Some(expires_at_unix),
+        )
+        .await
     }
     /// The user of an unexpired session (`None` when unknown, expired or the user is disabled).
     async fn session_user(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
@@ -189,8 +302,15 @@ pub trait Store: Send + Sync {
         self.delete_token(TokenKind::Session, token_hash).await
     }
     /// An API token, optionally named and expiring.
-    async fn create_api_token(&self, token_hash: &str, user: &UserId, name: Option<&str>, expires_at_unix: Option<i64>) -> Result<(), StoreError> {
-        self.create_token(TokenKind::Api, token_hash, user, name, expires_at_unix).await
+    async fn create_api_token(
+        &self,
+        token_hash: &str,
+        user: &UserId,
+        name: Option<&str>,
+        expires_at_unix: Option<i64>,
+    ) -> Result<(), StoreError> {
+        self.create_token(TokenKind::Api, token_hash, user, name, expires_at_unix)
+            .await
     }
     async fn api_token_user(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
         self.token_user(TokenKind::Api, token_hash).await
@@ -214,7 +334,11 @@ pub trait Store: Send + Sync {
     async fn put_job(&self, job: &crate::JobRecord) -> Result<bool, StoreError>;
     async fn job(&self, id: &str) -> Result<Option<crate::JobRecord>, StoreError>;
     /// The jobs of `owner` (`None`: everyone's), newest first, at most `limit`.
-    async fn jobs(&self, owner: Option<&UserId>, limit: usize) -> Result<Vec<crate::JobRecord>, StoreError>;
+    async fn jobs(
+        &self,
+        owner: Option<&UserId>,
+        limit: usize,
+    ) -> Result<Vec<crate::JobRecord>, StoreError>;
     /// Marks a job dismissed in one statement (its result is deleted; `finished` and `updated`
     /// become now) and returns it; `None` when there is no such job. Dismissing a dismissed job
     /// changes nothing.

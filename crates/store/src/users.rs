@@ -46,7 +46,10 @@ impl TokenKind {
 /// The SHA-256 of `token` as 64 lowercase hex digits: the form every token is stored and looked
 /// up in. Tokens must be long random strings (≥ 128 bits), so an unsalted fast hash suffices.
 pub fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Argon2id (the crate's default parameters) of `password` as a PHC string; empty passwords are
@@ -54,37 +57,61 @@ pub fn hash_token(token: &str) -> String {
 pub fn hash_password(password: &str) -> Result<String, StoreError> {
     use argon2::password_hash::PasswordHasher;
     if password.is_empty() {
-        return Err(StoreError::Invalid { what: "user", id: String::new(), reason: "the password must not be empty".into() });
+        return Err(StoreError::Invalid {
+            what: "user",
+            id: String::new(),
+            reason: "the password must not be empty".into(),
+        });
     }
     argon2::Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| StoreError::Invalid { what: "user", id: String::new(), reason: format!("hashing the password failed: {e}") })
+        .map_err(|e| StoreError::Invalid {
+            what: "user",
+            id: String::new(),
+            reason: format!("hashing the password failed: {e}"),
+        })
 }
 
 /// Whether `password` matches a PHC hash from [`hash_password`] (constant-time compare; a
 /// malformed hash never matches).
 pub fn verify_password(password: &str, phc: &str) -> bool {
     use argon2::password_hash::{phc::PasswordHash, PasswordVerifier};
-    PasswordHash::new(phc).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// `N` bytes from the operating system's random source.
 pub fn random_bytes<const N: usize>() -> Result<[u8; N], StoreError> {
     let mut b = [0u8; N];
-    getrandom::fill(&mut b).map_err(|e| StoreError::Invalid { what: "token", id: String::new(), reason: format!("no OS randomness: {e}") })?;
+    getrandom::fill(&mut b).map_err(|e| StoreError::Invalid {
+        what: "token",
+        id: String::new(),
+        reason: format!("no OS randomness: {e}"),
+    })?;
     Ok(b)
 }
 
 /// A new secret token: `prefix` + 64 hex digits (256 random bits). API tokens use `gm_`,
 /// login sessions `gs_`.
 pub fn new_token(prefix: &str) -> Result<String, StoreError> {
-    Ok(format!("{prefix}{}", random_bytes::<32>()?.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+    Ok(format!(
+        "{prefix}{}",
+        random_bytes::<32>()?
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    ))
 }
 
 /// Seconds since the Unix epoch, now.
 pub fn now_unix() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// `unix` seconds as RFC 3339 UTC (`2026-11-25T18:20:00Z`), the form of [`AuditEntry::at`].
@@ -101,33 +128,76 @@ pub fn rfc3339(unix: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 /// The `at` to store for `e`: its own when given, else now.
 pub(crate) fn audit_time(e: &AuditEntry) -> String {
-    if e.at.is_empty() { rfc3339(now_unix()) } else { e.at.clone() }
+    if e.at.is_empty() {
+        rfc3339(now_unix())
+    } else {
+        e.at.clone()
+    }
 }
 
 pub(crate) fn ids_json<T: AsRef<str>>(ids: &[T]) -> String {
-    serde_json::Value::Array(ids.iter().map(|i| serde_json::Value::String(i.as_ref().to_owned())).collect()).to_string()
+    serde_json::Value::Array(
+        ids.iter()
+            .map(|i| serde_json::Value::String(i.as_ref().to_owned()))
+            .collect(),
+    )
+    .to_string()
 }
 
 fn corrupt(id: &str, reason: impl ToString) -> StoreError {
-    StoreError::Corrupt { what: "user", id: id.to_owned(), reason: reason.to_string() }
+    StoreError::Corrupt {
+        what: "user",
+        id: id.to_owned(),
+        reason: reason.to_string(),
+    }
 }
 
 /// A user from its stored columns.
-pub(crate) fn decode_user(id: String, display_name: Option<String>, role: &str, grids: &str, communities: &str, disabled: bool) -> Result<User, StoreError> {
+pub(crate) fn decode_user(
+    id: String,
+    display_name: Option<String>,
+    role: &str,
+    grids: &str,
+    communities: &str,
+    disabled: bool,
+) -> Result<User, StoreError> {
     let role: Role = role.parse().map_err(|e| corrupt(&id, e))?;
-    let grids: Vec<GridId> = serde_json::from_str(grids).map_err(|e| corrupt(&id, format!("grids: {e}")))?;
-    let communities: Vec<CommunityId> = serde_json::from_str(communities).map_err(|e| corrupt(&id, format!("communities: {e}")))?;
-    Ok(User { id: UserId(id), display_name, role, grids, communities, disabled })
+    let grids: Vec<GridId> =
+        serde_json::from_str(grids).map_err(|e| corrupt(&id, format!("grids: {e}")))?;
+    let communities: Vec<CommunityId> =
+        serde_json::from_str(communities).map_err(|e| corrupt(&id, format!("communities: {e}")))?;
+    Ok(User {
+        id: UserId(id),
+        display_name,
+        role,
+        grids,
+        communities,
+        disabled,
+    })
 }
 
-pub(crate) fn decode_json(id: i64, text: Option<String>) -> Result<Option<serde_json::Value>, StoreError> {
-    text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt { what: "audit entry", id: id.to_string(), reason: e.to_string() }))
-        .transpose()
+pub(crate) fn decode_json(
+    id: i64,
+    text: Option<String>,
+) -> Result<Option<serde_json::Value>, StoreError> {
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| StoreError::Corrupt {
+            what: "audit entry",
+            id: id.to_string(),
+            reason: e.to_string(),
+        })
+    })
+    .transpose()
 }
 
 #[cfg(test)]
@@ -145,10 +215,17 @@ mod tests {
     fn token_hash_is_sha256_hex() {
         let h = hash_password("s3cret").unwrap();
         assert!(h.starts_with("$argon2id$"), "{h}");
-        assert!(verify_password("s3cret", &h) && !verify_password("s3cret ", &h) && !verify_password("s3cret", "not-a-hash"));
+        assert!(
+            verify_password("s3cret", &h)
+                && !verify_password("s3cret ", &h)
+                && !verify_password("s3cret", "not-a-hash")
+        );
         assert!(hash_password("").is_err());
         let (a, b) = (new_token("gm_").unwrap(), new_token("gm_").unwrap());
         assert!(a.starts_with("gm_") && a.len() == 67 && a != b);
-        assert_eq!(hash_token("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            hash_token("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

@@ -6,15 +6,25 @@ use gridmap_model::{Dataset, Grid};
 use std::collections::{HashMap, HashSet};
 
 fn invalid(what: &'static str, id: &str, reason: impl Into<String>) -> StoreError {
-    StoreError::Invalid { what, id: id.to_owned(), reason: reason.into() }
+    StoreError::Invalid {
+        what,
+        id: id.to_owned(),
+        reason: reason.into(),
+    }
 }
 
 /// Fails on the first id that appears twice.
-pub(crate) fn unique_ids<'a>(what: &'static str, ids: impl Iterator<Item = &'a str>) -> Result<(), StoreError> {
+pub(crate) fn unique_ids<'a>(
+    what: &'static str,
+    ids: impl Iterator<Item = &'a str>,
+) -> Result<(), StoreError> {
     let mut seen = HashSet::new();
     for id in ids {
         if !seen.insert(id) {
-            return Err(StoreError::DuplicateId { what, id: id.to_owned() });
+            return Err(StoreError::DuplicateId {
+                what,
+                id: id.to_owned(),
+            });
         }
     }
     Ok(())
@@ -22,7 +32,10 @@ pub(crate) fn unique_ids<'a>(what: &'static str, ids: impl Iterator<Item = &'a s
 
 fn ring_ok(ring: &LineString<f64>) -> Result<(), String> {
     if ring.0.len() < 4 {
-        return Err(format!("a ring has {} points; a closed ring needs at least 4", ring.0.len()));
+        return Err(format!(
+            "a ring has {} points; a closed ring needs at least 4",
+            ring.0.len()
+        ));
     }
     if ring.0.first() != ring.0.last() {
         return Err("a ring is not closed".into());
@@ -30,7 +43,9 @@ fn ring_ok(ring: &LineString<f64>) -> Result<(), String> {
     Ok(())
 }
 
-fn coords_finite<'a>(mut cs: impl Iterator<Item = &'a geo_types::Coord<f64>>) -> Result<(), String> {
+fn coords_finite<'a>(
+    mut cs: impl Iterator<Item = &'a geo_types::Coord<f64>>,
+) -> Result<(), String> {
     match cs.find(|c| !c.x.is_finite() || !c.y.is_finite()) {
         Some(c) => Err(format!("coordinate ({}, {}) is not finite", c.x, c.y)),
         None => Ok(()),
@@ -38,13 +53,19 @@ fn coords_finite<'a>(mut cs: impl Iterator<Item = &'a geo_types::Coord<f64>>) ->
 }
 
 /// A storable polygonal geometry: at least one polygon, closed rings of ≥ 4 finite points.
-pub(crate) fn multipolygon(what: &'static str, id: &str, mp: &MultiPolygon<f64>) -> Result<(), StoreError> {
+pub(crate) fn multipolygon(
+    what: &'static str,
+    id: &str,
+    mp: &MultiPolygon<f64>,
+) -> Result<(), StoreError> {
     if mp.0.is_empty() {
         return Err(invalid(what, id, "geometry has no polygon"));
     }
     for p in &mp.0 {
         for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
-            ring_ok(ring).and_then(|_| coords_finite(ring.0.iter())).map_err(|r| invalid(what, id, r))?;
+            ring_ok(ring)
+                .and_then(|_| coords_finite(ring.0.iter()))
+                .map_err(|r| invalid(what, id, r))?;
         }
     }
     Ok(())
@@ -54,9 +75,17 @@ pub(crate) fn point(what: &'static str, id: &str, p: &Point<f64>) -> Result<(), 
     coords_finite(std::iter::once(&p.0)).map_err(|r| invalid(what, id, r))
 }
 
-pub(crate) fn linestring(what: &'static str, id: &str, ls: &LineString<f64>) -> Result<(), StoreError> {
+pub(crate) fn linestring(
+    what: &'static str,
+    id: &str,
+    ls: &LineString<f64>,
+) -> Result<(), StoreError> {
     if ls.0.len() < 2 {
-        return Err(invalid(what, id, format!("a line needs at least 2 points, has {}", ls.0.len())));
+        return Err(invalid(
+            what,
+            id,
+            format!("a line needs at least 2 points, has {}", ls.0.len()),
+        ));
     }
     coords_finite(ls.0.iter()).map_err(|r| invalid(what, id, r))
 }
@@ -72,7 +101,11 @@ pub(crate) fn grid(g: &Grid) -> Result<(), StoreError> {
     let mut seen = HashSet::new();
     for b in &g.buildings {
         if !seen.insert(b) {
-            return Err(invalid("grid", g.id.as_str(), format!("lists building '{b}' twice")));
+            return Err(invalid(
+                "grid",
+                g.id.as_str(),
+                format!("lists building '{b}' twice"),
+            ));
         }
     }
     Ok(())
@@ -86,7 +119,10 @@ pub(crate) fn grids_disjoint(grids: &[Grid]) -> Result<(), StoreError> {
         grid(g)?;
         for b in &g.buildings {
             if let Some(other) = owner.insert(b.as_str(), g.id.as_str()) {
-                return Err(StoreError::BuildingInOtherGrid { building: b.to_string(), grid: other.to_owned() });
+                return Err(StoreError::BuildingInOtherGrid {
+                    building: b.to_string(),
+                    grid: other.to_owned(),
+                });
             }
         }
     }
@@ -135,7 +171,11 @@ pub(crate) fn building(b: &gridmap_model::Building) -> Result<(), StoreError> {
     }
     if let Some(l) = b.levels {
         if !l.is_finite() {
-            return Err(invalid("building", b.id.as_str(), format!("levels {l} is not finite")));
+            return Err(invalid(
+                "building",
+                b.id.as_str(),
+                format!("levels {l} is not finite"),
+            ));
         }
     }
     Ok(())
@@ -146,11 +186,18 @@ pub(crate) fn envelope(mp: &MultiPolygon<f64>) -> Option<[f64; 4]> {
     envelope_of(mp.0.iter().flat_map(|p| p.exterior().0.iter()))
 }
 
-pub(crate) fn envelope_of<'a>(cs: impl Iterator<Item = &'a geo_types::Coord<f64>>) -> Option<[f64; 4]> {
+pub(crate) fn envelope_of<'a>(
+    cs: impl Iterator<Item = &'a geo_types::Coord<f64>>,
+) -> Option<[f64; 4]> {
     cs.fold(None, |acc, c| {
         Some(match acc {
             None => [c.x, c.y, c.x, c.y],
-            Some([a, b, d, e]) => [f64::min(a, c.x), f64::min(b, c.y), f64::max(d, c.x), f64::max(e, c.y)],
+            Some([a, b, d, e]) => [
+                f64::min(a, c.x),
+                f64::min(b, c.y),
+                f64::max(d, c.x),
+                f64::max(e, c.y),
+            ],
         })
     })
 }

@@ -58,7 +58,13 @@ fn polygon_body(out: &mut Vec<u8>, p: &Polygon<f64>) {
 
 /// WKB of a multipolygon.
 pub fn multipolygon_to_wkb(mp: &MultiPolygon<f64>) -> Vec<u8> {
-    let n: usize = mp.0.iter().map(|p| 9 + 16 * (p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())).sum();
+    let n: usize = mp
+        .0
+        .iter()
+        .map(|p| {
+            9 + 16 * (p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
+        })
+        .sum();
     let mut out = Vec::with_capacity(9 + n);
     header(&mut out, MULTIPOLYGON);
     out.extend_from_slice(&(mp.0.len() as u32).to_le_bytes());
@@ -77,7 +83,11 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn new(buf: &'a [u8]) -> Self {
-        Reader { buf, pos: 0, little: true }
+        Reader {
+            buf,
+            pos: 0,
+            little: true,
+        }
     }
     fn take<const N: usize>(&mut self) -> Result<[u8; N], WkbError> {
         let end = self.pos + N;
@@ -92,11 +102,19 @@ impl<'a> Reader<'a> {
     }
     fn u32(&mut self) -> Result<u32, WkbError> {
         let b = self.take::<4>()?;
-        Ok(if self.little { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) })
+        Ok(if self.little {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        })
     }
     fn f64(&mut self) -> Result<f64, WkbError> {
         let b = self.take::<8>()?;
-        Ok(if self.little { f64::from_le_bytes(b) } else { f64::from_be_bytes(b) })
+        Ok(if self.little {
+            f64::from_le_bytes(b)
+        } else {
+            f64::from_be_bytes(b)
+        })
     }
     /// Reads byte order and type; returns the 2-D base type.
     fn header(&mut self) -> Result<u32, WkbError> {
@@ -108,7 +126,9 @@ impl<'a> Reader<'a> {
         };
         let raw = self.u32()?;
         if raw & (EWKB_Z | EWKB_M) != 0 || (raw % 10_000) >= 1000 {
-            return Err(format!("WKB type {raw:#x} has Z or M coordinates; only 2-D is stored"));
+            return Err(format!(
+                "WKB type {raw:#x} has Z or M coordinates; only 2-D is stored"
+            ));
         }
         if raw & EWKB_SRID != 0 {
             let _srid = self.u32()?;
@@ -120,7 +140,10 @@ impl<'a> Reader<'a> {
         // Every element takes at least 8 bytes (or 1+4 for nested geometries); refuse counts the
         // blob cannot hold instead of allocating for them.
         if n > self.buf.len().saturating_sub(self.pos) {
-            return Err(format!("WKB {what} count {n} exceeds the blob size {}", self.buf.len()));
+            return Err(format!(
+                "WKB {what} count {n} exceeds the blob size {}",
+                self.buf.len()
+            ));
         }
         Ok(n)
     }
@@ -148,7 +171,10 @@ impl<'a> Reader<'a> {
     }
     fn finish<T>(self, value: T) -> Result<T, WkbError> {
         if self.pos != self.buf.len() {
-            return Err(format!("{} trailing bytes after the WKB geometry", self.buf.len() - self.pos));
+            return Err(format!(
+                "{} trailing bytes after the WKB geometry",
+                self.buf.len() - self.pos
+            ));
         }
         Ok(value)
     }
@@ -209,7 +235,14 @@ mod tests {
 
     fn awkward() -> [f64; 6] {
         // Values that a decimal round trip would not keep.
-        [0.1 + 0.2, 116.30_f64.next_up(), -0.0, f64::MIN_POSITIVE, 1e-300, 39.99_f64.next_down()]
+        [
+            0.1 + 0.2,
+            116.30_f64.next_up(),
+            -0.0,
+            f64::MIN_POSITIVE,
+            1e-300,
+            39.99_f64.next_down(),
+        ]
     }
 
     #[test]
@@ -231,7 +264,8 @@ mod tests {
             exterior: [(x: a[0], y: a[1]), (x: a[1], y: a[1]), (x: a[1], y: a[5]), (x: a[0], y: a[1])],
             interiors: [[(x: a[3], y: a[4]), (x: a[4], y: a[4]), (x: a[4], y: a[3]), (x: a[3], y: a[4])]],
         );
-        let second = polygon![(x: 1.0, y: 2.0), (x: 3.0, y: 2.0), (x: 3.0, y: 5.0), (x: 1.0, y: 2.0)];
+        let second =
+            polygon![(x: 1.0, y: 2.0), (x: 3.0, y: 2.0), (x: 3.0, y: 5.0), (x: 1.0, y: 2.0)];
         let mp = MultiPolygon(vec![outer, second]);
         let back = multipolygon_from_wkb(&multipolygon_to_wkb(&mp)).unwrap();
         assert_eq!(back, mp);
@@ -273,7 +307,9 @@ mod tests {
 
     #[test]
     fn truncated_wrong_typed_and_3d_blobs_are_rejected_with_a_reason() {
-        let wkb = multipolygon_to_wkb(&MultiPolygon(vec![polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 0.0, y: 0.0)]]));
+        let wkb = multipolygon_to_wkb(&MultiPolygon(vec![
+            polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 0.0, y: 0.0)],
+        ]));
         let e = multipolygon_from_wkb(&wkb[..wkb.len() - 3]).unwrap_err();
         assert!(e.contains("truncated"), "{e}");
         let e = point_from_wkb(&wkb).unwrap_err();

@@ -13,7 +13,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 fn admin_url() -> String {
-    std::env::var("GRIDMAP_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("GRIDMAP_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 async fn admin() -> sqlx::PgConnection {
@@ -35,10 +36,19 @@ where
         eprintln!("{name}: skipped (GRIDMAP_SKIP_PG=1)");
         return;
     }
-    let db = format!("gridmap_test_{}_{:08x}", name.chars().take(30).collect::<String>(), fastrand::u32(..));
+    let db = format!(
+        "gridmap_test_{}_{:08x}",
+        name.chars().take(30).collect::<String>(),
+        fastrand::u32(..)
+    );
     let mut conn = admin().await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{db}\""))).execute(&mut conn).await.expect("CREATE DATABASE");
-    let base = PgConnectOptions::from_str(&admin_url()).expect("url").database(&db);
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{db}\"")))
+        .execute(&mut conn)
+        .await
+        .expect("CREATE DATABASE");
+    let base = PgConnectOptions::from_str(&admin_url())
+        .expect("url")
+        .database(&db);
     let url = base.to_url_lossy().to_string();
     let outcome = match gridmap_store::open(&url).await {
         Ok(store) => {
@@ -52,7 +62,11 @@ where
             "opening the PostGIS store failed (is postgresql-15-postgis-3 installed? set GRIDMAP_SKIP_PG=1 to skip): {e}"
         )) as Box<dyn std::any::Any + Send>),
     };
-    let drop = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))).execute(&mut conn).await;
+    let drop = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"
+    )))
+    .execute(&mut conn)
+    .await;
     let _ = conn.close().await;
     if let Err(p) = outcome {
         std::panic::resume_unwind(p);

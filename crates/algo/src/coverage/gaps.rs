@@ -30,7 +30,12 @@ pub struct GapOptions {
 
 impl Default for GapOptions {
     fn default() -> Self {
-        Self { link_m: 150.0, margin_m: 20.0, cell_m: 4.0, min_households: 0 }
+        Self {
+            link_m: 150.0,
+            margin_m: 20.0,
+            cell_m: 4.0,
+            min_households: 0,
+        }
     }
 }
 
@@ -63,7 +68,13 @@ impl CoverageEngine {
     /// Gap areas of buildings not covered within `minutes`, largest (by households) first.
     /// `buildings` are the ones the engine was built from (same order): their footprints shape
     /// the gap outlines (the engine keeps only access points); an empty slice outlines points.
-    pub fn gaps(&self, cov: &KindCoverage, minutes: f64, opts: &GapOptions, buildings: &[Building]) -> Result<Vec<GapArea>, AlgoError> {
+    pub fn gaps(
+        &self,
+        cov: &KindCoverage,
+        minutes: f64,
+        opts: &GapOptions,
+        buildings: &[Building],
+    ) -> Result<Vec<GapArea>, AlgoError> {
         self.gaps_within_groups(cov, minutes, opts, buildings, |_| Some(()))
     }
 
@@ -79,9 +90,17 @@ impl CoverageEngine {
         group_of: impl Fn(usize) -> Option<K>,
     ) -> Result<Vec<GapArea>, AlgoError> {
         let limit = self.threshold_m(cov, minutes)?;
-        for (name, v) in [("link_m", opts.link_m), ("margin_m", opts.margin_m), ("cell_m", opts.cell_m)] {
+        for (name, v) in [
+            ("link_m", opts.link_m),
+            ("margin_m", opts.margin_m),
+            ("cell_m", opts.cell_m),
+        ] {
             if !(v.is_finite() && v > 0.0) {
-                return Err(AlgoError::InvalidParameter { name, value: v.to_string(), expected: "finite metres > 0" });
+                return Err(AlgoError::InvalidParameter {
+                    name,
+                    value: v.to_string(),
+                    expected: "finite metres > 0",
+                });
             }
         }
         let proj = *self.network().projection();
@@ -106,8 +125,12 @@ impl CoverageEngine {
             })
             .collect();
         let groups: Vec<Option<K>> = members.iter().map(|&i| group_of(i)).collect();
-        let tree: RTree<GeomWithData<[f64; 2], u32>> =
-            RTree::bulk_load(xy.iter().enumerate().map(|(k, p)| GeomWithData::new(*p, k as u32)).collect());
+        let tree: RTree<GeomWithData<[f64; 2], u32>> = RTree::bulk_load(
+            xy.iter()
+                .enumerate()
+                .map(|(k, p)| GeomWithData::new(*p, k as u32))
+                .collect(),
+        );
         let mut parent: Vec<u32> = (0..members.len() as u32).collect();
         let link2 = opts.link_m * opts.link_m;
         // the links that joined two groups form a spanning forest: drawn as corridors
@@ -124,24 +147,36 @@ impl CoverageEngine {
                 }
             }
         }
-        let mut links_of: std::collections::HashMap<u32, Vec<(usize, usize)>> = std::collections::HashMap::new();
+        let mut links_of: std::collections::HashMap<u32, Vec<(usize, usize)>> =
+            std::collections::HashMap::new();
         for (a, b) in links {
             let root = find(&mut parent, a as u32);
             links_of.entry(root).or_default().push((a, b));
         }
-        let mut clusters: std::collections::BTreeMap<u32, Vec<usize>> = std::collections::BTreeMap::new();
+        let mut clusters: std::collections::BTreeMap<u32, Vec<usize>> =
+            std::collections::BTreeMap::new();
         for k in 0..members.len() {
             let root = find(&mut parent, k as u32);
             clusters.entry(root).or_default().push(k);
         }
         let mut gaps: Vec<GapArea> = Vec::new();
         for (root, ks) in clusters {
-            let households: u64 = ks.iter().map(|&k| u64::from(self.buildings[members[k]].households)).sum();
+            let households: u64 = ks
+                .iter()
+                .map(|&k| u64::from(self.buildings[members[k]].households))
+                .sum();
             if households < opts.min_households {
                 continue;
             }
-            let elderly: u64 = ks.iter().filter_map(|&k| self.buildings[members[k]].elderly).map(u64::from).sum();
-            let weight: f64 = ks.iter().map(|&k| f64::from(self.buildings[members[k]].households.max(1))).sum();
+            let elderly: u64 = ks
+                .iter()
+                .filter_map(|&k| self.buildings[members[k]].elderly)
+                .map(u64::from)
+                .sum();
+            let weight: f64 = ks
+                .iter()
+                .map(|&k| f64::from(self.buildings[members[k]].households.max(1)))
+                .sum();
             let (mut cx, mut cy) = (0.0, 0.0);
             for &k in &ks {
                 let w = f64::from(self.buildings[members[k]].households.max(1)) / weight;
@@ -155,14 +190,24 @@ impl CoverageEngine {
                 rank: 0,
                 households,
                 elderly,
-                buildings: ks.iter().map(|&k| self.buildings[members[k]].id.clone()).collect(),
-                unplaced_buildings: ks.iter().filter(|&&k| self.buildings[members[k]].placement.is_err()).count(),
+                buildings: ks
+                    .iter()
+                    .map(|&k| self.buildings[members[k]].id.clone())
+                    .collect(),
+                unplaced_buildings: ks
+                    .iter()
+                    .filter(|&&k| self.buildings[members[k]].placement.is_err())
+                    .count(),
                 area_m2: area,
                 centre: [clon, clat],
                 polygon: unproject(polys, &proj),
             });
         }
-        gaps.sort_by(|a, b| b.households.cmp(&a.households).then(b.buildings.len().cmp(&a.buildings.len())));
+        gaps.sort_by(|a, b| {
+            b.households
+                .cmp(&a.households)
+                .then(b.buildings.len().cmp(&a.buildings.len()))
+        });
         for (r, g) in gaps.iter_mut().enumerate() {
             g.rank = r + 1;
         }
@@ -179,11 +224,14 @@ impl CoverageEngine {
         opts: &GapOptions,
         buildings: &[Building],
     ) -> (Vec<geo_types::Polygon<f64>>, f64) {
-        let mut segs: Vec<([f64; 2], [f64; 2])> = links.iter().map(|&(a, b)| (xy[a], xy[b])).collect();
+        let mut segs: Vec<([f64; 2], [f64; 2])> =
+            links.iter().map(|&(a, b)| (xy[a], xy[b])).collect();
         for &k in ks {
             segs.push((xy[k], xy[k]));
             let site = &self.buildings[members[k]];
-            let Some(b) = buildings.get(members[k]).filter(|b| b.id == site.id) else { continue };
+            let Some(b) = buildings.get(members[k]).filter(|b| b.id == site.id) else {
+                continue;
+            };
             for poly in &b.footprint.0 {
                 for c in poly.exterior().0.windows(2) {
                     let (ax, ay) = proj.project(c[0].x, c[0].y);

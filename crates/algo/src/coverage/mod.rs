@@ -103,10 +103,14 @@ impl WalkProfile {
     pub const STANDARD_KMH: f64 = 4.5;
     pub const ELDERLY_KMH: f64 = 3.0;
     pub fn standard() -> Self {
-        Self { speed_kmh: Self::STANDARD_KMH }
+        Self {
+            speed_kmh: Self::STANDARD_KMH,
+        }
     }
     pub fn elderly() -> Self {
-        Self { speed_kmh: Self::ELDERLY_KMH }
+        Self {
+            speed_kmh: Self::ELDERLY_KMH,
+        }
     }
     /// A custom speed; must be finite and > 0.
     pub fn new(speed_kmh: f64) -> Result<Self, AlgoError> {
@@ -141,7 +145,10 @@ pub struct CoverageOptions {
 impl Default for CoverageOptions {
     /// Nearest node, any component, 300 m maximum snap, no access legs (see the module docs).
     fn default() -> Self {
-        Self { snap: SnapOptions::default(), access_legs: false }
+        Self {
+            snap: SnapOptions::default(),
+            access_legs: false,
+        }
     }
 }
 
@@ -149,7 +156,11 @@ impl CoverageOptions {
     /// The scipy oracle's semantics: nearest node of any component, no access legs, no maximum.
     pub fn oracle() -> Self {
         Self {
-            snap: SnapOptions { mode: SnapMode::Node, max_distance_m: f64::INFINITY, ..SnapOptions::default() },
+            snap: SnapOptions {
+                mode: SnapMode::Node,
+                max_distance_m: f64::INFINITY,
+                ..SnapOptions::default()
+            },
             access_legs: false,
         }
     }
@@ -211,7 +222,10 @@ impl KindCoverage {
     }
     /// Sources still on the graph: (label, snap).
     pub fn placed_sources(&self) -> impl Iterator<Item = (u32, &Snap)> {
-        self.source_snaps.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|s| (i as u32, s)))
+        self.source_snaps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (i as u32, s)))
     }
 }
 
@@ -284,9 +298,21 @@ impl CoverageEngine {
         facilities: &[Facility],
         options: CoverageOptions,
     ) -> Self {
-        let buildings = buildings.iter().map(|b| Self::site_of(&network, &options, b)).collect::<Vec<_>>();
-        let facilities = facilities.iter().map(|f| Self::facility_site(&network, &options, f)).collect();
-        Self { network, options, buildings: Arc::new(buildings), facilities, cache: Mutex::new(HashMap::new()) }
+        let buildings = buildings
+            .iter()
+            .map(|b| Self::site_of(&network, &options, b))
+            .collect::<Vec<_>>();
+        let facilities = facilities
+            .iter()
+            .map(|f| Self::facility_site(&network, &options, f))
+            .collect();
+        Self {
+            network,
+            options,
+            buildings: Arc::new(buildings),
+            facilities,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// An engine over already snapped buildings (from [`CoverageEngine::buildings`] of an engine
@@ -297,8 +323,17 @@ impl CoverageEngine {
         facilities: &[Facility],
         options: CoverageOptions,
     ) -> Self {
-        let facilities = facilities.iter().map(|f| Self::facility_site(&network, &options, f)).collect();
-        Self { network, options, buildings: Arc::new(buildings), facilities, cache: Mutex::new(HashMap::new()) }
+        let facilities = facilities
+            .iter()
+            .map(|f| Self::facility_site(&network, &options, f))
+            .collect();
+        Self {
+            network,
+            options,
+            buildings: Arc::new(buildings),
+            facilities,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     fn site_of(network: &WalkingNetwork, options: &CoverageOptions, b: &Building) -> BuildingSite {
@@ -316,7 +351,11 @@ impl CoverageEngine {
         }
     }
 
-    fn facility_site(network: &WalkingNetwork, options: &CoverageOptions, f: &Facility) -> FacilitySite {
+    fn facility_site(
+        network: &WalkingNetwork,
+        options: &CoverageOptions,
+        f: &Facility,
+    ) -> FacilitySite {
         let location = [f.location.x(), f.location.y()];
         FacilitySite {
             id: f.id.clone(),
@@ -354,20 +393,28 @@ impl CoverageEngine {
     ) -> Result<Arc<KindCoverage>, AlgoError> {
         let profile = WalkProfile::new(profile.speed_kmh)?;
         check_minutes("max_minutes", max_minutes)?;
-        let key: CacheKey = (kind.cloned(), profile.speed_kmh.to_bits(), max_minutes.to_bits());
+        let key: CacheKey = (
+            kind.cloned(),
+            profile.speed_kmh.to_bits(),
+            max_minutes.to_bits(),
+        );
         {
             let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(c) = cache.get(&key) {
                 return Ok(c.clone());
             }
             if let Some(c) = cache.iter().find_map(|((k, s, m), c)| {
-                (k.as_ref() == kind && *s == key.1 && f64::from_bits(*m) >= max_minutes).then_some(c)
+                (k.as_ref() == kind && *s == key.1 && f64::from_bits(*m) >= max_minutes)
+                    .then_some(c)
             }) {
                 return Ok(c.clone());
             }
         }
         let cov = Arc::new(self.compute(kind, profile, max_minutes));
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, cov.clone());
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, cov.clone());
         Ok(cov)
     }
 
@@ -376,12 +423,21 @@ impl CoverageEngine {
         self.cache.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
-    fn compute(&self, kind: Option<&FacilityKind>, profile: WalkProfile, max_minutes: f64) -> KindCoverage {
+    fn compute(
+        &self,
+        kind: Option<&FacilityKind>,
+        profile: WalkProfile,
+        max_minutes: f64,
+    ) -> KindCoverage {
         let bound_m = profile.limit_m(max_minutes);
         let mut source_ids = Vec::new();
         let mut source_snaps = Vec::new();
         let mut unplaced_facilities = Vec::new();
-        for f in self.facilities.iter().filter(|f| kind.is_none_or(|k| &f.kind == k)) {
+        for f in self
+            .facilities
+            .iter()
+            .filter(|f| kind.is_none_or(|k| &f.kind == k))
+        {
             match &f.placement {
                 Ok(s) => {
                     source_ids.push(f.id.clone());
@@ -404,15 +460,22 @@ impl CoverageEngine {
             nodes: NodeTimes::unreached(self.network.node_count()),
             source_snaps,
         };
-        let seeds: Vec<Seed> =
-            cov.placed_sources().flat_map(|(label, s)| self.seeds_of(label, s)).collect();
+        let seeds: Vec<Seed> = cov
+            .placed_sources()
+            .flat_map(|(label, s)| self.seeds_of(label, s))
+            .collect();
         improve(&self.network, &mut cov.nodes, &seeds, bound_m, |_| true);
         self.assign_buildings(&mut cov);
         cov
     }
 
     /// Why a coverage with `placed` and `unplaced` facilities of `kind` is empty or partial.
-    pub(crate) fn note_for(&self, kind: Option<&FacilityKind>, placed: usize, unplaced: usize) -> Option<String> {
+    pub(crate) fn note_for(
+        &self,
+        kind: Option<&FacilityKind>,
+        placed: usize,
+        unplaced: usize,
+    ) -> Option<String> {
         let kind_name = kind.map_or("any kind".to_owned(), |k| k.as_str().to_owned());
         if self.network.is_empty() {
             Some("the walking network is empty: no building can be reached".to_owned())
@@ -433,10 +496,22 @@ impl CoverageEngine {
     /// The graph starts of a source snapped at `s`: both ends of its edge.
     pub(crate) fn seeds_of(&self, label: u32, s: &Snap) -> [Seed; 2] {
         let e = self.network.edge(s.edge);
-        let leg = if self.options.access_legs { s.distance_m } else { 0.0 };
+        let leg = if self.options.access_legs {
+            s.distance_m
+        } else {
+            0.0
+        };
         [
-            Seed { node: e.u, dist_m: leg + s.offset_m, source: label },
-            Seed { node: e.v, dist_m: leg + (e.length_m - s.offset_m).max(0.0), source: label },
+            Seed {
+                node: e.u,
+                dist_m: leg + s.offset_m,
+                source: label,
+            },
+            Seed {
+                node: e.v,
+                dist_m: leg + (e.length_m - s.offset_m).max(0.0),
+                source: label,
+            },
         ]
     }
 
@@ -446,7 +521,10 @@ impl CoverageEngine {
         let mut on_edge: HashMap<u32, Vec<(f64, f64, u32)>> = HashMap::new();
         for (label, s) in cov.placed_sources() {
             let leg = if legs { s.distance_m } else { 0.0 };
-            on_edge.entry(s.edge).or_default().push((s.offset_m, leg, label));
+            on_edge
+                .entry(s.edge)
+                .or_default()
+                .push((s.offset_m, leg, label));
         }
         let n = self.buildings.len();
         cov.building_m = vec![f64::INFINITY; n];
@@ -481,7 +559,11 @@ impl CoverageEngine {
     }
 
     /// Per-building minutes at `minutes` (≤ the coverage's bound): one row per building, in input order.
-    pub fn building_times(&self, cov: &KindCoverage, minutes: f64) -> Result<Vec<BuildingTime>, AlgoError> {
+    pub fn building_times(
+        &self,
+        cov: &KindCoverage,
+        minutes: f64,
+    ) -> Result<Vec<BuildingTime>, AlgoError> {
         let limit = self.threshold_m(cov, minutes)?;
         Ok(self
             .buildings
@@ -535,6 +617,10 @@ fn check_minutes(name: &'static str, minutes: f64) -> Result<(), AlgoError> {
     if minutes.is_finite() && minutes >= 0.0 {
         Ok(())
     } else {
-        Err(AlgoError::InvalidParameter { name, value: minutes.to_string(), expected: "finite minutes ≥ 0" })
+        Err(AlgoError::InvalidParameter {
+            name,
+            value: minutes.to_string(),
+            expected: "finite minutes ≥ 0",
+        })
     }
 }

@@ -90,7 +90,13 @@ impl PreparedSites {
 impl CoverageEngine {
     /// The building snaps of this engine, to keep for [`CoverageEngine::from_prepared`].
     pub fn prepared_sites(&self) -> PreparedSites {
-        PreparedSites { sites: self.buildings.iter().map(|b| (b.location, Placement::from(&b.placement))).collect() }
+        PreparedSites {
+            sites: self
+                .buildings
+                .iter()
+                .map(|b| (b.location, Placement::from(&b.placement)))
+                .collect(),
+        }
     }
 
     /// An engine from kept snaps. A kept snap is used for the building at the same position
@@ -127,6 +133,9 @@ impl CoverageEngine {
                 }
             })
             .collect();
-        (Self::with_buildings(network, sites, facilities, options), resnapped)
+        (
+            Self::with_buildings(network, sites, facilities, options),
+            resnapped,
+        )
     }
 }

@@ -43,8 +43,17 @@ impl CoverageEngine {
         thresholds: &[f64],
         group_of: impl Fn(usize) -> Option<K>,
     ) -> Result<CoverageStats<K>, AlgoError> {
-        let limits: Vec<f64> = thresholds.iter().map(|m| self.threshold_m(cov, *m)).collect::<Result<_, _>>()?;
-        let blank: Vec<Tally> = thresholds.iter().map(|m| Tally { minutes: *m, ..Tally::default() }).collect();
+        let limits: Vec<f64> = thresholds
+            .iter()
+            .map(|m| self.threshold_m(cov, *m))
+            .collect::<Result<_, _>>()?;
+        let blank: Vec<Tally> = thresholds
+            .iter()
+            .map(|m| Tally {
+                minutes: *m,
+                ..Tally::default()
+            })
+            .collect();
         let mut overall = blank.clone();
         let mut groups: BTreeMap<K, Vec<Tally>> = BTreeMap::new();
         for (i, b) in self.buildings.iter().enumerate() {
@@ -88,7 +97,10 @@ impl CoverageEngine {
         pct(&mut overall);
         groups.values_mut().for_each(pct);
         Ok(CoverageStats {
-            kind: cov.kind.as_ref().map_or("all".to_owned(), |k| k.as_str().to_owned()),
+            kind: cov
+                .kind
+                .as_ref()
+                .map_or("all".to_owned(), |k| k.as_str().to_owned()),
             speed_kmh: cov.profile.speed_kmh,
             overall,
             groups,

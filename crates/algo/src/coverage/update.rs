@@ -35,7 +35,9 @@ impl CoverageEngine {
             if !changed.is_empty() {
                 let sites = Arc::make_mut(&mut buildings);
                 for &i in changed {
-                    let (Some(b), Some(old)) = (new.get(i), sites.get(i)) else { continue };
+                    let (Some(b), Some(old)) = (new.get(i), sites.get(i)) else {
+                        continue;
+                    };
                     let location = b.access_point().map(|p| [p.x(), p.y()]);
                     if location == old.location {
                         let placement = old.placement.clone();
@@ -44,7 +46,7 @@ impl CoverageEngine {
                             households: b.households,
                             elderly: b.elderly,
                             location,
-                                            placement,
+                            placement,
                         };
                     } else {
                         sites[i] = Self::site_of(&self.network, &self.options, b);
@@ -54,13 +56,16 @@ impl CoverageEngine {
             }
         }
         // facilities: reuse the snap of every one whose kind and location did not change
-        let old_by_id: HashMap<&FacilityId, &FacilitySite> = self.facilities.iter().map(|f| (&f.id, f)).collect();
+        let old_by_id: HashMap<&FacilityId, &FacilitySite> =
+            self.facilities.iter().map(|f| (&f.id, f)).collect();
         let mut facilities = Vec::with_capacity(changes.facilities.len());
         let mut changed: HashSet<FacilityId> = HashSet::new();
         for f in changes.facilities {
             let location = [f.location.x(), f.location.y()];
             match old_by_id.get(&f.id) {
-                Some(o) if o.kind == f.kind && o.location == location => facilities.push((*o).clone()),
+                Some(o) if o.kind == f.kind && o.location == location => {
+                    facilities.push((*o).clone())
+                }
                 _ => {
                     changed.insert(f.id.clone());
                     facilities.push(Self::facility_site(&self.network, &self.options, f));
@@ -95,12 +100,22 @@ impl CoverageEngine {
     }
 
     /// `cov` (computed by `old`) updated for the changed facilities of this engine.
-    fn carry_over(&self, old: &CoverageEngine, cov: &KindCoverage, changed: &HashSet<FacilityId>, moved_buildings: bool) -> KindCoverage {
+    fn carry_over(
+        &self,
+        old: &CoverageEngine,
+        cov: &KindCoverage,
+        changed: &HashSet<FacilityId>,
+        moved_buildings: bool,
+    ) -> KindCoverage {
         let of_kind = |k: &gridmap_model::FacilityKind| cov.kind.as_ref().is_none_or(|c| c == k);
         let mut c = cov.clone();
         let mut touched = false;
         // 1. removals (and the old place of moved ones) first: each re-searches its region
-        for f in old.facilities.iter().filter(|f| changed.contains(&f.id) && of_kind(&f.kind)) {
+        for f in old
+            .facilities
+            .iter()
+            .filter(|f| changed.contains(&f.id) && of_kind(&f.kind))
+        {
             touched = true;
             if f.placement.is_ok() {
                 let _ = self.remove_source(&mut c, &f.id);
@@ -109,7 +124,11 @@ impl CoverageEngine {
             }
         }
         // 2. additions (and the new place of moved ones)
-        for f in self.facilities.iter().filter(|f| changed.contains(&f.id) && of_kind(&f.kind)) {
+        for f in self
+            .facilities
+            .iter()
+            .filter(|f| changed.contains(&f.id) && of_kind(&f.kind))
+        {
             touched = true;
             match &f.placement {
                 Ok(s) => self.add_snapped(&mut c, &f.id, s),
@@ -118,7 +137,11 @@ impl CoverageEngine {
         }
         if touched {
             compact_labels(&mut c);
-            c.note = self.note_for(c.kind.as_ref(), c.source_ids.len(), c.unplaced_facilities.len());
+            c.note = self.note_for(
+                c.kind.as_ref(),
+                c.source_ids.len(),
+                c.unplaced_facilities.len(),
+            );
         }
         if touched || moved_buildings {
             self.assign_buildings(&mut c);
@@ -141,7 +164,12 @@ fn compact_labels(c: &mut KindCoverage) {
             snaps.push(Some(*s));
         }
     }
-    for s in c.nodes.source.iter_mut().chain(c.building_source.iter_mut()) {
+    for s in c
+        .nodes
+        .source
+        .iter_mut()
+        .chain(c.building_source.iter_mut())
+    {
         if *s != NO_SOURCE {
             *s = map.get(*s as usize).copied().unwrap_or(NO_SOURCE);
         }

@@ -45,7 +45,12 @@ pub struct WhatIfResult {
 
 impl CoverageEngine {
     /// Applies `change` to `cov` and compares coverage at `minutes` (≤ the coverage's bound).
-    pub fn what_if(&self, cov: &KindCoverage, change: &Change, minutes: f64) -> Result<WhatIfResult, AlgoError> {
+    pub fn what_if(
+        &self,
+        cov: &KindCoverage,
+        change: &Change,
+        minutes: f64,
+    ) -> Result<WhatIfResult, AlgoError> {
         let limit = self.threshold_m(cov, minutes)?;
         let mut after = cov.clone();
         let mut new_site = None;
@@ -74,7 +79,10 @@ impl CoverageEngine {
             after,
         };
         for (i, b) in self.buildings.iter().enumerate() {
-            let (was, is) = (Self::covered(cov, i, limit), Self::covered(&r.after, i, limit));
+            let (was, is) = (
+                Self::covered(cov, i, limit),
+                Self::covered(&r.after, i, limit),
+            );
             let hh = u64::from(b.households);
             if was {
                 r.covered_households_before += hh;
@@ -122,7 +130,11 @@ impl CoverageEngine {
         improve(&self.network, &mut cov.nodes, &seeds, cov.bound_m, |_| true);
     }
 
-    pub(crate) fn remove_source(&self, cov: &mut KindCoverage, id: &FacilityId) -> Result<(), AlgoError> {
+    pub(crate) fn remove_source(
+        &self,
+        cov: &mut KindCoverage,
+        id: &FacilityId,
+    ) -> Result<(), AlgoError> {
         let Some(r) = (0..cov.source_ids.len())
             .find(|&l| &cov.source_ids[l] == id && cov.source_snaps[l].is_some())
             .map(|l| l as u32)
@@ -162,17 +174,31 @@ impl CoverageEngine {
             }
         }
         for (label, s) in cov.placed_sources() {
-            seeds.extend(self.seeds_of(label, s).into_iter().filter(|sd| in_region[sd.node as usize]));
+            seeds.extend(
+                self.seeds_of(label, s)
+                    .into_iter()
+                    .filter(|sd| in_region[sd.node as usize]),
+            );
         }
-        improve(&self.network, &mut cov.nodes, &seeds, cov.bound_m, |x| in_region[x as usize]);
+        improve(&self.network, &mut cov.nodes, &seeds, cov.bound_m, |x| {
+            in_region[x as usize]
+        });
         Ok(())
     }
 }
 
 fn check_location(id: &FacilityId, lon: f64, lat: f64) -> Result<(), AlgoError> {
-    if lon.is_finite() && lat.is_finite() && (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) {
+    if lon.is_finite()
+        && lat.is_finite()
+        && (-180.0..=180.0).contains(&lon)
+        && (-90.0..=90.0).contains(&lat)
+    {
         Ok(())
     } else {
-        Err(AlgoError::InvalidLocation { id: id.to_string(), lon, lat })
+        Err(AlgoError::InvalidLocation {
+            id: id.to_string(),
+            lon,
+            lat,
+        })
     }
 }

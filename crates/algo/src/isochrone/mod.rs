@@ -43,7 +43,13 @@ pub struct IsochroneOptions {
 
 impl Default for IsochroneOptions {
     fn default() -> Self {
-        Self { levels_min: vec![5.0, 10.0, 15.0], half_width_m: 30.0, cell_m: 10.0, fill_holes_m2: 20_000.0, simplify_m: 5.0 }
+        Self {
+            levels_min: vec![5.0, 10.0, 15.0],
+            half_width_m: 30.0,
+            cell_m: 10.0,
+            fill_holes_m2: 20_000.0,
+            simplify_m: 5.0,
+        }
     }
 }
 
@@ -75,7 +81,10 @@ pub fn isochrone_bands(
     let max_m = profile.limit_m(max_min);
     let mut on_edge: HashMap<u32, Vec<OnEdge>> = HashMap::new();
     for (s, leg) in sources {
-        on_edge.entry(s.edge).or_default().push(OnEdge { offset_m: s.offset_m, start_m: *leg });
+        on_edge.entry(s.edge).or_default().push(OnEdge {
+            offset_m: s.offset_m,
+            start_m: *leg,
+        });
     }
     // reached edges and their extent
     let mut reached: Vec<u32> = Vec::new();
@@ -83,7 +92,9 @@ pub fn isochrone_bands(
     for (e, ed) in net.edges().iter().enumerate() {
         let e = e as u32;
         let near = times.dist[ed.u as usize].min(times.dist[ed.v as usize]);
-        let own = on_edge.get(&e).map_or(f64::INFINITY, |l| l.iter().map(|o| o.start_m).fold(f64::INFINITY, f64::min));
+        let own = on_edge.get(&e).map_or(f64::INFINITY, |l| {
+            l.iter().map(|o| o.start_m).fold(f64::INFINITY, f64::min)
+        });
         if near.min(own) > max_m {
             continue;
         }
@@ -96,13 +107,24 @@ pub fn isochrone_bands(
     let mut levels: Vec<f64> = opts.levels_min.clone();
     levels.sort_by(f64::total_cmp);
     if reached.is_empty() {
-        return Ok(levels.into_iter().map(|m| IsochroneBand { minutes: m, area_m2: 0.0, polygon: MultiPolygon(vec![]) }).collect());
+        return Ok(levels
+            .into_iter()
+            .map(|m| IsochroneBand {
+                minutes: m,
+                area_m2: 0.0,
+                polygon: MultiPolygon(vec![]),
+            })
+            .collect());
     }
     let mut r = raster::Raster::covering(lo, hi, opts.half_width_m, opts.cell_m);
     let none: Vec<OnEdge> = Vec::new();
     for e in reached {
         let ed = net.edge(e);
-        let (du, dv, len) = (times.dist[ed.u as usize], times.dist[ed.v as usize], ed.length_m);
+        let (du, dv, len) = (
+            times.dist[ed.u as usize],
+            times.dist[ed.v as usize],
+            ed.length_m,
+        );
         let own = on_edge.get(&e).unwrap_or(&none);
         // walking distance at offset s along the edge: concave except at sources (V shapes)
         let at = |s: f64| {
@@ -117,12 +139,18 @@ pub fn isochrone_bands(
             let (a, b) = (xy[k], xy[k + 1]);
             let geo_len = ((b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)).sqrt();
             let (o0, o1) = (off[k], off[k + 1]);
-            let ratio = if geo_len > 0.0 { (o1 - o0) / geo_len } else { 0.0 };
+            let ratio = if geo_len > 0.0 {
+                (o1 - o0) / geo_len
+            } else {
+                0.0
+            };
             if own.is_empty() {
                 // fast path: f(s) = min(du + o0 + ratio·s, dv + len − o0 − ratio·s); over [s1, s2]
                 // the rising branch is lowest at s1 and the falling one at s2
                 let (c1, c2) = (du + o0, dv + (len - o0));
-                r.burn_segment(a, b, opts.half_width_m, |s1, s2| (c1 + ratio * s1).min(c2 - ratio * s2));
+                r.burn_segment(a, b, opts.half_width_m, |s1, s2| {
+                    (c1 + ratio * s1).min(c2 - ratio * s2)
+                });
             } else {
                 let to_off = |s: f64| o0 + s * ratio;
                 r.burn_segment(a, b, opts.half_width_m, |s1, s2| {
@@ -144,7 +172,11 @@ pub fn isochrone_bands(
         .map(|m| {
             let mask = r.mask(profile.limit_m(m), opts.fill_holes_m2);
             let (polys, area) = r.polygons(&mask, tolerance.max(r.cell_m() * 0.5));
-            IsochroneBand { minutes: m, area_m2: area, polygon: raster::unproject(polys, net.projection()) }
+            IsochroneBand {
+                minutes: m,
+                area_m2: area,
+                polygon: raster::unproject(polys, net.projection()),
+            }
         })
         .collect())
 }
@@ -152,17 +184,37 @@ pub fn isochrone_bands(
 /// A site that could not be placed on the network reaches nothing: empty bands, not an error.
 fn empty_bands(opts: &IsochroneOptions) -> Result<Vec<IsochroneBand>, AlgoError> {
     check(opts)?;
-    Ok(opts.levels_min.iter().map(|m| IsochroneBand { minutes: *m, area_m2: 0.0, polygon: MultiPolygon(vec![]) }).collect())
+    Ok(opts
+        .levels_min
+        .iter()
+        .map(|m| IsochroneBand {
+            minutes: *m,
+            area_m2: 0.0,
+            polygon: MultiPolygon(vec![]),
+        })
+        .collect())
 }
 
 fn check(opts: &IsochroneOptions) -> Result<(), AlgoError> {
     let bad = |name: &'static str, v: f64, expected: &'static str| {
-        Err(AlgoError::InvalidParameter { name, value: v.to_string(), expected })
+        Err(AlgoError::InvalidParameter {
+            name,
+            value: v.to_string(),
+            expected,
+        })
     };
     if opts.levels_min.is_empty() {
-        return Err(AlgoError::InvalidParameter { name: "levels_min", value: "[]".into(), expected: "at least one level" });
+        return Err(AlgoError::InvalidParameter {
+            name: "levels_min",
+            value: "[]".into(),
+            expected: "at least one level",
+        });
     }
-    if let Some(m) = opts.levels_min.iter().find(|m| !(m.is_finite() && **m > 0.0)) {
+    if let Some(m) = opts
+        .levels_min
+        .iter()
+        .find(|m| !(m.is_finite() && **m > 0.0))
+    {
         return bad("levels_min", *m, "finite minutes > 0");
     }
     if !(opts.half_width_m.is_finite() && opts.half_width_m > 0.0) {
@@ -180,12 +232,25 @@ fn check(opts: &IsochroneOptions) -> Result<(), AlgoError> {
 impl CoverageEngine {
     /// Contours around every facility of a coverage's kind (their union). Levels must not exceed
     /// the coverage's `max_minutes`.
-    pub fn isochrone_for_kind(&self, cov: &KindCoverage, opts: &IsochroneOptions) -> Result<Vec<IsochroneBand>, AlgoError> {
+    pub fn isochrone_for_kind(
+        &self,
+        cov: &KindCoverage,
+        opts: &IsochroneOptions,
+    ) -> Result<Vec<IsochroneBand>, AlgoError> {
         for m in &opts.levels_min {
             self.threshold_m(cov, *m)?;
         }
-        let sources: Vec<(Snap, f64)> = cov.placed_sources().map(|(_, s)| (*s, self.leg(s))).collect();
-        isochrone_bands(self.network(), cov.node_times(), &sources, cov.profile, opts)
+        let sources: Vec<(Snap, f64)> = cov
+            .placed_sources()
+            .map(|(_, s)| (*s, self.leg(s)))
+            .collect();
+        isochrone_bands(
+            self.network(),
+            cov.node_times(),
+            &sources,
+            cov.profile,
+            opts,
+        )
     }
 
     /// Contours around one facility (any kind).
@@ -195,7 +260,11 @@ impl CoverageEngine {
         profile: WalkProfile,
         opts: &IsochroneOptions,
     ) -> Result<Vec<IsochroneBand>, AlgoError> {
-        let f = self.facilities().iter().find(|f| &f.id == id).ok_or_else(|| AlgoError::UnknownFacility(id.to_string()))?;
+        let f = self
+            .facilities()
+            .iter()
+            .find(|f| &f.id == id)
+            .ok_or_else(|| AlgoError::UnknownFacility(id.to_string()))?;
         match &f.placement {
             Ok(s) => self.isochrone_from_snap(s, profile, opts),
             Err(_) => empty_bands(opts),
@@ -216,13 +285,24 @@ impl CoverageEngine {
         }
     }
 
-    fn isochrone_from_snap(&self, s: &Snap, profile: WalkProfile, opts: &IsochroneOptions) -> Result<Vec<IsochroneBand>, AlgoError> {
+    fn isochrone_from_snap(
+        &self,
+        s: &Snap,
+        profile: WalkProfile,
+        opts: &IsochroneOptions,
+    ) -> Result<Vec<IsochroneBand>, AlgoError> {
         let profile = WalkProfile::new(profile.speed_kmh)?;
         check(opts)?;
         let max_min = opts.levels_min.iter().copied().fold(0.0, f64::max);
         let mut times = NodeTimes::unreached(self.network().node_count());
         let seeds = self.seeds_of(0, s);
-        improve(self.network(), &mut times, &seeds, profile.limit_m(max_min), |_| true);
+        improve(
+            self.network(),
+            &mut times,
+            &seeds,
+            profile.limit_m(max_min),
+            |_| true,
+        );
         isochrone_bands(self.network(), &times, &[(*s, self.leg(s))], profile, opts)
     }
 

@@ -25,11 +25,21 @@ impl Raster {
     /// A raster covering `[min, max]` (projected metres) plus `margin`, cells of about `cell` m.
     pub(crate) fn covering(min: [f64; 2], max: [f64; 2], margin: f64, cell: f64) -> Self {
         let (x0, y0) = (min[0] - margin - cell, min[1] - margin - cell);
-        let (wm, hm) = (max[0] - min[0] + 2.0 * (margin + cell), max[1] - min[1] + 2.0 * (margin + cell));
+        let (wm, hm) = (
+            max[0] - min[0] + 2.0 * (margin + cell),
+            max[1] - min[1] + 2.0 * (margin + cell),
+        );
         let cell = cell.max((wm * hm / MAX_CELLS).sqrt());
         let w = (wm / cell).ceil().max(1.0) as usize;
         let h = (hm / cell).ceil().max(1.0) as usize;
-        Self { x0, y0, cell, w, h, v: vec![f32::INFINITY; w * h] }
+        Self {
+            x0,
+            y0,
+            cell,
+            w,
+            h,
+            v: vec![f32::INFINITY; w * h],
+        }
     }
 
     pub(crate) fn cell_m(&self) -> f64 {
@@ -39,14 +49,28 @@ impl Raster {
     /// Burns segment `a → b` buffered by `radius`: each cell whose centre is within `radius` of
     /// the segment gets `min(current, value(s1, s2))`, where `[s1, s2]` (metres from `a`) is the
     /// part of the segment within `radius` of the centre.
-    pub(crate) fn burn_segment(&mut self, a: [f64; 2], b: [f64; 2], radius: f64, value: impl Fn(f64, f64) -> f64) {
+    pub(crate) fn burn_segment(
+        &mut self,
+        a: [f64; 2],
+        b: [f64; 2],
+        radius: f64,
+        value: impl Fn(f64, f64) -> f64,
+    ) {
         let r2 = radius * radius;
         let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
         let len = (dx * dx + dy * dy).sqrt();
-        let (ux, uy) = if len > 0.0 { (dx / len, dy / len) } else { (0.0, 0.0) };
-        let i0 = ((a[0].min(b[0]) - radius - self.x0) / self.cell).floor().max(0.0) as usize;
+        let (ux, uy) = if len > 0.0 {
+            (dx / len, dy / len)
+        } else {
+            (0.0, 0.0)
+        };
+        let i0 = ((a[0].min(b[0]) - radius - self.x0) / self.cell)
+            .floor()
+            .max(0.0) as usize;
         let i1 = (((a[0].max(b[0]) + radius - self.x0) / self.cell).ceil() as usize).min(self.w);
-        let j0 = ((a[1].min(b[1]) - radius - self.y0) / self.cell).floor().max(0.0) as usize;
+        let j0 = ((a[1].min(b[1]) - radius - self.y0) / self.cell)
+            .floor()
+            .max(0.0) as usize;
         let j1 = (((a[1].max(b[1]) + radius - self.y0) / self.cell).ceil() as usize).min(self.h);
         for j in j0..j1 {
             let py = self.y0 + (j as f64 + 0.5) * self.cell - a[1];
@@ -83,8 +107,11 @@ impl Raster {
             if lo > hi {
                 continue;
             }
-            let first = ((a[0] + lo - self.x0) / self.cell - 0.5).ceil().max(i0 as f64) as usize;
-            let last = (((a[0] + hi - self.x0) / self.cell - 0.5).floor() + 1.0).clamp(0.0, i1 as f64) as usize;
+            let first = ((a[0] + lo - self.x0) / self.cell - 0.5)
+                .ceil()
+                .max(i0 as f64) as usize;
+            let last = (((a[0] + hi - self.x0) / self.cell - 0.5).floor() + 1.0)
+                .clamp(0.0, i1 as f64) as usize;
             for i in first..last.max(first) {
                 let px = self.x0 + (i as f64 + 0.5) * self.cell - a[0];
                 let t0 = px * ux + py * uy;
@@ -162,7 +189,12 @@ impl Raster {
             while let Some(c) = stack.pop() {
                 region.push(c);
                 let (i, j) = (c % w, c / w);
-                for (ok, n) in [(i > 0, c.wrapping_sub(1)), (i + 1 < w, c + 1), (j > 0, c.wrapping_sub(w)), (j + 1 < h, c + w)] {
+                for (ok, n) in [
+                    (i > 0, c.wrapping_sub(1)),
+                    (i + 1 < w, c + 1),
+                    (j > 0, c.wrapping_sub(w)),
+                    (j + 1 < h, c + w),
+                ] {
                     if ok && !m[n] && !outer[n] {
                         outer[n] = true;
                         stack.push(n);
@@ -185,7 +217,10 @@ impl Raster {
         let to_m = |r: &[(i32, i32)]| -> LineString<f64> {
             LineString::from(
                 r.iter()
-                    .map(|&(i, j)| Coord { x: self.x0 + f64::from(i) * self.cell, y: self.y0 + f64::from(j) * self.cell })
+                    .map(|&(i, j)| Coord {
+                        x: self.x0 + f64::from(i) * self.cell,
+                        y: self.y0 + f64::from(j) * self.cell,
+                    })
                     .collect::<Vec<_>>(),
             )
         };
@@ -197,7 +232,10 @@ impl Raster {
                 let a = p.unsigned_area();
                 outers.push((p, a));
             } else {
-                let probe = [self.x0 + inside_probe.0 * self.cell, self.y0 + inside_probe.1 * self.cell];
+                let probe = [
+                    self.x0 + inside_probe.0 * self.cell,
+                    self.y0 + inside_probe.1 * self.cell,
+                ];
                 holes.push((to_m(&ring), probe));
             }
         }
@@ -218,12 +256,20 @@ impl Raster {
         let mut out = Vec::new();
         for ((outer, _), hs) in outers.into_iter().zip(hole_lists) {
             let poly = Polygon::new(outer.exterior().clone(), hs);
-            let simple = if tolerance_m > 0.0 { poly.simplify(tolerance_m) } else { poly };
+            let simple = if tolerance_m > 0.0 {
+                poly.simplify(tolerance_m)
+            } else {
+                poly
+            };
             if simple.exterior().0.len() < 4 {
                 continue;
             }
-            let holes: Vec<LineString<f64>> =
-                simple.interiors().iter().filter(|r| r.0.len() >= 4).cloned().collect();
+            let holes: Vec<LineString<f64>> = simple
+                .interiors()
+                .iter()
+                .filter(|r| r.0.len() >= 4)
+                .cloned()
+                .collect();
             let simple = Polygon::new(simple.exterior().clone(), holes);
             let a = simple.unsigned_area();
             if a <= 0.0 {
@@ -249,7 +295,10 @@ pub(crate) fn unproject(polys: Vec<Polygon<f64>>, proj: &LocalProjection) -> Mul
         )
     };
     MultiPolygon(
-        polys.iter().map(|p| Polygon::new(conv(p.exterior()), p.interiors().iter().map(conv).collect())).collect(),
+        polys
+            .iter()
+            .map(|p| Polygon::new(conv(p.exterior()), p.interiors().iter().map(conv).collect()))
+            .collect(),
     )
 }
 
@@ -274,7 +323,13 @@ type Ring = (Vec<(i32, i32)>, i64, (f64, f64));
 /// Boundary rings of the `true` cells: (closed ring in lattice coordinates, twice the signed area,
 /// a point just right of the first edge — inside a hole for hole rings).
 fn trace(mask: &[bool], w: usize, h: usize) -> Vec<Ring> {
-    let at = |i: i64, j: i64| i >= 0 && j >= 0 && (i as usize) < w && (j as usize) < h && mask[j as usize * w + i as usize];
+    let at = |i: i64, j: i64| {
+        i >= 0
+            && j >= 0
+            && (i as usize) < w
+            && (j as usize) < h
+            && mask[j as usize * w + i as usize]
+    };
     // directed edges: start vertex, direction (0 E, 1 N, 2 W, 3 S)
     let mut edges: Vec<((i32, i32), u8)> = Vec::new();
     for j in 0..h as i64 {
@@ -380,7 +435,14 @@ mod tests {
                 m[j * w + i] = !(2..5).contains(&i) || !(2..5).contains(&j);
             }
         }
-        let r = Raster { x0: 0.0, y0: 0.0, cell: 1.0, w, h, v: vec![0.0; w * h] };
+        let r = Raster {
+            x0: 0.0,
+            y0: 0.0,
+            cell: 1.0,
+            w,
+            h,
+            v: vec![0.0; w * h],
+        };
         let (polys, area) = r.polygons(&m, 0.0);
         assert_eq!(polys.len(), 1);
         assert_eq!(polys[0].interiors().len(), 1);
@@ -390,7 +452,14 @@ mod tests {
     #[test]
     fn diagonal_cells_become_two_polygons_touching_at_a_point() {
         let m = vec![true, false, false, true];
-        let r = Raster { x0: 0.0, y0: 0.0, cell: 1.0, w: 2, h: 2, v: vec![0.0; 4] };
+        let r = Raster {
+            x0: 0.0,
+            y0: 0.0,
+            cell: 1.0,
+            w: 2,
+            h: 2,
+            v: vec![0.0; 4],
+        };
         let (polys, area) = r.polygons(&m, 0.0);
         assert_eq!(polys.len(), 2);
         assert!((area - 2.0).abs() < 1e-9);
@@ -400,7 +469,12 @@ mod tests {
     fn small_holes_are_filled_large_ones_kept() {
         let mut r = Raster::covering([0.0, 0.0], [100.0, 100.0], 0.0, 1.0);
         // a thick square ring: 100 m outside, 60 m hole
-        for (a, b) in [([0.0, 0.0], [100.0, 0.0]), ([100.0, 0.0], [100.0, 100.0]), ([100.0, 100.0], [0.0, 100.0]), ([0.0, 100.0], [0.0, 0.0])] {
+        for (a, b) in [
+            ([0.0, 0.0], [100.0, 0.0]),
+            ([100.0, 0.0], [100.0, 100.0]),
+            ([100.0, 100.0], [0.0, 100.0]),
+            ([0.0, 100.0], [0.0, 0.0]),
+        ] {
             r.burn_segment(a, b, 20.0, |_, _| 1.0);
         }
         let keep = r.mask(1.0, 100.0);

@@ -108,7 +108,10 @@ struct Piece {
 impl WalkingNetwork {
     /// Builds the graph from raw ways. Never fails: unusable ways are counted in the report.
     pub fn build(ways: &[NetworkWay]) -> Self {
-        let mut report = NetworkReport { ways_in: ways.len(), ..NetworkReport::default() };
+        let mut report = NetworkReport {
+            ways_in: ways.len(),
+            ..NetworkReport::default()
+        };
         let mut skip = |r: SkipReason| *report.ways_skipped.entry(r.to_string()).or_default() += 1;
         // 1. walkable ways with clean geometry
         let mut lines: Vec<(Vec<[f64; 2]>, Option<f64>, bool)> = Vec::new();
@@ -165,17 +168,27 @@ impl WalkingNetwork {
                 }
                 fixed.push(w[1]);
             }
-            let total: f64 = pts.windows(2).map(|s| haversine_m(s[0].into(), s[1].into())).sum();
+            let total: f64 = pts
+                .windows(2)
+                .map(|s| haversine_m(s[0].into(), s[1].into()))
+                .sum();
             let n_pieces = fixed.len() - 1;
             for w in fixed.windows(2) {
                 let piece = pts[w[0]..=w[1]].to_vec();
-                let hav: f64 = piece.windows(2).map(|s| haversine_m(s[0].into(), s[1].into())).sum();
+                let hav: f64 = piece
+                    .windows(2)
+                    .map(|s| haversine_m(s[0].into(), s[1].into()))
+                    .sum();
                 let len = match length {
                     Some(l) if n_pieces == 1 => Some(*l),
                     Some(l) if total > 0.0 => Some(l * hav / total),
                     _ => None,
                 };
-                pieces.push(Piece { pts: piece, length: len, elevated: *elevated });
+                pieces.push(Piece {
+                    pts: piece,
+                    length: len,
+                    elevated: *elevated,
+                });
             }
         }
         // 4. vertices, edges, duplicates
@@ -318,8 +331,14 @@ impl WalkingNetwork {
     }
     /// Neighbours of `n` with the edge length in metres.
     pub fn neighbours(&self, n: u32) -> impl Iterator<Item = (u32, f64)> + '_ {
-        let (a, b) = (self.offsets[n as usize] as usize, self.offsets[n as usize + 1] as usize);
-        self.targets[a..b].iter().copied().zip(self.weights[a..b].iter().copied())
+        let (a, b) = (
+            self.offsets[n as usize] as usize,
+            self.offsets[n as usize + 1] as usize,
+        );
+        self.targets[a..b]
+            .iter()
+            .copied()
+            .zip(self.weights[a..b].iter().copied())
     }
     /// Component rank of a node (0 = the largest component).
     pub fn component(&self, n: u32) -> u32 {
@@ -404,11 +423,19 @@ mod tests {
     use geo_types::LineString;
     use gridmap_model::WayId;
 
-    pub(crate) fn line(id: &str, pts: &[(f64, f64)], tags: &[(&str, &str)], len: Option<f64>) -> NetworkWay {
+    pub(crate) fn line(
+        id: &str,
+        pts: &[(f64, f64)],
+        tags: &[(&str, &str)],
+        len: Option<f64>,
+    ) -> NetworkWay {
         NetworkWay {
             id: WayId::new(id),
             geometry: LineString::from(pts.to_vec()),
-            tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            tags: tags
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             length_m: len,
         }
     }
@@ -417,8 +444,18 @@ mod tests {
     fn ways_are_split_where_they_share_a_coordinate() {
         // a long street crossed in its middle by a footway
         let ways = vec![
-            line("a", &[(0.0, 0.0), (0.001, 0.0), (0.002, 0.0)], &[("highway", "residential")], None),
-            line("b", &[(0.001, -0.001), (0.001, 0.0), (0.001, 0.001)], &[("highway", "footway")], None),
+            line(
+                "a",
+                &[(0.0, 0.0), (0.001, 0.0), (0.002, 0.0)],
+                &[("highway", "residential")],
+                None,
+            ),
+            line(
+                "b",
+                &[(0.001, -0.001), (0.001, 0.0), (0.001, 0.001)],
+                &[("highway", "footway")],
+                None,
+            ),
         ];
         let net = WalkingNetwork::build(&ways);
         assert_eq!(net.node_count(), 5);
@@ -428,7 +465,12 @@ mod tests {
 
     #[test]
     fn unshared_points_stay_inside_one_edge_with_haversine_length() {
-        let ways = vec![line("a", &[(0.0, 0.0), (0.001, 0.0), (0.002, 0.0)], &[("highway", "path")], None)];
+        let ways = vec![line(
+            "a",
+            &[(0.0, 0.0), (0.001, 0.0), (0.002, 0.0)],
+            &[("highway", "path")],
+            None,
+        )];
         let net = WalkingNetwork::build(&ways);
         assert_eq!((net.node_count(), net.edge_count()), (2, 1));
         let want = haversine_m((0.0, 0.0), (0.002, 0.0));
@@ -447,12 +489,23 @@ mod tests {
         assert_eq!(net.edge_count(), 1);
         assert_eq!(net.edge(0).length_m, 100.5);
         assert_eq!(net.report().parallel_edges_dropped, 1);
-        assert_eq!(net.report().ways_skipped.get("fewer than two distinct points"), Some(&1));
+        assert_eq!(
+            net.report()
+                .ways_skipped
+                .get("fewer than two distinct points"),
+            Some(&1)
+        );
     }
 
     #[test]
     fn a_closed_footpath_around_a_pond_stays_walkable() {
-        let ring = [(0.0, 0.0), (0.001, 0.0), (0.001, 0.001), (0.0, 0.001), (0.0, 0.0)];
+        let ring = [
+            (0.0, 0.0),
+            (0.001, 0.0),
+            (0.001, 0.001),
+            (0.0, 0.001),
+            (0.0, 0.0),
+        ];
         let net = WalkingNetwork::build(&[line("pond", &ring, &[("highway", "footway")], None)]);
         assert_eq!(net.edge_count(), 2);
         let total: f64 = net.edges().iter().map(|e| e.length_m).sum();
@@ -462,16 +515,43 @@ mod tests {
     #[test]
     fn rivers_and_motorways_do_not_become_edges_and_components_are_ranked() {
         let ways = vec![
-            line("r", &[(0.0, 0.0), (0.01, 0.0)], &[("waterway", "river")], None),
-            line("m", &[(0.0, 0.0), (0.0, 0.01)], &[("highway", "motorway")], None),
-            line("a", &[(0.0, 0.0), (0.0, 0.001)], &[("highway", "footway")], None),
-            line("b", &[(1.0, 0.0), (1.0, 0.001), (1.0, 0.002)], &[("highway", "footway")], None),
-            line("c", &[(1.0, 0.002), (1.0, 0.003)], &[("highway", "footway")], None),
+            line(
+                "r",
+                &[(0.0, 0.0), (0.01, 0.0)],
+                &[("waterway", "river")],
+                None,
+            ),
+            line(
+                "m",
+                &[(0.0, 0.0), (0.0, 0.01)],
+                &[("highway", "motorway")],
+                None,
+            ),
+            line(
+                "a",
+                &[(0.0, 0.0), (0.0, 0.001)],
+                &[("highway", "footway")],
+                None,
+            ),
+            line(
+                "b",
+                &[(1.0, 0.0), (1.0, 0.001), (1.0, 0.002)],
+                &[("highway", "footway")],
+                None,
+            ),
+            line(
+                "c",
+                &[(1.0, 0.002), (1.0, 0.003)],
+                &[("highway", "footway")],
+                None,
+            ),
         ];
         let net = WalkingNetwork::build(&ways);
         assert_eq!(net.report().ways_walkable, 3);
         assert_eq!(net.report().component_sizes, vec![3, 2]);
-        let biggest = (0..net.node_count() as u32).filter(|n| net.component(*n) == 0).count();
+        let biggest = (0..net.node_count() as u32)
+            .filter(|n| net.component(*n) == 0)
+            .count();
         assert_eq!(biggest, 3);
     }
 

@@ -33,7 +33,10 @@ pub struct NodeTimes {
 
 impl NodeTimes {
     pub fn unreached(n: usize) -> Self {
-        Self { dist: vec![f64::INFINITY; n], source: vec![NO_SOURCE; n] }
+        Self {
+            dist: vec![f64::INFINITY; n],
+            source: vec![NO_SOURCE; n],
+        }
     }
 }
 

@@ -51,7 +51,12 @@ pub struct SnapOptions {
 
 impl Default for SnapOptions {
     fn default() -> Self {
-        Self { mode: SnapMode::Node, to: SnapTo::AnyComponent, max_distance_m: 300.0, avoid_tunnels_and_bridges: true }
+        Self {
+            mode: SnapMode::Node,
+            to: SnapTo::AnyComponent,
+            max_distance_m: 300.0,
+            avoid_tunnels_and_bridges: true,
+        }
     }
 }
 
@@ -88,7 +93,10 @@ impl std::fmt::Display for Unplaced {
             Self::InvalidCoordinate => f.write_str("invalid coordinate"),
             Self::EmptyNetwork => f.write_str("the walking network is empty"),
             Self::TooFar { max_distance_m } => {
-                write!(f, "farther than {max_distance_m} m from the walking network")
+                write!(
+                    f,
+                    "farther than {max_distance_m} m from the walking network"
+                )
             }
         }
     }
@@ -113,11 +121,17 @@ impl SnapIndex {
             for k in 0..ed.n_points as usize {
                 pts.push(PointItem::new(xy[first + k], (e as u32, k as u32)));
                 if k + 1 < ed.n_points as usize {
-                    segs.push(SegItem::new(Line::new(xy[first + k], xy[first + k + 1]), (e as u32, k as u32)));
+                    segs.push(SegItem::new(
+                        Line::new(xy[first + k], xy[first + k + 1]),
+                        (e as u32, k as u32),
+                    ));
                 }
             }
         }
-        Self { segments: RTree::bulk_load(segs), points: RTree::bulk_load(pts) }
+        Self {
+            segments: RTree::bulk_load(segs),
+            points: RTree::bulk_load(pts),
+        }
     }
 }
 
@@ -138,7 +152,13 @@ impl WalkingNetwork {
         self.snap_filtered(lon, lat, opts, false)
     }
 
-    fn snap_filtered(&self, lon: f64, lat: f64, opts: &SnapOptions, level_only: bool) -> Result<Snap, Unplaced> {
+    fn snap_filtered(
+        &self,
+        lon: f64,
+        lat: f64,
+        opts: &SnapOptions,
+        level_only: bool,
+    ) -> Result<Snap, Unplaced> {
         let (x, y) = self.projection.project(lon, lat);
         let q = [x, y];
         // planar metres are within 0.1 % of great-circle metres across a city; allow for it
@@ -152,7 +172,9 @@ impl WalkingNetwork {
                     SnapTo::Largest => self.component[ed.u as usize] == 0,
                 }
         };
-        let too_far = Err(Unplaced::TooFar { max_distance_m: opts.max_distance_m });
+        let too_far = Err(Unplaced::TooFar {
+            max_distance_m: opts.max_distance_m,
+        });
         let snap = match opts.mode {
             SnapMode::Edge => {
                 let Some((item, _)) = self
@@ -170,14 +192,18 @@ impl WalkingNetwork {
                 let (a, b) = (seg.from, seg.to);
                 let seg_len = ((b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)).sqrt();
                 let frac = if seg_len > 0.0 {
-                    (((np[0] - a[0]).powi(2) + (np[1] - a[1]).powi(2)).sqrt() / seg_len).clamp(0.0, 1.0)
+                    (((np[0] - a[0]).powi(2) + (np[1] - a[1]).powi(2)).sqrt() / seg_len)
+                        .clamp(0.0, 1.0)
                 } else {
                     0.0
                 };
                 let i = (self.edges[e as usize].first_point + k) as usize;
                 let (o0, o1) = (self.points_offset[i], self.points_offset[i + 1]);
                 let (p0, p1) = (self.points[i], self.points[i + 1]);
-                let lonlat = [p0[0] + frac * (p1[0] - p0[0]), p0[1] + frac * (p1[1] - p0[1])];
+                let lonlat = [
+                    p0[0] + frac * (p1[0] - p0[0]),
+                    p0[1] + frac * (p1[1] - p0[1]),
+                ];
                 Snap {
                     edge: e,
                     offset_m: o0 + frac * (o1 - o0),
@@ -208,9 +234,16 @@ impl WalkingNetwork {
                         best = Some((h, it.data.0, it.data.1));
                     }
                 }
-                let Some((h, e, k)) = best else { return too_far };
+                let Some((h, e, k)) = best else {
+                    return too_far;
+                };
                 let i = (self.edges[e as usize].first_point + k) as usize;
-                Snap { edge: e, offset_m: self.points_offset[i], distance_m: h, lonlat: self.points[i] }
+                Snap {
+                    edge: e,
+                    offset_m: self.points_offset[i],
+                    distance_m: h,
+                    lonlat: self.points[i],
+                }
             }
         };
         if snap.distance_m > opts.max_distance_m {
@@ -228,16 +261,40 @@ mod tests {
     fn street() -> WalkingNetwork {
         // 0 —— 1 —— 2 along the equator, ~111 m apart; an island far east
         WalkingNetwork::build(&[
-            line("a", &[(0.0, 0.0), (0.001, 0.0), (0.002, 0.0)], &[("highway", "footway")], None),
-            line("b", &[(0.001, 0.0), (0.001, 0.001)], &[("highway", "footway")], None),
-            line("island", &[(0.0030, 0.0003), (0.0031, 0.0003)], &[("highway", "footway")], None),
+            line(
+                "a",
+                &[(0.0, 0.0), (0.001, 0.0), (0.002, 0.0)],
+                &[("highway", "footway")],
+                None,
+            ),
+            line(
+                "b",
+                &[(0.001, 0.0), (0.001, 0.001)],
+                &[("highway", "footway")],
+                None,
+            ),
+            line(
+                "island",
+                &[(0.0030, 0.0003), (0.0031, 0.0003)],
+                &[("highway", "footway")],
+                None,
+            ),
         ])
     }
 
     #[test]
     fn edge_snapping_lands_between_vertices_and_measures_both_legs() {
         let net = street();
-        let s = net.snap(0.0005, 0.0001, &SnapOptions { mode: SnapMode::Edge, ..SnapOptions::default() }).unwrap();
+        let s = net
+            .snap(
+                0.0005,
+                0.0001,
+                &SnapOptions {
+                    mode: SnapMode::Edge,
+                    ..SnapOptions::default()
+                },
+            )
+            .unwrap();
         let ed = net.edge(s.edge);
         assert!((s.distance_m - 11.12).abs() < 0.05, "{}", s.distance_m);
         assert!((s.lonlat[0] - 0.0005).abs() < 1e-9 && s.lonlat[1].abs() < 1e-12);
@@ -248,7 +305,10 @@ mod tests {
     #[test]
     fn node_snapping_picks_the_nearest_vertex() {
         let net = street();
-        let opts = SnapOptions { mode: SnapMode::Node, ..SnapOptions::default() };
+        let opts = SnapOptions {
+            mode: SnapMode::Node,
+            ..SnapOptions::default()
+        };
         let s = net.snap(0.0004, 0.0, &opts).unwrap();
         assert_eq!(s.lonlat, [0.0, 0.0]);
         assert!((s.distance_m - haversine_m((0.0004, 0.0), (0.0, 0.0))).abs() < 1e-9);
@@ -258,9 +318,14 @@ mod tests {
     fn largest_component_snapping_skips_islands() {
         let net = street();
         let near_island = (0.00305, 0.0003);
-        let any = net.snap(near_island.0, near_island.1, &SnapOptions::default()).unwrap();
+        let any = net
+            .snap(near_island.0, near_island.1, &SnapOptions::default())
+            .unwrap();
         assert_eq!(net.component(net.edge(any.edge).u), 1);
-        let opts = SnapOptions { to: SnapTo::Largest, ..SnapOptions::default() };
+        let opts = SnapOptions {
+            to: SnapTo::Largest,
+            ..SnapOptions::default()
+        };
         let main = net.snap(near_island.0, near_island.1, &opts).unwrap();
         assert_eq!(net.component(net.edge(main.edge).u), 0);
     }
@@ -268,17 +333,40 @@ mod tests {
     #[test]
     fn a_building_above_a_road_tunnel_is_entered_from_the_street_beside_it() {
         let net = WalkingNetwork::build(&[
-            line("tunnel", &[(0.0, 0.0), (0.002, 0.0)], &[("highway", "primary"), ("tunnel", "yes")], None),
-            line("street", &[(0.0, 0.0003), (0.002, 0.0003)], &[("highway", "residential")], None),
+            line(
+                "tunnel",
+                &[(0.0, 0.0), (0.002, 0.0)],
+                &[("highway", "primary"), ("tunnel", "yes")],
+                None,
+            ),
+            line(
+                "street",
+                &[(0.0, 0.0003), (0.002, 0.0003)],
+                &[("highway", "residential")],
+                None,
+            ),
         ]);
         assert_eq!(net.report().tunnel_or_bridge_edges, 1);
         let over_tunnel = (0.001, 0.00005);
-        let s = net.snap(over_tunnel.0, over_tunnel.1, &SnapOptions::default()).unwrap();
+        let s = net
+            .snap(over_tunnel.0, over_tunnel.1, &SnapOptions::default())
+            .unwrap();
         assert!(!net.edge(s.edge).tunnel_or_bridge);
-        let opts = SnapOptions { avoid_tunnels_and_bridges: false, ..SnapOptions::default() };
-        assert!(net.edge(net.snap(over_tunnel.0, over_tunnel.1, &opts).unwrap().edge).tunnel_or_bridge);
+        let opts = SnapOptions {
+            avoid_tunnels_and_bridges: false,
+            ..SnapOptions::default()
+        };
+        assert!(
+            net.edge(net.snap(over_tunnel.0, over_tunnel.1, &opts).unwrap().edge)
+                .tunnel_or_bridge
+        );
         // only a tunnel within reach: it is used rather than leaving the point unplaced
-        let only = WalkingNetwork::build(&[line("t", &[(0.0, 0.0), (0.002, 0.0)], &[("highway", "primary"), ("tunnel", "yes")], None)]);
+        let only = WalkingNetwork::build(&[line(
+            "t",
+            &[(0.0, 0.0), (0.002, 0.0)],
+            &[("highway", "primary"), ("tunnel", "yes")],
+            None,
+        )]);
         assert!(only.snap(0.001, 0.0001, &SnapOptions::default()).is_ok());
     }
 
@@ -286,8 +374,19 @@ mod tests {
     fn points_beyond_the_snap_distance_are_unplaced() {
         let net = street();
         let r = net.snap(0.0, 0.01, &SnapOptions::default());
-        assert_eq!(r, Err(Unplaced::TooFar { max_distance_m: 300.0 }));
-        assert_eq!(WalkingNetwork::build(&[]).snap(0.0, 0.0, &SnapOptions::default()), Err(Unplaced::EmptyNetwork));
-        assert_eq!(net.snap(f64::NAN, 0.0, &SnapOptions::default()), Err(Unplaced::InvalidCoordinate));
+        assert_eq!(
+            r,
+            Err(Unplaced::TooFar {
+                max_distance_m: 300.0
+            })
+        );
+        assert_eq!(
+            WalkingNetwork::build(&[]).snap(0.0, 0.0, &SnapOptions::default()),
+            Err(Unplaced::EmptyNetwork)
+        );
+        assert_eq!(
+            net.snap(f64::NAN, 0.0, &SnapOptions::default()),
+            Err(Unplaced::InvalidCoordinate)
+        );
     }
 }

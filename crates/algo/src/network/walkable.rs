@@ -20,13 +20,24 @@ use serde::Serialize;
 
 /// `highway` values a pedestrian may use (the peer kit's list).
 pub const WALKABLE_HIGHWAYS: &[&str] = &[
-    "footway", "path", "pedestrian", "steps", "living_street", "residential", "service",
-    "unclassified", "tertiary", "secondary", "primary", "track",
+    "footway",
+    "path",
+    "pedestrian",
+    "steps",
+    "living_street",
+    "residential",
+    "service",
+    "unclassified",
+    "tertiary",
+    "secondary",
+    "primary",
+    "track",
 ];
 
 /// Keys that mark a line as a physical barrier or a non-path feature when it has no `highway`.
 pub const BARRIER_KEYS: &[&str] = &[
-    "waterway", "railway", "barrier", "natural", "building", "landuse", "power", "aeroway", "man_made",
+    "waterway", "railway", "barrier", "natural", "building", "landuse", "power", "aeroway",
+    "man_made",
 ];
 
 const FOOT_ALLOWED: &[&str] = &["yes", "designated", "permissive"];
@@ -55,7 +66,9 @@ impl std::fmt::Display for SkipReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::HighwayNotWalkable(h) => write!(f, "highway={h} is not walkable"),
-            Self::CyclewayWithoutFoot => f.write_str("cycleway without foot=yes/designated/permissive"),
+            Self::CyclewayWithoutFoot => {
+                f.write_str("cycleway without foot=yes/designated/permissive")
+            }
             Self::FootNo => f.write_str("foot=no"),
             Self::AccessRestricted => f.write_str("access=private/no without a foot exception"),
             Self::Barrier(k) => write!(f, "barrier ({k}=*), not a path"),
@@ -91,21 +104,28 @@ pub fn classify(way: &NetworkWay) -> Result<(), SkipReason> {
 /// A way in a tunnel or on a bridge (`tunnel`/`bridge` present and not `no`; a
 /// `tunnel=building_passage` is a passage at street level and does not count).
 pub fn is_tunnel_or_bridge(way: &NetworkWay) -> bool {
-    let on = |k: &str| way.tags.get(k).is_some_and(|v| !matches!(v.trim(), "no" | "building_passage"));
+    let on = |k: &str| {
+        way.tags
+            .get(k)
+            .is_some_and(|v| !matches!(v.trim(), "no" | "building_passage"))
+    };
     on("tunnel") || on("bridge")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gridmap_model::WayId;
     use geo_types::line_string;
+    use gridmap_model::WayId;
 
     fn way(tags: &[(&str, &str)]) -> NetworkWay {
         NetworkWay {
             id: WayId::new("w1"),
             geometry: line_string![(x: 0.0, y: 0.0), (x: 0.001, y: 0.0)],
-            tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            tags: tags
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             length_m: None,
         }
     }
@@ -123,25 +143,62 @@ mod tests {
 
     #[test]
     fn foot_tags_override_access_and_cycleways() {
-        assert_eq!(classify(&way(&[("highway", "service"), ("access", "private")])), Err(SkipReason::AccessRestricted));
-        assert_eq!(classify(&way(&[("highway", "service"), ("access", "private"), ("foot", "yes")])), Ok(()));
-        assert_eq!(classify(&way(&[("highway", "footway"), ("foot", "no")])), Err(SkipReason::FootNo));
-        assert_eq!(classify(&way(&[("highway", "cycleway")])), Err(SkipReason::CyclewayWithoutFoot));
-        assert_eq!(classify(&way(&[("highway", "cycleway"), ("foot", "designated")])), Ok(()));
+        assert_eq!(
+            classify(&way(&[("highway", "service"), ("access", "private")])),
+            Err(SkipReason::AccessRestricted)
+        );
+        assert_eq!(
+            classify(&way(&[
+                ("highway", "service"),
+                ("access", "private"),
+                ("foot", "yes")
+            ])),
+            Ok(())
+        );
+        assert_eq!(
+            classify(&way(&[("highway", "footway"), ("foot", "no")])),
+            Err(SkipReason::FootNo)
+        );
+        assert_eq!(
+            classify(&way(&[("highway", "cycleway")])),
+            Err(SkipReason::CyclewayWithoutFoot)
+        );
+        assert_eq!(
+            classify(&way(&[("highway", "cycleway"), ("foot", "designated")])),
+            Ok(())
+        );
     }
 
     #[test]
     fn tunnels_and_bridges_are_flagged_but_building_passages_are_not() {
-        assert!(is_tunnel_or_bridge(&way(&[("highway", "primary"), ("tunnel", "yes")])));
-        assert!(is_tunnel_or_bridge(&way(&[("highway", "footway"), ("bridge", "viaduct")])));
-        assert!(!is_tunnel_or_bridge(&way(&[("highway", "footway"), ("tunnel", "building_passage")])));
-        assert!(!is_tunnel_or_bridge(&way(&[("highway", "footway"), ("bridge", "no")])));
+        assert!(is_tunnel_or_bridge(&way(&[
+            ("highway", "primary"),
+            ("tunnel", "yes")
+        ])));
+        assert!(is_tunnel_or_bridge(&way(&[
+            ("highway", "footway"),
+            ("bridge", "viaduct")
+        ])));
+        assert!(!is_tunnel_or_bridge(&way(&[
+            ("highway", "footway"),
+            ("tunnel", "building_passage")
+        ])));
+        assert!(!is_tunnel_or_bridge(&way(&[
+            ("highway", "footway"),
+            ("bridge", "no")
+        ])));
     }
 
     #[test]
     fn interchange_lines_are_walkable_but_rivers_and_railways_are_barriers() {
         assert_eq!(classify(&way(&[])), Ok(()));
-        assert_eq!(classify(&way(&[("waterway", "river")])), Err(SkipReason::Barrier("waterway".into())));
-        assert_eq!(classify(&way(&[("railway", "rail")])), Err(SkipReason::Barrier("railway".into())));
+        assert_eq!(
+            classify(&way(&[("waterway", "river")])),
+            Err(SkipReason::Barrier("waterway".into()))
+        );
+        assert_eq!(
+            classify(&way(&[("railway", "rail")])),
+            Err(SkipReason::Barrier("railway".into()))
+        );
     }
 }

@@ -38,7 +38,9 @@ impl BarrierRules {
     pub fn is_barrier(&self, way: &NetworkWay) -> bool {
         let tag = |k: &str| way.tags.get(k).map(String::as_str);
         let underground = matches!(tag("tunnel"), Some(t) if t != "no")
-            || tag("layer").and_then(|l| l.parse::<i32>().ok()).is_some_and(|l| l < 0)
+            || tag("layer")
+                .and_then(|l| l.parse::<i32>().ok())
+                .is_some_and(|l| l < 0)
             || tag("location") == Some("underground");
         if underground {
             return false;
@@ -78,7 +80,9 @@ impl BarrierIndex {
                 }
             }
         }
-        Self { tree: RTree::bulk_load(segs) }
+        Self {
+            tree: RTree::bulk_load(segs),
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -109,7 +113,10 @@ mod tests {
         NetworkWay {
             id: WayId::new("w1"),
             geometry: vec![(7.0, 43.0), (7.001, 43.0)].into(),
-            tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>(),
+            tags: tags
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<BTreeMap<_, _>>(),
             length_m: None,
         }
     }
@@ -129,7 +136,11 @@ mod tests {
     #[test]
     fn an_edge_across_a_road_crosses_and_one_beside_it_does_not() {
         let p = LocalProjection::new(7.0, 43.0);
-        let idx = BarrierIndex::new(&[way(&[("highway", "trunk")])], &BarrierRules::default(), &p);
+        let idx = BarrierIndex::new(
+            &[way(&[("highway", "trunk")])],
+            &BarrierRules::default(),
+            &p,
+        );
         let (x0, _) = p.project(7.0005, 43.0);
         assert!(idx.crosses((x0, -20.0), (x0, 20.0)));
         assert!(!idx.crosses((x0, 5.0), (x0, 40.0)));

@@ -33,19 +33,46 @@ fn usable(id: &str) -> Option<bool> {
     if !id.is_empty() && id.len() <= 15 && id.bytes().all(|b| b.is_ascii_digit()) {
         return Some(true);
     }
-    let osm = id.len() > 1 && matches!(id.as_bytes()[0], b'r' | b'w' | b'n') && id[1..].bytes().all(|b| b.is_ascii_digit());
-    let short = !id.is_empty() && id.len() <= 12 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let osm = id.len() > 1
+        && matches!(id.as_bytes()[0], b'r' | b'w' | b'n')
+        && id[1..].bytes().all(|b| b.is_ascii_digit());
+    let short = !id.is_empty()
+        && id.len() <= 12
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     (short && !osm).then_some(false)
 }
 
 /// A short code from a name: initials of a multi-word name, else the first three letters.
 fn from_name(name: &str) -> Option<String> {
-    let words: Vec<&str> = name.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
-    let ascii = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_uppercase();
+    let words: Vec<&str> = name
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let ascii = |s: &str| {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_uppercase()
+    };
     let code = if words.len() >= 2 {
-        ascii(&words.iter().take(4).filter_map(|w| w.chars().next()).collect::<String>())
+        ascii(
+            &words
+                .iter()
+                .take(4)
+                .filter_map(|w| w.chars().next())
+                .collect::<String>(),
+        )
     } else {
-        ascii(&words.first()?.chars().filter(char::is_ascii_alphanumeric).take(3).collect::<String>())
+        ascii(
+            &words
+                .first()?
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(3)
+                .collect::<String>(),
+        )
     };
     // Initials of words that start with a non-ASCII letter are lost: need at least two letters.
     (code.len() >= 2).then_some(code)
@@ -53,8 +80,14 @@ fn from_name(name: &str) -> Option<String> {
 
 impl CodeBook {
     /// Codes for `communities` plus any further ids only known from buildings (`extra`).
-    pub(crate) fn new<'a>(communities: &[Community], extra: impl IntoIterator<Item = &'a CommunityId>) -> Self {
-        let mut all: BTreeMap<CommunityId, String> = communities.iter().map(|c| (c.id.clone(), c.name.clone())).collect();
+    pub(crate) fn new<'a>(
+        communities: &[Community],
+        extra: impl IntoIterator<Item = &'a CommunityId>,
+    ) -> Self {
+        let mut all: BTreeMap<CommunityId, String> = communities
+            .iter()
+            .map(|c| (c.id.clone(), c.name.clone()))
+            .collect();
         for id in extra {
             all.entry(id.clone()).or_insert_with(|| id.to_string());
         }
@@ -85,7 +118,13 @@ impl CodeBook {
     }
 
     /// Code and name of grid number `seq` (1-based) of `community` among `count` grids.
-    pub(crate) fn grid(&self, community: Option<&CommunityId>, seq: usize, count: usize, params: &PartitionParams) -> (String, String) {
+    pub(crate) fn grid(
+        &self,
+        community: Option<&CommunityId>,
+        seq: usize,
+        count: usize,
+        params: &PartitionParams,
+    ) -> (String, String) {
         let (prefix, numeric, name) = match community.and_then(|c| self.prefix.get(c)) {
             Some((p, numeric, name)) => (p.as_str(), *numeric, name.as_str()),
             None => match community {
@@ -93,7 +132,9 @@ impl CodeBook {
                 None => ("NC", false, "No community"),
             },
         };
-        let width = params.code_width.unwrap_or(if count >= 100 { 3 } else { 2 });
+        let width = params
+            .code_width
+            .unwrap_or(if count >= 100 { 3 } else { 2 });
         let s = format!("{seq:0width$}");
         let code = match &params.code_pattern {
             Some(p) => p.replace("{community}", prefix).replace("{seq}", &s),
@@ -109,7 +150,12 @@ mod tests {
     use super::*;
 
     fn community(id: &str, name: &str) -> Community {
-        Community { id: CommunityId::new(id), name: name.into(), street: None, boundary: None }
+        Community {
+            id: CommunityId::new(id),
+            name: name.into(),
+            street: None,
+            boundary: None,
+        }
     }
 
     #[test]
@@ -125,7 +171,10 @@ mod tests {
         let book = CodeBook::new(&cs, []);
         let p = PartitionParams::default();
         let g = |id: &str, seq, count| book.grid(Some(&CommunityId::new(id)), seq, count, &p);
-        assert_eq!(g("110108001001", 3, 12), ("11010800100103".into(), "燕园社区 03".into()));
+        assert_eq!(
+            g("110108001001", 3, 12),
+            ("11010800100103".into(), "燕园社区 03".into())
+        );
         assert_eq!(g("110108001001", 3, 120).0, "110108001001003");
         assert_eq!(g("r1155945", 5, 9), ("TRI-05".into(), "Triesen 05".into()));
         assert_eq!(g("r1155946", 1, 9).0, "MC-01");
@@ -134,21 +183,45 @@ mod tests {
         // No ASCII letters in the name: an index code.
         assert!(g("r9", 1, 9).0.starts_with('C'), "{:?}", g("r9", 1, 9));
         assert_eq!(g("LT", 2, 9).0, "LT-02");
-        assert_eq!(book.grid(None, 4, 9, &p), ("NC-04".into(), "No community 04".into()));
+        assert_eq!(
+            book.grid(None, 4, 9, &p),
+            ("NC-04".into(), "No community 04".into())
+        );
         // The same community keeps its code when only it is partitioned with the same community list.
-        assert_eq!(CodeBook::new(&cs, []).grid(Some(&CommunityId::new("r1155947")), 1, 1, &p).0, "TRI2-01");
+        assert_eq!(
+            CodeBook::new(&cs, [])
+                .grid(Some(&CommunityId::new("r1155947")), 1, 1, &p)
+                .0,
+            "TRI2-01"
+        );
     }
 
     #[test]
     fn width_and_pattern_are_configurable() {
         let book = CodeBook::new(&[community("110108001001", "X")], []);
         let id = CommunityId::new("110108001001");
-        let p = PartitionParams { code_width: Some(3), ..PartitionParams::default() };
+        let p = PartitionParams {
+            code_width: Some(3),
+            ..PartitionParams::default()
+        };
         assert_eq!(book.grid(Some(&id), 7, 5, &p).0, "110108001001007");
-        let p = PartitionParams { code_pattern: Some("{community}/G{seq}".into()), code_width: Some(2), ..PartitionParams::default() };
+        let p = PartitionParams {
+            code_pattern: Some("{community}/G{seq}".into()),
+            code_width: Some(2),
+            ..PartitionParams::default()
+        };
         assert_eq!(book.grid(Some(&id), 7, 5, &p).0, "110108001001/G07");
         // A community only known from building attributes uses its id when it is short.
         let book = CodeBook::new(&[], [&CommunityId::new("A")]);
-        assert_eq!(book.grid(Some(&CommunityId::new("A")), 1, 1, &PartitionParams::default()).0, "A-01");
+        assert_eq!(
+            book.grid(
+                Some(&CommunityId::new("A")),
+                1,
+                1,
+                &PartitionParams::default()
+            )
+            .0,
+            "A-01"
+        );
     }
 }

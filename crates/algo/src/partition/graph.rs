@@ -68,7 +68,12 @@ impl Graph {
         let link = |u: usize, v: usize, edges: &mut Vec<Edge>| {
             let (a, b) = (pts[u], pts[v]);
             let len_m = ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
-            edges.push(Edge { u: u as u32, v: v as u32, len_m, barrier: barriers.crosses(a, b) });
+            edges.push(Edge {
+                u: u as u32,
+                v: v as u32,
+                len_m,
+                barrier: barriers.crosses(a, b),
+            });
         };
         // Distinct positions in first-occurrence order; duplicates hang off their first copy.
         let mut first: HashMap<(u64, u64), u32> = HashMap::with_capacity(n);
@@ -76,19 +81,28 @@ impl Graph {
         for (i, &(x, y)) in pts.iter().enumerate() {
             // `+ 0.0` folds −0.0 into 0.0, which spade also treats as equal.
             match first.entry(((x + 0.0).to_bits(), (y + 0.0).to_bits())) {
-                std::collections::hash_map::Entry::Occupied(o) => link(*o.get() as usize, i, &mut edges),
+                std::collections::hash_map::Entry::Occupied(o) => {
+                    link(*o.get() as usize, i, &mut edges)
+                }
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(i as u32);
                     reps.push(i as u32);
                 }
             }
         }
-        let verts: Vec<Point2<f64>> = reps.iter().map(|&i| Point2::new(pts[i as usize].0, pts[i as usize].1)).collect();
+        let verts: Vec<Point2<f64>> = reps
+            .iter()
+            .map(|&i| Point2::new(pts[i as usize].0, pts[i as usize].1))
+            .collect();
         match DelaunayTriangulation::<Point2<f64>>::bulk_load_stable(verts) {
             Ok(tri) if tri.num_vertices() == reps.len() => {
                 for e in tri.undirected_edges() {
                     let [a, b] = e.vertices();
-                    link(reps[a.fix().index()] as usize, reps[b.fix().index()] as usize, &mut edges);
+                    link(
+                        reps[a.fix().index()] as usize,
+                        reps[b.fix().index()] as usize,
+                        &mut edges,
+                    );
                 }
             }
             // Spade refuses only non-finite or astronomically large coordinates, which `Prepared`
@@ -143,15 +157,25 @@ mod tests {
     use crate::geometry::LocalProjection;
 
     fn no_barriers() -> BarrierIndex {
-        BarrierIndex::new(&[], &super::super::BarrierRules::default(), &LocalProjection::new(0.0, 0.0))
+        BarrierIndex::new(
+            &[],
+            &super::super::BarrierRules::default(),
+            &LocalProjection::new(0.0, 0.0),
+        )
     }
 
     #[test]
     fn delaunay_of_a_square_lattice_is_connected_and_planar_sized() {
-        let pts: Vec<_> = (0..100).map(|i| ((i % 10) as f64 * 10.0, (i / 10) as f64 * 10.0)).collect();
+        let pts: Vec<_> = (0..100)
+            .map(|i| ((i % 10) as f64 * 10.0, (i / 10) as f64 * 10.0))
+            .collect();
         let g = Graph::delaunay(&pts, &no_barriers());
         assert_eq!(g.len(), 100);
-        assert!(g.edges.len() >= 180 && g.edges.len() <= 3 * 100 - 6, "{}", g.edges.len());
+        assert!(
+            g.edges.len() >= 180 && g.edges.len() <= 3 * 100 - 6,
+            "{}",
+            g.edges.len()
+        );
         let all: Vec<u32> = (0..100).collect();
         let mut seen = vec![false; 100];
         assert_eq!(g.count_components(&all, &|_| true, &|_| true, &mut seen), 1);
@@ -159,7 +183,13 @@ mod tests {
 
     #[test]
     fn coincident_and_collinear_points_stay_connected() {
-        let pts = vec![(0.0, 0.0), (0.0, 0.0), (10.0, 0.0), (20.0, 0.0), (20.0, 0.0)];
+        let pts = vec![
+            (0.0, 0.0),
+            (0.0, 0.0),
+            (10.0, 0.0),
+            (20.0, 0.0),
+            (20.0, 0.0),
+        ];
         let g = Graph::delaunay(&pts, &no_barriers());
         let all: Vec<u32> = (0..5).collect();
         let mut seen = vec![false; 5];

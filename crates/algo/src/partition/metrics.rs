@@ -7,7 +7,10 @@ use gridmap_model::Building;
 
 /// Polsby–Popper score `4πA/P²` of the convex hull of the footprints, in local metres
 /// (1 for a disc, about 0.785 for a square; 0 for a degenerate hull).
-pub(crate) fn hull_polsby_popper<'b>(buildings: impl Iterator<Item = &'b Building>, proj: &LocalProjection) -> f64 {
+pub(crate) fn hull_polsby_popper<'b>(
+    buildings: impl Iterator<Item = &'b Building>,
+    proj: &LocalProjection,
+) -> f64 {
     let pts: Vec<Point<f64>> = buildings
         .flat_map(|b| b.footprint.0.iter().flat_map(|p| p.exterior().0.iter()))
         .map(|c| proj.project(c.x, c.y).into())
@@ -25,7 +28,12 @@ pub(crate) fn hull_polsby_popper<'b>(buildings: impl Iterator<Item = &'b Buildin
 }
 
 /// `(components, components without barrier edges)` of a set of graph nodes.
-pub(crate) fn connectivity(g: &Graph, nodes: &[u32], in_part: &[bool], seen: &mut [bool]) -> (usize, usize) {
+pub(crate) fn connectivity(
+    g: &Graph,
+    nodes: &[u32],
+    in_part: &[bool],
+    seen: &mut [bool],
+) -> (usize, usize) {
     let inside = |v: usize| in_part[v];
     let all = g.count_components(nodes, &inside, &|_| true, seen);
     let free = g.count_components(nodes, &inside, &|e| !e.barrier, seen);
@@ -44,7 +52,9 @@ mod tests {
             name: None,
             building_type: None,
             address: None,
-            footprint: MultiPolygon(vec![polygon![(x: x, y: y), (x: x + d, y: y), (x: x + d, y: y + d), (x: x, y: y + d)]]),
+            footprint: MultiPolygon(vec![
+                polygon![(x: x, y: y), (x: x + d, y: y), (x: x + d, y: y + d), (x: x, y: y + d)],
+            ]),
             entrance: None,
             levels: None,
             households: 1,
@@ -61,7 +71,9 @@ mod tests {
         let p = LocalProjection::new(0.0, 0.0);
         let sq = hull_polsby_popper([square(0.0, 0.0, 0.001)].iter(), &p);
         assert!((sq - std::f64::consts::FRAC_PI_4).abs() < 0.01, "{sq}");
-        let strip: Vec<_> = (0..20).map(|i| square(i as f64 * 0.001, 0.0, 0.0005)).collect();
+        let strip: Vec<_> = (0..20)
+            .map(|i| square(i as f64 * 0.001, 0.0, 0.0005))
+            .collect();
         assert!(hull_polsby_popper(strip.iter(), &p) < 0.2);
     }
 }

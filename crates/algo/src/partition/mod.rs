@@ -76,7 +76,11 @@ use serde::Serialize;
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PartitionError {
     #[error("the drawn grids are too much work to check at once: {what} is {value}, at most {limit} (check fewer or smaller grids at a time)")]
-    ValidationTooLarge { what: &'static str, value: usize, limit: usize },
+    ValidationTooLarge {
+        what: &'static str,
+        value: usize,
+        limit: usize,
+    },
     #[error("target households per grid must be a positive number, got {0}")]
     InvalidTarget(f64),
     #[error("tolerance must be in [0, 1), got {0}")]
@@ -92,7 +96,11 @@ pub enum PartitionError {
     #[error("grid '{grid}' lists building '{building}', which is not in the input buildings")]
     UnknownBuilding { grid: String, building: BuildingId },
     #[error("building '{building}' is listed by grids '{first}' and '{second}'")]
-    BuildingInTwoGrids { building: BuildingId, first: String, second: String },
+    BuildingInTwoGrids {
+        building: BuildingId,
+        first: String,
+        second: String,
+    },
     /// The caller cancelled the run through its [`gridmap_model::Progress`] handle.
     #[error("the partition was cancelled")]
     Cancelled,
@@ -154,7 +162,11 @@ impl Default for PartitionParams {
 impl PartitionParams {
     /// Parameters with a target and tolerance, everything else default.
     pub fn new(target: f64, tolerance: f64) -> Self {
-        Self { target, tolerance, ..Self::default() }
+        Self {
+            target,
+            tolerance,
+            ..Self::default()
+        }
     }
     /// Checks target and tolerance and returns the household band.
     pub fn band(&self) -> Result<Band, PartitionError> {
@@ -184,7 +196,11 @@ pub struct Band {
 
 impl Band {
     pub fn new(target: f64, tolerance: f64) -> Self {
-        Self { target, lo: target * (1.0 - tolerance), hi: target * (1.0 + tolerance) }
+        Self {
+            target,
+            lo: target * (1.0 - tolerance),
+            hi: target * (1.0 + tolerance),
+        }
     }
     /// Whether a grid of `households` is within the band.
     pub fn contains(&self, households: u64) -> bool {
@@ -200,7 +216,11 @@ impl Band {
     pub fn feasible_counts(&self, total: u64) -> Option<(usize, usize)> {
         let w = total as f64;
         let kmin = ((w / self.hi).ceil() as usize).max(1);
-        let kmax = if self.lo > 0.0 { (w / self.lo + 1e-9).floor() as usize } else { usize::MAX };
+        let kmax = if self.lo > 0.0 {
+            (w / self.lo + 1e-9).floor() as usize
+        } else {
+            usize::MAX
+        };
         (kmin <= kmax).then_some((kmin, kmax))
     }
     /// The grid count for units of these households: each unit above the band is a grid of its
@@ -291,7 +311,9 @@ pub struct PartitionResult {
 impl PartitionResult {
     /// `(building, grid code)` for every building, grid by grid.
     pub fn assignment(&self) -> impl Iterator<Item = (&BuildingId, &str)> {
-        self.grids.iter().flat_map(|g| g.buildings.iter().map(move |b| (b, g.code.as_str())))
+        self.grids
+            .iter()
+            .flat_map(|g| g.buildings.iter().map(move |b| (b, g.code.as_str())))
     }
 }
 
@@ -303,7 +325,11 @@ mod tests {
     fn band_counts_cover_every_total_that_can_be_banded() {
         let b = Band::new(300.0, 0.15);
         assert_eq!(b.feasible_counts(600), Some((2, 2)));
-        assert_eq!(b.feasible_counts(400), None, "400 is too much for one grid, too little for two");
+        assert_eq!(
+            b.feasible_counts(400),
+            None,
+            "400 is too much for one grid, too little for two"
+        );
         assert_eq!(b.feasible_counts(100), None);
         assert_eq!(b.grid_count(100), 1);
         assert_eq!(b.grid_count(38_561), 129);
@@ -317,10 +343,22 @@ mod tests {
 
     #[test]
     fn target_zero_or_negative_and_bad_tolerance_are_errors() {
-        assert_eq!(PartitionParams::new(0.0, 0.15).band(), Err(PartitionError::InvalidTarget(0.0)));
-        assert_eq!(PartitionParams::new(-3.0, 0.15).band(), Err(PartitionError::InvalidTarget(-3.0)));
-        assert_eq!(PartitionParams::new(300.0, 1.0).band(), Err(PartitionError::InvalidTolerance(1.0)));
-        assert_eq!(PartitionParams::new(300.0, -0.1).band(), Err(PartitionError::InvalidTolerance(-0.1)));
+        assert_eq!(
+            PartitionParams::new(0.0, 0.15).band(),
+            Err(PartitionError::InvalidTarget(0.0))
+        );
+        assert_eq!(
+            PartitionParams::new(-3.0, 0.15).band(),
+            Err(PartitionError::InvalidTarget(-3.0))
+        );
+        assert_eq!(
+            PartitionParams::new(300.0, 1.0).band(),
+            Err(PartitionError::InvalidTolerance(1.0))
+        );
+        assert_eq!(
+            PartitionParams::new(300.0, -0.1).band(),
+            Err(PartitionError::InvalidTolerance(-0.1))
+        );
         assert!(PartitionParams::new(300.0, 0.0).band().is_ok());
     }
 }

@@ -9,11 +9,11 @@
 //! buildings: a grid of scattered clusters gets one part per cluster (a MultiPolygon), not a hull
 //! across the empty land between them. Cells tile the plane and every clip only removes area, so
 //! outlines of different grids never overlap.
-use super::{PartitionError, PartitionInput};
 use super::units::Prepared;
+use super::{PartitionError, PartitionInput};
 use crate::geometry::LocalProjection;
-use geo::{BooleanOps, Buffer, ConvexHull, MultiPoint, Point, Simplify};
 use geo::BoundingRect;
+use geo::{BooleanOps, Buffer, ConvexHull, MultiPoint, Point, Simplify};
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use gridmap_model::{Building, BuildingId};
 use spade::{DelaunayTriangulation, Point2, Triangulation};
@@ -34,16 +34,25 @@ pub fn grid_outlines(
     grids: &[Vec<BuildingId>],
     boundary: Option<&MultiPolygon<f64>>,
 ) -> Result<Vec<MultiPolygon<f64>>, PartitionError> {
-    let prep = Prepared::new(&PartitionInput { buildings, ..PartitionInput::default() })?;
-    let index: HashMap<&BuildingId, usize> = buildings.iter().enumerate().map(|(i, b)| (&b.id, i)).collect();
+    let prep = Prepared::new(&PartitionInput {
+        buildings,
+        ..PartitionInput::default()
+    })?;
+    let index: HashMap<&BuildingId, usize> = buildings
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (&b.id, i))
+        .collect();
     let mut members = Vec::with_capacity(grids.len());
     for (g, list) in grids.iter().enumerate() {
         let mut m = Vec::with_capacity(list.len());
         for id in list {
-            let i = *index.get(id).ok_or_else(|| PartitionError::UnknownBuilding {
-                grid: format!("#{}", g + 1),
-                building: id.clone(),
-            })?;
+            let i = *index
+                .get(id)
+                .ok_or_else(|| PartitionError::UnknownBuilding {
+                    grid: format!("#{}", g + 1),
+                    building: id.clone(),
+                })?;
             m.push(i);
         }
         members.push(m);
@@ -66,7 +75,13 @@ pub(crate) fn outlines(
         None => {
             let pts: Vec<Point<f64>> = all
                 .iter()
-                .flat_map(|&i| prep.buildings[i].footprint.0.iter().flat_map(|p| p.exterior().0.iter()))
+                .flat_map(|&i| {
+                    prep.buildings[i]
+                        .footprint
+                        .0
+                        .iter()
+                        .flat_map(|p| p.exterior().0.iter())
+                })
                 .map(|c| proj.project(c.x, c.y).into())
                 .collect();
             MultiPoint::from(pts).convex_hull().buffer(HULL_MARGIN_M)
@@ -81,10 +96,18 @@ pub(crate) fn outlines(
                     let cell = cells.get(&i)?;
                     // The local projection is monotone in each axis: project the lon/lat box corners.
                     let r = prep.buildings[i].footprint.bounding_rect()?;
-                    let (a, b) = (proj.project(r.min().x, r.min().y), proj.project(r.max().x, r.max().y));
+                    let (a, b) = (
+                        proj.project(r.min().x, r.min().y),
+                        proj.project(r.max().x, r.max().y),
+                    );
                     let (x, y) = prep.pts[i];
                     let g = GRID_MARGIN_M;
-                    let rect = [a.0.min(x) - g, a.1.min(y) - g, b.0.max(x) + g, b.1.max(y) + g];
+                    let rect = [
+                        a.0.min(x) - g,
+                        a.1.min(y) - g,
+                        b.0.max(x) + g,
+                        b.1.max(y) + g,
+                    ];
                     clip_convex_to_rect(cell, rect)
                 })
                 .collect();
@@ -106,12 +129,23 @@ pub(crate) fn clip_convex_to_rect(poly: &Polygon<f64>, rect: [f64; 4]) -> Option
         ring.pop();
     }
     // (axis, bound, keep the side >= bound)
-    for (axis, bound, keep_ge) in [(0, rect[0], true), (0, rect[2], false), (1, rect[1], true), (1, rect[3], false)] {
+    for (axis, bound, keep_ge) in [
+        (0, rect[0], true),
+        (0, rect[2], false),
+        (1, rect[1], true),
+        (1, rect[3], false),
+    ] {
         if ring.is_empty() {
             return None;
         }
         let val = |c: &Coord<f64>| if axis == 0 { c.x } else { c.y };
-        let inside = |c: &Coord<f64>| if keep_ge { val(c) >= bound } else { val(c) <= bound };
+        let inside = |c: &Coord<f64>| {
+            if keep_ge {
+                val(c) >= bound
+            } else {
+                val(c) <= bound
+            }
+        };
         let mut out = Vec::with_capacity(ring.len() + 2);
         for k in 0..ring.len() {
             let (a, b) = (ring[k], ring[(k + 1) % ring.len()]);
@@ -121,7 +155,10 @@ pub(crate) fn clip_convex_to_rect(poly: &Polygon<f64>, rect: [f64; 4]) -> Option
             }
             if ia != ib {
                 let t = (bound - val(&a)) / (val(&b) - val(&a));
-                out.push(Coord { x: a.x + t * (b.x - a.x), y: a.y + t * (b.y - a.y) });
+                out.push(Coord {
+                    x: a.x + t * (b.x - a.x),
+                    y: a.y + t * (b.y - a.y),
+                });
             }
         }
         ring = out;
@@ -145,7 +182,10 @@ fn voronoi_cells(pts: &[(f64, f64)], sites: &[usize]) -> HashMap<usize, Polygon<
     if reps.is_empty() {
         return HashMap::new();
     }
-    let verts: Vec<Point2<f64>> = reps.iter().map(|&i| Point2::new(pts[i].0, pts[i].1)).collect();
+    let verts: Vec<Point2<f64>> = reps
+        .iter()
+        .map(|&i| Point2::new(pts[i].0, pts[i].1))
+        .collect();
     let mut tri = match DelaunayTriangulation::<Point2<f64>>::bulk_load_stable(verts) {
         Ok(t) if t.num_vertices() == reps.len() => t,
         _ => return HashMap::new(),
@@ -154,12 +194,23 @@ fn voronoi_cells(pts: &[(f64, f64)], sites: &[usize]) -> HashMap<usize, Polygon<
     let pad = ((x1 - x0).max(y1 - y0)).max(1_000.0);
     let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
     let r = pad * 2.0;
-    for (dx, dy) in [(-1.0, -1.0), (0.0, -1.0), (1.0, -1.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0), (-1.0, 1.0), (-1.0, 0.0)] {
+    for (dx, dy) in [
+        (-1.0, -1.0),
+        (0.0, -1.0),
+        (1.0, -1.0),
+        (1.0, 0.0),
+        (1.0, 1.0),
+        (0.0, 1.0),
+        (-1.0, 1.0),
+        (-1.0, 0.0),
+    ] {
         let _ = tri.insert(Point2::new(cx + dx * r, cy + dy * r));
     }
     let mut cells = HashMap::with_capacity(owner.len());
     for v in tri.vertices() {
-        let Some(&i) = owner.get(&v.fix().index()) else { continue };
+        let Some(&i) = owner.get(&v.fix().index()) else {
+            continue;
+        };
         let mut ring: Vec<Coord<f64>> = Vec::new();
         let mut bounded = true;
         for e in v.out_edges() {
@@ -193,5 +244,3 @@ fn unproject_mp(mp: &MultiPolygon<f64>, proj: &LocalProjection) -> MultiPolygon<
         Coord { x, y }
     })
 }
-
-

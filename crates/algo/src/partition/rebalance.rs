@@ -61,18 +61,30 @@ pub struct RebalanceResult {
 }
 
 /// Fixes grids out of band after household counts changed (see the module docs).
-pub fn rebalance(input: &PartitionInput<'_>, grids: &[Grid], params: &PartitionParams) -> Result<RebalanceResult, PartitionError> {
+pub fn rebalance(
+    input: &PartitionInput<'_>,
+    grids: &[Grid],
+    params: &PartitionParams,
+) -> Result<RebalanceResult, PartitionError> {
     let t0 = Instant::now();
     let band = params.band()?;
     let prep = Prepared::new(input)?;
     let barriers = BarrierIndex::new(input.ways, &params.barriers, &prep.proj);
-    let index: HashMap<&BuildingId, usize> = prep.buildings.iter().enumerate().map(|(i, b)| (&b.id, i)).collect();
+    let index: HashMap<&BuildingId, usize> = prep
+        .buildings
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (&b.id, i))
+        .collect();
     let mut grid_of: Vec<Option<usize>> = vec![None; prep.buildings.len()];
     for (gi, g) in grids.iter().enumerate() {
         for id in &g.buildings {
             let &i = index
                 .get(id)
-                .ok_or_else(|| PartitionError::UnknownBuilding { grid: g.code.clone(), building: id.clone() })?;
+                .ok_or_else(|| PartitionError::UnknownBuilding {
+                    grid: g.code.clone(),
+                    building: id.clone(),
+                })?;
             if let Some(other) = grid_of[i] {
                 return Err(PartitionError::BuildingInTwoGrids {
                     building: id.clone(),
@@ -83,14 +95,21 @@ pub fn rebalance(input: &PartitionInput<'_>, grids: &[Grid], params: &PartitionP
             grid_of[i] = Some(gi);
         }
     }
-    let households_of = |m: &[usize]| -> u64 { m.iter().map(|&i| u64::from(prep.buildings[i].households)).sum() };
+    let households_of = |m: &[usize]| -> u64 {
+        m.iter()
+            .map(|&i| u64::from(prep.buildings[i].households))
+            .sum()
+    };
     let mut before: Vec<Vec<usize>> = vec![Vec::new(); grids.len()];
     for (i, g) in grid_of.iter().enumerate() {
         if let Some(g) = g {
             before[*g].push(i);
         }
     }
-    let out_of_band_before = before.iter().filter(|m| !m.is_empty() && !band.contains(households_of(m))).count();
+    let out_of_band_before = before
+        .iter()
+        .filter(|m| !m.is_empty() && !band.contains(households_of(m)))
+        .count();
 
     let mut codes: HashSet<String> = grids.iter().map(|g| g.code.clone()).collect();
     let mut ids: HashSet<GridId> = grids.iter().map(|g| g.id.clone()).collect();
@@ -115,10 +134,12 @@ pub fn rebalance(input: &PartitionInput<'_>, grids: &[Grid], params: &PartitionP
         let g = Graph::delaunay(&pts, &barriers);
 
         // Slots: the grids present in this community, in input order.
-        let mut slot_grid: Vec<usize> = units.iter().filter_map(|u| grid_of[u.members[0]]).collect();
+        let mut slot_grid: Vec<usize> =
+            units.iter().filter_map(|u| grid_of[u.members[0]]).collect();
         slot_grid.sort_unstable();
         slot_grid.dedup();
-        let slot_of: HashMap<usize, usize> = slot_grid.iter().enumerate().map(|(s, &g)| (g, s)).collect();
+        let slot_of: HashMap<usize, usize> =
+            slot_grid.iter().enumerate().map(|(s, &g)| (g, s)).collect();
         let mut parts: Vec<Vec<u32>> = vec![Vec::new(); slot_grid.len()];
         let mut assigned: Vec<Option<usize>> = vec![None; units.len()];
         for (u, unit) in units.iter().enumerate() {
@@ -127,7 +148,15 @@ pub fn rebalance(input: &PartitionInput<'_>, grids: &[Grid], params: &PartitionP
                 assigned[u] = Some(s);
             }
         }
-        let mut splitter = Splitter::new(&g, &w, &pts, band, params.barrier_penalty_m, params.tries, params.seed ^ gi as u64);
+        let mut splitter = Splitter::new(
+            &g,
+            &w,
+            &pts,
+            band,
+            params.barrier_penalty_m,
+            params.tries,
+            params.seed ^ gi as u64,
+        );
         if parts.is_empty() {
             // No grid yet in this community: cut it from scratch.
             let total: u64 = w.iter().sum();
@@ -149,7 +178,10 @@ pub fn rebalance(input: &PartitionInput<'_>, grids: &[Grid], params: &PartitionP
         let slots = refiner.into_parts();
         let mut out_now = 0;
         for (s, members) in slots.into_iter().enumerate() {
-            let buildings: Vec<usize> = members.iter().flat_map(|&u| units[u as usize].members.iter().copied()).collect();
+            let buildings: Vec<usize> = members
+                .iter()
+                .flat_map(|&u| units[u as usize].members.iter().copied())
+                .collect();
             let template = slot_grid.get(s).copied().filter(|_| s < n_slots);
             let template = match template {
                 Some(t) if !owner_taken[t] => {
@@ -158,8 +190,15 @@ pub fn rebalance(input: &PartitionInput<'_>, grids: &[Grid], params: &PartitionP
                 }
                 // A grid present in two communities: the second piece becomes a new grid.
                 Some(t) => {
-                    result.push((None, group.community.clone(), buildings.clone(), Some(grids[t].code.clone())));
-                    out_now += usize::from(!buildings.is_empty() && !band.contains(households_of(&buildings)));
+                    result.push((
+                        None,
+                        group.community.clone(),
+                        buildings.clone(),
+                        Some(grids[t].code.clone()),
+                    ));
+                    out_now += usize::from(
+                        !buildings.is_empty() && !band.contains(households_of(&buildings)),
+                    );
                     continue;
                 }
                 None => None,
@@ -167,8 +206,11 @@ pub fn rebalance(input: &PartitionInput<'_>, grids: &[Grid], params: &PartitionP
             if buildings.is_empty() && template.is_none() {
                 continue;
             }
-            out_now += usize::from(!buildings.is_empty() && !band.contains(households_of(&buildings)));
-            let base = template.or_else(|| slot_grid.first().copied()).map(|t| grids[t].code.clone());
+            out_now +=
+                usize::from(!buildings.is_empty() && !band.contains(households_of(&buildings)));
+            let base = template
+                .or_else(|| slot_grid.first().copied())
+                .map(|t| grids[t].code.clone());
             result.push((template, group.community.clone(), buildings, base));
         }
         if out_now > 0 {
@@ -184,8 +226,11 @@ pub fn rebalance(input: &PartitionInput<'_>, grids: &[Grid], params: &PartitionP
     let mut out_grids = Vec::new();
     let mut created = Vec::new();
     let mut removed = Vec::new();
-    let boundaries: HashMap<&CommunityId, &geo_types::MultiPolygon<f64>> =
-        input.communities.iter().filter_map(|c| c.boundary.as_ref().map(|b| (&c.id, b))).collect();
+    let boundaries: HashMap<&CommunityId, &geo_types::MultiPolygon<f64>> = input
+        .communities
+        .iter()
+        .filter_map(|c| c.boundary.as_ref().map(|b| (&c.id, b)))
+        .collect();
     for (template, community, mut members, base) in result {
         members.sort_unstable();
         let grid = match template {
@@ -201,11 +246,18 @@ pub fn rebalance(input: &PartitionInput<'_>, grids: &[Grid], params: &PartitionP
                     g.version += 1;
                     g.boundary = None;
                 }
-                g.buildings = members.iter().map(|&i| prep.buildings[i].id.clone()).collect();
+                g.buildings = members
+                    .iter()
+                    .map(|&i| prep.buildings[i].id.clone())
+                    .collect();
                 g
             }
             None => {
-                let prefix_from = base.unwrap_or_else(|| community.as_ref().map_or("NC-01".to_owned(), |c| format!("{c}-01")));
+                let prefix_from = base.unwrap_or_else(|| {
+                    community
+                        .as_ref()
+                        .map_or("NC-01".to_owned(), |c| format!("{c}-01"))
+                });
                 let code = next_code(&prefix_from, &codes);
                 codes.insert(code.clone());
                 let mut id = GridId::new(code.clone());
@@ -221,7 +273,10 @@ pub fn rebalance(input: &PartitionInput<'_>, grids: &[Grid], params: &PartitionP
                     code,
                     name: None,
                     community: community.clone(),
-                    buildings: members.iter().map(|&i| prep.buildings[i].id.clone()).collect(),
+                    buildings: members
+                        .iter()
+                        .map(|&i| prep.buildings[i].id.clone())
+                        .collect(),
                     leads: Vec::new(),
                     boundary: None,
                     version: 1,
@@ -237,14 +292,22 @@ pub fn rebalance(input: &PartitionInput<'_>, grids: &[Grid], params: &PartitionP
         // One Voronoi diagram per community with changed grids.
         for group in &prep.groups {
             let todo: Vec<usize> = (0..out_grids.len())
-                .filter(|&k| out_grids[k].1.boundary.is_none() && out_grids[k].1.community == group.community)
+                .filter(|&k| {
+                    out_grids[k].1.boundary.is_none() && out_grids[k].1.community == group.community
+                })
                 .collect();
             if todo.is_empty() {
                 continue;
             }
             let members: Vec<Vec<usize>> = todo.iter().map(|&k| out_grids[k].0.clone()).collect();
-            let boundary = group.community.as_ref().and_then(|c| boundaries.get(c).copied());
-            for (k, o) in todo.into_iter().zip(outlines(&prep, &group.buildings, &members, boundary)) {
+            let boundary = group
+                .community
+                .as_ref()
+                .and_then(|c| boundaries.get(c).copied());
+            for (k, o) in
+                todo.into_iter()
+                    .zip(outlines(&prep, &group.buildings, &members, boundary))
+            {
                 out_grids[k].1.boundary = Some(o);
             }
         }
@@ -262,12 +325,19 @@ pub fn rebalance(input: &PartitionInput<'_>, grids: &[Grid], params: &PartitionP
         })
         .collect();
     let n = out_grids.len();
-    let in_band = out_grids.iter().filter(|(m, _)| band.contains(households_of(m))).count();
+    let in_band = out_grids
+        .iter()
+        .filter(|(m, _)| band.contains(households_of(m)))
+        .count();
     let report = RebalanceReport {
         grids: n,
         out_of_band_before,
         out_of_band_after: n - in_band,
-        within_band_pct: if n == 0 { 100.0 } else { (10_000.0 * in_band as f64 / n as f64).round() / 100.0 },
+        within_band_pct: if n == 0 {
+            100.0
+        } else {
+            (10_000.0 * in_band as f64 / n as f64).round() / 100.0
+        },
         moved_buildings: moves.len(),
         moved_households: moves.iter().map(|m| u64::from(m.households)).sum(),
         created,
@@ -275,12 +345,21 @@ pub fn rebalance(input: &PartitionInput<'_>, grids: &[Grid], params: &PartitionP
         infeasible,
         seconds: t0.elapsed().as_secs_f64(),
     };
-    Ok(RebalanceResult { grids: out_grids.into_iter().map(|(_, g)| g).collect(), moves, report })
+    Ok(RebalanceResult {
+        grids: out_grids.into_iter().map(|(_, g)| g).collect(),
+        moves,
+        report,
+    })
 }
 
 /// A grid of the result before ids are settled: the input grid it continues (if any), its
 /// community, its buildings and the code a new grid is numbered after.
-type Pending = (Option<usize>, Option<CommunityId>, Vec<usize>, Option<String>);
+type Pending = (
+    Option<usize>,
+    Option<CommunityId>,
+    Vec<usize>,
+    Option<String>,
+);
 
 /// Splits every slot above `above` households into the count its households call for.
 fn split_over(refiner: &mut Refiner<'_, '_>, above: f64, band: &super::Band) {
@@ -305,16 +384,31 @@ fn merge_under(refiner: &mut Refiner<'_, '_>, below: f64, hi: f64) {
         }
         let mut nbrs = refiner.neighbours_of(p);
         nbrs.sort_by_key(|&q| (refiner.weights()[q], q));
-        if let Some(&q) = nbrs.iter().find(|&&q| (refiner.weights()[q] + hh) as f64 <= hi) {
-            let (keep, gone) = if refiner.weights()[q] >= hh { (q, p) } else { (p, q) };
+        if let Some(&q) = nbrs
+            .iter()
+            .find(|&&q| (refiner.weights()[q] + hh) as f64 <= hi)
+        {
+            let (keep, gone) = if refiner.weights()[q] >= hh {
+                (q, p)
+            } else {
+                (p, q)
+            };
             refiner.merge(keep, gone);
         }
     }
 }
 
 /// Buildings in no grid join the adjacent grid with the fewest households, wave by wave.
-pub(crate) fn attach_unassigned(g: &Graph, w: &[u64], parts: &mut [Vec<u32>], assigned: &mut [Option<usize>]) {
-    let mut pw: Vec<u64> = parts.iter().map(|p| p.iter().map(|&u| w[u as usize]).sum()).collect();
+pub(crate) fn attach_unassigned(
+    g: &Graph,
+    w: &[u64],
+    parts: &mut [Vec<u32>],
+    assigned: &mut [Option<usize>],
+) {
+    let mut pw: Vec<u64> = parts
+        .iter()
+        .map(|p| p.iter().map(|&u| w[u as usize]).sum())
+        .collect();
     loop {
         let mut changed = false;
         for u in 0..assigned.len() {
@@ -361,7 +455,10 @@ fn next_code(base: &str, taken: &HashSet<String>) -> String {
             n += 1;
         }
     }
-    (2..).map(|n| format!("{base}-{n}")).find(|c| !taken.contains(c)).unwrap_or_else(|| format!("{base}-new"))
+    (2..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|c| !taken.contains(c))
+        .unwrap_or_else(|| format!("{base}-new"))
 }
 
 #[cfg(test)]
@@ -370,7 +467,10 @@ mod tests {
 
     #[test]
     fn new_codes_continue_the_numbering_of_the_community() {
-        let taken: HashSet<String> = ["MC-01", "MC-02", "MC-07", "X"].iter().map(|s| (*s).to_owned()).collect();
+        let taken: HashSet<String> = ["MC-01", "MC-02", "MC-07", "X"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
         assert_eq!(next_code("MC-02", &taken), "MC-08");
         assert_eq!(next_code("X", &taken), "X-2");
         assert_eq!(next_code("G9", &HashSet::from(["G9".to_owned()])), "G10");

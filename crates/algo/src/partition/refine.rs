@@ -45,8 +45,22 @@ impl<'a, 's> Refiner<'a, 's> {
                 part_of[u as usize] = p as u32;
             }
         }
-        let pw = parts.iter().map(|m| m.iter().map(|&u| w[u as usize]).sum()).collect();
-        Self { g, w, pts, band, splitter, part_of, members: parts, pw, mark: vec![0; g.len()], stamp: 0 }
+        let pw = parts
+            .iter()
+            .map(|m| m.iter().map(|&u| w[u as usize]).sum())
+            .collect();
+        Self {
+            g,
+            w,
+            pts,
+            band,
+            splitter,
+            part_of,
+            members: parts,
+            pw,
+            mark: vec![0; g.len()],
+            stamp: 0,
+        }
     }
 
     /// Cost of a grid of `hh` households: the square root of its households outside the band.
@@ -65,7 +79,11 @@ impl<'a, 's> Refiner<'a, 's> {
             if out.is_empty() {
                 break;
             }
-            out.sort_by(|&a, &b| self.viol(self.pw[b]).total_cmp(&self.viol(self.pw[a])).then(a.cmp(&b)));
+            out.sort_by(|&a, &b| {
+                self.viol(self.pw[b])
+                    .total_cmp(&self.viol(self.pw[a]))
+                    .then(a.cmp(&b))
+            });
             let mut progress = false;
             for p in out {
                 if self.members[p].is_empty() || self.viol(self.pw[p]) == 0.0 {
@@ -76,7 +94,9 @@ impl<'a, 's> Refiner<'a, 's> {
                     progress |= moved;
                     continue;
                 }
-                let fixed = self.resplit_pair(p) || self.resplit_neighbourhood(p, 1) || self.resplit_neighbourhood(p, 2);
+                let fixed = self.resplit_pair(p)
+                    || self.resplit_neighbourhood(p, 1)
+                    || self.resplit_neighbourhood(p, 2);
                 progress |= moved || fixed;
             }
             if !progress {
@@ -147,7 +167,12 @@ impl<'a, 's> Refiner<'a, 's> {
 
     fn centroid(&self, p: usize) -> (f64, f64) {
         let n = self.members[p].len().max(1) as f64;
-        self.members[p].iter().fold((0.0, 0.0), |a, &u| (a.0 + self.pts[u as usize].0 / n, a.1 + self.pts[u as usize].1 / n))
+        self.members[p].iter().fold((0.0, 0.0), |a, &u| {
+            (
+                a.0 + self.pts[u as usize].0 / n,
+                a.1 + self.pts[u as usize].1 / n,
+            )
+        })
     }
 
     /// Whether part `p` stays connected (and non-empty) without unit `u`.
@@ -158,7 +183,12 @@ impl<'a, 's> Refiner<'a, 's> {
         }
         self.stamp += 1;
         let st = self.stamp;
-        let Some(&start) = self.g.neighbours(u as usize).iter().map(|(v, _)| v).find(|&&v| self.part_of[v as usize] == p as u32)
+        let Some(&start) = self
+            .g
+            .neighbours(u as usize)
+            .iter()
+            .map(|(v, _)| v)
+            .find(|&&v| self.part_of[v as usize] == p as u32)
         else {
             return false;
         };
@@ -200,8 +230,11 @@ impl<'a, 's> Refiner<'a, 's> {
             // (gain, distance, unit, from, to)
             let mut cands: Vec<(f64, f64, u32, usize, usize)> = Vec::new();
             let nbrs = self.neighbour_parts(p);
-            let cents: Vec<(usize, (f64, f64))> =
-                nbrs.iter().map(|&q| (q, self.centroid(q))).chain(std::iter::once((p, self.centroid(p)))).collect();
+            let cents: Vec<(usize, (f64, f64))> = nbrs
+                .iter()
+                .map(|&q| (q, self.centroid(q)))
+                .chain(std::iter::once((p, self.centroid(p))))
+                .collect();
             let cent = |q: usize| cents.iter().find(|c| c.0 == q).map_or((0.0, 0.0), |c| c.1);
             for &u in &self.members[p] {
                 for &(v, _) in self.g.neighbours(u as usize) {
@@ -223,7 +256,11 @@ impl<'a, 's> Refiner<'a, 's> {
                     }
                 }
             }
-            cands.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
+            cands.sort_by(|a, b| {
+                b.0.total_cmp(&a.0)
+                    .then(a.1.total_cmp(&b.1))
+                    .then(a.2.cmp(&b.2))
+            });
             cands.dedup_by_key(|c| (c.2, c.4));
             let mut done = false;
             for &(_, _, unit, from, to) in cands.iter().take(64) {
@@ -270,10 +307,16 @@ impl<'a, 's> Refiner<'a, 's> {
 
     /// Re-cuts `old` parts into `k` parts; keeps the result when the violation decreases.
     fn try_recut(&mut self, old: &[usize], k: usize) -> bool {
-        let region: Vec<u32> = old.iter().flat_map(|&q| self.members[q].iter().copied()).collect();
+        let region: Vec<u32> = old
+            .iter()
+            .flat_map(|&q| self.members[q].iter().copied())
+            .collect();
         let before = self.total_viol(old);
         let new = self.splitter.partition(region, k);
-        let after: f64 = new.iter().map(|m| self.viol(m.iter().map(|&u| self.w[u as usize]).sum())).sum();
+        let after: f64 = new
+            .iter()
+            .map(|m| self.viol(m.iter().map(|&u| self.w[u as usize]).sum()))
+            .sum();
         if after + 1e-9 < before {
             self.replace(old, new);
             true
@@ -284,7 +327,11 @@ impl<'a, 's> Refiner<'a, 's> {
 
     /// Grid count for the union of `parts` (units above the band count as grids of their own).
     fn count_for(&self, parts: &[usize]) -> usize {
-        self.band.grid_count_for_units(parts.iter().flat_map(|&q| self.members[q].iter().map(|&u| self.w[u as usize])))
+        self.band.grid_count_for_units(
+            parts
+                .iter()
+                .flat_map(|&q| self.members[q].iter().map(|&u| self.w[u as usize])),
+        )
     }
 
     fn resplit_pair(&mut self, p: usize) -> bool {

@@ -10,8 +10,8 @@ use super::refine::Refiner;
 use super::split::Splitter;
 use super::units::{make_units, Group, Prepared, Unit};
 use super::{
-    Band, Infeasible, PartitionError, PartitionInput, PartitionParams, PartitionReport, PartitionResult,
-    ProposedGrid,
+    Band, Infeasible, PartitionError, PartitionInput, PartitionParams, PartitionReport,
+    PartitionResult, ProposedGrid,
 };
 use gridmap_model::{CommunityId, CompoundId, Progress};
 use std::collections::HashMap;
@@ -33,7 +33,10 @@ pub const ISLAND_GAP_M: f64 = 1_000.0;
 /// assert_eq!(r.report.grids, 0);
 /// assert!(partition(&PartitionInput::default(), &PartitionParams::new(0.0, 0.15)).is_err());
 /// ```
-pub fn partition(input: &PartitionInput<'_>, params: &PartitionParams) -> Result<PartitionResult, PartitionError> {
+pub fn partition(
+    input: &PartitionInput<'_>,
+    params: &PartitionParams,
+) -> Result<PartitionResult, PartitionError> {
     partition_with_progress(input, params, &Progress::none())
 }
 
@@ -49,7 +52,11 @@ pub fn partition(input: &PartitionInput<'_>, params: &PartitionParams) -> Result
 /// let e = partition_with_progress(&PartitionInput::default(), &PartitionParams::default(), &p);
 /// assert_eq!(e.unwrap_err(), PartitionError::Cancelled);
 /// ```
-pub fn partition_with_progress(input: &PartitionInput<'_>, params: &PartitionParams, progress: &Progress) -> Result<PartitionResult, PartitionError> {
+pub fn partition_with_progress(
+    input: &PartitionInput<'_>,
+    params: &PartitionParams,
+    progress: &Progress,
+) -> Result<PartitionResult, PartitionError> {
     let t0 = Instant::now();
     if progress.is_cancelled() {
         return Err(PartitionError::Cancelled);
@@ -57,9 +64,15 @@ pub fn partition_with_progress(input: &PartitionInput<'_>, params: &PartitionPar
     let band = params.band()?;
     let prep = Prepared::new(input)?;
     let barriers = BarrierIndex::new(input.ways, &params.barriers, &prep.proj);
-    let boundaries: HashMap<&CommunityId, &geo_types::MultiPolygon<f64>> =
-        input.communities.iter().filter_map(|c| c.boundary.as_ref().map(|b| (&c.id, b))).collect();
-    let codes = CodeBook::new(input.communities, prep.groups.iter().filter_map(|g| g.community.as_ref()));
+    let boundaries: HashMap<&CommunityId, &geo_types::MultiPolygon<f64>> = input
+        .communities
+        .iter()
+        .filter_map(|c| c.boundary.as_ref().map(|b| (&c.id, b)))
+        .collect();
+    let codes = CodeBook::new(
+        input.communities,
+        prep.groups.iter().filter_map(|g| g.community.as_ref()),
+    );
     let total = prep.groups.len() as u64;
     let done = std::sync::atomic::AtomicU64::new(0);
     // Communities are cut independently (each with its own seed), in parallel; the results are
@@ -76,17 +89,37 @@ pub fn partition_with_progress(input: &PartitionInput<'_>, params: &PartitionPar
             let seed = params.seed ^ (gi as u64).wrapping_mul(0x2545_F491_4F6C_DD1D);
             let mut infeasible = Vec::new();
             let mut stats = Stats::default();
-            let mut made = partition_group(&prep, group, &band, params, &barriers, &codes, seed, &mut infeasible, &mut stats);
+            let mut made = partition_group(
+                &prep,
+                group,
+                &band,
+                params,
+                &barriers,
+                &codes,
+                seed,
+                &mut infeasible,
+                &mut stats,
+            );
             if params.outlines {
                 let members: Vec<Vec<usize>> = made.iter().map(|(m, _)| m.clone()).collect();
-                let boundary = group.community.as_ref().and_then(|c| boundaries.get(c).copied());
-                for ((_, g), o) in made.iter_mut().zip(outlines(&prep, &group.buildings, &members, boundary)) {
+                let boundary = group
+                    .community
+                    .as_ref()
+                    .and_then(|c| boundaries.get(c).copied());
+                for ((_, g), o) in
+                    made.iter_mut()
+                        .zip(outlines(&prep, &group.buildings, &members, boundary))
+                {
                     g.outline = Some(o);
                 }
             }
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             progress.step(n, total);
-            Ok((made.into_iter().map(|(_, g)| g).collect(), infeasible, stats))
+            Ok((
+                made.into_iter().map(|(_, g)| g).collect(),
+                infeasible,
+                stats,
+            ))
         })
         .collect();
     let mut grids = Vec::new();
@@ -100,7 +133,14 @@ pub fn partition_with_progress(input: &PartitionInput<'_>, params: &PartitionPar
     }
     progress.step(total, total);
     let compounds_split = compounds_split(&prep, &grids);
-    let report = report(&grids, prep.buildings.len(), compounds_split, infeasible, t0.elapsed().as_secs_f64(), &stats);
+    let report = report(
+        &grids,
+        prep.buildings.len(),
+        compounds_split,
+        infeasible,
+        t0.elapsed().as_secs_f64(),
+        &stats,
+    );
     Ok(PartitionResult { grids, report })
 }
 
@@ -130,10 +170,21 @@ fn partition_group(
     let g = Graph::delaunay(&pts, barriers);
     let total: u64 = w.iter().sum();
     let k = band.grid_count_for_units(w.iter().copied());
-    let name = group.community.as_ref().map_or_else(|| "buildings without community".to_owned(), |c| format!("community '{c}'"));
-    let mut note = |reason: String| infeasible.push(Infeasible { community: group.community.clone(), reason });
+    let name = group.community.as_ref().map_or_else(
+        || "buildings without community".to_owned(),
+        |c| format!("community '{c}'"),
+    );
+    let mut note = |reason: String| {
+        infeasible.push(Infeasible {
+            community: group.community.clone(),
+            reason,
+        })
+    };
     if (total as f64) < band.lo {
-        note(format!("{name} has {total} households, below the lower band {:.0}: one grid", band.lo));
+        note(format!(
+            "{name} has {total} households, below the lower band {:.0}: one grid",
+            band.lo
+        ));
     } else if band.feasible_counts(total).is_none() {
         note(format!(
             "{name} has {total} households, which no number of grids of {:.0}..{:.0} adds up to: {k} grid(s)",
@@ -145,14 +196,26 @@ fn partition_group(
         if unit.households as f64 > band.hi {
             oversize += 1;
             let b = &prep.buildings[unit.members[0]];
-            note(format!("building '{}' alone has {} households, above the upper band {:.0}", b.id, w[u], band.hi));
+            note(format!(
+                "building '{}' alone has {} households, above the upper band {:.0}",
+                b.id, w[u], band.hi
+            ));
         }
     }
     islands(&g, &w, band, &units, prep, &mut note);
 
-    let mut splitter = Splitter::new(&g, &w, &pts, *band, params.barrier_penalty_m, params.tries, seed);
+    let mut splitter = Splitter::new(
+        &g,
+        &w,
+        &pts,
+        *band,
+        params.barrier_penalty_m,
+        params.tries,
+        seed,
+    );
     // A unit above the band is a grid of its own; the rest is cut into the remaining count.
-    let (big, rest): (Vec<u32>, Vec<u32>) = (0..units.len() as u32).partition(|&u| w[u as usize] as f64 > band.hi);
+    let (big, rest): (Vec<u32>, Vec<u32>) =
+        (0..units.len() as u32).partition(|&u| w[u as usize] as f64 > band.hi);
     let mut parts: Vec<Vec<u32>> = big.iter().map(|&u| vec![u]).collect();
     if !rest.is_empty() {
         let k_rest = k.saturating_sub(big.len());
@@ -169,10 +232,21 @@ fn partition_group(
     }
     let mut refiner = Refiner::new(&g, &w, &pts, *band, &mut splitter, parts);
     refiner.search(4 * k + 16, true);
-    let parts: Vec<Vec<u32>> = refiner.into_parts().into_iter().filter(|p| !p.is_empty()).collect();
-    let out_of_band = parts.iter().filter(|p| !band.contains(p.iter().map(|&u| w[u as usize]).sum())).count();
-    if out_of_band > oversize && band.feasible_counts(total).is_some() && (total as f64) >= band.lo {
-        note(format!("{name}: {out_of_band} of {} grids stay out of band after local search", parts.len()));
+    let parts: Vec<Vec<u32>> = refiner
+        .into_parts()
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect();
+    let out_of_band = parts
+        .iter()
+        .filter(|p| !band.contains(p.iter().map(|&u| w[u as usize]).sum()))
+        .count();
+    if out_of_band > oversize && band.feasible_counts(total).is_some() && (total as f64) >= band.lo
+    {
+        note(format!(
+            "{name}: {out_of_band} of {} grids stay out of band after local search",
+            parts.len()
+        ));
     }
 
     // Codes numbered in reading order: rows of ~400 m from north to south, west to east.
@@ -181,7 +255,9 @@ fn partition_group(
         .enumerate()
         .map(|(i, p)| {
             let n = p.len().max(1) as f64;
-            let (x, y) = p.iter().fold((0.0, 0.0), |a, &u| (a.0 + pts[u as usize].0 / n, a.1 + pts[u as usize].1 / n));
+            let (x, y) = p.iter().fold((0.0, 0.0), |a, &u| {
+                (a.0 + pts[u as usize].0 / n, a.1 + pts[u as usize].1 / n)
+            });
             ((-y / 400.0).floor() as i64, x, i)
         })
         .collect();
@@ -198,17 +274,27 @@ fn partition_group(
         for &u in p {
             in_part[u as usize] = false;
         }
-        let mut members: Vec<usize> = p.iter().flat_map(|&u| units[u as usize].members.iter().copied()).collect();
+        let mut members: Vec<usize> = p
+            .iter()
+            .flat_map(|&u| units[u as usize].members.iter().copied())
+            .collect();
         members.sort_unstable();
-        let households = members.iter().map(|&b| u64::from(prep.buildings[b].households)).sum();
-        let compactness = hull_polsby_popper(members.iter().map(|&b| &prep.buildings[b]), &prep.proj);
+        let households = members
+            .iter()
+            .map(|&b| u64::from(prep.buildings[b].households))
+            .sum();
+        let compactness =
+            hull_polsby_popper(members.iter().map(|&b| &prep.buildings[b]), &prep.proj);
         stats.contiguous += usize::from(comps == 1);
         let (code, grid_name) = codes.grid(group.community.as_ref(), n + 1, parts.len(), params);
         let grid = ProposedGrid {
             code,
             name: grid_name,
             community: group.community.clone(),
-            buildings: members.iter().map(|&b| prep.buildings[b].id.clone()).collect(),
+            buildings: members
+                .iter()
+                .map(|&b| prep.buildings[b].id.clone())
+                .collect(),
             households,
             in_band: band.contains(households),
             contiguous: comps == 1,
@@ -222,7 +308,14 @@ fn partition_group(
 }
 
 /// Notes clusters farther than [`ISLAND_GAP_M`] from the rest that are too small for a grid.
-fn islands(g: &Graph, w: &[u64], band: &Band, units: &[Unit], prep: &Prepared<'_>, note: &mut impl FnMut(String)) {
+fn islands(
+    g: &Graph,
+    w: &[u64],
+    band: &Band,
+    units: &[Unit],
+    prep: &Prepared<'_>,
+    note: &mut impl FnMut(String),
+) {
     let n = g.len();
     let mut comp = vec![u32::MAX; n];
     let mut count = 0u32;
@@ -254,13 +347,22 @@ fn islands(g: &Graph, w: &[u64], band: &Band, units: &[Unit], prep: &Prepared<'_
 }
 
 fn compounds_split(prep: &Prepared<'_>, grids: &[ProposedGrid]) -> usize {
-    let index: HashMap<&gridmap_model::BuildingId, usize> =
-        prep.buildings.iter().enumerate().map(|(i, b)| (&b.id, i)).collect();
+    let index: HashMap<&gridmap_model::BuildingId, usize> = prep
+        .buildings
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (&b.id, i))
+        .collect();
     let mut first: HashMap<&CompoundId, usize> = HashMap::new();
     let mut split: HashMap<&CompoundId, bool> = HashMap::new();
     for (gi, g) in grids.iter().enumerate() {
         for id in &g.buildings {
-            let Some(c) = index.get(id).and_then(|&i| prep.buildings[i].compound.as_ref()) else { continue };
+            let Some(c) = index
+                .get(id)
+                .and_then(|&i| prep.buildings[i].compound.as_ref())
+            else {
+                continue;
+            };
             let f = *first.entry(c).or_insert(gi);
             if f != gi {
                 split.insert(c, true);
@@ -279,7 +381,13 @@ fn report(
     stats: &Stats,
 ) -> PartitionReport {
     let n = grids.len();
-    let pct = |x: usize| if n == 0 { 100.0 } else { (10_000.0 * x as f64 / n as f64).round() / 100.0 };
+    let pct = |x: usize| {
+        if n == 0 {
+            100.0
+        } else {
+            (10_000.0 * x as f64 / n as f64).round() / 100.0
+        }
+    };
     PartitionReport {
         grids: n,
         buildings,
@@ -290,7 +398,11 @@ fn report(
         contiguous_pct: pct(stats.contiguous),
         compounds_split,
         barrier_crossing_grids: grids.iter().filter(|g| g.crosses_barrier).count(),
-        mean_compactness: if n == 0 { 0.0 } else { grids.iter().map(|g| g.compactness).sum::<f64>() / n as f64 },
+        mean_compactness: if n == 0 {
+            0.0
+        } else {
+            grids.iter().map(|g| g.compactness).sum::<f64>() / n as f64
+        },
         infeasible,
         seconds,
     }

@@ -44,7 +44,16 @@ impl<'a> Splitter<'a> {
         tries: usize,
         seed: u64,
     ) -> Self {
-        Self { g, w, pts, band, penalty_m, tries: tries.max(1), rng: Rng::new(seed), local: vec![NONE; g.len()] }
+        Self {
+            g,
+            w,
+            pts,
+            band,
+            penalty_m,
+            tries: tries.max(1),
+            rng: Rng::new(seed),
+            local: vec![NONE; g.len()],
+        }
     }
 
     /// Splits `region` into (at most) `k` contiguous parts; fewer only when it has fewer nodes.
@@ -110,7 +119,12 @@ impl<'a> Splitter<'a> {
             let (best, _) = parts
                 .iter()
                 .enumerate()
-                .map(|(i, p)| (i, self.weight(p) as f64 / total as f64 * k as f64 - ks[i] as f64))
+                .map(|(i, p)| {
+                    (
+                        i,
+                        self.weight(p) as f64 / total as f64 * k as f64 - ks[i] as f64,
+                    )
+                })
                 .fold((0, f64::MIN), |a, b| if b.1 > a.1 { b } else { a });
             ks[best] += 1;
             left -= 1;
@@ -175,14 +189,23 @@ impl<'a> Splitter<'a> {
         };
         let (mut a, mut b) = (Vec::new(), Vec::new());
         for (i, &u) in region.iter().enumerate() {
-            if side[i] { a.push(u) } else { b.push(u) }
+            if side[i] {
+                a.push(u)
+            } else {
+                b.push(u)
+            }
         }
         let _ = cut.node;
         (a, cut.k1, b)
     }
 
     /// Kruskal on the region's edges; returns tree adjacency lists `(neighbour, barrier)`.
-    fn spanning_tree(&self, m: usize, edges: &[(u32, u32, f64, bool)], costs: &[f64]) -> Vec<Vec<(u32, bool)>> {
+    fn spanning_tree(
+        &self,
+        m: usize,
+        edges: &[(u32, u32, f64, bool)],
+        costs: &[f64],
+    ) -> Vec<Vec<(u32, bool)>> {
         let mut order: Vec<u32> = (0..edges.len() as u32).collect();
         order.sort_unstable_by(|&a, &b| costs[a as usize].total_cmp(&costs[b as usize]));
         let mut dsu: Vec<u32> = (0..m as u32).collect();
@@ -240,7 +263,9 @@ impl<'a> Splitter<'a> {
         }
         let mut sub: Vec<u64> = lw.to_vec();
         // Shape moments of every subtree: count, Σx, Σy, Σ(x²+y²) around the region's mean.
-        let (mx, my) = lp.iter().fold((0.0, 0.0), |a, p| (a.0 + p.0 / m as f64, a.1 + p.1 / m as f64));
+        let (mx, my) = lp.iter().fold((0.0, 0.0), |a, p| {
+            (a.0 + p.0 / m as f64, a.1 + p.1 / m as f64)
+        });
         let mut mom: Vec<[f64; 4]> = lp
             .iter()
             .map(|p| {
@@ -257,16 +282,31 @@ impl<'a> Splitter<'a> {
             }
         }
         let whole = mom[0];
-        let spread = |q: [f64; 4]| if q[0] > 0.0 { (q[3] - (q[1] * q[1] + q[2] * q[2]) / q[0]) / (q[0] * q[0]) } else { 0.0 };
+        let spread = |q: [f64; 4]| {
+            if q[0] > 0.0 {
+                (q[3] - (q[1] * q[1] + q[2] * q[2]) / q[0]) / (q[0] * q[0])
+            } else {
+                0.0
+            }
+        };
         let base = spread(whole).max(1e-9);
-        let mut best = Cut { node: usize::MAX, k1: k / 2, score: f64::INFINITY };
+        let mut best = Cut {
+            node: usize::MAX,
+            k1: k / 2,
+            score: f64::INFINITY,
+        };
         for &u in order.iter().skip(1) {
             let u = u as usize;
             if let Some((mut score, k1)) = self.score(sub[u], total, k, pbar[u]) {
                 // Elongated sides spread more per unit² than the region they come from: a
                 // scale-free second-moment compactness, cheap to get for every cut at once.
                 let a = mom[u];
-                let b = [whole[0] - a[0], whole[1] - a[1], whole[2] - a[2], whole[3] - a[3]];
+                let b = [
+                    whole[0] - a[0],
+                    whole[1] - a[1],
+                    whole[2] - a[2],
+                    whole[3] - a[3],
+                ];
                 let (ka, kb) = (k1 as f64 / k as f64, (k - k1) as f64 / k as f64);
                 let shape = spread(a) * ka / base + spread(b) * kb / base;
                 score += SHAPE_WEIGHT * shape;
@@ -302,8 +342,12 @@ impl<'a> Splitter<'a> {
         let k1_ideal = (s / ideal).round().clamp(1.0, (k - 1) as f64) as usize;
         let width = (hi - lo).max(1.0);
         let mut best: Option<(f64, usize)> = None;
-        let lo_k = ((s / hi).ceil() as usize).max(1).max(k.saturating_sub((r / lo + 1e-9).floor() as usize));
-        let hi_k = ((s / lo + 1e-9).floor() as usize).min(k - 1).min(k.saturating_sub(((r / hi).ceil() as usize).max(1)));
+        let lo_k = ((s / hi).ceil() as usize)
+            .max(1)
+            .max(k.saturating_sub((r / lo + 1e-9).floor() as usize));
+        let hi_k = ((s / lo + 1e-9).floor() as usize)
+            .min(k - 1)
+            .min(k.saturating_sub(((r / hi).ceil() as usize).max(1)));
         if lo_k <= hi_k {
             // Halve the grid count whenever this cut allows it: logarithmic depth, and sides
             // with room to spare. Peeling one grid at a time is O(n·k) and leaves long remnants.
@@ -314,7 +358,11 @@ impl<'a> Splitter<'a> {
             let score = dev + BALANCE_WEIGHT * balance - if barrier { 0.2 } else { 0.0 };
             best = Some((score, k1));
         } else {
-            for k1 in [k1_ideal.saturating_sub(1).max(1), k1_ideal, (k1_ideal + 1).min(k - 1)] {
+            for k1 in [
+                k1_ideal.saturating_sub(1).max(1),
+                k1_ideal,
+                (k1_ideal + 1).min(k - 1),
+            ] {
                 let k2 = k - k1;
                 let viol = (k1 as f64 * lo - s).max(s - k1 as f64 * hi).max(0.0)
                     + (k2 as f64 * lo - r).max(r - k2 as f64 * hi).max(0.0);
@@ -342,12 +390,21 @@ const MIN_TREES: usize = 3;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::partition::barriers::BarrierIndex;
     use crate::geometry::LocalProjection;
+    use crate::partition::barriers::BarrierIndex;
 
     fn lattice(w: usize, h: usize) -> Graph {
-        let pts: Vec<_> = (0..w * h).map(|i| ((i % w) as f64 * 20.0, (i / w) as f64 * 20.0)).collect();
-        Graph::delaunay(&pts, &BarrierIndex::new(&[], &super::super::BarrierRules::default(), &LocalProjection::new(0.0, 0.0)))
+        let pts: Vec<_> = (0..w * h)
+            .map(|i| ((i % w) as f64 * 20.0, (i / w) as f64 * 20.0))
+            .collect();
+        Graph::delaunay(
+            &pts,
+            &BarrierIndex::new(
+                &[],
+                &super::super::BarrierRules::default(),
+                &LocalProjection::new(0.0, 0.0),
+            ),
+        )
     }
 
     #[test]
@@ -355,7 +412,9 @@ mod tests {
         let g = lattice(30, 30);
         let w = vec![10u64; 900];
         let band = Band::new(300.0, 0.15);
-        let pts: Vec<_> = (0..900).map(|i| ((i % 30) as f64 * 20.0, (i / 30) as f64 * 20.0)).collect();
+        let pts: Vec<_> = (0..900)
+            .map(|i| ((i % 30) as f64 * 20.0, (i / 30) as f64 * 20.0))
+            .collect();
         let mut s = Splitter::new(&g, &w, &pts, band, 5000.0, 8, 1);
         let parts = s.partition((0..900).collect(), 30);
         assert_eq!(parts.len(), 30);
@@ -364,7 +423,10 @@ mod tests {
             let hh: u64 = p.iter().map(|&u| w[u as usize]).sum();
             assert!(band.contains(hh), "{hh}");
             let set: std::collections::HashSet<u32> = p.iter().copied().collect();
-            assert_eq!(g.count_components(p, &|v| set.contains(&(v as u32)), &|_| true, &mut seen), 1);
+            assert_eq!(
+                g.count_components(p, &|v| set.contains(&(v as u32)), &|_| true, &mut seen),
+                1
+            );
         }
         assert_eq!(parts.iter().map(Vec::len).sum::<usize>(), 900);
     }

@@ -40,7 +40,9 @@ impl<'a> Prepared<'a> {
             ll.push((c.x(), c.y()));
         }
         let n = ll.len().max(1) as f64;
-        let (lon0, lat0) = ll.iter().fold((0.0, 0.0), |a, p| (a.0 + p.0 / n, a.1 + p.1 / n));
+        let (lon0, lat0) = ll
+            .iter()
+            .fold((0.0, 0.0), |a, p| (a.0 + p.0 / n, a.1 + p.1 / n));
         let proj = LocalProjection::new(lon0, lat0);
         let pts = ll.iter().map(|&(x, y)| proj.project(x, y)).collect();
         let compound_community: HashMap<&CompoundId, &CommunityId> = input
@@ -52,7 +54,9 @@ impl<'a> Prepared<'a> {
             .iter()
             .map(|b| {
                 b.community.clone().or_else(|| {
-                    b.compound.as_ref().and_then(|c| compound_community.get(c).map(|m| (*m).clone()))
+                    b.compound
+                        .as_ref()
+                        .and_then(|c| compound_community.get(c).map(|m| (*m).clone()))
                 })
             })
             .collect();
@@ -62,13 +66,22 @@ impl<'a> Prepared<'a> {
         }
         let mut groups: Vec<Group> = by
             .into_iter()
-            .map(|(c, buildings)| Group { community: c.cloned(), buildings })
+            .map(|(c, buildings)| Group {
+                community: c.cloned(),
+                buildings,
+            })
             .collect();
         // BTreeMap puts None first; the no-community group reads better last.
         if groups.first().is_some_and(|g| g.community.is_none()) {
             groups.rotate_left(1);
         }
-        Ok(Self { buildings, proj, pts, community, groups })
+        Ok(Self {
+            buildings,
+            proj,
+            pts,
+            community,
+            groups,
+        })
     }
 }
 
@@ -94,7 +107,10 @@ pub(crate) fn make_units(prep: &Prepared<'_>, members: &[usize], band: &Band) ->
     }
     let mut units = Vec::with_capacity(members.len());
     for (_, list) in compounds {
-        let hh: u64 = list.iter().map(|&i| u64::from(prep.buildings[i].households)).sum();
+        let hh: u64 = list
+            .iter()
+            .map(|&i| u64::from(prep.buildings[i].households))
+            .sum();
         if hh as f64 <= band.hi {
             units.push(unit_of(prep, list));
         } else {
@@ -108,7 +124,17 @@ pub(crate) fn make_units(prep: &Prepared<'_>, members: &[usize], band: &Band) ->
 
 pub(crate) fn unit_of(prep: &Prepared<'_>, members: Vec<usize>) -> Unit {
     let n = members.len().max(1) as f64;
-    let (x, y) = members.iter().fold((0.0, 0.0), |a, &i| (a.0 + prep.pts[i].0 / n, a.1 + prep.pts[i].1 / n));
-    let households = members.iter().map(|&i| u64::from(prep.buildings[i].households)).sum();
-    Unit { members, households, x, y }
+    let (x, y) = members.iter().fold((0.0, 0.0), |a, &i| {
+        (a.0 + prep.pts[i].0 / n, a.1 + prep.pts[i].1 / n)
+    });
+    let households = members
+        .iter()
+        .map(|&i| u64::from(prep.buildings[i].households))
+        .sum();
+    Unit {
+        members,
+        households,
+        x,
+        y,
+    }
 }

@@ -12,9 +12,9 @@ use super::units::Prepared;
 use super::{Band, PartitionError, PartitionInput, PartitionParams};
 use crate::geometry::LocalProjection;
 use geo::{Area, BooleanOps, BoundingRect, Intersects};
-use rstar::RTreeObject;
 use geo_types::MultiPolygon;
 use gridmap_model::{BuildingId, CommunityId};
+use rstar::RTreeObject;
 use rstar::{primitives::GeomWithData, RTree, AABB};
 use serde::Serialize;
 use std::time::Instant;
@@ -88,10 +88,17 @@ pub struct Validator<'a> {
 
 impl<'a> Validator<'a> {
     /// Indexes `input.buildings` (communities, compounds and ways are not needed).
-    pub fn new(input: &PartitionInput<'a>, params: &PartitionParams) -> Result<Self, PartitionError> {
+    pub fn new(
+        input: &PartitionInput<'a>,
+        params: &PartitionParams,
+    ) -> Result<Self, PartitionError> {
         let band = params.band()?;
         let prep = Prepared::new(input)?;
-        let footprints: Vec<MultiPolygon<f64>> = prep.buildings.iter().map(|b| project_mp(&b.footprint, &prep.proj)).collect();
+        let footprints: Vec<MultiPolygon<f64>> = prep
+            .buildings
+            .iter()
+            .map(|b| project_mp(&b.footprint, &prep.proj))
+            .collect();
         let areas = footprints.iter().map(Area::unsigned_area).collect();
         let tree = RTree::bulk_load(
             footprints
@@ -99,13 +106,30 @@ impl<'a> Validator<'a> {
                 .enumerate()
                 .filter_map(|(i, f)| {
                     let r = f.bounding_rect()?;
-                    Some(Indexed::new(rstar::primitives::Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]), i))
+                    Some(Indexed::new(
+                        rstar::primitives::Rectangle::from_corners(
+                            [r.min().x, r.min().y],
+                            [r.max().x, r.max().y],
+                        ),
+                        i,
+                    ))
                 })
                 .collect(),
         );
-        let none = BarrierIndex::new(&[], &BarrierRules::default(), &LocalProjection::new(0.0, 0.0));
+        let none = BarrierIndex::new(
+            &[],
+            &BarrierRules::default(),
+            &LocalProjection::new(0.0, 0.0),
+        );
         let graph = Graph::delaunay(&prep.pts, &none);
-        Ok(Self { prep, band, tree, footprints, areas, graph })
+        Ok(Self {
+            prep,
+            band,
+            tree,
+            footprints,
+            areas,
+            graph,
+        })
     }
 
     /// Refuses a check whose work is out of proportion to an editing session (issue 13: a
@@ -114,7 +138,10 @@ impl<'a> Validator<'a> {
     /// polygon vertices × candidate buildings, and [`MAX_VALIDATION_OVERLAP_PAIRS`] pairs of
     /// drawn grids whose boxes meet. Counting is cheap (R-tree envelope counts).
     pub fn check_work(&self, grids: &[DrawnGrid]) -> Result<(), PartitionError> {
-        let polys: Vec<MultiPolygon<f64>> = grids.iter().map(|g| project_mp(&g.boundary, &self.prep.proj)).collect();
+        let polys: Vec<MultiPolygon<f64>> = grids
+            .iter()
+            .map(|g| project_mp(&g.boundary, &self.prep.proj))
+            .collect();
         let (mut pairs, mut edge_work) = (0usize, 0usize);
         let mut rects = Vec::with_capacity(polys.len());
         for p in &polys {
@@ -122,13 +149,33 @@ impl<'a> Validator<'a> {
             rects.push(r);
             let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
             let n = self.tree.locate_in_envelope_intersecting(&env).count();
-            let verts: usize = p.0.iter().map(|q| q.exterior().0.len() + q.interiors().iter().map(|i| i.0.len()).sum::<usize>()).sum();
+            let verts: usize = p
+                .0
+                .iter()
+                .map(|q| {
+                    q.exterior().0.len() + q.interiors().iter().map(|i| i.0.len()).sum::<usize>()
+                })
+                .sum();
             pairs += n;
             edge_work = edge_work.saturating_add(n.saturating_mul(verts));
         }
-        let too = |what, value, limit| if value > limit { Err(PartitionError::ValidationTooLarge { what, value, limit }) } else { Ok(()) };
-        too("the number of (drawn grid, nearby building) pairs", pairs, MAX_VALIDATION_PAIRS)?;
-        too("polygon vertices × nearby buildings", edge_work, MAX_VALIDATION_EDGE_WORK)?;
+        let too = |what, value, limit| {
+            if value > limit {
+                Err(PartitionError::ValidationTooLarge { what, value, limit })
+            } else {
+                Ok(())
+            }
+        };
+        too(
+            "the number of (drawn grid, nearby building) pairs",
+            pairs,
+            MAX_VALIDATION_PAIRS,
+        )?;
+        too(
+            "polygon vertices × nearby buildings",
+            edge_work,
+            MAX_VALIDATION_EDGE_WORK,
+        )?;
         let mut overlapping = 0usize;
         for a in 0..rects.len() {
             for b in a + 1..rects.len() {
@@ -137,7 +184,11 @@ impl<'a> Validator<'a> {
                 }
             }
         }
-        too("the number of drawn grid pairs whose boxes overlap", overlapping, MAX_VALIDATION_OVERLAP_PAIRS)
+        too(
+            "the number of drawn grid pairs whose boxes overlap",
+            overlapping,
+            MAX_VALIDATION_OVERLAP_PAIRS,
+        )
     }
 
     /// Checks drawn grids: membership, overlaps, unassigned buildings, band, contiguity and
@@ -145,13 +196,18 @@ impl<'a> Validator<'a> {
     pub fn validate(&self, grids: &[DrawnGrid]) -> ValidationReport {
         let t0 = Instant::now();
         let n = self.prep.buildings.len();
-        let polys: Vec<MultiPolygon<f64>> = grids.iter().map(|g| project_mp(&g.boundary, &self.prep.proj)).collect();
+        let polys: Vec<MultiPolygon<f64>> = grids
+            .iter()
+            .map(|g| project_mp(&g.boundary, &self.prep.proj))
+            .collect();
         let prepared: Vec<EdgeIndex> = polys.iter().map(EdgeIndex::new).collect();
         // Best (fraction, grid) per building, and the grid holding its centroid.
         let mut best: Vec<(f64, u32)> = vec![(0.0, u32::MAX); n];
         let mut by_centroid: Vec<u32> = vec![u32::MAX; n];
         for (gi, poly) in polys.iter().enumerate() {
-            let Some(r) = poly.bounding_rect() else { continue };
+            let Some(r) = poly.bounding_rect() else {
+                continue;
+            };
             let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
             for cand in self.tree.locate_in_envelope_intersecting(&env) {
                 let i = cand.data;
@@ -169,7 +225,11 @@ impl<'a> Validator<'a> {
         let mut members: Vec<Vec<usize>> = vec![Vec::new(); grids.len()];
         let mut unassigned = Vec::new();
         for i in 0..n {
-            let g = if best[i].0 > 0.5 { best[i].1 } else { by_centroid[i] };
+            let g = if best[i].0 > 0.5 {
+                best[i].1
+            } else {
+                by_centroid[i]
+            };
             if g == u32::MAX {
                 unassigned.push(i);
             } else {
@@ -185,17 +245,26 @@ impl<'a> Validator<'a> {
             for &i in m {
                 in_part[i] = true;
             }
-            let components = self.graph.count_components(&nodes, &|v| in_part[v], &|_| true, &mut seen);
+            let components =
+                self.graph
+                    .count_components(&nodes, &|v| in_part[v], &|_| true, &mut seen);
             for &i in m {
                 in_part[i] = false;
             }
-            let households: u64 = m.iter().map(|&i| u64::from(self.prep.buildings[i].households)).sum();
-            let mut communities: Vec<Option<CommunityId>> = m.iter().map(|&i| self.prep.community[i].clone()).collect();
+            let households: u64 = m
+                .iter()
+                .map(|&i| u64::from(self.prep.buildings[i].households))
+                .sum();
+            let mut communities: Vec<Option<CommunityId>> =
+                m.iter().map(|&i| self.prep.community[i].clone()).collect();
             communities.sort();
             communities.dedup();
             checks.push(GridCheck {
                 id: g.id.clone(),
-                buildings: m.iter().map(|&i| self.prep.buildings[i].id.clone()).collect(),
+                buildings: m
+                    .iter()
+                    .map(|&i| self.prep.buildings[i].id.clone())
+                    .collect(),
                 households,
                 in_band: self.band.contains(households),
                 components,
@@ -208,31 +277,53 @@ impl<'a> Validator<'a> {
         let mut overlaps = Vec::new();
         for a in 0..polys.len() {
             for b in a + 1..polys.len() {
-                let (Some(ra), Some(rb)) = (polys[a].bounding_rect(), polys[b].bounding_rect()) else { continue };
+                let (Some(ra), Some(rb)) = (polys[a].bounding_rect(), polys[b].bounding_rect())
+                else {
+                    continue;
+                };
                 if !ra.intersects(&rb) {
                     continue;
                 }
                 let area = polys[a].intersection(&polys[b]).unsigned_area();
                 if area > 0.01 {
-                    overlaps.push(GridOverlap { a: grids[a].id.clone(), b: grids[b].id.clone(), area_m2: (area * 100.0).round() / 100.0 });
+                    overlaps.push(GridOverlap {
+                        a: grids[a].id.clone(),
+                        b: grids[b].id.clone(),
+                        area_m2: (area * 100.0).round() / 100.0,
+                    });
                 }
             }
         }
-        let pick = |f: &dyn Fn(&GridCheck) -> bool| checks.iter().filter(|c| f(c)).map(|c| c.id.clone()).collect::<Vec<_>>();
+        let pick = |f: &dyn Fn(&GridCheck) -> bool| {
+            checks
+                .iter()
+                .filter(|c| f(c))
+                .map(|c| c.id.clone())
+                .collect::<Vec<_>>()
+        };
         let out_of_band = pick(&|c| !c.in_band);
         let non_contiguous = pick(&|c| !c.contiguous);
         let crossing_communities = pick(&|c| c.crosses_community);
         let in_band = checks.iter().filter(|c| c.in_band).count();
-        let within_band_pct =
-            if checks.is_empty() { 100.0 } else { (10_000.0 * in_band as f64 / checks.len() as f64).round() / 100.0 };
+        let within_band_pct = if checks.is_empty() {
+            100.0
+        } else {
+            (10_000.0 * in_band as f64 / checks.len() as f64).round() / 100.0
+        };
         let ok = overlaps.is_empty()
             && unassigned.is_empty()
             && out_of_band.is_empty()
             && non_contiguous.is_empty()
             && crossing_communities.is_empty();
         ValidationReport {
-            unassigned_households: unassigned.iter().map(|&i| u64::from(self.prep.buildings[i].households)).sum(),
-            unassigned: unassigned.iter().map(|&i| self.prep.buildings[i].id.clone()).collect(),
+            unassigned_households: unassigned
+                .iter()
+                .map(|&i| u64::from(self.prep.buildings[i].households))
+                .sum(),
+            unassigned: unassigned
+                .iter()
+                .map(|&i| self.prep.buildings[i].id.clone())
+                .collect(),
             grids: checks,
             overlaps,
             out_of_band,
@@ -259,7 +350,13 @@ impl<'a> Validator<'a> {
         }
         let env = bbox.envelope();
         if !edges.touches(&env) {
-            let Some(c) = self.footprints[i].0.first().and_then(|p| p.exterior().0.first()) else { return 0.0 };
+            let Some(c) = self.footprints[i]
+                .0
+                .first()
+                .and_then(|p| p.exterior().0.first())
+            else {
+                return 0.0;
+            };
             return if edges.contains(c.x, c.y) { 1.0 } else { 0.0 };
         }
         (self.footprints[i].intersection(poly).unsigned_area() / self.areas[i]).clamp(0.0, 1.0)
@@ -283,15 +380,24 @@ impl EdgeIndex {
             for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
                 for l in ring.lines() {
                     max_x = max_x.max(l.start.x).max(l.end.x);
-                    segs.push(EdgeSeg::new(rstar::primitives::Line::new([l.start.x, l.start.y], [l.end.x, l.end.y]), ()));
+                    segs.push(EdgeSeg::new(
+                        rstar::primitives::Line::new([l.start.x, l.start.y], [l.end.x, l.end.y]),
+                        (),
+                    ));
                 }
             }
         }
-        Self { tree: RTree::bulk_load(segs), max_x }
+        Self {
+            tree: RTree::bulk_load(segs),
+            max_x,
+        }
     }
 
     fn touches(&self, env: &AABB<[f64; 2]>) -> bool {
-        self.tree.locate_in_envelope_intersecting(env).next().is_some()
+        self.tree
+            .locate_in_envelope_intersecting(env)
+            .next()
+            .is_some()
     }
 
     /// Even-odd rule with a ray towards +x (half-open in y, so vertices count once).
@@ -331,7 +437,11 @@ mod tests {
         for i in 0..60 {
             for j in 0..60 {
                 let (x, y) = (-1.0 + i as f64 * 0.2 + 0.013, -1.0 + j as f64 * 0.2 + 0.007);
-                assert_eq!(idx.contains(x, y), mp.contains(&Point::new(x, y)), "({x}, {y})");
+                assert_eq!(
+                    idx.contains(x, y),
+                    mp.contains(&Point::new(x, y)),
+                    "({x}, {y})"
+                );
             }
         }
     }

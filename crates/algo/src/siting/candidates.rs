@@ -45,7 +45,11 @@ pub struct Candidate {
 
 impl Candidate {
     pub fn new(id: impl Into<String>, lon: f64, lat: f64) -> Self {
-        Self { id: id.into(), lon, lat }
+        Self {
+            id: id.into(),
+            lon,
+            lat,
+        }
     }
 }
 
@@ -106,27 +110,50 @@ fn key(p: [f64; 2]) -> (u64, u64) {
 impl CandidateSet {
     /// Snaps `points` with `snap` (the engine's facility snapping). `existing` are the snapped
     /// existing sites of the kind (id, snap): candidates landing on one of them are skipped.
-    pub fn from_points(net: &WalkingNetwork, points: &[Candidate], snap: &SnapOptions, existing: &[(String, Snap)]) -> Self {
+    pub fn from_points(
+        net: &WalkingNetwork,
+        points: &[Candidate],
+        snap: &SnapOptions,
+        existing: &[(String, Snap)],
+    ) -> Self {
         let mut seen: HashMap<(u64, u64), String> = HashMap::new();
-        let at_existing: HashMap<(u64, u64), &str> = existing.iter().map(|(id, s)| (key(s.lonlat), id.as_str())).collect();
+        let at_existing: HashMap<(u64, u64), &str> = existing
+            .iter()
+            .map(|(id, s)| (key(s.lonlat), id.as_str()))
+            .collect();
         let mut out = CandidateSet::default();
         for c in points {
-            let skip = |reason| SkippedCandidate { id: c.id.clone(), lon: c.lon, lat: c.lat, reason };
+            let skip = |reason| SkippedCandidate {
+                id: c.id.clone(),
+                lon: c.lon,
+                lat: c.lat,
+                reason,
+            };
             let s = match net.snap(c.lon, c.lat, snap) {
                 Ok(s) => s,
                 Err(u) => {
-                    out.skipped.push(skip(SkipReason::OffNetwork { detail: off_network(&u) }));
+                    out.skipped.push(skip(SkipReason::OffNetwork {
+                        detail: off_network(&u),
+                    }));
                     continue;
                 }
             };
             let k = key(s.lonlat);
             if let Some(f) = at_existing.get(&k) {
-                out.skipped.push(skip(SkipReason::AtExistingSite { facility: (*f).to_owned() }));
+                out.skipped.push(skip(SkipReason::AtExistingSite {
+                    facility: (*f).to_owned(),
+                }));
             } else if let Some(of) = seen.get(&k) {
-                out.skipped.push(skip(SkipReason::Duplicate { of: of.clone() }));
+                out.skipped
+                    .push(skip(SkipReason::Duplicate { of: of.clone() }));
             } else {
                 seen.insert(k, c.id.clone());
-                out.placed.push(PlacedCandidate { id: c.id.clone(), lon: c.lon, lat: c.lat, snap: s });
+                out.placed.push(PlacedCandidate {
+                    id: c.id.clone(),
+                    lon: c.lon,
+                    lat: c.lat,
+                    snap: s,
+                });
             }
         }
         out
@@ -135,7 +162,12 @@ impl CandidateSet {
     /// `n` distinct graph nodes drawn with `seed` (SplitMix64, partial Fisher–Yates over the node
     /// ids: the same seed gives the same nodes on every platform); `n` ≥ the node count takes
     /// every node. Ids are `node-<index>`.
-    pub fn sample_nodes(net: &WalkingNetwork, n: usize, seed: u64, existing: &[(String, Snap)]) -> Self {
+    pub fn sample_nodes(
+        net: &WalkingNetwork,
+        n: usize,
+        seed: u64,
+        existing: &[(String, Snap)],
+    ) -> Self {
         let count = net.node_count();
         let mut ids: Vec<u32> = (0..count as u32).collect();
         let take = n.min(count);
@@ -144,7 +176,10 @@ impl CandidateSet {
             let j = i + (rng.next_u64() % (count - i) as u64) as usize;
             ids.swap(i, j);
         }
-        let opts = SnapOptions { max_distance_m: 1.0, ..SnapOptions::default() };
+        let opts = SnapOptions {
+            max_distance_m: 1.0,
+            ..SnapOptions::default()
+        };
         let points: Vec<Candidate> = ids[..take]
             .iter()
             .map(|&x| {
@@ -152,7 +187,15 @@ impl CandidateSet {
                 Candidate::new(format!("node-{x}"), lon, lat)
             })
             .collect();
-        Self::from_points(net, &points, &SnapOptions { avoid_tunnels_and_bridges: false, ..opts }, existing)
+        Self::from_points(
+            net,
+            &points,
+            &SnapOptions {
+                avoid_tunnels_and_bridges: false,
+                ..opts
+            },
+            existing,
+        )
     }
 }
 

@@ -99,7 +99,15 @@ impl CoverMatrix {
             }
         }
         let members = (0..ng as u32).map(|g| vec![g]).collect();
-        Self { n_cand, weight, members, g_off, g_cand, c_off, c_grp }
+        Self {
+            n_cand,
+            weight,
+            members,
+            g_off,
+            g_cand,
+            c_off,
+            c_grp,
+        }
     }
     pub fn groups_of(&self, c: usize) -> &[u32] {
         &self.c_grp[self.c_off[c]..self.c_off[c + 1]]
@@ -129,7 +137,10 @@ impl CoverMatrix {
     }
     /// Weight of the groups some candidate covers (all of them for [`SiteCover::matrix`]).
     pub fn reachable(&self) -> u64 {
-        (0..self.n_groups()).filter(|&g| self.g_off[g + 1] > self.g_off[g]).map(|g| self.weight[g]).sum()
+        (0..self.n_groups())
+            .filter(|&g| self.g_off[g + 1] > self.g_off[g])
+            .map(|g| self.weight[g])
+            .sum()
     }
 }
 
@@ -182,7 +193,11 @@ impl SiteCover {
             let k = (s.edge, s.offset_m.to_bits(), leg.to_bits());
             let ex = existing.building_m.get(i).copied().unwrap_or(f64::INFINITY);
             let d = *index.entry(k).or_insert_with(|| {
-                demand.push(DemandPoint { weight: 0, buildings: Vec::new(), existing_m: f64::INFINITY });
+                demand.push(DemandPoint {
+                    weight: 0,
+                    buildings: Vec::new(),
+                    existing_m: f64::INFINITY,
+                });
                 place.push((s.edge, s.offset_m, leg));
                 (demand.len() - 1) as u32
             });
@@ -231,7 +246,10 @@ impl SiteCover {
                             sc.best[d as usize] = m;
                         }
                     };
-                    for (node, d0) in [(ed.u, leg + s.offset_m), (ed.v, leg + (ed.length_m - s.offset_m).max(0.0))] {
+                    for (node, d0) in [
+                        (ed.u, leg + s.offset_m),
+                        (ed.v, leg + (ed.length_m - s.offset_m).max(0.0)),
+                    ] {
                         let i = node as usize;
                         if d0 <= limit_m && d0 < sc.dist[i] {
                             if sc.dist[i] == f64::INFINITY {
@@ -271,7 +289,11 @@ impl SiteCover {
                         sc.dist[x as usize] = f64::INFINITY;
                     }
                     sc.touched.clear();
-                    let mut out: Vec<(u32, f32)> = sc.best_touched.iter().map(|&d| (d, sc.best[d as usize] as f32)).collect();
+                    let mut out: Vec<(u32, f32)> = sc
+                        .best_touched
+                        .iter()
+                        .map(|&d| (d, sc.best[d as usize] as f32))
+                        .collect();
                     for &d in &sc.best_touched {
                         sc.best[d as usize] = f64::INFINITY;
                     }
@@ -302,7 +324,15 @@ impl SiteCover {
             }
             off.push(dem.len());
         }
-        Some(Self { limit_m, demand, total_weight, unplaced_weight, off, dem, dist })
+        Some(Self {
+            limit_m,
+            demand,
+            total_weight,
+            unplaced_weight,
+            off,
+            dem,
+            dist,
+        })
     }
 
     pub fn n_cand(&self) -> usize {
@@ -318,7 +348,11 @@ impl SiteCover {
     }
     /// Weight covered by the existing sites within `radius_m`.
     pub fn covered_before(&self, radius_m: f64) -> u64 {
-        self.demand.iter().filter(|d| d.existing_m <= radius_m).map(|d| d.weight).sum()
+        self.demand
+            .iter()
+            .filter(|d| d.existing_m <= radius_m)
+            .map(|d| d.weight)
+            .sum()
     }
 
     /// The reduced MCLP instance at `radius_m` (≤ the limit): demand not covered by the existing
@@ -326,7 +360,15 @@ impl SiteCover {
     pub fn matrix(&self, radius_m: f64) -> CoverMatrix {
         let nd = self.demand.len();
         let nc = self.n_cand();
-        let open: Vec<bool> = self.demand.iter().map(|d| d.existing_m.partial_cmp(&radius_m).is_none_or(|o| o == std::cmp::Ordering::Greater)).collect();
+        let open: Vec<bool> = self
+            .demand
+            .iter()
+            .map(|d| {
+                d.existing_m
+                    .partial_cmp(&radius_m)
+                    .is_none_or(|o| o == std::cmp::Ordering::Greater)
+            })
+            .collect();
         // transpose: demand -> candidates
         let mut cnt = vec![0usize; nd + 1];
         for c in 0..nc {
@@ -393,6 +435,14 @@ impl SiteCover {
                 fill[c as usize] += 1;
             }
         }
-        CoverMatrix { n_cand: nc, weight, members, g_off, g_cand, c_off, c_grp }
+        CoverMatrix {
+            n_cand: nc,
+            weight,
+            members,
+            g_off,
+            g_cand,
+            c_off,
+            c_grp,
+        }
     }
 }

@@ -41,7 +41,11 @@ pub struct Limits<'a> {
 impl Limits<'static> {
     /// No deadline, never cancelled, no progress.
     pub fn none() -> Self {
-        Limits { deadline: None, cancel: &|| false, progress: &|_, _, _| {} }
+        Limits {
+            deadline: None,
+            cancel: &|| false,
+            progress: &|_, _, _| {},
+        }
     }
 }
 
@@ -78,16 +82,25 @@ pub fn greedy(m: &CoverMatrix, p: usize, start: &[u32]) -> Vec<u32> {
         }
     }
     let gain = |c: usize, covered: &[bool]| -> u64 {
-        m.groups_of(c).iter().filter(|&&g| !covered[g as usize]).map(|&g| m.weight[g as usize]).sum()
+        m.groups_of(c)
+            .iter()
+            .filter(|&&g| !covered[g as usize])
+            .map(|&g| m.weight[g as usize])
+            .sum()
     };
-    let mut heap: BinaryHeap<(u64, Reverse<u32>)> =
-        (0..m.n_cand).filter(|&c| !chosen[c]).map(|c| (gain(c, &covered), Reverse(c as u32))).collect();
+    let mut heap: BinaryHeap<(u64, Reverse<u32>)> = (0..m.n_cand)
+        .filter(|&c| !chosen[c])
+        .map(|c| (gain(c, &covered), Reverse(c as u32)))
+        .collect();
     while sites.len() < p {
         let Some((_, Reverse(c))) = heap.pop() else {
             break;
         };
         let g = gain(c as usize, &covered);
-        if heap.peek().is_none_or(|&(top, Reverse(tc))| (g, Reverse(c)) >= (top, Reverse(tc))) {
+        if heap
+            .peek()
+            .is_none_or(|&(top, Reverse(tc))| (g, Reverse(c)) >= (top, Reverse(tc)))
+        {
             if g == 0 {
                 break;
             }
@@ -124,18 +137,21 @@ pub fn swap_improve(m: &CoverMatrix, sites: &mut [u32], limits: &Limits) -> usiz
             break;
         }
         // gain of adding each closed candidate as things are
-        let gain0: Vec<u64> =
-            (0..nc)
-                .into_par_iter()
-                .with_min_len(64)
-                .map(|c| {
-                    if open[c] {
-                        0
-                    } else {
-                        m.groups_of(c).iter().filter(|&&g| cnt[g as usize] == 0).map(|&g| m.weight[g as usize]).sum()
-                    }
-                })
-                .collect();
+        let gain0: Vec<u64> = (0..nc)
+            .into_par_iter()
+            .with_min_len(64)
+            .map(|c| {
+                if open[c] {
+                    0
+                } else {
+                    m.groups_of(c)
+                        .iter()
+                        .filter(|&&g| cnt[g as usize] == 0)
+                        .map(|&g| m.weight[g as usize])
+                        .sum()
+                }
+            })
+            .collect();
         let mut best: (i64, usize, u32) = (0, usize::MAX, 0);
         for (k, &s) in sites.iter().enumerate() {
             let mut loss = 0u64;
@@ -157,7 +173,9 @@ pub fn swap_improve(m: &CoverMatrix, sites: &mut [u32], limits: &Limits) -> usiz
                     continue;
                 }
                 let delta = (gain0[c] + extra[c]) as i64 - loss as i64;
-                if delta > best.0 || (delta == best.0 && delta > 0 && (k, c as u32) < (best.1, best.2)) {
+                if delta > best.0
+                    || (delta == best.0 && delta > 0 && (k, c as u32) < (best.1, best.2))
+                {
                     best = (delta, k, c as u32);
                 }
             }
@@ -249,11 +267,21 @@ impl Search<'_> {
     /// `theta` (halved after `patience` iterations without a better bound). Candidate profits
     /// are kept up to date incrementally: a step touches only the groups whose subgradient is not
     /// zero (near convergence, few), and they are recomputed in full every 64 iterations.
-    fn evaluate(&mut self, state: &[i8], lambda: &mut [f64], theta0: f64, iters: usize, patience: usize, limits: &Limits) -> Option<Eval> {
+    fn evaluate(
+        &mut self,
+        state: &[i8],
+        lambda: &mut [f64],
+        theta0: f64,
+        iters: usize,
+        patience: usize,
+        limits: &Limits,
+    ) -> Option<Eval> {
         let m = self.m;
         let ng = m.n_groups();
         let mut cov_f = vec![false; ng];
-        let fixed: Vec<u32> = (0..m.n_cand as u32).filter(|&c| state[c as usize] == IN).collect();
+        let fixed: Vec<u32> = (0..m.n_cand as u32)
+            .filter(|&c| state[c as usize] == IN)
+            .collect();
         for &c in &fixed {
             for &g in m.groups_of(c as usize) {
                 cov_f[g as usize] = true;
@@ -264,17 +292,27 @@ impl Search<'_> {
             return None;
         }
         let r = self.p - fixed.len();
-        let free: Vec<u32> = (0..m.n_cand as u32).filter(|&c| state[c as usize] == FREE).collect();
+        let free: Vec<u32> = (0..m.n_cand as u32)
+            .filter(|&c| state[c as usize] == FREE)
+            .collect();
         let par = m.nnz() > 100_000;
         let full = |lambda: &[f64]| -> Vec<f64> {
             let profit = |c: usize| -> f64 {
                 if state[c] != FREE {
                     return 0.0;
                 }
-                m.groups_of(c).iter().filter(|&&g| !cov_f[g as usize]).map(|&g| lambda[g as usize]).sum()
+                m.groups_of(c)
+                    .iter()
+                    .filter(|&&g| !cov_f[g as usize])
+                    .map(|&g| lambda[g as usize])
+                    .sum()
             };
             if par {
-                (0..m.n_cand).into_par_iter().with_min_len(32).map(profit).collect()
+                (0..m.n_cand)
+                    .into_par_iter()
+                    .with_min_len(32)
+                    .map(profit)
+                    .collect()
             } else {
                 (0..m.n_cand).map(profit).collect()
             }
@@ -285,12 +323,20 @@ impl Search<'_> {
         let mut theta = theta0;
         let mut since = 0;
         let mut cnt = vec![0u32; ng];
-        let by_profit = |a: &(f64, u32), b: &(f64, u32)| b.0.partial_cmp(&a.0).unwrap_or(Ordering::Equal).then(a.1.cmp(&b.1));
+        let by_profit = |a: &(f64, u32), b: &(f64, u32)| {
+            b.0.partial_cmp(&a.0)
+                .unwrap_or(Ordering::Equal)
+                .then(a.1.cmp(&b.1))
+        };
         for it in 0..iters.max(1) {
             if it > 0 && it % 64 == 0 {
                 profit = full(lambda);
             }
-            let mut prof: Vec<(f64, u32)> = free.iter().map(|&c| (profit[c as usize], c)).filter(|p| p.0 > 1e-9).collect();
+            let mut prof: Vec<(f64, u32)> = free
+                .iter()
+                .map(|&c| (profit[c as usize], c))
+                .filter(|p| p.0 > 1e-9)
+                .collect();
             let k = r.min(prof.len());
             if k < prof.len() {
                 prof.select_nth_unstable_by(k, by_profit);
@@ -320,7 +366,11 @@ impl Search<'_> {
                 if cnt[g] > 0 {
                     val += m.weight[g];
                 }
-                let y = if lambda[g] < m.weight[g] as f64 { 1.0 } else { 0.0 };
+                let y = if lambda[g] < m.weight[g] as f64 {
+                    1.0
+                } else {
+                    0.0
+                };
                 let s = y - f64::from(cnt[g]);
                 norm += s * s;
             }
@@ -333,7 +383,14 @@ impl Search<'_> {
             if improved {
                 best_lambda.copy_from_slice(lambda);
                 prof.sort_unstable_by(by_profit);
-                best = Some(Eval { bound: l, all: prof, k, next, r, theta });
+                best = Some(Eval {
+                    bound: l,
+                    all: prof,
+                    k,
+                    next,
+                    r,
+                    theta,
+                });
                 since = 0;
             } else {
                 since += 1;
@@ -343,7 +400,12 @@ impl Search<'_> {
                 }
             }
             let bound = best.as_ref().map_or(f64::INFINITY, |b| b.bound);
-            if bound < self.prune_at() || norm == 0.0 || theta < 1e-4 || self.done() || limits.stop() {
+            if bound < self.prune_at()
+                || norm == 0.0
+                || theta < 1e-4
+                || self.done()
+                || limits.stop()
+            {
                 break;
             }
             let gap = (l - self.value as f64).max(1.0);
@@ -352,7 +414,11 @@ impl Search<'_> {
                 if cov_f[g] {
                     continue;
                 }
-                let y = if lambda[g] < m.weight[g] as f64 { 1.0 } else { 0.0 };
+                let y = if lambda[g] < m.weight[g] as f64 {
+                    1.0
+                } else {
+                    0.0
+                };
                 let s = y - f64::from(cnt[g]);
                 if s != 0.0 {
                     let new = (lambda[g] + t * s).clamp(0.0, m.weight[g] as f64);
@@ -379,12 +445,29 @@ impl Search<'_> {
 /// Exact MCLP by Lagrangian branch-and-bound from the warm start `start` (e.g. [`heuristic`]).
 /// With `target`, stops as soon as a selection reaches it and prunes what cannot (a feasibility
 /// question: "can `p` sites cover `target`?").
-pub fn branch_and_bound(m: &CoverMatrix, p: usize, start: Vec<u32>, target: Option<u64>, limits: &Limits) -> Exact {
+pub fn branch_and_bound(
+    m: &CoverMatrix,
+    p: usize,
+    start: Vec<u32>,
+    target: Option<u64>,
+    limits: &Limits,
+) -> Exact {
     let value = m.value(&start);
-    let mut s = Search { m, p, target, best: start, value, nodes: 0 };
+    let mut s = Search {
+        m,
+        p,
+        target,
+        best: start,
+        value,
+        nodes: 0,
+    };
     // start: λ_g at half its weight, so profits rank candidates by the weight they reach
-    let root =
-        Node { state: vec![FREE; m.n_cand], lambda: m.weight.iter().map(|&w| w as f64 * 0.5).collect(), bound: f64::INFINITY, theta: 2.0 };
+    let root = Node {
+        state: vec![FREE; m.n_cand],
+        lambda: m.weight.iter().map(|&w| w as f64 * 0.5).collect(),
+        bound: f64::INFINITY,
+        theta: 2.0,
+    };
     let mut stack = vec![root];
     let mut open_bound: f64 = f64::NEG_INFINITY;
     let mut stopped = false;
@@ -404,14 +487,25 @@ pub fn branch_and_bound(m: &CoverMatrix, p: usize, start: Vec<u32>, target: Opti
         s.nodes += 1;
         // the root converges closely (its multipliers warm-start every node); nodes take a few steps
         let (iters, patience) = if root_done { (30, 5) } else { (5000, 100) };
-        let ev = s.evaluate(&node.state, &mut node.lambda, node.theta, iters, patience, limits);
+        let ev = s.evaluate(
+            &node.state,
+            &mut node.lambda,
+            node.theta,
+            iters,
+            patience,
+            limits,
+        );
         let Some(ev) = ev else { continue };
         let bound = ev.bound.min(node.bound);
         if !root_done {
             root_done = true;
             (limits.progress)(s.nodes, s.value, bound);
         } else if s.nodes.is_multiple_of(64) {
-            (limits.progress)(s.nodes, s.value, bound.max(stack.iter().map(|n| n.bound).fold(s.value as f64, f64::max)));
+            (limits.progress)(
+                s.nodes,
+                s.value,
+                bound.max(stack.iter().map(|n| n.bound).fold(s.value as f64, f64::max)),
+            );
         }
         if bound < s.prune_at() || s.done() {
             continue;
@@ -427,7 +521,11 @@ pub fn branch_and_bound(m: &CoverMatrix, p: usize, start: Vec<u32>, target: Opti
         // reduced-cost fixing (with the bound and profits of the best multipliers)
         let lb = ev.bound;
         let pa = s.prune_at();
-        let c_min = if ev.k == ev.r { ev.all[..ev.k].last().map_or(0.0, |p| p.0) } else { 0.0 };
+        let c_min = if ev.k == ev.r {
+            ev.all[..ev.k].last().map_or(0.0, |p| p.0)
+        } else {
+            0.0
+        };
         let mut fixed_in = 0;
         for &(pc, c) in &ev.all[..ev.k] {
             if lb - pc + ev.next < pa {
@@ -445,7 +543,8 @@ pub fn branch_and_bound(m: &CoverMatrix, p: usize, start: Vec<u32>, target: Opti
         if lb - c_min < pa {
             // a free candidate with no profit cannot pay for replacing the weakest selected one
             for (c, st) in node.state.iter_mut().enumerate() {
-                if *st == FREE && !positive[c] && !ev.all[..ev.k].iter().any(|p| p.1 as usize == c) {
+                if *st == FREE && !positive[c] && !ev.all[..ev.k].iter().any(|p| p.1 as usize == c)
+                {
                     *st = OUT;
                 }
             }
@@ -456,7 +555,9 @@ pub fn branch_and_bound(m: &CoverMatrix, p: usize, start: Vec<u32>, target: Opti
         }
         let free_left = node.state.contains(&FREE);
         if n_in == p || !free_left {
-            let sites: Vec<u32> = (0..m.n_cand as u32).filter(|&c| node.state[c as usize] == IN).collect();
+            let sites: Vec<u32> = (0..m.n_cand as u32)
+                .filter(|&c| node.state[c as usize] == IN)
+                .collect();
             let v = m.value(&sites);
             s.offer(sites, v);
             continue;
@@ -469,16 +570,30 @@ pub fn branch_and_bound(m: &CoverMatrix, p: usize, start: Vec<u32>, target: Opti
             .all
             .iter()
             .filter(|p| node.state[p.1 as usize] == FREE)
-            .min_by(|a, b| (a.0 - line).abs().partial_cmp(&(b.0 - line).abs()).unwrap_or(Ordering::Equal))
+            .min_by(|a, b| {
+                (a.0 - line)
+                    .abs()
+                    .partial_cmp(&(b.0 - line).abs())
+                    .unwrap_or(Ordering::Equal)
+            })
             .map(|p| p.1);
         let j = match pick {
             Some(j) => j,
             None if fixed_in > 0 => {
                 // the fixings changed the node: evaluate it again
-                stack.push(Node { bound, theta: (ev.theta * 4.0).min(1.0), ..node });
+                stack.push(Node {
+                    bound,
+                    theta: (ev.theta * 4.0).min(1.0),
+                    ..node
+                });
                 continue;
             }
-            None => match ev.all.iter().map(|p| p.1).find(|&c| node.state[c as usize] == FREE) {
+            None => match ev
+                .all
+                .iter()
+                .map(|p| p.1)
+                .find(|&c| node.state[c as usize] == FREE)
+            {
                 Some(j) => j,
                 None => match (0..m.n_cand as u32).find(|&c| node.state[c as usize] == FREE) {
                     Some(j) => j,
@@ -489,9 +604,19 @@ pub fn branch_and_bound(m: &CoverMatrix, p: usize, start: Vec<u32>, target: Opti
         let theta = (ev.theta * 4.0).min(1.0);
         let mut out = node.state.clone();
         out[j as usize] = OUT;
-        stack.push(Node { state: out, lambda: node.lambda.clone(), bound, theta });
+        stack.push(Node {
+            state: out,
+            lambda: node.lambda.clone(),
+            bound,
+            theta,
+        });
         node.state[j as usize] = IN;
-        stack.push(Node { state: node.state, lambda: node.lambda, bound, theta });
+        stack.push(Node {
+            state: node.state,
+            lambda: node.lambda,
+            bound,
+            theta,
+        });
     }
     if stopped {
         for n in &stack {
@@ -502,6 +627,17 @@ pub fn branch_and_bound(m: &CoverMatrix, p: usize, start: Vec<u32>, target: Opti
     }
     let optimal = !stopped && !s.done();
     // stopped before the root was evaluated: the trivial bound (everything coverable)
-    let bound = if stopped { open_bound.min(m.reachable() as f64).max(s.value as f64) } else { s.value as f64 };
-    Exact { sites: s.best, value: s.value, bound, optimal, nodes: s.nodes, stopped }
+    let bound = if stopped {
+        open_bound.min(m.reachable() as f64).max(s.value as f64)
+    } else {
+        s.value as f64
+    };
+    Exact {
+        sites: s.best,
+        value: s.value,
+        bound,
+        optimal,
+        nodes: s.nodes,
+        stopped,
+    }
 }

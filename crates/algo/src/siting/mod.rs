@@ -135,7 +135,10 @@ pub struct Control<'a> {
 impl Control<'static> {
     /// No progress, no cancellation.
     pub fn none() -> Self {
-        Control { progress: &|_| {}, cancel: None }
+        Control {
+            progress: &|_| {},
+            cancel: None,
+        }
     }
 }
 
@@ -232,7 +235,11 @@ pub fn site(
     ctl: &Control,
 ) -> Result<SitingResult, AlgoError> {
     if !(params.minutes.is_finite() && params.minutes > 0.0) {
-        return Err(AlgoError::InvalidParameter { name: "minutes", value: params.minutes.to_string(), expected: "finite minutes > 0" });
+        return Err(AlgoError::InvalidParameter {
+            name: "minutes",
+            value: params.minutes.to_string(),
+            expected: "finite minutes > 0",
+        });
     }
     if params.minutes > existing.max_minutes {
         return Err(AlgoError::InvalidParameter {
@@ -249,7 +256,9 @@ pub fn site(
         });
     }
     if params.model == Model::Capacitated {
-        return Err(AlgoError::Unsupported("capacitated coverage is not built yet: use mclp".into()));
+        return Err(AlgoError::Unsupported(
+            "capacitated coverage is not built yet: use mclp".into(),
+        ));
     }
     if params.model == Model::SetCover {
         match params.target_pct {
@@ -263,10 +272,17 @@ pub fn site(
             }
         }
     } else if params.add == 0 {
-        return Err(AlgoError::InvalidParameter { name: "add", value: "0".into(), expected: "at least one new site" });
+        return Err(AlgoError::InvalidParameter {
+            name: "add",
+            value: "0".into(),
+            expected: "at least one new site",
+        });
     }
     if candidates.placed.is_empty() {
-        return Err(AlgoError::NoCandidates { given: candidates.skipped.len(), reasons: reason_counts(&candidates.skipped) });
+        return Err(AlgoError::NoCandidates {
+            given: candidates.skipped.len(),
+            reasons: reason_counts(&candidates.skipped),
+        });
     }
     let mut notes = Vec::new();
     if let Some(n) = &existing.note {
@@ -274,17 +290,43 @@ pub fn site(
     }
     let t0 = Instant::now();
     let limit_m = existing.profile.limit_m(params.minutes);
-    let progress_cover = |done: u64, total: u64| (ctl.progress)(Progress { stage: "covering", done, total, incumbent: None, bound: None });
+    let progress_cover = |done: u64, total: u64| {
+        (ctl.progress)(Progress {
+            stage: "covering",
+            done,
+            total,
+            incumbent: None,
+            bound: None,
+        })
+    };
     let cancel = || ctl.cancelled();
-    let cover = SiteCover::build(engine, existing, &candidates.placed, limit_m, params.demand, &progress_cover, &cancel)
-        .ok_or(AlgoError::Cancelled)?;
+    let cover = SiteCover::build(
+        engine,
+        existing,
+        &candidates.placed,
+        limit_m,
+        params.demand,
+        &progress_cover,
+        &cancel,
+    )
+    .ok_or(AlgoError::Cancelled)?;
     let seconds_cover = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let deadline = t1 + Duration::from_secs_f64(params.time_limit_s.min(86_400.0));
     let progress_solve = |nodes: u64, inc: u64, bound: f64| {
-        (ctl.progress)(Progress { stage: "solving", done: nodes, total: 0, incumbent: Some(inc), bound: Some(bound) })
+        (ctl.progress)(Progress {
+            stage: "solving",
+            done: nodes,
+            total: 0,
+            incumbent: Some(inc),
+            bound: Some(bound),
+        })
     };
-    let limits = mclp::Limits { deadline: Some(deadline), cancel: &cancel, progress: &progress_solve };
+    let limits = mclp::Limits {
+        deadline: Some(deadline),
+        cancel: &cancel,
+        progress: &progress_solve,
+    };
     let m = cover.matrix(limit_m);
     let before = cover.covered_before(limit_m);
     let total = cover.total_weight;
@@ -304,12 +346,35 @@ pub fn site(
             let h = mclp::heuristic(&m, add, &limits);
             let hv = m.value(&h);
             if !exact {
-                (h, report("greedy+swap", false, (before + hv) as f64, None, 0, false, t1))
+                (
+                    h,
+                    report(
+                        "greedy+swap",
+                        false,
+                        (before + hv) as f64,
+                        None,
+                        0,
+                        false,
+                        t1,
+                    ),
+                )
             } else {
                 let ex = mclp::branch_and_bound(&m, add, h, None, &limits);
                 let bound = before as f64 + ex.bound.max(ex.value as f64);
-                let mut r = report("lagrangian-bnb", ex.optimal, (before + ex.value) as f64, Some(bound), ex.nodes, ex.stopped, t1);
-                r.gap_points = Some(if total == 0 { 0.0 } else { 100.0 * (bound - (before + ex.value) as f64).max(0.0) / total as f64 });
+                let mut r = report(
+                    "lagrangian-bnb",
+                    ex.optimal,
+                    (before + ex.value) as f64,
+                    Some(bound),
+                    ex.nodes,
+                    ex.stopped,
+                    t1,
+                );
+                r.gap_points = Some(if total == 0 {
+                    0.0
+                } else {
+                    100.0 * (bound - (before + ex.value) as f64).max(0.0) / total as f64
+                });
                 (ex.sites, r)
             }
         }
@@ -322,7 +387,14 @@ pub fn site(
             let r = if exact {
                 setcover::min_sites(&m, need, &limits)
             } else {
-                let mut r = setcover::min_sites(&m, need, &mclp::Limits { deadline: Some(Instant::now()), ..limits });
+                let mut r = setcover::min_sites(
+                    &m,
+                    need,
+                    &mclp::Limits {
+                        deadline: Some(Instant::now()),
+                        ..limits
+                    },
+                );
                 r.optimal = r.sites.len() <= 1 && r.feasible;
                 r
             };
@@ -333,22 +405,46 @@ pub fn site(
                     pct(reachable, total)
                 ));
             }
-            let name = if exact { "lagrangian-bnb (set cover by MCLP feasibility)" } else { "greedy+swap" };
+            let name = if exact {
+                "lagrangian-bnb (set cover by MCLP feasibility)"
+            } else {
+                "greedy+swap"
+            };
             let k = r.sites.len() as f64;
-            let lb = if r.feasible { Some(r.lower_bound as f64) } else { None };
-            let rep = report(name, r.optimal, k, lb, r.nodes, Instant::now() >= deadline, t1);
+            let lb = if r.feasible {
+                Some(r.lower_bound as f64)
+            } else {
+                None
+            };
+            let rep = report(
+                name,
+                r.optimal,
+                k,
+                lb,
+                r.nodes,
+                Instant::now() >= deadline,
+                t1,
+            );
             (r.sites, rep)
         }
         Model::PMedian => {
             let (lists, w) = pmedian_lists(&cover, limit_m);
-            let base_cost: f64 = lists.base_m.iter().zip(&lists.weight).map(|(b, &w)| b * w as f64).sum();
+            let base_cost: f64 = lists
+                .base_m
+                .iter()
+                .zip(&lists.weight)
+                .map(|(b, &w)| b * w as f64)
+                .sum();
             let r = pmedian::p_median(&lists, add, &limits);
             if w > 0 {
                 mean_b = Some(base_cost / w as f64 / speed_m_per_min);
                 mean_a = Some(r.cost / w as f64 / speed_m_per_min);
             }
             notes.push("p-median distances are capped at the walking limit (demand beyond it counts as the limit)".into());
-            (r.sites, report("greedy+teitz-bart", false, r.cost, None, 0, false, t1))
+            (
+                r.sites,
+                report("greedy+teitz-bart", false, r.cost, None, 0, false, t1),
+            )
         }
         Model::PCenter => {
             let inst = pcenter::Radii {
@@ -367,7 +463,9 @@ pub fn site(
                         .base_m
                         .iter()
                         .enumerate()
-                        .filter(|(i, _)| inst.weight[*i] > 0 && !r.unreachable.contains(&(*i as u32)))
+                        .filter(|(i, _)| {
+                            inst.weight[*i] > 0 && !r.unreachable.contains(&(*i as u32))
+                        })
                         .map(|(_, m)| *m)
                         .fold(0.0, f64::max);
                     max_b = Some(worst_before.min(limit_m) / speed_m_per_min);
@@ -376,14 +474,37 @@ pub fn site(
                         let w: u64 = r.unreachable.iter().map(|&i| inst.weight[i as usize]).sum();
                         notes.push(format!("{w} households are beyond the limit from every site and candidate: left out of p-center"));
                     }
-                    let name = if exact { "binary search + lagrangian-bnb" } else { "binary search + greedy" };
-                    let rep = report(name, r.optimal, r.radius_m, Some(r.lower_m), r.nodes, !r.optimal, t1);
+                    let name = if exact {
+                        "binary search + lagrangian-bnb"
+                    } else {
+                        "binary search + greedy"
+                    };
+                    let rep = report(
+                        name,
+                        r.optimal,
+                        r.radius_m,
+                        Some(r.lower_m),
+                        r.nodes,
+                        !r.optimal,
+                        t1,
+                    );
                     (r.sites, rep)
                 }
                 None => {
                     notes.push(format!("{add} new sites cannot bring every reachable household within the limit: answering with MCLP"));
                     let h = mclp::heuristic(&m, add, &limits);
-                    (h.clone(), report("greedy+swap (p-center infeasible)", false, (before + m.value(&h)) as f64, None, 0, false, t1))
+                    (
+                        h.clone(),
+                        report(
+                            "greedy+swap (p-center infeasible)",
+                            false,
+                            (before + m.value(&h)) as f64,
+                            None,
+                            0,
+                            false,
+                            t1,
+                        ),
+                    )
                 }
             }
         }
@@ -393,9 +514,15 @@ pub fn site(
     }
     // rank the chosen sites greedily by marginal coverage at the limit (sites adding nothing last)
     let mut ranked: Vec<u32> = {
-        let sub_lists: Vec<Vec<u32>> = sites.iter().map(|&c| m.groups_of(c as usize).to_vec()).collect();
+        let sub_lists: Vec<Vec<u32>> = sites
+            .iter()
+            .map(|&c| m.groups_of(c as usize).to_vec())
+            .collect();
         let sub = CoverMatrix::from_lists(m.weight.clone(), &sub_lists);
-        mclp::greedy(&sub, sites.len(), &[]).into_iter().map(|k| sites[k as usize]).collect()
+        mclp::greedy(&sub, sites.len(), &[])
+            .into_iter()
+            .map(|k| sites[k as usize])
+            .collect()
     };
     for &c in &sites {
         if !ranked.contains(&c) {
@@ -415,7 +542,12 @@ pub fn site(
                 hit[g as usize] = true;
                 marginal += m.weight[g as usize];
                 for &d in &m.members[g as usize] {
-                    newly.extend(cover.demand[d as usize].buildings.iter().map(|&b| bld[b as usize].id.clone()));
+                    newly.extend(
+                        cover.demand[d as usize]
+                            .buildings
+                            .iter()
+                            .map(|&b| bld[b as usize].id.clone()),
+                    );
                 }
             }
         }
@@ -449,7 +581,9 @@ pub fn site(
         unplaced_weight: cover.unplaced_weight,
         sites: new_sites,
         solver: report,
-        target_pct: params.target_pct.filter(|_| params.model == Model::SetCover),
+        target_pct: params
+            .target_pct
+            .filter(|_| params.model == Model::SetCover),
         target_reached,
         best_reachable_pct,
         mean_minutes_before: mean_b,
@@ -466,7 +600,15 @@ pub fn site(
     })
 }
 
-fn report(name: &str, optimal: bool, objective: f64, bound: Option<f64>, nodes: u64, time_limit_hit: bool, t: Instant) -> SolverReport {
+fn report(
+    name: &str,
+    optimal: bool,
+    objective: f64,
+    bound: Option<f64>,
+    nodes: u64,
+    time_limit_hit: bool,
+    t: Instant,
+) -> SolverReport {
     let gap = bound.map(|b| {
         if optimal || b == objective {
             0.0
@@ -491,7 +633,11 @@ fn report(name: &str, optimal: bool, objective: f64, bound: Option<f64>, nodes: 
 
 fn pmedian_lists(cover: &SiteCover, limit_m: f64) -> (pmedian::Lists, u64) {
     let weight: Vec<u64> = cover.demand.iter().map(|d| d.weight).collect();
-    let base_m = cover.demand.iter().map(|d| d.existing_m.min(limit_m)).collect();
+    let base_m = cover
+        .demand
+        .iter()
+        .map(|d| d.existing_m.min(limit_m))
+        .collect();
     let cand = (0..cover.n_cand())
         .map(|c| {
             let (ds, ms) = cover.of(c);
@@ -499,7 +645,15 @@ fn pmedian_lists(cover: &SiteCover, limit_m: f64) -> (pmedian::Lists, u64) {
         })
         .collect();
     let w = weight.iter().sum();
-    (pmedian::Lists { limit_m, weight, base_m, cand }, w)
+    (
+        pmedian::Lists {
+            limit_m,
+            weight,
+            base_m,
+            cand,
+        },
+        w,
+    )
 }
 
 fn reason_counts(skipped: &[SkippedCandidate]) -> String {
@@ -512,5 +666,8 @@ fn reason_counts(skipped: &[SkippedCandidate]) -> String {
         };
         *m.entry(key).or_default() += 1;
     }
-    m.into_iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join("; ")
+    m.into_iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -43,14 +43,28 @@ pub struct PCenter {
 impl Radii {
     fn matrix(&self, r: f64, considered: &[bool]) -> (CoverMatrix, u64) {
         let nd = self.weight.len();
-        let open: Vec<bool> = (0..nd).map(|i| considered[i] && self.base_m[i].partial_cmp(&r).is_none_or(|o| o == std::cmp::Ordering::Greater)).collect();
+        let open: Vec<bool> = (0..nd)
+            .map(|i| {
+                considered[i]
+                    && self.base_m[i]
+                        .partial_cmp(&r)
+                        .is_none_or(|o| o == std::cmp::Ordering::Greater)
+            })
+            .collect();
         let need: u64 = (0..nd).filter(|&i| open[i]).map(|i| self.weight[i]).sum();
         let lists: Vec<Vec<u32>> = self
             .cand
             .iter()
-            .map(|l| l.iter().filter(|&&(d, m)| open[d as usize] && f64::from(m) <= r).map(|&(d, _)| d).collect())
+            .map(|l| {
+                l.iter()
+                    .filter(|&&(d, m)| open[d as usize] && f64::from(m) <= r)
+                    .map(|&(d, _)| d)
+                    .collect()
+            })
             .collect();
-        let w: Vec<u64> = (0..nd).map(|i| if open[i] { self.weight[i] } else { 0 }).collect();
+        let w: Vec<u64> = (0..nd)
+            .map(|i| if open[i] { self.weight[i] } else { 0 })
+            .collect();
         (CoverMatrix::from_lists(w, &lists), need)
     }
 }
@@ -64,13 +78,25 @@ pub fn p_center(inst: &Radii, p: usize, limits: &Limits) -> Option<PCenter> {
             nearest[d as usize] = nearest[d as usize].min(f64::from(m));
         }
     }
-    let considered: Vec<bool> = (0..nd).map(|i| inst.weight[i] > 0 && nearest[i].is_finite()).collect();
-    let unreachable: Vec<u32> = (0..nd as u32).filter(|&i| inst.weight[i as usize] > 0 && !considered[i as usize]).collect();
+    let considered: Vec<bool> = (0..nd)
+        .map(|i| inst.weight[i] > 0 && nearest[i].is_finite())
+        .collect();
+    let unreachable: Vec<u32> = (0..nd as u32)
+        .filter(|&i| inst.weight[i as usize] > 0 && !considered[i as usize])
+        .collect();
     if !considered.iter().any(|&c| c) {
         return None;
     }
-    let lo_need = (0..nd).filter(|&i| considered[i]).map(|i| nearest[i]).fold(0.0, f64::max);
-    let mut radii: Vec<f64> = inst.base_m.iter().copied().filter(|m| m.is_finite()).collect();
+    let lo_need = (0..nd)
+        .filter(|&i| considered[i])
+        .map(|i| nearest[i])
+        .fold(0.0, f64::max);
+    let mut radii: Vec<f64> = inst
+        .base_m
+        .iter()
+        .copied()
+        .filter(|m| m.is_finite())
+        .collect();
     for l in &inst.cand {
         radii.extend(l.iter().map(|&(_, m)| f64::from(m)));
     }
@@ -126,5 +152,12 @@ pub fn p_center(inst: &Radii, p: usize, limits: &Limits) -> Option<PCenter> {
     }
     let (k, sites) = best?;
     let radius_m = radii[k];
-    Some(PCenter { sites, radius_m, lower_m, optimal: proven, unreachable, nodes })
+    Some(PCenter {
+        sites,
+        radius_m,
+        lower_m,
+        optimal: proven,
+        unreachable,
+        nodes,
+    })
 }

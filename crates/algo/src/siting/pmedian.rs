@@ -58,7 +58,12 @@ pub fn p_median(l: &Lists, p: usize, limits: &Limits) -> PMedian {
     for _ in 0..p.min(nc) {
         let mut best = (0.0, u32::MAX);
         for (c, _) in open.iter().enumerate().filter(|(_, o)| !**o) {
-            let s: f64 = l.cand[c].iter().map(|&(d, m)| l.weight[d as usize] as f64 * (cur[d as usize] - f64::from(m)).max(0.0)).sum();
+            let s: f64 = l.cand[c]
+                .iter()
+                .map(|&(d, m)| {
+                    l.weight[d as usize] as f64 * (cur[d as usize] - f64::from(m)).max(0.0)
+                })
+                .sum();
             if s > best.0 + 1e-9 {
                 best = (s, c as u32);
             }
@@ -109,7 +114,12 @@ pub fn p_median(l: &Lists, p: usize, limits: &Limits) -> PMedian {
             saving[c] = if open[c] {
                 0.0
             } else {
-                l.cand[c].iter().map(|&(d, m)| l.weight[d as usize] as f64 * (d1[d as usize] - f64::from(m)).max(0.0)).sum()
+                l.cand[c]
+                    .iter()
+                    .map(|&(d, m)| {
+                        l.weight[d as usize] as f64 * (d1[d as usize] - f64::from(m)).max(0.0)
+                    })
+                    .sum()
             };
         }
         let mut best = (1e-6, usize::MAX, 0u32);

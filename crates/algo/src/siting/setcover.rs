@@ -35,13 +35,27 @@ pub struct MinSites {
 /// selection reaching everything reachable).
 pub fn min_sites(m: &CoverMatrix, need: u64, limits: &Limits) -> MinSites {
     if need == 0 {
-        return MinSites { sites: Vec::new(), value: 0, feasible: true, optimal: true, lower_bound: 0, nodes: 0 };
+        return MinSites {
+            sites: Vec::new(),
+            value: 0,
+            feasible: true,
+            optimal: true,
+            lower_bound: 0,
+            nodes: 0,
+        };
     }
     let reach = m.reachable();
     let all = greedy(m, m.n_cand, &[]);
     if reach < need {
         let value = m.value(&all);
-        return MinSites { sites: all, value, feasible: false, optimal: false, lower_bound: 0, nodes: 0 };
+        return MinSites {
+            sites: all,
+            value,
+            feasible: false,
+            optimal: false,
+            lower_bound: 0,
+            nodes: 0,
+        };
     }
     // the greedy prefix that reaches the target
     let mut k = 0;
@@ -88,5 +102,12 @@ pub fn min_sites(m: &CoverMatrix, need: u64, limits: &Limits) -> MinSites {
         lower = best.len();
     }
     let value = m.value(&best);
-    MinSites { sites: best, value, feasible: true, optimal, lower_bound: lower, nodes }
+    MinSites {
+        sites: best,
+        value,
+        feasible: true,
+        optimal,
+        lower_bound: lower,
+        nodes,
+    }
 }

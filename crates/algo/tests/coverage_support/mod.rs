@@ -3,7 +3,9 @@
 //! `shared/checks/coverage.sh`.
 #![allow(dead_code)]
 use geo_types::{Geometry, MultiPolygon};
-use gridmap_model::{Building, BuildingId, Facility, FacilityId, FacilityKind, HouseholdSource, NetworkWay, WayId};
+use gridmap_model::{
+    Building, BuildingId, Facility, FacilityId, FacilityKind, HouseholdSource, NetworkWay, WayId,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,8 +20,11 @@ pub fn shared_dir() -> PathBuf {
 /// The oracle input directory (`GRIDMAP_ORACLE_DIR`, default /tmp/monaco-inputs), or `None` with a
 /// loud note when absent — a failure instead when `GRIDMAP_REQUIRE_ORACLE=1`.
 pub fn oracle_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("GRIDMAP_ORACLE_DIR").map_or_else(|| PathBuf::from("/tmp/monaco-inputs"), PathBuf::from);
-    let ok = ["buildings", "facilities", "network"].iter().all(|f| dir.join(format!("{f}.geojson")).is_file());
+    let dir = std::env::var_os("GRIDMAP_ORACLE_DIR")
+        .map_or_else(|| PathBuf::from("/tmp/monaco-inputs"), PathBuf::from);
+    let ok = ["buildings", "facilities", "network"]
+        .iter()
+        .all(|f| dir.join(format!("{f}.geojson")).is_file());
     if ok {
         return Some(dir);
     }
@@ -27,26 +32,39 @@ pub fn oracle_dir() -> Option<PathBuf> {
         "oracle inputs not found in {} (need buildings/facilities/network.geojson from shared/checks/make_inputs.sh; set GRIDMAP_ORACLE_DIR)",
         dir.display()
     );
-    assert!(std::env::var("GRIDMAP_REQUIRE_ORACLE").as_deref() != Ok("1"), "{msg}");
+    assert!(
+        std::env::var("GRIDMAP_REQUIRE_ORACLE").as_deref() != Ok("1"),
+        "{msg}"
+    );
     eprintln!("\n!!!!!!!! NOTE: {msg} — oracle test SKIPPED !!!!!!!!\n");
     None
 }
 
 fn features(path: &Path) -> Vec<geojson::Feature> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    match text.parse::<geojson::GeoJson>().unwrap_or_else(|e| panic!("{}: {e}", path.display())) {
+    match text
+        .parse::<geojson::GeoJson>()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    {
         geojson::GeoJson::FeatureCollection(fc) => fc.features,
         _ => panic!("{}: not a FeatureCollection", path.display()),
     }
 }
 
 fn prop_str(f: &geojson::Feature, k: &str) -> Option<String> {
-    f.property(k).and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_i64().map(|i| i.to_string())))
+    f.property(k).and_then(|v| {
+        v.as_str()
+            .map(str::to_owned)
+            .or_else(|| v.as_i64().map(|i| i.to_string()))
+    })
 }
 
 fn geometry(f: &geojson::Feature, path: &Path) -> Option<Geometry<f64>> {
     let g = f.geometry.as_ref()?;
-    Some(Geometry::<f64>::try_from(g.value.clone()).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+    Some(
+        Geometry::<f64>::try_from(g.value.clone())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
 }
 
 pub fn load_buildings(path: &Path) -> Vec<Building> {
@@ -66,9 +84,15 @@ pub fn load_buildings(path: &Path) -> Vec<Building> {
                 footprint,
                 entrance: None,
                 levels: f.property("levels").and_then(serde_json::Value::as_f64),
-                households: f.property("households").and_then(serde_json::Value::as_u64).unwrap_or(0) as u32,
+                households: f
+                    .property("households")
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(0) as u32,
                 households_source: HouseholdSource::Imported,
-                elderly: f.property("elderly").and_then(serde_json::Value::as_u64).map(|e| e as u32),
+                elderly: f
+                    .property("elderly")
+                    .and_then(serde_json::Value::as_u64)
+                    .map(|e| e as u32),
                 steward: None,
                 compound: prop_str(f, "compound").map(Into::into),
                 community: prop_str(f, "community").map(Into::into),
@@ -81,10 +105,13 @@ pub fn load_facilities(path: &Path) -> Vec<Facility> {
     features(path)
         .iter()
         .filter_map(|f| {
-            let Some(Geometry::Point(p)) = geometry(f, path) else { return None };
+            let Some(Geometry::Point(p)) = geometry(f, path) else {
+                return None;
+            };
             Some(Facility {
                 id: FacilityId::new(prop_str(f, "id").expect("facility id")),
-                kind: FacilityKind::parse(&prop_str(f, "kind").unwrap_or_else(|| "other".into())).expect("kind"),
+                kind: FacilityKind::parse(&prop_str(f, "kind").unwrap_or_else(|| "other".into()))
+                    .expect("kind"),
                 name: None,
                 location: p,
                 capacity: None,
@@ -99,9 +126,13 @@ pub fn load_network(path: &Path) -> Vec<NetworkWay> {
         .iter()
         .enumerate()
         .filter_map(|(i, f)| {
-            let Some(Geometry::LineString(ls)) = geometry(f, path) else { return None };
+            let Some(Geometry::LineString(ls)) = geometry(f, path) else {
+                return None;
+            };
             let mut tags = BTreeMap::new();
-            for k in ["highway", "foot", "access", "waterway", "railway", "barrier"] {
+            for k in [
+                "highway", "foot", "access", "waterway", "railway", "barrier",
+            ] {
                 if let Some(v) = prop_str(f, k) {
                     tags.insert(k.to_owned(), v);
                 }
@@ -127,7 +158,11 @@ pub fn kinds(facilities: &[Facility]) -> Vec<FacilityKind> {
 /// Oracle per-building minutes (`inf` = not covered) for one kind, and scipy's own seconds.
 /// Uses `<dir>/oracle-<kind>.csv` when present; otherwise runs `shared/peers/coverage_scipy.py`
 /// on the graph rebuilt from network.geojson (as `shared/checks/coverage.sh` does).
-pub fn oracle_minutes(dir: &Path, kind: &str, extra: &[&str]) -> Option<(HashMap<String, f64>, Option<f64>)> {
+pub fn oracle_minutes(
+    dir: &Path,
+    kind: &str,
+    extra: &[&str],
+) -> Option<(HashMap<String, f64>, Option<f64>)> {
     let cached = dir.join(format!("oracle-{kind}.csv"));
     if extra.is_empty() && cached.is_file() {
         return Some((read_minutes(&cached), None));
@@ -135,13 +170,19 @@ pub fn oracle_minutes(dir: &Path, kind: &str, extra: &[&str]) -> Option<(HashMap
     let py = shared_dir().join("peers/py");
     if !py.exists() {
         let msg = format!("no peer kit python at {} to run the oracle", py.display());
-        assert!(std::env::var("GRIDMAP_REQUIRE_ORACLE").as_deref() != Ok("1"), "{msg}");
+        assert!(
+            std::env::var("GRIDMAP_REQUIRE_ORACLE").as_deref() != Ok("1"),
+            "{msg}"
+        );
         eprintln!("\n!!!!!!!! NOTE: {msg} — SKIPPED !!!!!!!!\n");
         return None;
     }
     // one work dir per input dir, graph CSVs rewritten once per test process
     static WRITTEN: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
-    let work = std::env::temp_dir().join(format!("gridmap-oracle{}", dir.display().to_string().replace(['/', '\\', ':'], "_")));
+    let work = std::env::temp_dir().join(format!(
+        "gridmap-oracle{}",
+        dir.display().to_string().replace(['/', '\\', ':'], "_")
+    ));
     {
         let mut written = WRITTEN.lock().unwrap_or_else(|e| e.into_inner());
         if !written.contains(&work) {
@@ -153,16 +194,43 @@ pub fn oracle_minutes(dir: &Path, kind: &str, extra: &[&str]) -> Option<(HashMap
     let out = work.join(format!("o-{kind}{}.csv", extra.join("")));
     let o = Command::new(&py)
         .arg(shared_dir().join("peers/coverage_scipy.py"))
-        .args(["--nodes", &work.join("nodes.csv").to_string_lossy(), "--edges", &work.join("edges.csv").to_string_lossy()])
-        .args(["--buildings", &dir.join("buildings.geojson").to_string_lossy()])
-        .args(["--facilities", &dir.join("facilities.geojson").to_string_lossy()])
-        .args(["--kind", kind, "--minutes", "15", "--speed-kmh", "4.5", "--out", &out.to_string_lossy()])
+        .args([
+            "--nodes",
+            &work.join("nodes.csv").to_string_lossy(),
+            "--edges",
+            &work.join("edges.csv").to_string_lossy(),
+        ])
+        .args([
+            "--buildings",
+            &dir.join("buildings.geojson").to_string_lossy(),
+        ])
+        .args([
+            "--facilities",
+            &dir.join("facilities.geojson").to_string_lossy(),
+        ])
+        .args([
+            "--kind",
+            kind,
+            "--minutes",
+            "15",
+            "--speed-kmh",
+            "4.5",
+            "--out",
+            &out.to_string_lossy(),
+        ])
         .args(extra)
         .output()
         .expect("run coverage_scipy.py");
-    assert!(o.status.success(), "oracle failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "oracle failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).expect("oracle JSON line");
-    let secs = ["seconds_load", "seconds_build", "seconds_query"].iter().filter_map(|k| summary[k].as_f64()).sum();
+    let secs = ["seconds_load", "seconds_build", "seconds_query"]
+        .iter()
+        .filter_map(|k| summary[k].as_f64())
+        .sum();
     Some((read_minutes(&out), Some(secs)))
 }
 
@@ -171,7 +239,10 @@ fn read_minutes(path: &Path) -> HashMap<String, f64> {
     r.records()
         .map(|rec| {
             let rec = rec.expect("csv row");
-            (rec[0].to_owned(), rec[1].parse::<f64>().unwrap_or(f64::INFINITY))
+            (
+                rec[0].to_owned(),
+                rec[1].parse::<f64>().unwrap_or(f64::INFINITY),
+            )
         })
         .collect()
 }
@@ -182,16 +253,22 @@ fn write_graph_csv(network: &Path, work: &Path) {
     let mut order: Vec<(f64, f64)> = Vec::new();
     let mut edges = String::from("u,v,length_m\n");
     for f in features(network) {
-        let Some(Geometry::LineString(ls)) = geometry(&f, network) else { continue };
+        let Some(Geometry::LineString(ls)) = geometry(&f, network) else {
+            continue;
+        };
         let (a, b) = (ls.0[0], ls.0[ls.0.len() - 1]);
         let mut id = |c: geo_types::Coord<f64>| {
-            *ids.entry((c.x.to_bits(), c.y.to_bits())).or_insert_with(|| {
-                order.push((c.x, c.y));
-                order.len() - 1
-            })
+            *ids.entry((c.x.to_bits(), c.y.to_bits()))
+                .or_insert_with(|| {
+                    order.push((c.x, c.y));
+                    order.len() - 1
+                })
         };
         let (ia, ib) = (id(a), id(b));
-        let len = f.property("length_m").map(ToString::to_string).expect("length_m");
+        let len = f
+            .property("length_m")
+            .map(ToString::to_string)
+            .expect("length_m");
         edges.push_str(&format!("{ia},{ib},{len}\n"));
     }
     let mut nodes = String::from("id,lon,lat\n");

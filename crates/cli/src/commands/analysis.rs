@@ -12,7 +12,14 @@ use std::time::Instant;
 
 pub(super) fn service(e: gridmap_service::ServiceError) -> CliError {
     match e {
-        gridmap_service::ServiceError::Invalid { name, value, reason } => CliError::usage(format!("--{}", name.replace('_', "-")), format!("'{value}': {reason}")),
+        gridmap_service::ServiceError::Invalid {
+            name,
+            value,
+            reason,
+        } => CliError::usage(
+            format!("--{}", name.replace('_', "-")),
+            format!("'{value}': {reason}"),
+        ),
         other => CliError::algo(other),
     }
 }
@@ -30,9 +37,19 @@ pub(super) async fn session(g: &Global) -> Result<(Arc<dyn gridmap_store::Store>
     // Versions before the data: a part is never tagged newer than what it was built from.
     let versions = store.layer_versions().await?;
     let ds = store.load().await?;
-    tracing::info!(open_ms = (t1 - t0).as_millis() as u64, load_ms = t1.elapsed().as_millis() as u64, "dataset loaded");
+    tracing::info!(
+        open_ms = (t1 - t0).as_millis() as u64,
+        load_ms = t1.elapsed().as_millis() as u64,
+        "dataset loaded"
+    );
     if ds.buildings.is_empty() {
-        return Err(CliError::usage("--db", format!("{} holds no buildings: run `gridmap import` first", super::import::redact(&g.db))));
+        return Err(CliError::usage(
+            "--db",
+            format!(
+                "{} holds no buildings: run `gridmap import` first",
+                super::import::redact(&g.db)
+            ),
+        ));
     }
     bar.message("building the walking network");
     let analysis = session_from(&store, &versions, ds).await?;
@@ -43,7 +60,11 @@ pub(super) async fn session(g: &Global) -> Result<(Arc<dyn gridmap_store::Store>
 /// The analysis session of `ds`, read from `store` at layer `versions` (read before `ds`): the
 /// network and the snaps from the store's derived cache where they match, else built here and
 /// kept there for the next process.
-pub(super) async fn session_from(store: &Arc<dyn gridmap_store::Store>, versions: &std::collections::BTreeMap<gridmap_model::Layer, i64>, ds: gridmap_model::Dataset) -> Result<Analysis> {
+pub(super) async fn session_from(
+    store: &Arc<dyn gridmap_store::Store>,
+    versions: &std::collections::BTreeMap<gridmap_model::Layer, i64>,
+    ds: gridmap_model::Dataset,
+) -> Result<Analysis> {
     use gridmap_service::{derived_versions, DerivedParts, NETWORK_CACHE_KEY, SITES_CACHE_KEY};
     let options = gridmap_algo::coverage::CoverageOptions::default();
     let (net_v, sites_v) = derived_versions(versions, &options);
@@ -60,12 +81,19 @@ pub(super) async fn session_from(store: &Arc<dyn gridmap_store::Store>, versions
             }
         }
     };
-    let (network, sites) = tokio::join!(cached(NETWORK_CACHE_KEY, net_v.clone()), cached(SITES_CACHE_KEY, sites_v.clone()));
+    let (network, sites) = tokio::join!(
+        cached(NETWORK_CACHE_KEY, net_v.clone()),
+        cached(SITES_CACHE_KEY, sites_v.clone())
+    );
     let parts = DerivedParts { network, sites };
-    let (analysis, built) = tokio::task::spawn_blocking(move || Analysis::from_parts(Arc::new(ds), options, parts))
-        .await
-        .map_err(|e| CliError::algo(format!("analysis task failed: {e}")))?;
-    for (key, version, data) in [(NETWORK_CACHE_KEY, net_v, built.network), (SITES_CACHE_KEY, sites_v, built.sites)] {
+    let (analysis, built) =
+        tokio::task::spawn_blocking(move || Analysis::from_parts(Arc::new(ds), options, parts))
+            .await
+            .map_err(|e| CliError::algo(format!("analysis task failed: {e}")))?;
+    for (key, version, data) in [
+        (NETWORK_CACHE_KEY, net_v, built.network),
+        (SITES_CACHE_KEY, sites_v, built.sites),
+    ] {
         let Some(data) = data else { continue };
         // A cache: a failure to keep it costs the next run a rebuild, not this run its answer.
         if let Err(e) = store.put_derived(key, &version, &data).await {
@@ -78,9 +106,15 @@ pub(super) async fn session_from(store: &Arc<dyn gridmap_store::Store>, versions
 fn write_file(path: &Path, text: &str) -> Result<()> {
     if path.as_os_str() == "-" {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{text}").map_err(|e| CliError::Write { path: path.to_owned(), source: e })
+        writeln!(out, "{text}").map_err(|e| CliError::Write {
+            path: path.to_owned(),
+            source: e,
+        })
     } else {
-        std::fs::write(path, text).map_err(|e| CliError::Write { path: path.to_owned(), source: e })
+        std::fs::write(path, text).map_err(|e| CliError::Write {
+            path: path.to_owned(),
+            source: e,
+        })
     }
 }
 
@@ -90,23 +124,44 @@ pub async fn coverage(g: &Global, a: CoverageArgs) -> Result<()> {
     gridmap_service::facility_kind(&a.walk.kind).map_err(service)?;
     gridmap_service::check_minutes(&a.minutes).map_err(service)?;
     let (store, analysis) = session(g).await?;
-    let q = CoverageQuery { kind: a.walk.kind.clone(), minutes: a.minutes.clone(), profile };
+    let q = CoverageQuery {
+        kind: a.walk.kind.clone(),
+        minutes: a.minutes.clone(),
+        profile,
+    };
     let an = analysis.clone();
     let summary = tokio::task::spawn_blocking(move || an.coverage(&q))
         .await
         .map_err(|e| CliError::algo(format!("coverage task failed: {e}")))?
         .map_err(service)?;
     if let Some(path) = &a.per_building {
-        let times = analysis.building_times(&a.walk.kind, a.minutes[0], profile).map_err(service)?;
-        let mut w = csv::Writer::from_path(path).map_err(|e| CliError::Write { path: path.clone(), source: e.into() })?;
-        let werr = |e: csv::Error| CliError::Write { path: path.clone(), source: std::io::Error::other(e) };
-        w.write_record(["building_id", "minutes", "facility_id"]).map_err(werr)?;
+        let times = analysis
+            .building_times(&a.walk.kind, a.minutes[0], profile)
+            .map_err(service)?;
+        let mut w = csv::Writer::from_path(path).map_err(|e| CliError::Write {
+            path: path.clone(),
+            source: e.into(),
+        })?;
+        let werr = |e: csv::Error| CliError::Write {
+            path: path.clone(),
+            source: std::io::Error::other(e),
+        };
+        w.write_record(["building_id", "minutes", "facility_id"])
+            .map_err(werr)?;
         for t in &times {
             let minutes = t.minutes.map(|m| format!("{m:.4}")).unwrap_or_default();
-            let facility = t.facility_id.as_ref().map(ToString::to_string).unwrap_or_default();
-            w.write_record([t.building_id.as_str(), minutes.as_str(), facility.as_str()]).map_err(werr)?;
+            let facility = t
+                .facility_id
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            w.write_record([t.building_id.as_str(), minutes.as_str(), facility.as_str()])
+                .map_err(werr)?;
         }
-        w.flush().map_err(|e| CliError::Write { path: path.clone(), source: e })?;
+        w.flush().map_err(|e| CliError::Write {
+            path: path.clone(),
+            source: e,
+        })?;
     }
     let key = format!("coverage/{}/{}", a.walk.kind, profile.speed_kmh);
     let mut out = serde_json::to_value(&summary).unwrap_or_default();
@@ -117,7 +172,10 @@ pub async fn coverage(g: &Global, a: CoverageArgs) -> Result<()> {
     if g.json {
         emit(true, "", &out);
     } else {
-        print!("{}", coverage_table(&summary, &a.by, t0.elapsed().as_secs_f64()));
+        print!(
+            "{}",
+            coverage_table(&summary, &a.by, t0.elapsed().as_secs_f64())
+        );
     }
     Ok(())
 }
@@ -125,14 +183,24 @@ pub async fn coverage(g: &Global, a: CoverageArgs) -> Result<()> {
 /// The coverage answer for people: a row per threshold, then a table per group asked with `--by`.
 fn coverage_table(s: &gridmap_service::CoverageSummary, by: &[String], seconds: f64) -> String {
     use std::fmt::Write as _;
-    let pct = |c: u64, t: u64| if t == 0 { 0.0 } else { 100.0 * c as f64 / t as f64 };
+    let pct = |c: u64, t: u64| {
+        if t == 0 {
+            0.0
+        } else {
+            100.0 * c as f64 / t as f64
+        }
+    };
     let mut o = String::new();
     let _ = writeln!(
         o,
         "coverage of {} at {} km/h: {} facilities, {} buildings ({} unreachable), {} households, {} elderly",
         s.kind, s.speed_kmh, s.facilities, s.total_buildings, s.unreachable_buildings, s.total_households, s.total_elderly
     );
-    let _ = writeln!(o, "{:>8} | {:>19} | {:>6} | {:>15}", "minutes", "covered households", "%", "covered elderly");
+    let _ = writeln!(
+        o,
+        "{:>8} | {:>19} | {:>6} | {:>15}",
+        "minutes", "covered households", "%", "covered elderly"
+    );
     for t in &s.thresholds {
         let _ = writeln!(
             o,
@@ -156,11 +224,20 @@ fn coverage_table(s: &gridmap_service::CoverageSummary, by: &[String], seconds: 
             title, "buildings", "covered households", "households", "%", "covered elderly"
         );
         for r in rows {
-            let label = if r.name == r.id { r.id.clone() } else { format!("{} ({})", r.name, r.id) };
+            let label = if r.name == r.id {
+                r.id.clone()
+            } else {
+                format!("{} ({})", r.name, r.id)
+            };
             let _ = writeln!(
                 o,
                 "{:<28} | {:>9} | {:>19} | {:>10} | {:>6.1} | {:>15}",
-                label, r.buildings, r.covered_households, r.total_households, r.pct, r.covered_elderly
+                label,
+                r.buildings,
+                r.covered_households,
+                r.total_households,
+                r.pct,
+                r.covered_elderly
             );
         }
         if rows.is_empty() {
@@ -181,16 +258,29 @@ pub async fn gaps(g: &Global, a: GapsArgs) -> Result<()> {
     let profile = walk_profile(Some(&a.walk.profile), a.walk.speed_kmh).map_err(service)?;
     gridmap_service::facility_kind(&a.walk.kind).map_err(service)?;
     if !(a.cluster_m.is_finite() && a.cluster_m > 0.0) {
-        return Err(CliError::usage("--cluster-m", format!("must be a positive distance, got {}", a.cluster_m)));
+        return Err(CliError::usage(
+            "--cluster-m",
+            format!("must be a positive distance, got {}", a.cluster_m),
+        ));
     }
     let (store, analysis) = session(g).await?;
-    let opts = GapOptions { link_m: a.cluster_m, ..GapOptions::default() };
-    let gaps = analysis.gaps(&a.walk.kind, a.minutes, profile, &opts).map_err(service)?;
+    let opts = GapOptions {
+        link_m: a.cluster_m,
+        ..GapOptions::default()
+    };
+    let gaps = analysis
+        .gaps(&a.walk.kind, a.minutes, profile, &opts)
+        .map_err(service)?;
     let fc = gaps_geojson(&gaps);
     if let Some(p) = &a.geojson {
         write_file(p, &fc.to_string())?;
     }
-    store.put_result(&format!("gaps/{}/{}/{}", a.walk.kind, a.minutes, profile.speed_kmh), &serde_json::to_value(&fc).unwrap_or_default()).await?;
+    store
+        .put_result(
+            &format!("gaps/{}/{}/{}", a.walk.kind, a.minutes, profile.speed_kmh),
+            &serde_json::to_value(&fc).unwrap_or_default(),
+        )
+        .await?;
     let rows: Vec<serde_json::Value> = gaps
         .iter()
         .map(|x| serde_json::json!({"rank": x.rank, "households": x.households, "elderly": x.elderly, "buildings": x.buildings.len(), "area_m2": x.area_m2.round(), "centre": x.centre}))
@@ -200,7 +290,11 @@ pub async fn gaps(g: &Global, a: GapsArgs) -> Result<()> {
         "gap_areas": gaps.len(), "uncovered_households": gaps.iter().map(|x| x.households).sum::<u64>(),
         "uncovered_buildings": gaps.iter().map(|x| x.buildings.len()).sum::<usize>(), "gaps": rows,
     });
-    emit(g.json, &format!("gaps beyond {} min of {}", a.minutes, a.walk.kind), &out);
+    emit(
+        g.json,
+        &format!("gaps beyond {} min of {}", a.minutes, a.walk.kind),
+        &out,
+    );
     Ok(())
 }
 
@@ -212,7 +306,12 @@ pub async fn isochrone(g: &Global, a: IsochroneArgs) -> Result<()> {
     let bands = match (&a.facility, &a.kind) {
         (Some(f), None) => analysis.isochrone_for_facility(f, &a.minutes, profile),
         (None, Some(k)) => analysis.isochrone_for_kind(k, &a.minutes, profile),
-        _ => return Err(CliError::usage("--facility/--kind", "give exactly one of --facility ID or --kind KIND")),
+        _ => {
+            return Err(CliError::usage(
+                "--facility/--kind",
+                "give exactly one of --facility ID or --kind KIND",
+            ))
+        }
     }
     .map_err(service)?;
     let fc = isochrones_geojson(&bands);

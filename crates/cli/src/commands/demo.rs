@@ -10,33 +10,55 @@ use std::time::Instant;
 
 /// Bundled cities: name, file name, bytes. © OpenStreetMap contributors, ODbL 1.0 (data/PROVENANCE.md).
 const CITIES: [(&str, &str, &[u8]); 2] = [
-    ("monaco", "monaco.osm.pbf", include_bytes!("../../../../data/monaco.osm.pbf")),
-    ("haidian", "haidian.osm.pbf", include_bytes!("../../../../data/haidian.osm.pbf")),
+    (
+        "monaco",
+        "monaco.osm.pbf",
+        include_bytes!("../../../../data/monaco.osm.pbf"),
+    ),
+    (
+        "haidian",
+        "haidian.osm.pbf",
+        include_bytes!("../../../../data/haidian.osm.pbf"),
+    ),
 ];
 
 /// Demo accounts, one per role, with fixed passwords (role name + `-demo`): for trying the
 /// roles on a local demo only. The grid lead is scoped to the grid with the most facilities
 /// within 1 km of its buildings (so their view has something to show).
-pub const DEMO_USERS: [(&str, Role); 4] =
-    [("admin", Role::Admin), ("planner", Role::Planner), ("department", Role::Department), ("grid_lead", Role::GridLead)];
+pub const DEMO_USERS: [(&str, Role); 4] = [
+    ("admin", Role::Admin),
+    ("planner", Role::Planner),
+    ("department", Role::Department),
+    ("grid_lead", Role::GridLead),
+];
 
 /// The grid with the most facilities within 1 km (straight line) of its buildings' centre.
 fn lead_grid(ds: &gridmap_model::Dataset) -> Option<gridmap_model::GridId> {
     use geo::Centroid;
-    let pos: std::collections::HashMap<&str, &gridmap_model::Building> = ds.buildings.iter().map(|b| (b.id.as_str(), b)).collect();
+    let pos: std::collections::HashMap<&str, &gridmap_model::Building> =
+        ds.buildings.iter().map(|b| (b.id.as_str(), b)).collect();
     let near = |g: &gridmap_model::Grid| -> usize {
-        let pts: Vec<geo_types::Point<f64>> = g.buildings.iter().filter_map(|b| pos.get(b.as_str())?.footprint.centroid()).collect();
+        let pts: Vec<geo_types::Point<f64>> = g
+            .buildings
+            .iter()
+            .filter_map(|b| pos.get(b.as_str())?.footprint.centroid())
+            .collect();
         if pts.is_empty() {
             return 0;
         }
-        let (x, y) = pts.iter().fold((0.0, 0.0), |(x, y), p| (x + p.x(), y + p.y()));
+        let (x, y) = pts
+            .iter()
+            .fold((0.0, 0.0), |(x, y), p| (x + p.x(), y + p.y()));
         let (x, y) = (x / pts.len() as f64, y / pts.len() as f64);
         ds.facilities
             .iter()
             .filter(|f| gridmap_algo::geometry::haversine_m(f.location.x_y(), (x, y)) <= 1000.0)
             .count()
     };
-    ds.grids.iter().max_by_key(|g| (near(g), std::cmp::Reverse(g.id.clone()))).map(|g| g.id.clone())
+    ds.grids
+        .iter()
+        .max_by_key(|g| (near(g), std::cmp::Reverse(g.id.clone())))
+        .map(|g| g.id.clone())
 }
 
 async fn demo_users(store: &dyn gridmap_store::Store) -> Result<()> {
@@ -51,39 +73,70 @@ async fn demo_users(store: &dyn gridmap_store::Store) -> Result<()> {
         let password = format!("{role}-demo");
         // A demo into an existing PostgreSQL database may find them from an earlier run: reset.
         if let Some((before, _)) = store.user(&u.id).await? {
-            store.put_user(&u, Some(&super::user::hash_password(&password)?)).await?;
-            super::user::audit(store, "user.reset", &format!("user:{name}"), Some(serde_json::to_value(&before).unwrap_or_default()), Some(serde_json::to_value(&u).unwrap_or_default())).await?;
+            store
+                .put_user(&u, Some(&super::user::hash_password(&password)?))
+                .await?;
+            super::user::audit(
+                store,
+                "user.reset",
+                &format!("user:{name}"),
+                Some(serde_json::to_value(&before).unwrap_or_default()),
+                Some(serde_json::to_value(&u).unwrap_or_default()),
+            )
+            .await?;
         } else {
             super::user::create_user(store, &u, &password).await?;
         }
-        let scope = if u.grids.is_empty() { String::new() } else { format!(" (grid {})", u.grids[0]) };
+        let scope = if u.grids.is_empty() {
+            String::new()
+        } else {
+            format!(" (grid {})", u.grids[0])
+        };
         eprintln!("    {name:<10} / {password:<16} {role}{scope}");
     }
     Ok(())
 }
 
 pub async fn run(g: &Global, a: DemoArgs) -> Result<()> {
-    let (_, file, bytes) = CITIES.iter().find(|(n, _, _)| *n == a.city).ok_or_else(|| {
-        CliError::usage("--city", format!("unknown city '{}' (bundled: monaco, haidian)", a.city))
-    })?;
+    let (_, file, bytes) = CITIES
+        .iter()
+        .find(|(n, _, _)| *n == a.city)
+        .ok_or_else(|| {
+            CliError::usage(
+                "--city",
+                format!("unknown city '{}' (bundled: monaco, haidian)", a.city),
+            )
+        })?;
     let t0 = Instant::now();
     // The demo database is its own file unless --db/GRIDMAP_DB names another.
-    let db = if g.db == "sqlite://gridmap.db" { format!("sqlite://gridmap-demo-{}.db", a.city) } else { g.db.clone() };
+    let db = if g.db == "sqlite://gridmap.db" {
+        format!("sqlite://gridmap-demo-{}.db", a.city)
+    } else {
+        g.db.clone()
+    };
     if let Some(path) = db.strip_prefix("sqlite://") {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{path}{suffix}"));
         }
     }
     let dir = std::env::temp_dir().join(format!("gridmap-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| CliError::Write { path: dir.clone(), source: e })?;
+    std::fs::create_dir_all(&dir).map_err(|e| CliError::Write {
+        path: dir.clone(),
+        source: e,
+    })?;
     let src = dir.join(file);
-    std::fs::write(&src, bytes).map_err(|e| CliError::Write { path: src.clone(), source: e })?;
+    std::fs::write(&src, bytes).map_err(|e| CliError::Write {
+        path: src.clone(),
+        source: e,
+    })?;
     eprintln!("gridmap demo: importing the bundled {file} (© OpenStreetMap contributors, ODbL 1.0) into {db}");
     let bar = Bar::new(g.quiet, "import");
     let path = src.clone();
-    let (dataset, report) = tokio::task::spawn_blocking(move || gridmap_import::import_file(&path, &ImportOptions::default(), &bar))
-        .await
-        .map_err(|e| CliError::algo(format!("import task failed: {e}")))??;
+    let (dataset, report) = tokio::task::spawn_blocking(move || {
+        gridmap_import::import_file(&path, &ImportOptions::default(), &bar)
+    })
+    .await
+    .map_err(|e| CliError::algo(format!("import task failed: {e}")))??;
     let _ = std::fs::remove_dir_all(&dir);
     let store = gridmap_store::open(&db).await?;
     store.import(&dataset).await?;
@@ -95,8 +148,17 @@ pub async fn run(g: &Global, a: DemoArgs) -> Result<()> {
         dataset.ways.len(),
         report.seconds
     );
-    let grids = super::partition::partition_and_store(&*store, &dataset, &super::partition::PartitionParams::default()).await?;
-    eprintln!("  {} grids of about 300 households proposed and stored ({:.1} s in all)", grids, t0.elapsed().as_secs_f64());
+    let grids = super::partition::partition_and_store(
+        &*store,
+        &dataset,
+        &super::partition::PartitionParams::default(),
+    )
+    .await?;
+    eprintln!(
+        "  {} grids of about 300 households proposed and stored ({:.1} s in all)",
+        grids,
+        t0.elapsed().as_secs_f64()
+    );
     demo_users(&*store).await?;
     if a.no_serve {
         return Ok(());

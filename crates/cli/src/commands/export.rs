@@ -4,8 +4,12 @@ use crate::error::{CliError, Result};
 use std::io::Write;
 
 pub async fn run(g: &Global, a: ExportArgs) -> Result<()> {
-    let layer = super::import::layer_of(a.layer)
-        .ok_or_else(|| CliError::usage("--layer", "households are exported as part of the buildings layer"))?;
+    let layer = super::import::layer_of(a.layer).ok_or_else(|| {
+        CliError::usage(
+            "--layer",
+            "households are exported as part of the buildings layer",
+        )
+    })?;
     let crs = super::parse_crs(&a.crs)?;
     let store = super::open_store(g).await?;
     let ds = store.load().await?;
@@ -17,10 +21,20 @@ pub async fn run(g: &Global, a: ExportArgs) -> Result<()> {
     let text = fc.to_string();
     if a.out.as_os_str() == "-" {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{text}").map_err(|e| CliError::Write { path: a.out.clone(), source: e })?;
+        writeln!(out, "{text}").map_err(|e| CliError::Write {
+            path: a.out.clone(),
+            source: e,
+        })?;
     } else {
-        std::fs::write(&a.out, text).map_err(|e| CliError::Write { path: a.out.clone(), source: e })?;
-        eprintln!("wrote {} features to {}", fc.features.len(), a.out.display());
+        std::fs::write(&a.out, text).map_err(|e| CliError::Write {
+            path: a.out.clone(),
+            source: e,
+        })?;
+        eprintln!(
+            "wrote {} features to {}",
+            fc.features.len(),
+            a.out.display()
+        );
     }
     Ok(())
 }

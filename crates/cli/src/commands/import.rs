@@ -22,12 +22,18 @@ pub fn layer_of(l: LayerArg) -> Option<Layer> {
 
 fn is_csv(a: &ImportArgs) -> bool {
     a.layer == Some(LayerArg::Households)
-        || a.file.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        || a.file
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
 }
 
 pub async fn run(g: &Global, a: ImportArgs) -> Result<()> {
     if !a.file.exists() {
-        return Err(CliError::Read { path: a.file.clone(), detail: "no such file".into() });
+        return Err(CliError::Read {
+            path: a.file.clone(),
+            detail: "no such file".into(),
+        });
     }
     let started = Instant::now();
     let store = super::open_store(g).await?;
@@ -45,18 +51,26 @@ pub async fn run(g: &Global, a: ImportArgs) -> Result<()> {
         emit(g.json, "household counts imported", &out);
         return Ok(());
     }
-    let mut opts = ImportOptions { crs: super::parse_crs(&a.crs)?, layer: a.layer.and_then(layer_of), ..Default::default() };
+    let mut opts = ImportOptions {
+        crs: super::parse_crs(&a.crs)?,
+        layer: a.layer.and_then(layer_of),
+        ..Default::default()
+    };
     opts.household_rule.dwelling_m2 = a.dwelling_m2;
     if let Some(p) = &a.facility_tags {
         opts.facility_tags = FacilityTagConfig::from_file(p)?;
     }
     let bar = Bar::new(g.quiet, "import");
     let path = a.file.clone();
-    let (dataset, mut report) = tokio::task::spawn_blocking(move || gridmap_import::import_file(&path, &opts, &bar))
-        .await
-        .map_err(|e| CliError::algo(format!("import task failed: {e}")))??;
+    let (dataset, mut report) =
+        tokio::task::spawn_blocking(move || gridmap_import::import_file(&path, &opts, &bar))
+            .await
+            .map_err(|e| CliError::algo(format!("import task failed: {e}")))??;
     let bar = Bar::new(g.quiet, "store");
-    bar.message(&format!("writing {} buildings in one transaction", dataset.buildings.len()));
+    bar.message(&format!(
+        "writing {} buildings in one transaction",
+        dataset.buildings.len()
+    ));
     let counts = store.import(&dataset).await?;
     // Read it all back once: checks the round trip and lets the store keep its layer snapshots;
     // then the walking network and the building snaps are built once and kept, so the analysis
@@ -76,7 +90,10 @@ pub async fn run(g: &Global, a: ImportArgs) -> Result<()> {
     tracing::info!(file = %a.file.display(), buildings = imported_buildings, seconds = report.seconds, "import done");
     let mut out = serde_json::to_value(&report).unwrap_or_default();
     if let Some(o) = out.as_object_mut() {
-        o.insert("stored".into(), serde_json::to_value(&counts).unwrap_or_default());
+        o.insert(
+            "stored".into(),
+            serde_json::to_value(&counts).unwrap_or_default(),
+        );
         o.insert("buildings".into(), serde_json::json!(imported_buildings));
         o.insert("database".into(), serde_json::json!(redact(&g.db)));
     }

@@ -34,11 +34,14 @@ pub async fn run(cli: Cli) -> Result<()> {
 }
 
 /// Opens the store named by `--db`, running migrations.
-pub async fn open_store(g: &crate::config::Global) -> Result<std::sync::Arc<dyn gridmap_store::Store>> {
+pub async fn open_store(
+    g: &crate::config::Global,
+) -> Result<std::sync::Arc<dyn gridmap_store::Store>> {
     Ok(gridmap_store::open(&g.db).await?)
 }
 
 /// Parses a `--crs` value.
 pub fn parse_crs(s: &str) -> Result<gridmap_model::crs::Crs> {
-    s.parse().map_err(|e| crate::error::CliError::usage("--crs", e))
+    s.parse()
+        .map_err(|e| crate::error::CliError::usage("--crs", e))
 }

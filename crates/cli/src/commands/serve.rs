@@ -35,10 +35,16 @@ pub async fn run(g: &Global, a: ServeArgs) -> Result<()> {
 
 pub async fn serve_store(store: Arc<dyn gridmap_store::Store>, a: &ServeArgs) -> Result<()> {
     let anon = match anonymous_access(a) {
-        gridmap_server::auth::Anonymous::Read => "anonymous callers may read (--anonymous none to require a login)",
+        gridmap_server::auth::Anonymous::Read => {
+            "anonymous callers may read (--anonymous none to require a login)"
+        }
         gridmap_server::auth::Anonymous::None => "a login or API token is required to read data",
     };
-    eprintln!("gridmap serving {} data on http://{}/ (Ctrl-C to stop); {anon}", store.backend(), a.bind);
+    eprintln!(
+        "gridmap serving {} data on http://{}/ (Ctrl-C to stop); {anon}",
+        store.backend(),
+        a.bind
+    );
     tracing::info!(bind = %a.bind, backend = store.backend(), "serving");
     gridmap_server::serve(store, server_config(a), shutdown_signal()).await?;
     Ok(())

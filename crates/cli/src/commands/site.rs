@@ -6,7 +6,9 @@ use crate::config::{Global, SiteArgs};
 use crate::error::{CliError, Result};
 use crate::progress::Bar;
 use gridmap_algo::siting::{Candidate, DemandWeight, Model, SolverChoice};
-use gridmap_service::{siting_geojson, walk_profile, CandidateSource, SitingRequest, SitingSummary};
+use gridmap_service::{
+    siting_geojson, walk_profile, CandidateSource, SitingRequest, SitingSummary,
+};
 use std::path::Path;
 use std::time::Instant;
 
@@ -14,13 +16,22 @@ use std::time::Instant;
 /// from the feature id, else `properties.id`, else `#<index>`. Errors name the file and feature.
 pub fn read_candidates(path: &Path) -> Result<Vec<Candidate>> {
     use geo::Centroid;
-    let read = |detail: String| CliError::Read { path: path.to_owned(), detail };
+    let read = |detail: String| CliError::Read {
+        path: path.to_owned(),
+        detail,
+    };
     let text = std::fs::read_to_string(path).map_err(|e| read(e.to_string()))?;
-    let gj: geojson::GeoJson = text.parse().map_err(|e| read(format!("not GeoJSON: {e}")))?;
+    let gj: geojson::GeoJson = text
+        .parse()
+        .map_err(|e| read(format!("not GeoJSON: {e}")))?;
     let features = match gj {
         geojson::GeoJson::FeatureCollection(fc) => fc.features,
         geojson::GeoJson::Feature(f) => vec![f],
-        geojson::GeoJson::Geometry(_) => return Err(read("expected a FeatureCollection of points, found a bare geometry".into())),
+        geojson::GeoJson::Geometry(_) => {
+            return Err(read(
+                "expected a FeatureCollection of points, found a bare geometry".into(),
+            ))
+        }
     };
     let mut out = Vec::with_capacity(features.len());
     for (i, f) in features.iter().enumerate() {
@@ -34,17 +45,37 @@ pub fn read_candidates(path: &Path) -> Result<Vec<Candidate>> {
             },
         };
         let at = |what: &str| read(format!("feature {i} (id {id}): {what}"));
-        let Some(g) = &f.geometry else { return Err(at("no geometry")) };
-        let geom: geo_types::Geometry<f64> = g.clone().try_into().map_err(|e| at(&format!("unusable geometry: {e}")))?;
+        let Some(g) = &f.geometry else {
+            return Err(at("no geometry"));
+        };
+        let geom: geo_types::Geometry<f64> = g
+            .clone()
+            .try_into()
+            .map_err(|e| at(&format!("unusable geometry: {e}")))?;
         let p = match geom {
             geo_types::Geometry::Point(p) => Some(p),
             geo_types::Geometry::Polygon(p) => p.centroid(),
             geo_types::Geometry::MultiPolygon(p) => p.centroid(),
-            other => return Err(at(&format!("expected a Point (or Polygon), found {}", geometry_name(&other)))),
+            other => {
+                return Err(at(&format!(
+                    "expected a Point (or Polygon), found {}",
+                    geometry_name(&other)
+                )))
+            }
         };
-        let Some(p) = p else { return Err(at("empty geometry")) };
-        if !(p.x().is_finite() && p.y().is_finite() && (-180.0..=180.0).contains(&p.x()) && (-90.0..=90.0).contains(&p.y())) {
-            return Err(at(&format!("coordinates ({}, {}) are not WGS84 lon/lat", p.x(), p.y())));
+        let Some(p) = p else {
+            return Err(at("empty geometry"));
+        };
+        if !(p.x().is_finite()
+            && p.y().is_finite()
+            && (-180.0..=180.0).contains(&p.x())
+            && (-90.0..=90.0).contains(&p.y()))
+        {
+            return Err(at(&format!(
+                "coordinates ({}, {}) are not WGS84 lon/lat",
+                p.x(),
+                p.y()
+            )));
         }
         out.push(Candidate::new(id, p.x(), p.y()));
     }
@@ -68,23 +99,35 @@ pub async fn run(g: &Global, a: SiteArgs) -> Result<()> {
     gridmap_service::check_minutes(&[a.minutes]).map_err(service)?;
     let model = Model::parse(&a.model).map_err(|e| CliError::usage("--model", e))?;
     if model == Model::SetCover && a.target_pct.is_none() {
-        return Err(CliError::usage("--target-pct", "the setcover model needs --target-pct X (share of households to reach)"));
+        return Err(CliError::usage(
+            "--target-pct",
+            "the setcover model needs --target-pct X (share of households to reach)",
+        ));
     }
     if !(a.time_limit.is_finite() && a.time_limit >= 0.0) {
-        return Err(CliError::usage("--time-limit", format!("must be seconds ≥ 0, got {}", a.time_limit)));
+        return Err(CliError::usage(
+            "--time-limit",
+            format!("must be seconds ≥ 0, got {}", a.time_limit),
+        ));
     }
     let candidates = match (&a.candidates_file, a.candidates) {
         (Some(f), _) => {
             let c = read_candidates(f)?;
             if c.is_empty() {
-                return Err(CliError::Read { path: f.clone(), detail: "no candidate features".into() });
+                return Err(CliError::Read {
+                    path: f.clone(),
+                    detail: "no candidate features".into(),
+                });
             }
             CandidateSource::Points(c)
         }
         (None, Some(0)) => return Err(CliError::usage("--candidates", "sample at least one node")),
         (None, Some(n)) => CandidateSource::SampleNodes { n, seed: a.seed },
         (None, None) => {
-            return Err(CliError::usage("--candidates-file/--candidates", "give a candidates file or --candidates N [--seed S]"))
+            return Err(CliError::usage(
+                "--candidates-file/--candidates",
+                "give a candidates file or --candidates N [--seed S]",
+            ))
         }
     };
     let t_read = t0.elapsed().as_secs_f64();
@@ -99,8 +142,16 @@ pub async fn run(g: &Global, a: SiteArgs) -> Result<()> {
         candidates,
         target_pct: a.target_pct,
         time_limit_s: a.time_limit,
-        solver: if a.heuristic { SolverChoice::Heuristic } else { SolverChoice::Exact },
-        demand: if a.demand == "elderly" { DemandWeight::Elderly } else { DemandWeight::Households },
+        solver: if a.heuristic {
+            SolverChoice::Heuristic
+        } else {
+            SolverChoice::Exact
+        },
+        demand: if a.demand == "elderly" {
+            DemandWeight::Elderly
+        } else {
+            DemandWeight::Households
+        },
     };
     let quiet = g.quiet;
     let summary = tokio::task::spawn_blocking(move || {
@@ -126,10 +177,21 @@ pub async fn run(g: &Global, a: SiteArgs) -> Result<()> {
         write_csv(path, &summary)?;
     }
     if let Some(path) = &a.geojson {
-        std::fs::write(path, siting_geojson(&summary).to_string()).map_err(|e| CliError::Write { path: path.clone(), source: e })?;
+        std::fs::write(path, siting_geojson(&summary).to_string()).map_err(|e| {
+            CliError::Write {
+                path: path.clone(),
+                source: e,
+            }
+        })?;
     }
     let total = t0.elapsed().as_secs_f64();
-    tracing::info!(read_s = t_read, load_s = t_load - t_read, site_s = summary.seconds, total_s = total, "site done");
+    tracing::info!(
+        read_s = t_read,
+        load_s = t_load - t_read,
+        site_s = summary.seconds,
+        total_s = total,
+        "site done"
+    );
     let mut out = serde_json::to_value(&summary).unwrap_or_default();
     if let Some(o) = out.as_object_mut() {
         o.insert("seconds_load".into(), (t_load - t_read).into());
@@ -144,10 +206,22 @@ pub async fn run(g: &Global, a: SiteArgs) -> Result<()> {
 }
 
 fn write_csv(path: &Path, s: &SitingSummary) -> Result<()> {
-    let werr = |e: csv::Error| CliError::Write { path: path.to_owned(), source: std::io::Error::other(e) };
+    let werr = |e: csv::Error| CliError::Write {
+        path: path.to_owned(),
+        source: std::io::Error::other(e),
+    };
     let mut w = csv::Writer::from_path(path).map_err(werr)?;
-    w.write_record(["rank", "candidate_id", "lon", "lat", "marginal_households", "newly_covered_buildings", "snapped_lon", "snapped_lat"])
-        .map_err(werr)?;
+    w.write_record([
+        "rank",
+        "candidate_id",
+        "lon",
+        "lat",
+        "marginal_households",
+        "newly_covered_buildings",
+        "snapped_lon",
+        "snapped_lat",
+    ])
+    .map_err(werr)?;
     for x in &s.sites {
         w.write_record([
             x.rank.to_string(),
@@ -161,13 +235,20 @@ fn write_csv(path: &Path, s: &SitingSummary) -> Result<()> {
         ])
         .map_err(werr)?;
     }
-    w.flush().map_err(|e| CliError::Write { path: path.to_owned(), source: e })
+    w.flush().map_err(|e| CliError::Write {
+        path: path.to_owned(),
+        source: e,
+    })
 }
 
 fn table(s: &SitingSummary, load_s: f64, total_s: f64) -> String {
     use std::fmt::Write as _;
     let mut o = String::new();
-    let what = if s.demand == DemandWeight::Elderly { "elderly" } else { "households" };
+    let what = if s.demand == DemandWeight::Elderly {
+        "elderly"
+    } else {
+        "households"
+    };
     let _ = writeln!(
         o,
         "siting {} ({:?}) within {} min at {} km/h: {} existing sites, {} of {} candidates on the network",
@@ -183,7 +264,11 @@ fn table(s: &SitingSummary, load_s: f64, total_s: f64) -> String {
         s.pct_after,
         s.households_after - s.households_before
     );
-    let _ = writeln!(o, "{:>4} | {:<24} | {:>11} | {:>11} | {:>9} | {:>9}", "rank", "candidate", "lon", "lat", "+covered", "buildings");
+    let _ = writeln!(
+        o,
+        "{:>4} | {:<24} | {:>11} | {:>11} | {:>9} | {:>9}",
+        "rank", "candidate", "lon", "lat", "+covered", "buildings"
+    );
     for x in &s.sites {
         let _ = writeln!(
             o,
@@ -197,38 +282,68 @@ fn table(s: &SitingSummary, load_s: f64, total_s: f64) -> String {
         );
     }
     let bound = s.bound.map_or("-".to_owned(), |b| format!("{b:.1}"));
-    let gap = s.gap.map_or("-".to_owned(), |g| format!("{:.4}%", 100.0 * g));
+    let gap = s
+        .gap
+        .map_or("-".to_owned(), |g| format!("{:.4}%", 100.0 * g));
     let _ = writeln!(
         o,
         "solver {}: {}, objective {:.1}, bound {bound}, gap {gap}, {} nodes{}",
         s.solver,
-        if s.optimal { "optimal" } else { "not proven optimal" },
+        if s.optimal {
+            "optimal"
+        } else {
+            "not proven optimal"
+        },
         s.objective,
         s.nodes,
-        if s.time_limit_hit { " (time limit hit)" } else { "" }
+        if s.time_limit_hit {
+            " (time limit hit)"
+        } else {
+            ""
+        }
     );
     if let (Some(b), Some(a)) = (s.mean_minutes_before, s.mean_minutes_after) {
-        let _ = writeln!(o, "mean walk (capped at {} min): {b:.2} → {a:.2} min", s.minutes);
+        let _ = writeln!(
+            o,
+            "mean walk (capped at {} min): {b:.2} → {a:.2} min",
+            s.minutes
+        );
     }
     if let (Some(b), Some(a)) = (s.max_minutes_before, s.max_minutes_after) {
         let _ = writeln!(o, "worst walk over reachable demand: {b:.2} → {a:.2} min");
     }
     if let (Some(t), Some(r)) = (s.target_pct, s.target_reached) {
-        let _ = writeln!(o, "target {t}%: {}", if r { "reached" } else { "not reachable" });
+        let _ = writeln!(
+            o,
+            "target {t}%: {}",
+            if r { "reached" } else { "not reachable" }
+        );
     }
     for n in &s.notes {
         let _ = writeln!(o, "note: {n}");
     }
     if !s.unplaced_candidates.is_empty() {
-        let _ = writeln!(o, "{} candidates took no part:", s.unplaced_candidates.len());
+        let _ = writeln!(
+            o,
+            "{} candidates took no part:",
+            s.unplaced_candidates.len()
+        );
         for u in s.unplaced_candidates.iter().take(10) {
             let _ = writeln!(o, "  {} ({:.6}, {:.6}): {}", u.id, u.lon, u.lat, u.reason);
         }
         if s.unplaced_candidates.len() > 10 {
-            let _ = writeln!(o, "  … {} more (see --json)", s.unplaced_candidates.len() - 10);
+            let _ = writeln!(
+                o,
+                "  … {} more (see --json)",
+                s.unplaced_candidates.len() - 10
+            );
         }
     }
-    let _ = writeln!(o, "{total_s:.2} s (load {load_s:.2} s, covering sets {:.2} s, solve {:.2} s)", s.seconds_cover, s.seconds_solve);
+    let _ = writeln!(
+        o,
+        "{total_s:.2} s (load {load_s:.2} s, covering sets {:.2} s, solve {:.2} s)",
+        s.seconds_cover, s.seconds_solve
+    );
     o
 }
 
@@ -247,8 +362,11 @@ mod tests {
             pub fn new(text: &str) -> Self {
                 use std::sync::atomic::{AtomicU32, Ordering};
                 static N: AtomicU32 = AtomicU32::new(0);
-                let p =
-                    std::env::temp_dir().join(format!("gridmap-cand-{}-{}.geojson", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+                let p = std::env::temp_dir().join(format!(
+                    "gridmap-cand-{}-{}.geojson",
+                    std::process::id(),
+                    N.fetch_add(1, Ordering::Relaxed)
+                ));
                 std::fs::write(&p, text).unwrap();
                 Self(p)
             }
@@ -272,7 +390,10 @@ mod tests {
         let c = read_candidates(&f.0).unwrap();
         let ids: Vec<&str> = c.iter().map(|x| x.id.as_str()).collect();
         assert_eq!(ids, ["a", "7", "p", "#3"]);
-        assert!((c[3].lon - 7.001).abs() < 1e-9 && (c[3].lat - 43.001).abs() < 1e-9, "polygon centroid");
+        assert!(
+            (c[3].lon - 7.001).abs() < 1e-9 && (c[3].lat - 43.001).abs() < 1e-9,
+            "polygon centroid"
+        );
     }
 
     #[test]
@@ -283,17 +404,36 @@ mod tests {
             {"type":"Feature","id":"road","geometry":{"type":"LineString","coordinates":[[7.4,43.7],[7.5,43.8]]},"properties":{}}]}"#,
         );
         let e = read_candidates(&f.0).unwrap_err().to_string();
-        assert!(e.contains(&f.0.display().to_string()) && e.contains("feature 1 (id road)") && e.contains("LineString"), "{e}");
+        assert!(
+            e.contains(&f.0.display().to_string())
+                && e.contains("feature 1 (id road)")
+                && e.contains("LineString"),
+            "{e}"
+        );
         let f = file(
             r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":"x","geometry":{"type":"Point","coordinates":[700.0,43.7]},"properties":{}}]}"#,
         );
         let e = read_candidates(&f.0).unwrap_err().to_string();
-        assert!(e.contains("feature 0 (id x)") && e.contains("not WGS84"), "{e}");
-        let f = file(r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":"n","geometry":null,"properties":{}}]}"#);
-        assert!(read_candidates(&f.0).unwrap_err().to_string().contains("no geometry"));
+        assert!(
+            e.contains("feature 0 (id x)") && e.contains("not WGS84"),
+            "{e}"
+        );
+        let f = file(
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":"n","geometry":null,"properties":{}}]}"#,
+        );
+        assert!(read_candidates(&f.0)
+            .unwrap_err()
+            .to_string()
+            .contains("no geometry"));
         let f = file("not json");
-        assert!(read_candidates(&f.0).unwrap_err().to_string().contains("not GeoJSON"));
+        assert!(read_candidates(&f.0)
+            .unwrap_err()
+            .to_string()
+            .contains("not GeoJSON"));
         let missing = std::path::Path::new("/nonexistent/cands.geojson");
-        assert!(read_candidates(missing).unwrap_err().to_string().contains("/nonexistent/cands.geojson"));
+        assert!(read_candidates(missing)
+            .unwrap_err()
+            .to_string()
+            .contains("/nonexistent/cands.geojson"));
     }
 }

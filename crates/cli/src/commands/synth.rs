@@ -8,7 +8,10 @@ use std::time::Instant;
 
 pub async fn run(g: &Global, a: SynthArgs) -> Result<()> {
     if a.n == 0 || a.n > 64 {
-        return Err(CliError::usage("-n", format!("must be between 1 and 64, got {}", a.n)));
+        return Err(CliError::usage(
+            "-n",
+            format!("must be between 1 and 64, got {}", a.n),
+        ));
     }
     let t0 = Instant::now();
     let store = super::open_store(g).await?;

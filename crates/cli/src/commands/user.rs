@@ -15,7 +15,9 @@ pub async fn run(g: &Global, c: UserCommand) -> Result<()> {
         UserCommand::Add(a) => add(g, &*store, a).await,
         UserCommand::List => list(g, &*store).await,
         UserCommand::Remove { name } => remove(g, &*store, &name).await,
-        UserCommand::SetRole { name, role, scope } => set_role(g, &*store, &name, &role, &scope).await,
+        UserCommand::SetRole { name, role, scope } => {
+            set_role(g, &*store, &name, &role, &scope).await
+        }
         UserCommand::Token { name, label } => token(g, &*store, &name, label.as_deref()).await,
     }
 }
@@ -26,11 +28,18 @@ fn parse_role(s: &str) -> Result<Role> {
 
 /// Login names: 1–64 letters, digits or `.` `_` `-` `@`.
 fn check_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty() && name.chars().count() <= 64 && name.chars().all(|c| c.is_alphanumeric() || ".-_@".contains(c));
+    let ok = !name.is_empty()
+        && name.chars().count() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || ".-_@".contains(c));
     if ok {
         Ok(())
     } else {
-        Err(CliError::usage("user name", format!("'{name}' is not a login name (1-64 letters, digits, '.', '_', '-', '@')")))
+        Err(CliError::usage(
+            "user name",
+            format!("'{name}' is not a login name (1-64 letters, digits, '.', '_', '-', '@')"),
+        ))
     }
 }
 
@@ -45,7 +54,10 @@ pub fn hash_password(password: &str) -> Result<String> {
 /// 20 characters from a 32-letter alphabet without look-alikes: 100 random bits.
 fn generate_password() -> Result<String> {
     const ALPHABET: &[u8; 32] = b"abcdefghjkmnpqrstuvwxyz23456789-";
-    Ok(gridmap_store::random_bytes::<20>()?.iter().map(|b| ALPHABET[usize::from(b % 32)] as char).collect())
+    Ok(gridmap_store::random_bytes::<20>()?
+        .iter()
+        .map(|b| ALPHABET[usize::from(b % 32)] as char)
+        .collect())
 }
 
 /// A new API token: `gm_` + 64 hex digits (256 random bits).
@@ -58,8 +70,22 @@ fn to_json(u: &User) -> serde_json::Value {
 }
 
 /// Appends one audit entry by `cli`.
-pub async fn audit(store: &dyn Store, action: &str, target: &str, before: Option<serde_json::Value>, after: Option<serde_json::Value>) -> Result<()> {
-    let e = AuditEntry { id: 0, at: String::new(), user: Some(UserId::from("cli")), action: action.into(), target: target.into(), before, after };
+pub async fn audit(
+    store: &dyn Store,
+    action: &str,
+    target: &str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> Result<()> {
+    let e = AuditEntry {
+        id: 0,
+        at: String::new(),
+        user: Some(UserId::from("cli")),
+        action: action.into(),
+        target: target.into(),
+        before,
+        after,
+    };
     store.append_audit(&e).await?;
     Ok(())
 }
@@ -73,21 +99,35 @@ async fn check_scope(store: &dyn Store, u: &User) -> Result<()> {
     }
     for cid in &u.communities {
         if store.community(cid).await?.is_none() {
-            return Err(CliError::usage("--communities", format!("unknown community '{cid}'")));
+            return Err(CliError::usage(
+                "--communities",
+                format!("unknown community '{cid}'"),
+            ));
         }
     }
     if u.role == Role::GridLead && u.grids.is_empty() {
-        eprintln!("warning: grid_lead '{}' has no grids (--grids) and so may edit nothing", u.id);
+        eprintln!(
+            "warning: grid_lead '{}' has no grids (--grids) and so may edit nothing",
+            u.id
+        );
     }
     Ok(())
 }
 
 fn apply_scope(u: &mut User, scope: &ScopeArgs) {
     if let Some(g) = &scope.grids {
-        u.grids = g.iter().filter(|s| !s.is_empty()).map(|s| GridId::from(s.as_str())).collect();
+        u.grids = g
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| GridId::from(s.as_str()))
+            .collect();
     }
     if let Some(c) = &scope.communities {
-        u.communities = c.iter().filter(|s| !s.is_empty()).map(|s| CommunityId::from(s.as_str())).collect();
+        u.communities = c
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| CommunityId::from(s.as_str()))
+            .collect();
     }
 }
 
@@ -95,12 +135,25 @@ fn apply_scope(u: &mut User, scope: &ScopeArgs) {
 pub async fn create_user(store: &dyn Store, u: &User, password: &str) -> Result<()> {
     check_name(u.id.as_str())?;
     if store.user(&u.id).await?.is_some() {
-        return Err(CliError::usage("user add", format!("user '{}' already exists (use `gridmap user set-role`, or remove it first)", u.id)));
+        return Err(CliError::usage(
+            "user add",
+            format!(
+                "user '{}' already exists (use `gridmap user set-role`, or remove it first)",
+                u.id
+            ),
+        ));
     }
     check_scope(store, u).await?;
     let hash = hash_password(password)?;
     store.put_user(u, Some(&hash)).await?;
-    audit(store, "user.add", &format!("user:{}", u.id), None, Some(to_json(u))).await
+    audit(
+        store,
+        "user.add",
+        &format!("user:{}", u.id),
+        None,
+        Some(to_json(u)),
+    )
+    .await
 }
 
 async fn add(g: &Global, store: &dyn Store, a: UserAddArgs) -> Result<()> {
@@ -109,7 +162,10 @@ async fn add(g: &Global, store: &dyn Store, a: UserAddArgs) -> Result<()> {
     apply_scope(&mut u, &a.scope);
     let (password, generated) = if a.password_stdin {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(|e| CliError::usage("--password-stdin", e))?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| CliError::usage("--password-stdin", e))?;
         (line.trim_end_matches(['\r', '\n']).to_owned(), false)
     } else if let Some(p) = a.password {
         (p, false)
@@ -139,12 +195,30 @@ async fn add(g: &Global, store: &dyn Store, a: UserAddArgs) -> Result<()> {
 fn scope_text(u: &User) -> String {
     let mut parts = Vec::new();
     if !u.grids.is_empty() {
-        parts.push(format!("grids {}", u.grids.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(",")));
+        parts.push(format!(
+            "grids {}",
+            u.grids
+                .iter()
+                .map(|g| g.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
     }
     if !u.communities.is_empty() {
-        parts.push(format!("communities {}", u.communities.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",")));
+        parts.push(format!(
+            "communities {}",
+            u.communities
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
     }
-    if parts.is_empty() { "-".into() } else { parts.join("; ") }
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join("; ")
+    }
 }
 
 async fn list(g: &Global, store: &dyn Store) -> Result<()> {
@@ -153,11 +227,22 @@ async fn list(g: &Global, store: &dyn Store) -> Result<()> {
         println!("{}", serde_json::to_string(&users).unwrap_or_default());
         return Ok(());
     }
-    let w = users.iter().map(|u| u.id.as_str().chars().count()).max().unwrap_or(4).max(4);
+    let w = users
+        .iter()
+        .map(|u| u.id.as_str().chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     println!("{:<w$}  {:<10}  {:<8}  scope", "name", "role", "status");
     for u in &users {
         let status = if u.disabled { "disabled" } else { "active" };
-        println!("{:<w$}  {:<10}  {:<8}  {}", u.id.as_str(), u.role.as_str(), status, scope_text(u));
+        println!(
+            "{:<w$}  {:<10}  {:<8}  {}",
+            u.id.as_str(),
+            u.role.as_str(),
+            status,
+            scope_text(u)
+        );
     }
     eprintln!("{} user(s)", users.len());
     Ok(())
@@ -166,14 +251,24 @@ async fn list(g: &Global, store: &dyn Store) -> Result<()> {
 async fn existing(store: &dyn Store, name: &str) -> Result<User> {
     match store.user(&UserId::from(name)).await? {
         Some((u, _)) => Ok(u),
-        None => Err(CliError::Store(gridmap_store::StoreError::NotFound { what: "user", id: name.to_owned() })),
+        None => Err(CliError::Store(gridmap_store::StoreError::NotFound {
+            what: "user",
+            id: name.to_owned(),
+        })),
     }
 }
 
 async fn remove(g: &Global, store: &dyn Store, name: &str) -> Result<()> {
     let u = existing(store, name).await?;
     store.delete_user(&u.id).await?;
-    audit(store, "user.remove", &format!("user:{name}"), Some(to_json(&u)), None).await?;
+    audit(
+        store,
+        "user.remove",
+        &format!("user:{name}"),
+        Some(to_json(&u)),
+        None,
+    )
+    .await?;
     if g.json {
         emit(true, "", &serde_json::json!({ "removed": name }));
     } else {
@@ -182,18 +277,35 @@ async fn remove(g: &Global, store: &dyn Store, name: &str) -> Result<()> {
     Ok(())
 }
 
-async fn set_role(g: &Global, store: &dyn Store, name: &str, role: &str, scope: &ScopeArgs) -> Result<()> {
+async fn set_role(
+    g: &Global,
+    store: &dyn Store,
+    name: &str,
+    role: &str,
+    scope: &ScopeArgs,
+) -> Result<()> {
     let before = existing(store, name).await?;
     let mut u = before.clone();
     u.role = parse_role(role)?;
     apply_scope(&mut u, scope);
     check_scope(store, &u).await?;
     store.put_user(&u, None).await?;
-    audit(store, "user.set_role", &format!("user:{name}"), Some(to_json(&before)), Some(to_json(&u))).await?;
+    audit(
+        store,
+        "user.set_role",
+        &format!("user:{name}"),
+        Some(to_json(&before)),
+        Some(to_json(&u)),
+    )
+    .await?;
     if g.json {
         emit(true, "", &serde_json::json!({ "user": to_json(&u) }));
     } else {
-        println!("user '{name}' is now {} (scope: {})", u.role, scope_text(&u));
+        println!(
+            "user '{name}' is now {} (scope: {})",
+            u.role,
+            scope_text(&u)
+        );
     }
     Ok(())
 }
@@ -201,10 +313,23 @@ async fn set_role(g: &Global, store: &dyn Store, name: &str, role: &str, scope: 
 async fn token(g: &Global, store: &dyn Store, name: &str, label: Option<&str>) -> Result<()> {
     let u = existing(store, name).await?;
     let token = generate_token()?;
-    store.create_api_token(&gridmap_store::hash_token(&token), &u.id, label, None).await?;
-    audit(store, "user.token", &format!("user:{name}"), None, Some(serde_json::json!({ "api_token": label }))).await?;
+    store
+        .create_api_token(&gridmap_store::hash_token(&token), &u.id, label, None)
+        .await?;
+    audit(
+        store,
+        "user.token",
+        &format!("user:{name}"),
+        None,
+        Some(serde_json::json!({ "api_token": label })),
+    )
+    .await?;
     if g.json {
-        emit(true, "", &serde_json::json!({ "user": name, "name": label, "token": token }));
+        emit(
+            true,
+            "",
+            &serde_json::json!({ "user": name, "name": label, "token": token }),
+        );
     } else {
         println!("{token}");
         eprintln!("API token for '{name}': shown only now; only its SHA-256 is stored");

@@ -24,8 +24,12 @@ pub fn only(ds: &Dataset, layer: Layer) -> Dataset {
 pub fn assert_geojson_round_trip(ds: &Dataset, layers: &[Layer]) {
     for &layer in layers {
         let want = only(ds, layer);
-        let text = serde_json::to_vec(&to_geojson(ds, layer, Crs::Wgs84)).expect("export serializes");
-        let opts = ImportOptions { layer: Some(layer), ..ImportOptions::default() };
+        let text =
+            serde_json::to_vec(&to_geojson(ds, layer, Crs::Wgs84)).expect("export serializes");
+        let opts = ImportOptions {
+            layer: Some(layer),
+            ..ImportOptions::default()
+        };
         match read_geojson_bytes(&text, "export.geojson", &opts, &NoProgress) {
             Ok((back, _)) => assert!(
                 back == want,

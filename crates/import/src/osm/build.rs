@@ -35,11 +35,17 @@ impl Roles {
             .flatten()
             .filter(|&l| l >= i64::from(opts.community_admin_level) - 2);
         let facility = if closed_area {
-            opts.facility_tags.kind_of(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            opts.facility_tags
+                .kind_of(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         } else {
             None
         };
-        Self { building: t("building").is_some(), compound, admin_level, facility }
+        Self {
+            building: t("building").is_some(),
+            compound,
+            admin_level,
+            facility,
+        }
     }
     fn any(&self) -> bool {
         self.building || self.compound || self.admin_level.is_some() || self.facility.is_some()
@@ -56,7 +62,12 @@ struct Area_<'a> {
     boundary_nodes: Vec<i64>,
 }
 
-pub(crate) fn build(raw: &OsmRaw, opts: &ImportOptions, report: &mut ImportReport, progress: &dyn Progress) -> Dataset {
+pub(crate) fn build(
+    raw: &OsmRaw,
+    opts: &ImportOptions,
+    report: &mut ImportReport,
+    progress: &dyn Progress,
+) -> Dataset {
     progress.set_message("assembling areas");
     let coords = &raw.coords;
     let way_index: HashMap<i64, &RawWay> = raw.ways.iter().map(|w| (w.id, w)).collect();
@@ -69,7 +80,11 @@ pub(crate) fn build(raw: &OsmRaw, opts: &ImportOptions, report: &mut ImportRepor
                 None => missing += 1,
             }
         }
-        if missing > 0 { Err(missing) } else { Ok(out) }
+        if missing > 0 {
+            Err(missing)
+        } else {
+            Ok(out)
+        }
     };
     let mut partial_areas = 0u64;
     let mut areas: Vec<Area_<'_>> = Vec::new();
@@ -86,7 +101,13 @@ pub(crate) fn build(raw: &OsmRaw, opts: &ImportOptions, report: &mut ImportRepor
         let pts = match way_coords(w) {
             Ok(p) => p,
             Err(missing) => {
-                report.skip(obj, format!("{what}: {missing} of {} nodes missing from the extract", w.refs.len()));
+                report.skip(
+                    obj,
+                    format!(
+                        "{what}: {missing} of {} nodes missing from the extract",
+                        w.refs.len()
+                    ),
+                );
                 continue;
             }
         };
@@ -95,7 +116,13 @@ pub(crate) fn build(raw: &OsmRaw, opts: &ImportOptions, report: &mut ImportRepor
                 if repaired {
                     report.repaired_geometries += 1;
                 }
-                areas.push(Area_ { obj, tags: &w.tags, roles, footprint: geometry, boundary_nodes: w.refs.clone() });
+                areas.push(Area_ {
+                    obj,
+                    tags: &w.tags,
+                    roles,
+                    footprint: geometry,
+                    boundary_nodes: w.refs.clone(),
+                });
             }
             Err(e) => report.skip(obj, format!("{what}: {}", e.0)),
         }
@@ -111,7 +138,13 @@ pub(crate) fn build(raw: &OsmRaw, opts: &ImportOptions, report: &mut ImportRepor
         let obj = format!("r{}", r.id);
         if !matches!(rtype, Some("multipolygon" | "boundary")) {
             if roles.building {
-                report.skip(obj, format!("building relation of type '{}' is not a multipolygon", rtype.unwrap_or("")));
+                report.skip(
+                    obj,
+                    format!(
+                        "building relation of type '{}' is not a multipolygon",
+                        rtype.unwrap_or("")
+                    ),
+                );
             }
             continue;
         }
@@ -138,7 +171,11 @@ pub(crate) fn build(raw: &OsmRaw, opts: &ImportOptions, report: &mut ImportRepor
             if !inner {
                 boundary_nodes.extend_from_slice(&w.refs);
             }
-            if inner { inner_segs.push(w.refs.clone()) } else { outer_segs.push(w.refs.clone()) }
+            if inner {
+                inner_segs.push(w.refs.clone())
+            } else {
+                outer_segs.push(w.refs.clone())
+            }
         }
         let outer = join_segments(outer_segs);
         let inner = join_segments(inner_segs);
@@ -146,7 +183,10 @@ pub(crate) fn build(raw: &OsmRaw, opts: &ImportOptions, report: &mut ImportRepor
             rings
                 .into_iter()
                 .filter_map(|ids| {
-                    let pts: Vec<Coord<f64>> = ids.iter().filter_map(|n| coords.get(n).map(|&c| to_coord(c))).collect();
+                    let pts: Vec<Coord<f64>> = ids
+                        .iter()
+                        .filter_map(|n| coords.get(n).map(|&c| to_coord(c)))
+                        .collect();
                     clean_ring(&pts).ok()
                 })
                 .collect()
@@ -203,16 +243,29 @@ pub(crate) fn build(raw: &OsmRaw, opts: &ImportOptions, report: &mut ImportRepor
 
     // Administrative areas: communities (>= community level) and streets (up to two levels above).
     let level = i64::from(opts.community_admin_level);
-    let admin: Vec<(&Area_<'_>, i64)> = areas.iter().filter_map(|a| a.roles.admin_level.map(|l| (a, l))).collect();
-    let community_areas: Vec<(&Area_<'_>, i64)> = admin.iter().copied().filter(|(_, l)| *l >= level).collect();
+    let admin: Vec<(&Area_<'_>, i64)> = areas
+        .iter()
+        .filter_map(|a| a.roles.admin_level.map(|l| (a, l)))
+        .collect();
+    let community_areas: Vec<(&Area_<'_>, i64)> =
+        admin.iter().copied().filter(|(_, l)| *l >= level).collect();
     let community_index = AreaIndex::new(
-        community_areas.iter().map(|(a, l)| (&a.footprint, (-l, a.footprint.unsigned_area()))).collect(),
+        community_areas
+            .iter()
+            .map(|(a, l)| (&a.footprint, (-l, a.footprint.unsigned_area())))
+            .collect(),
     );
-    let compound_index =
-        AreaIndex::new(compound_areas.iter().map(|a| (&a.footprint, (0, a.footprint.unsigned_area()))).collect());
+    let compound_index = AreaIndex::new(
+        compound_areas
+            .iter()
+            .map(|a| (&a.footprint, (0, a.footprint.unsigned_area())))
+            .collect(),
+    );
     let mut used_communities: HashSet<usize> = HashSet::new();
     for b in &mut ds.buildings {
-        let Some(c) = b.footprint.centroid() else { continue };
+        let Some(c) = b.footprint.centroid() else {
+            continue;
+        };
         if let Some(i) = compound_index.best_containing(c) {
             b.compound = Some(CompoundId::new(compound_areas[i].obj.clone()));
         }
@@ -230,12 +283,17 @@ pub(crate) fn build(raw: &OsmRaw, opts: &ImportOptions, report: &mut ImportRepor
     }
     // A community area is kept when something lies in it or when no deeper community area sits
     // inside it (an empty leaf community is still a community).
-    let interior: Vec<Option<Point<f64>>> = community_areas.iter().map(|(a, _)| a.footprint.interior_point()).collect();
+    let interior: Vec<Option<Point<f64>>> = community_areas
+        .iter()
+        .map(|(a, _)| a.footprint.interior_point())
+        .collect();
     let street_areas: Vec<(&Area_<'_>, i64)> = admin.clone();
     let mut used_streets: BTreeMap<usize, ()> = BTreeMap::new();
     for (i, (a, l)) in community_areas.iter().enumerate() {
         let has_deeper_child = community_areas.iter().enumerate().any(|(j, (_, lj))| {
-            j != i && *lj > *l && interior[j].is_some_and(|p| geo::Contains::contains(&a.footprint, &p))
+            j != i
+                && *lj > *l
+                && interior[j].is_some_and(|p| geo::Contains::contains(&a.footprint, &p))
         });
         if !used_communities.contains(&i) && has_deeper_child {
             continue;
@@ -247,7 +305,14 @@ pub(crate) fn build(raw: &OsmRaw, opts: &ImportOptions, report: &mut ImportRepor
                 .enumerate()
                 .filter(|(_, (_, sl))| *sl < *l)
                 .filter(|(_, (s, _))| geo::Contains::contains(&s.footprint, &p))
-                .max_by(|x, y| x.1 .1.cmp(&y.1 .1).then(y.1 .0.footprint.unsigned_area().total_cmp(&x.1 .0.footprint.unsigned_area())))
+                .max_by(|x, y| {
+                    x.1 .1.cmp(&y.1 .1).then(
+                        y.1 .0
+                            .footprint
+                            .unsigned_area()
+                            .total_cmp(&x.1 .0.footprint.unsigned_area()),
+                    )
+                })
                 .map(|(j, _)| j)
         });
         if let Some(j) = street {
@@ -272,13 +337,22 @@ pub(crate) fn build(raw: &OsmRaw, opts: &ImportOptions, report: &mut ImportRepor
     // Facilities: nodes first, then areas (their centroid).
     progress.set_message("facilities and network");
     for n in &raw.tagged_nodes {
-        if let Some(kind) = opts.facility_tags.kind_of(n.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
-            ds.facilities.push(facility(format!("n{}", n.id), kind, &n.tags, Point::from(to_coord(n.at))));
+        if let Some(kind) = opts
+            .facility_tags
+            .kind_of(n.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        {
+            ds.facilities.push(facility(
+                format!("n{}", n.id),
+                kind,
+                &n.tags,
+                Point::from(to_coord(n.at)),
+            ));
         }
     }
     for a in &areas {
         if let (Some(kind), Some(c)) = (&a.roles.facility, a.footprint.centroid()) {
-            ds.facilities.push(facility(a.obj.clone(), kind.clone(), a.tags, c));
+            ds.facilities
+                .push(facility(a.obj.clone(), kind.clone(), a.tags, c));
         }
     }
 
@@ -288,14 +362,20 @@ pub(crate) fn build(raw: &OsmRaw, opts: &ImportOptions, report: &mut ImportRepor
         let mut pieces: Vec<Vec<Coord<f64>>> = vec![Vec::new()];
         for r in &w.refs {
             match coords.get(r) {
-                Some(&c) => pieces.last_mut().into_iter().for_each(|p| p.push(to_coord(c))),
+                Some(&c) => pieces
+                    .last_mut()
+                    .into_iter()
+                    .for_each(|p| p.push(to_coord(c))),
                 None => pieces.push(Vec::new()),
             }
         }
         let cut = pieces.len() > 1;
         let pieces: Vec<Vec<Coord<f64>>> = pieces.into_iter().filter(|p| p.len() >= 2).collect();
         if pieces.is_empty() {
-            report.skip(format!("w{}", w.id), "network way: fewer than two consecutive nodes in the extract");
+            report.skip(
+                format!("w{}", w.id),
+                "network way: fewer than two consecutive nodes in the extract",
+            );
             continue;
         }
         if cut {
@@ -303,11 +383,22 @@ pub(crate) fn build(raw: &OsmRaw, opts: &ImportOptions, report: &mut ImportRepor
         }
         let tags: BTreeMap<String, String> = w.tags.iter().cloned().collect();
         for (k, p) in pieces.into_iter().enumerate() {
-            let id = if k == 0 { format!("w{}", w.id) } else { format!("w{}#{k}", w.id) };
-            ds.ways.push(NetworkWay { id: WayId::new(id), geometry: LineString::new(p), tags: tags.clone(), length_m: None });
+            let id = if k == 0 {
+                format!("w{}", w.id)
+            } else {
+                format!("w{}#{k}", w.id)
+            };
+            ds.ways.push(NetworkWay {
+                id: WayId::new(id),
+                geometry: LineString::new(p),
+                tags: tags.clone(),
+                length_m: None,
+            });
         }
     }
-    report.counts.insert("partial_network_ways".into(), partial_ways);
+    report
+        .counts
+        .insert("partial_network_ways".into(), partial_ways);
     ds
 }
 
@@ -351,7 +442,11 @@ fn address(tags: &Tags) -> Option<String> {
     match (tag(tags, "addr:street"), tag(tags, "addr:housenumber")) {
         (Some(s), Some(n)) => {
             let cjk = s.chars().last().is_some_and(|c| c as u32 >= 0x2E80);
-            Some(if cjk { format!("{s}{n}") } else { format!("{s} {n}") })
+            Some(if cjk {
+                format!("{s}{n}")
+            } else {
+                format!("{s} {n}")
+            })
         }
         (Some(s), None) => Some(s.to_owned()),
         (None, Some(n)) => Some(n.to_owned()),
@@ -369,7 +464,10 @@ fn building(a: &Area_<'_>, opts: &ImportOptions, entrances: &HashMap<i64, Point<
         building_type,
         address: address(a.tags),
         footprint: a.footprint.clone(),
-        entrance: a.boundary_nodes.iter().find_map(|n| entrances.get(n).copied()),
+        entrance: a
+            .boundary_nodes
+            .iter()
+            .find_map(|n| entrances.get(n).copied()),
         levels,
         households: 0,
         households_source: HouseholdSource::Estimated,
@@ -384,7 +482,11 @@ fn building(a: &Area_<'_>, opts: &ImportOptions, entrances: &HashMap<i64, Point<
             b.households = n;
             b.households_source = HouseholdSource::Imported;
         }
-        None => b.households = opts.household_rule.estimate(b.area_m2(), levels, b.building_type.as_deref()),
+        None => {
+            b.households =
+                opts.household_rule
+                    .estimate(b.area_m2(), levels, b.building_type.as_deref())
+        }
     }
     b
 }

@@ -76,7 +76,9 @@ impl OsmRaw {
         dup(self.tagged_nodes.iter().map(|n| n.id))
             .map(|id| format!("node n{id}"))
             .or_else(|| dup(self.ways.iter().map(|w| w.id)).map(|id| format!("way w{id}")))
-            .or_else(|| dup(self.relations.iter().map(|r| r.id)).map(|id| format!("relation r{id}")))
+            .or_else(|| {
+                dup(self.relations.iter().map(|r| r.id)).map(|id| format!("relation r{id}"))
+            })
     }
 }
 

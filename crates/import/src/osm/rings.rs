@@ -34,7 +34,9 @@ pub(crate) fn join_segments(segments: Vec<Vec<i64>>) -> Joined {
         }
     }
     for start in 0..open.len() {
-        let Some(mut chain) = open[start].take() else { continue };
+        let Some(mut chain) = open[start].take() else {
+            continue;
+        };
         let mut used = 1usize;
         loop {
             if chain.first() == chain.last() {
@@ -42,7 +44,9 @@ pub(crate) fn join_segments(segments: Vec<Vec<i64>>) -> Joined {
                 break;
             }
             let Some(&end) = chain.last() else { break };
-            let next = by_end.get(&end).and_then(|c| c.iter().copied().find(|&i| open[i].is_some()));
+            let next = by_end
+                .get(&end)
+                .and_then(|c| c.iter().copied().find(|&i| open[i].is_some()));
             match next.and_then(|i| open[i].take()) {
                 Some(mut seg) => {
                     used += 1;

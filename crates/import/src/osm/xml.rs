@@ -27,16 +27,28 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn err(&self, byte: u64, message: String) -> ImportError {
         let (line, column) = (self.locate)(byte);
-        ImportError::Xml { file: self.file.to_owned(), line, column, byte, message }
+        ImportError::Xml {
+            file: self.file.to_owned(),
+            line,
+            column,
+            byte,
+            message,
+        }
     }
 }
 
-fn attrs(e: &BytesStart<'_>, ctx: &Ctx<'_>, pos: u64) -> Result<Vec<(String, String)>, ImportError> {
+fn attrs(
+    e: &BytesStart<'_>,
+    ctx: &Ctx<'_>,
+    pos: u64,
+) -> Result<Vec<(String, String)>, ImportError> {
     let mut out = Vec::new();
     for a in e.attributes() {
         let a = a.map_err(|err| ctx.err(pos, format!("bad attribute: {err}")))?;
         let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
-        let value = a.unescape_value().map_err(|err| ctx.err(pos, format!("attribute '{key}': {err}")))?;
+        let value = a
+            .unescape_value()
+            .map_err(|err| ctx.err(pos, format!("attribute '{key}': {err}")))?;
         out.push((key, value.into_owned()));
     }
     Ok(out)
@@ -46,21 +58,50 @@ fn get<'a>(a: &'a [(String, String)], k: &str) -> Option<&'a str> {
     a.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str())
 }
 
-fn parse_id(a: &[(String, String)], elem: &str, ctx: &Ctx<'_>, pos: u64, key: &str) -> Result<i64, ImportError> {
-    let v = get(a, key).ok_or_else(|| ctx.err(pos, format!("<{elem}> without '{key}' attribute")))?;
-    v.trim().parse::<i64>().map_err(|_| ctx.err(pos, format!("<{elem}> attribute '{key}': '{v}' is not an integer")))
+fn parse_id(
+    a: &[(String, String)],
+    elem: &str,
+    ctx: &Ctx<'_>,
+    pos: u64,
+    key: &str,
+) -> Result<i64, ImportError> {
+    let v =
+        get(a, key).ok_or_else(|| ctx.err(pos, format!("<{elem}> without '{key}' attribute")))?;
+    v.trim().parse::<i64>().map_err(|_| {
+        ctx.err(
+            pos,
+            format!("<{elem}> attribute '{key}': '{v}' is not an integer"),
+        )
+    })
 }
 
-fn parse_coord(a: &[(String, String)], id: i64, key: &str, limit: f64, ctx: &Ctx<'_>, pos: u64) -> Result<i32, ImportError> {
+fn parse_coord(
+    a: &[(String, String)],
+    id: i64,
+    key: &str,
+    limit: f64,
+    ctx: &Ctx<'_>,
+    pos: u64,
+) -> Result<i32, ImportError> {
     let v = get(a, key).ok_or_else(|| ctx.err(pos, format!("node n{id}: missing '{key}'")))?;
     v.trim()
         .parse::<f64>()
         .ok()
         .and_then(|d| to_fixed(d, limit))
-        .ok_or_else(|| ctx.err(pos, format!("node n{id}: '{key}'='{v}' is not a coordinate within ±{limit}")))
+        .ok_or_else(|| {
+            ctx.err(
+                pos,
+                format!("node n{id}: '{key}'='{v}' is not a coordinate within ±{limit}"),
+            )
+        })
 }
 
-fn push_tag(cur: &mut Current, a: &[(String, String)], ctx: &Ctx<'_>, pos: u64) -> Result<(), ImportError> {
+fn push_tag(
+    cur: &mut Current,
+    a: &[(String, String)],
+    ctx: &Ctx<'_>,
+    pos: u64,
+) -> Result<(), ImportError> {
     let k = get(a, "k").ok_or_else(|| ctx.err(pos, "<tag> without 'k'".to_owned()))?;
     let v = get(a, "v").unwrap_or("");
     let t: &mut Tags = match cur {
@@ -89,17 +130,36 @@ fn finish(raw: &mut OsmRaw, cur: Current) {
 
 pub(crate) fn read(path: &Path, progress: &dyn Progress) -> Result<OsmRaw, ImportError> {
     let (input, len) = open_input(path)?;
-    read_from(input, len, &file_name(path), &|byte| line_col_at(path, byte), progress)
+    read_from(
+        input,
+        len,
+        &file_name(path),
+        &|byte| line_col_at(path, byte),
+        progress,
+    )
 }
 
 /// Reads OSM XML held in memory; errors are located in `bytes`.
-pub(crate) fn read_bytes(bytes: &[u8], file_label: &str, progress: &dyn Progress) -> Result<OsmRaw, ImportError> {
+pub(crate) fn read_bytes(
+    bytes: &[u8],
+    file_label: &str,
+    progress: &dyn Progress,
+) -> Result<OsmRaw, ImportError> {
     let locate = |byte: u64| line_col_in(bytes, byte);
     read_from(bytes, bytes.len() as u64, file_label, &locate, progress)
 }
 
-fn read_from<R: BufRead>(input: R, len: u64, file_label: &str, locate: Locate<'_>, progress: &dyn Progress) -> Result<OsmRaw, ImportError> {
-    let ctx = Ctx { file: file_label, locate };
+fn read_from<R: BufRead>(
+    input: R,
+    len: u64,
+    file_label: &str,
+    locate: Locate<'_>,
+    progress: &dyn Progress,
+) -> Result<OsmRaw, ImportError> {
+    let ctx = Ctx {
+        file: file_label,
+        locate,
+    };
     progress.set_len(len);
     progress.set_message("reading OSM XML");
     let mut reader = Reader::from_reader(input);
@@ -129,7 +189,9 @@ fn read_from<R: BufRead>(input: R, len: u64, file_label: &str, locate: Locate<'_
                 let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
                 if open.is_empty() {
                     if name != "osm" {
-                        return Err(ctx.err(pos, format!("root element is <{name}>, expected <osm>")));
+                        return Err(
+                            ctx.err(pos, format!("root element is <{name}>, expected <osm>"))
+                        );
                     }
                     saw_root = true;
                 }
@@ -137,17 +199,30 @@ fn read_from<R: BufRead>(input: R, len: u64, file_label: &str, locate: Locate<'_
                     "node" | "way" | "relation" => {
                         let a = attrs(e, &ctx, pos)?;
                         let id = parse_id(&a, &name, &ctx, pos, "id")?;
-                        let deleted = get(&a, "action") == Some("delete") || get(&a, "visible") == Some("false");
+                        let deleted = get(&a, "action") == Some("delete")
+                            || get(&a, "visible") == Some("false");
                         let next = if deleted {
                             Current::None
                         } else if name == "node" {
                             let lon = parse_coord(&a, id, "lon", 180.0, &ctx, pos)?;
                             let lat = parse_coord(&a, id, "lat", 90.0, &ctx, pos)?;
-                            Current::Node(TaggedNode { id, at: (lon, lat), tags: Vec::new() })
+                            Current::Node(TaggedNode {
+                                id,
+                                at: (lon, lat),
+                                tags: Vec::new(),
+                            })
                         } else if name == "way" {
-                            Current::Way(RawWay { id, refs: Vec::new(), tags: Vec::new() })
+                            Current::Way(RawWay {
+                                id,
+                                refs: Vec::new(),
+                                tags: Vec::new(),
+                            })
                         } else {
-                            Current::Relation(RawRelation { id, members: Vec::new(), tags: Vec::new() })
+                            Current::Relation(RawRelation {
+                                id,
+                                members: Vec::new(),
+                                tags: Vec::new(),
+                            })
                         };
                         if is_empty {
                             finish(&mut raw, next);
@@ -158,7 +233,8 @@ fn read_from<R: BufRead>(input: R, len: u64, file_label: &str, locate: Locate<'_
                     "tag" => push_tag(&mut cur, &attrs(e, &ctx, pos)?, &ctx, pos)?,
                     "nd" => {
                         if let Current::Way(w) = &mut cur {
-                            w.refs.push(parse_id(&attrs(e, &ctx, pos)?, "nd", &ctx, pos, "ref")?);
+                            w.refs
+                                .push(parse_id(&attrs(e, &ctx, pos)?, "nd", &ctx, pos, "ref")?);
                         }
                     }
                     "member" => {
@@ -173,7 +249,11 @@ fn read_from<R: BufRead>(input: R, len: u64, file_label: &str, locate: Locate<'_
                                     return Err(ctx.err(pos, format!("relation r{}: member type {other:?} is not node/way/relation", r.id)))
                                 }
                             };
-                            r.members.push(RawMember { kind, id, role: get(&a, "role").unwrap_or("").to_owned() });
+                            r.members.push(RawMember {
+                                kind,
+                                id,
+                                role: get(&a, "role").unwrap_or("").to_owned(),
+                            });
                         }
                     }
                     _ => {}

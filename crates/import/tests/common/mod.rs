@@ -11,7 +11,10 @@ pub fn shared_file(name: &str) -> Option<PathBuf> {
     if p.exists() {
         Some(p)
     } else {
-        eprintln!("note: {} not found; skipping this test (set GRIDMAP_SHARED)", p.display());
+        eprintln!(
+            "note: {} not found; skipping this test (set GRIDMAP_SHARED)",
+            p.display()
+        );
         None
     }
 }

@@ -71,7 +71,11 @@ fn me_of(u: &User) -> Me {
         role: u.role.as_str().to_owned(),
         grids: u.grids.iter().map(ToString::to_string).collect(),
         communities: u.communities.iter().map(ToString::to_string).collect(),
-        permissions: names.iter().filter(|(a, _)| access.permits(*a, auth::Anonymous::None).is_ok()).map(|(_, n)| (*n).to_owned()).collect(),
+        permissions: names
+            .iter()
+            .filter(|(a, _)| access.permits(*a, auth::Anonymous::None).is_ok())
+            .map(|(_, n)| (*n).to_owned())
+            .collect(),
     }
 }
 
@@ -103,13 +107,27 @@ async fn login(
 ) -> Result<Response, ApiError> {
     super::require_json(&headers)?;
     let req: LoginRequest = json_body(&body)?;
-    if req.user.is_empty() || req.user.len() > 64 || req.password.is_empty() || req.password.len() > 1024 {
-        return Err(ApiError::InvalidBody("user (1-64 characters) and password (1-1024 characters) are required".into()));
+    if req.user.is_empty()
+        || req.user.len() > 64
+        || req.password.is_empty()
+        || req.password.len() > 1024
+    {
+        return Err(ApiError::InvalidBody(
+            "user (1-64 characters) and password (1-1024 characters) are required".into(),
+        ));
     }
     // The same check for known and unknown names, before the store is asked.
     let keys = throttle::keys(&st, &req.user, peer.map(|p| p.0 .0.ip()));
     if let Some(wait) = throttle::blocked(&keys) {
-        record(&st, None, "login.throttled", &format!("user:{}", req.user), None, None).await;
+        record(
+            &st,
+            None,
+            "login.throttled",
+            &format!("user:{}", req.user),
+            None,
+            None,
+        )
+        .await;
         return Err(ApiError::TooManyRequests { retry_after: wait });
     }
     let found = st.store.user(&UserId::from(req.user.as_str())).await?;
@@ -129,16 +147,44 @@ async fn login(
     throttle::succeeded(&keys);
     let token = gridmap_store::new_token("gs_")?;
     let ttl = st.config.session_ttl.as_secs();
-    st.store.create_session(&gridmap_store::hash_token(&token), &user.id, gridmap_store::now_unix() + ttl as i64).await?;
-    record(&st, Some(&user.id), "session.login", &format!("user:{}", user.id), None, None).await;
-    let secure = st.config.public_url.as_deref().is_some_and(|u| u.starts_with("https:"))
-        || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
-    let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ttl}{}", if secure { "; Secure" } else { "" });
-    let mut resp = json_value("application/json", &serde_json::to_value(me_of(&user)).unwrap_or_default());
+    st.store
+        .create_session(
+            &gridmap_store::hash_token(&token),
+            &user.id,
+            gridmap_store::now_unix() + ttl as i64,
+        )
+        .await?;
+    record(
+        &st,
+        Some(&user.id),
+        "session.login",
+        &format!("user:{}", user.id),
+        None,
+        None,
+    )
+    .await;
+    let secure = st
+        .config
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https:"))
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            == Some("https");
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ttl}{}",
+        if secure { "; Secure" } else { "" }
+    );
+    let mut resp = json_value(
+        "application/json",
+        &serde_json::to_value(me_of(&user)).unwrap_or_default(),
+    );
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
 }
 
@@ -150,10 +196,13 @@ async fn login(
     ))]
 async fn logout(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = auth::session_cookie(&headers) {
-        st.store.delete_session(&gridmap_store::hash_token(&token)).await?;
+        st.store
+            .delete_session(&gridmap_store::hash_token(&token))
+            .await?;
         auth::forget(&st, TokenKind::Session, &token);
     }
-    let clear = HeaderValue::from_static("gridmap_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    let clear =
+        HeaderValue::from_static("gridmap_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
 }
 
@@ -166,15 +215,36 @@ async fn logout(State(st): State<AppState>, headers: HeaderMap) -> Result<Respon
 async fn me(QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
     crate::query::only(&q, &[])?;
     let access = auth::current();
-    let u = access.user().ok_or_else(|| ApiError::Unauthorized("not logged in".into()))?;
-    let mut resp = json_value("application/json", &serde_json::to_value(me_of(u)).unwrap_or_default());
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let u = access
+        .user()
+        .ok_or_else(|| ApiError::Unauthorized("not logged in".into()))?;
+    let mut resp = json_value(
+        "application/json",
+        &serde_json::to_value(me_of(u)).unwrap_or_default(),
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
 }
 
 /// Appends an audit entry; a failure is logged, never shown to the caller (the change is made).
-pub async fn record(st: &AppState, user: Option<&UserId>, action: &str, target: &str, before: Option<Value>, after: Option<Value>) {
-    let e = AuditEntry { id: 0, at: String::new(), user: user.cloned(), action: action.into(), target: target.into(), before, after };
+pub async fn record(
+    st: &AppState,
+    user: Option<&UserId>,
+    action: &str,
+    target: &str,
+    before: Option<Value>,
+    after: Option<Value>,
+) {
+    let e = AuditEntry {
+        id: 0,
+        at: String::new(),
+        user: user.cloned(),
+        action: action.into(),
+        target: target.into(),
+        before,
+        after,
+    };
     if let Err(err) = st.store.append_audit(&e).await {
         tracing::error!(error = %err, action, target, "could not write the audit log");
     }
@@ -206,12 +276,21 @@ pub struct UserInput {
 }
 
 fn valid_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
 }
 
-async fn apply_user(st: &AppState, u: &mut User, inp: &UserInput) -> Result<Option<String>, ApiError> {
+async fn apply_user(
+    st: &AppState,
+    u: &mut User,
+    inp: &UserInput,
+) -> Result<Option<String>, ApiError> {
     if let Some(r) = &inp.role {
-        u.role = r.parse::<Role>().map_err(|e| ApiError::InvalidBody(format!("role: {e}")))?;
+        u.role = r
+            .parse::<Role>()
+            .map_err(|e| ApiError::InvalidBody(format!("role: {e}")))?;
     }
     if let Some(d) = &inp.display_name {
         u.display_name = Some(d.clone()).filter(|d| !d.trim().is_empty());
@@ -227,7 +306,9 @@ async fn apply_user(st: &AppState, u: &mut User, inp: &UserInput) -> Result<Opti
     if let Some(c) = &inp.communities {
         for id in c {
             if st.store.community(&CommunityId::new(id)).await?.is_none() {
-                return Err(ApiError::Unprocessable(format!("communities: no community '{id}'")));
+                return Err(ApiError::Unprocessable(format!(
+                    "communities: no community '{id}'"
+                )));
             }
         }
         u.communities = c.iter().map(CommunityId::new).collect();
@@ -236,7 +317,9 @@ async fn apply_user(st: &AppState, u: &mut User, inp: &UserInput) -> Result<Opti
         u.disabled = d;
     }
     match &inp.password {
-        Some(p) if p.chars().count() < 8 => Err(ApiError::InvalidBody("password: at least 8 characters".into())),
+        Some(p) if p.chars().count() < 8 => Err(ApiError::InvalidBody(
+            "password: at least 8 characters".into(),
+        )),
         Some(p) => {
             let p = p.clone();
             let h = tokio::task::spawn_blocking(move || gridmap_store::hash_password(&p))
@@ -259,10 +342,16 @@ fn user_json(u: &User) -> Value {
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn list_users(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
+async fn list_users(
+    State(st): State<AppState>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response, ApiError> {
     crate::query::only(&q, &[])?;
     let users = st.store.users().await?;
-    Ok(json_value("application/json", &json!({"users": users.iter().map(user_json).collect::<Vec<_>>()})))
+    Ok(json_value(
+        "application/json",
+        &json!({"users": users.iter().map(user_json).collect::<Vec<_>>()}),
+    ))
 }
 
 /// Creates an account (admins only); audited.
@@ -276,15 +365,29 @@ async fn list_users(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Re
         (status = 422, description = "Unknown grid or community in the scope", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared application/json", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn add_user(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn add_user(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     super::require_json(&headers)?;
     let inp: UserInput = json_body(&body)?;
-    let id = inp.id.clone().ok_or_else(|| ApiError::InvalidBody("id is required".into()))?;
+    let id = inp
+        .id
+        .clone()
+        .ok_or_else(|| ApiError::InvalidBody("id is required".into()))?;
     if !valid_name(&id) {
-        return Err(ApiError::InvalidBody(format!("id: '{id}' is not a login name (1-64 letters, digits, '.', '_', '-', '@')")));
+        return Err(ApiError::InvalidBody(format!(
+            "id: '{id}' is not a login name (1-64 letters, digits, '.', '_', '-', '@')"
+        )));
     }
-    let role = inp.role.as_deref().ok_or_else(|| ApiError::InvalidBody("role is required".into()))?;
-    let role = role.parse::<Role>().map_err(|e| ApiError::InvalidBody(format!("role: {e}")))?;
+    let role = inp
+        .role
+        .as_deref()
+        .ok_or_else(|| ApiError::InvalidBody("role is required".into()))?;
+    let role = role
+        .parse::<Role>()
+        .map_err(|e| ApiError::InvalidBody(format!("role: {e}")))?;
     if inp.password.is_none() {
         return Err(ApiError::InvalidBody("password is required".into()));
     }
@@ -294,8 +397,21 @@ async fn add_user(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -
     let mut u = User::new(id.as_str(), role);
     let hash = apply_user(&st, &mut u, &inp).await?;
     st.store.put_user(&u, hash.as_deref()).await?;
-    record(&st, caller_id().as_ref(), "user.add", &format!("user:{id}"), None, Some(user_json(&u))).await;
-    Ok((StatusCode::CREATED, [(header::CONTENT_TYPE, "application/json")], user_json(&u).to_string()).into_response())
+    record(
+        &st,
+        caller_id().as_ref(),
+        "user.add",
+        &format!("user:{id}"),
+        None,
+        Some(user_json(&u)),
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        [(header::CONTENT_TYPE, "application/json")],
+        user_json(&u).to_string(),
+    )
+        .into_response())
 }
 
 /// Changes an account's role, scope, password or disabled flag (admins only); audited. Its
@@ -311,13 +427,25 @@ async fn add_user(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -
         (status = 422, description = "Unknown grid or community in the scope", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared application/json", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn update_user(State(st): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn update_user(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     super::require_json(&headers)?;
     let inp: UserInput = json_body(&body)?;
     if inp.id.as_deref().is_some_and(|i| i != id) {
         return Err(ApiError::InvalidBody("id cannot be changed".into()));
     }
-    let (before, _) = st.store.user(&UserId::from(id.as_str())).await?.ok_or_else(|| ApiError::NotFound { what: "user".into(), id: id.clone() })?;
+    let (before, _) = st
+        .store
+        .user(&UserId::from(id.as_str()))
+        .await?
+        .ok_or_else(|| ApiError::NotFound {
+            what: "user".into(),
+            id: id.clone(),
+        })?;
     let mut u = before.clone();
     let hash = apply_user(&st, &mut u, &inp).await?;
     st.store.put_user(&u, hash.as_deref()).await?;
@@ -326,7 +454,15 @@ async fn update_user(State(st): State<AppState>, Path(id): Path<String>, headers
     if hash.is_some() {
         after["password_changed"] = Value::Bool(true);
     }
-    record(&st, caller_id().as_ref(), "user.update", &format!("user:{id}"), Some(user_json(&before)), Some(after)).await;
+    record(
+        &st,
+        caller_id().as_ref(),
+        "user.update",
+        &format!("user:{id}"),
+        Some(user_json(&before)),
+        Some(after),
+    )
+    .await;
     Ok(json_value("application/json", &user_json(&u)))
 }
 
@@ -340,35 +476,72 @@ async fn update_user(State(st): State<AppState>, Path(id): Path<String>, headers
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Admins cannot delete themselves", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn remove_user(State(st): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn remove_user(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let uid = UserId::from(id.as_str());
     if caller_id().as_ref() == Some(&uid) {
-        return Err(ApiError::Conflict("an admin cannot delete their own account".into()));
+        return Err(ApiError::Conflict(
+            "an admin cannot delete their own account".into(),
+        ));
     }
-    let (before, _) = st.store.user(&uid).await?.ok_or_else(|| ApiError::NotFound { what: "user".into(), id: id.clone() })?;
+    let (before, _) = st
+        .store
+        .user(&uid)
+        .await?
+        .ok_or_else(|| ApiError::NotFound {
+            what: "user".into(),
+            id: id.clone(),
+        })?;
     st.store.delete_user(&uid).await?;
     st.identities.clear();
-    record(&st, caller_id().as_ref(), "user.remove", &format!("user:{id}"), Some(user_json(&before)), None).await;
+    record(
+        &st,
+        caller_id().as_ref(),
+        "user.remove",
+        &format!("user:{id}"),
+        Some(user_json(&before)),
+        None,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 fn audit_query(q: &[(String, String)]) -> Result<AuditQuery, ApiError> {
-    let mut a = AuditQuery { limit: Some(100), ..AuditQuery::default() };
+    let mut a = AuditQuery {
+        limit: Some(100),
+        ..AuditQuery::default()
+    };
     for (k, v) in q {
         match k.as_str() {
             "user" => a.user = Some(UserId::from(v.as_str())),
             "target" => a.target_prefix = Some(v.clone()),
             "since" if crate::time::is_rfc3339_utc(v) => a.since = Some(v.clone()),
-            "since" => return Err(crate::error::invalid("since", "expected an RFC 3339 UTC time such as 2026-05-01T12:00:00Z (or a date 2026-05-01)")),
+            "since" => return Err(crate::error::invalid(
+                "since",
+                "expected an RFC 3339 UTC time such as 2026-05-01T12:00:00Z (or a date 2026-05-01)",
+            )),
             "limit" => {
-                let n: usize = v.parse().map_err(|_| crate::error::invalid("limit", "expected 1..=1000"))?;
+                let n: usize = v
+                    .parse()
+                    .map_err(|_| crate::error::invalid("limit", "expected 1..=1000"))?;
                 if !(1..=1000).contains(&n) {
                     return Err(crate::error::invalid("limit", "expected 1..=1000"));
                 }
                 a.limit = Some(n);
             }
-            "offset" => a.offset = v.parse().map_err(|_| crate::error::invalid("offset", "expected a whole number"))?,
-            other => return Err(ApiError::UnknownParameter { name: other.to_owned(), allowed: "user, target, since, limit, offset".into() }),
+            "offset" => {
+                a.offset = v
+                    .parse()
+                    .map_err(|_| crate::error::invalid("offset", "expected a whole number"))?
+            }
+            other => {
+                return Err(ApiError::UnknownParameter {
+                    name: other.to_owned(),
+                    allowed: "user, target, since, limit, offset".into(),
+                })
+            }
         }
     }
     Ok(a)
@@ -389,7 +562,10 @@ fn audit_query(q: &[(String, String)]) -> Result<AuditQuery, ApiError> {
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn audit_log(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
+async fn audit_log(
+    State(st): State<AppState>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response, ApiError> {
     let a = audit_query(&q)?;
     let entries = st.store.audit(&a).await?;
     Ok(json_value("application/json", &json!({"entries": entries})))
@@ -405,21 +581,40 @@ async fn audit_log(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Res
         (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such grid (or not in the caller's scope) and no history of it", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn grid_history(State(st): State<AppState>, Path(id): Path<String>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
+async fn grid_history(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response, ApiError> {
     let mut a = audit_query(&q)?;
     if a.user.is_some() || a.target_prefix.is_some() || a.since.is_some() {
-        return Err(ApiError::UnknownParameter { name: "user/target/since".into(), allowed: "limit, offset".into() });
+        return Err(ApiError::UnknownParameter {
+            name: "user/target/since".into(),
+            allowed: "limit, offset".into(),
+        });
     }
     let snap = st.snapshot().await?;
     let visible = snap.layer(Collection::Grids).contains(&id);
     let target = format!("grid:{id}");
     a.target_prefix = Some(target.clone());
-    let entries: Vec<AuditEntry> = st.store.audit(&a).await?.into_iter().filter(|e| e.target == target).collect();
+    let entries: Vec<AuditEntry> = st
+        .store
+        .audit(&a)
+        .await?
+        .into_iter()
+        .filter(|e| e.target == target)
+        .collect();
     // A deleted grid keeps its history for those who see everything.
     if !visible && (entries.is_empty() || !auth::current().scope.is_all()) {
-        return Err(ApiError::NotFound { what: "grid".into(), id });
+        return Err(ApiError::NotFound {
+            what: "grid".into(),
+            id,
+        });
     }
-    Ok(json_value("application/json", &json!({"grid": id, "entries": entries})))
+    Ok(json_value(
+        "application/json",
+        &json!({"grid": id, "entries": entries}),
+    ))
 }
 
 /// Login brute-force limit: failures are counted per user name and per client (peer) address;
@@ -469,7 +664,11 @@ mod throttle {
     pub fn blocked(keys: &[Key]) -> Option<u64> {
         let m = map().lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        keys.iter().filter_map(|k| m.get(k)).filter(|e| e.until > now).map(|e| (e.until - now).as_secs().max(1)).max()
+        keys.iter()
+            .filter_map(|k| m.get(k))
+            .filter(|e| e.until > now)
+            .map(|e| (e.until - now).as_secs().max(1))
+            .max()
     }
 
     pub fn failed(st: &AppState, keys: &[Key]) {
@@ -486,7 +685,12 @@ mod throttle {
             }
         }
         for k in keys {
-            let e = m.entry(k.clone()).or_insert_with(|| Entry { _owner: Arc::downgrade(&st.config), failures: 0, until: now, last: now });
+            let e = m.entry(k.clone()).or_insert_with(|| Entry {
+                _owner: Arc::downgrade(&st.config),
+                failures: 0,
+                until: now,
+                last: now,
+            });
             // A key quiet for longer than the longest lock starts over.
             if now.duration_since(e.last) > MAX_LOCK && e.until <= now {
                 e.failures = 0;
@@ -494,7 +698,10 @@ mod throttle {
             e.failures += 1;
             e.last = now;
             if e.failures >= FREE_FAILURES {
-                let secs = 2u64.checked_shl(e.failures - FREE_FAILURES).unwrap_or(u64::MAX).min(MAX_LOCK.as_secs());
+                let secs = 2u64
+                    .checked_shl(e.failures - FREE_FAILURES)
+                    .unwrap_or(u64::MAX)
+                    .min(MAX_LOCK.as_secs());
                 e.until = now + Duration::from_secs(secs);
             }
         }

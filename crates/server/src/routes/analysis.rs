@@ -28,7 +28,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 const TAG: &str = "Analysis";
 const GEOJSON: &str = "application/geo+json";
 
-use crate::openapi::schemas::{CoverageSummary, WhatIfRequest, WhatIfSummary, PartitionRequest, PartitionProposal, AcceptResult, ValidateRequest, ValidationReport, RebalanceRequest, RebalanceResult};
+use crate::openapi::schemas::{
+    AcceptResult, CoverageSummary, PartitionProposal, PartitionRequest, RebalanceRequest,
+    RebalanceResult, ValidateRequest, ValidationReport, WhatIfRequest, WhatIfSummary,
+};
 
 /// The analysis session of the current data generation, and the pending partition proposals.
 #[derive(Default)]
@@ -52,7 +55,9 @@ fn cache(st: &AppState) -> Result<&AnalysisCache, ApiError> {
     st.analysis
         .as_ref()
         .and_then(|a| a.downcast_ref::<AnalysisCache>())
-        .ok_or_else(|| ApiError::Internal("the analysis engine is not configured on this server".into()))
+        .ok_or_else(|| {
+            ApiError::Internal("the analysis engine is not configured on this server".into())
+        })
 }
 
 /// The analysis session for the current data. After a change it is derived from the caller's
@@ -69,11 +74,18 @@ pub(crate) async fn session(st: &AppState) -> Result<(u64, Arc<Analysis>), ApiEr
         return Ok((snap.generation, a.clone()));
     }
     // The newest older session of the same scope, to derive the new one from.
-    let prev = cur.iter().filter(|(k, _)| k.1 == scope && k.0 < snap.generation).max_by_key(|(k, _)| k.0).map(|(_, a)| a.clone());
+    let prev = cur
+        .iter()
+        .filter(|(k, _)| k.1 == scope && k.0 < snap.generation)
+        .max_by_key(|(k, _)| k.0)
+        .map(|(_, a)| a.clone());
     cur.retain(|(k, _)| k.1 != scope);
     let ds = snap.dataset.clone();
     let a = Arc::new(match prev {
-        Some(p) => blocking(move || Ok(p.updated(ds, &gridmap_service::AnalysisChanges::default()))).await?,
+        Some(p) => {
+            blocking(move || Ok(p.updated(ds, &gridmap_service::AnalysisChanges::default())))
+                .await?
+        }
         None if scope.is_empty() => first_session(st, &snap).await?,
         None => blocking(move || Ok(Analysis::new(ds))).await?,
     });
@@ -89,7 +101,10 @@ pub(crate) async fn session(st: &AppState) -> Result<(u64, Arc<Analysis>), ApiEr
 /// the next process. The layer versions are read after the snapshot: when the snapshot's head is
 /// at or past the network's version, its ways are exactly that version (kept building snaps are
 /// checked building by building).
-async fn first_session(st: &AppState, snap: &crate::snapshot::Snapshot) -> Result<Analysis, ApiError> {
+async fn first_session(
+    st: &AppState,
+    snap: &crate::snapshot::Snapshot,
+) -> Result<Analysis, ApiError> {
     use gridmap_model::Layer;
     use gridmap_service::{derived_versions, DerivedParts, NETWORK_CACHE_KEY, SITES_CACHE_KEY};
     let options = gridmap_algo::coverage::CoverageOptions::default();
@@ -110,9 +125,15 @@ async fn first_session(st: &AppState, snap: &crate::snapshot::Snapshot) -> Resul
             }
         }
     };
-    let parts = DerivedParts { network: get(NETWORK_CACHE_KEY, net_v.clone()).await, sites: get(SITES_CACHE_KEY, sites_v.clone()).await };
+    let parts = DerivedParts {
+        network: get(NETWORK_CACHE_KEY, net_v.clone()).await,
+        sites: get(SITES_CACHE_KEY, sites_v.clone()).await,
+    };
     let (a, built) = blocking(move || Ok(Analysis::from_parts(ds, options, parts))).await?;
-    for (key, version, data) in [(NETWORK_CACHE_KEY, net_v, built.network), (SITES_CACHE_KEY, sites_v, built.sites)] {
+    for (key, version, data) in [
+        (NETWORK_CACHE_KEY, net_v, built.network),
+        (SITES_CACHE_KEY, sites_v, built.sites),
+    ] {
         let Some(data) = data else { continue };
         if let Err(e) = st.store.put_derived(key, &version, &data).await {
             tracing::warn!(key, error = %e, "derived data not kept");
@@ -121,18 +142,40 @@ async fn first_session(st: &AppState, snap: &crate::snapshot::Snapshot) -> Resul
     Ok(a)
 }
 
-pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(format!("analysis task failed: {e}")))?
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("analysis task failed: {e}")))?
 }
 
 pub(crate) fn service(e: ServiceError) -> ApiError {
     match e {
-        ServiceError::Invalid { name, value, reason } => ApiError::InvalidParameter { name: name.into(), reason: format!("'{value}': {reason}") },
-        ServiceError::NotFound { what, id } => ApiError::NotFound { what: what.into(), id },
-        ServiceError::Algo(gridmap_algo::AlgoError::InvalidParameter { name, value, expected }) => {
-            ApiError::InvalidParameter { name: name.into(), reason: format!("'{value}': expected {expected}") }
-        }
-        ServiceError::Algo(gridmap_algo::AlgoError::UnknownFacility(id)) => ApiError::NotFound { what: "facility".into(), id },
+        ServiceError::Invalid {
+            name,
+            value,
+            reason,
+        } => ApiError::InvalidParameter {
+            name: name.into(),
+            reason: format!("'{value}': {reason}"),
+        },
+        ServiceError::NotFound { what, id } => ApiError::NotFound {
+            what: what.into(),
+            id,
+        },
+        ServiceError::Algo(gridmap_algo::AlgoError::InvalidParameter {
+            name,
+            value,
+            expected,
+        }) => ApiError::InvalidParameter {
+            name: name.into(),
+            reason: format!("'{value}': expected {expected}"),
+        },
+        ServiceError::Algo(gridmap_algo::AlgoError::UnknownFacility(id)) => ApiError::NotFound {
+            what: "facility".into(),
+            id,
+        },
         other => ApiError::Unprocessable(other.to_string()),
     }
 }
@@ -161,42 +204,78 @@ pub const MAX_MINUTES: f64 = 1440.0;
 
 fn check_profile(p: Option<&str>) -> Result<(), ServiceError> {
     match p {
-        Some(p) if !PROFILES.contains(&p) => Err(ServiceError::Invalid { name: "profile", value: p.to_owned(), reason: "expected adult or elderly (or standard, default, senior)".into() }),
+        Some(p) if !PROFILES.contains(&p) => Err(ServiceError::Invalid {
+            name: "profile",
+            value: p.to_owned(),
+            reason: "expected adult or elderly (or standard, default, senior)".into(),
+        }),
         _ => Ok(()),
     }
 }
 
 fn check_kind(k: &str) -> Result<(), ServiceError> {
     if !crate::openapi::nonblank(k) {
-        return Err(ServiceError::Invalid { name: "kind", value: k.to_owned(), reason: "a facility kind must not be blank".into() });
+        return Err(ServiceError::Invalid {
+            name: "kind",
+            value: k.to_owned(),
+            reason: "a facility kind must not be blank".into(),
+        });
     }
     gridmap_service::facility_kind(k).map(|_| ())
 }
 
 /// `multi`: `minutes` may be a comma-separated list (else exactly one number).
-pub(crate) fn parse_walk(q: &[(String, String)], allowed: &[&str], default_minutes: &[f64], multi: bool) -> Result<WalkQuery, ApiError> {
+pub(crate) fn parse_walk(
+    q: &[(String, String)],
+    allowed: &[&str],
+    default_minutes: &[f64],
+    multi: bool,
+) -> Result<WalkQuery, ApiError> {
     only(q, allowed)?;
-    let get = |k: &str| q.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    let bad = |name: &str, reason: String| ApiError::InvalidParameter { name: name.into(), reason };
+    let get = |k: &str| {
+        q.iter()
+            .rev()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let bad = |name: &str, reason: String| ApiError::InvalidParameter {
+        name: name.into(),
+        reason,
+    };
     let minutes = match get("minutes") {
         None => default_minutes.to_vec(),
         Some(s) => s
             .split(',')
-            .map(|x| x.trim().parse::<f64>().map_err(|_| bad("minutes", format!("'{x}' is not a number of minutes"))))
+            .map(|x| {
+                x.trim()
+                    .parse::<f64>()
+                    .map_err(|_| bad("minutes", format!("'{x}' is not a number of minutes")))
+            })
             .collect::<Result<Vec<_>, _>>()?,
     };
     if minutes.len() > if multi { MAX_LEVELS } else { 1 } {
-        let reason = if multi { format!("at most {MAX_LEVELS} thresholds") } else { "one number of minutes".into() };
+        let reason = if multi {
+            format!("at most {MAX_LEVELS} thresholds")
+        } else {
+            "one number of minutes".into()
+        };
         return Err(bad("minutes", reason));
     }
     gridmap_service::check_minutes(&minutes).map_err(service)?;
     let speed = match get("speed_kmh") {
         None => None,
-        Some(s) => Some(s.trim().parse::<f64>().map_err(|_| bad("speed_kmh", format!("'{s}' is not a speed in km/h")))?),
+        Some(s) => Some(
+            s.trim()
+                .parse::<f64>()
+                .map_err(|_| bad("speed_kmh", format!("'{s}' is not a speed in km/h")))?,
+        ),
     };
     if let Some(s) = speed {
         if !(s.is_finite() && s > 0.0 && s <= MAX_SPEED_KMH) {
-            return Err(bad("speed_kmh", format!("{s}: a walking speed must be between 0 and 30 km/h")));
+            return Err(bad(
+                "speed_kmh",
+                format!("{s}: a walking speed must be between 0 and 30 km/h"),
+            ));
         }
     }
     check_profile(get("profile")).map_err(service)?;
@@ -206,8 +285,16 @@ pub(crate) fn parse_walk(q: &[(String, String)], allowed: &[&str], default_minut
         check_kind(k).map_err(service)?;
     }
     // Like the OGC bbox: minx > maxx crosses the antimeridian, miny > maxy selects nothing.
-    let bbox = get("bbox").map(|s| crate::query::parse_bbox(s, &crate::crs::ApiCrs::DEFAULT)).transpose()?;
-    Ok(WalkQuery { kind, facility: get("facility").map(str::to_owned), minutes, profile, bbox })
+    let bbox = get("bbox")
+        .map(|s| crate::query::parse_bbox(s, &crate::crs::ApiCrs::DEFAULT))
+        .transpose()?;
+    Ok(WalkQuery {
+        kind,
+        facility: get("facility").map(str::to_owned),
+        minutes,
+        profile,
+        bbox,
+    })
 }
 
 pub(crate) fn need_kind(w: &WalkQuery) -> Result<String, ApiError> {
@@ -241,13 +328,28 @@ pub fn routes() -> OpenApiRouter<AppState> {
         (status = 400, description = "Invalid or unknown parameter", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The data cannot answer the question", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn coverage(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
-    let w = parse_walk(&q, &["kind", "minutes", "profile", "speed_kmh"], &[15.0], true)?;
+async fn coverage(
+    State(st): State<AppState>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response, ApiError> {
+    let w = parse_walk(
+        &q,
+        &["kind", "minutes", "profile", "speed_kmh"],
+        &[15.0],
+        true,
+    )?;
     let kind = need_kind(&w)?;
     let (_, a) = session(&st).await?;
-    let query = CoverageQuery { kind, minutes: w.minutes, profile: w.profile };
+    let query = CoverageQuery {
+        kind,
+        minutes: w.minutes,
+        profile: w.profile,
+    };
     let summary = blocking(move || a.coverage(&query).map_err(service)).await?;
-    Ok(json_value("application/json", &serde_json::to_value(&summary).unwrap_or_default()))
+    Ok(json_value(
+        "application/json",
+        &serde_json::to_value(&summary).unwrap_or_default(),
+    ))
 }
 
 /// Buildings (optionally in a bbox) with their walking minutes to the nearest facility of a kind
@@ -265,8 +367,16 @@ async fn coverage(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Resu
         (status = 400, description = "Invalid or unknown parameter", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The data cannot answer the question", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn coverage_buildings(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
-    let w = parse_walk(&q, &["kind", "minutes", "profile", "speed_kmh", "bbox"], &[30.0], false)?;
+async fn coverage_buildings(
+    State(st): State<AppState>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response, ApiError> {
+    let w = parse_walk(
+        &q,
+        &["kind", "minutes", "profile", "speed_kmh", "bbox"],
+        &[30.0],
+        false,
+    )?;
     let kind = need_kind(&w)?;
     let (_, a) = session(&st).await?;
     let body = blocking(move || {
@@ -312,25 +422,47 @@ async fn coverage_buildings(State(st): State<AppState>, QueryPairs(q): QueryPair
         (status = 422, description = "The data cannot answer the question", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn gaps(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
-    let cluster = q.iter().rev().find(|(k, _)| k == "cluster_m").map(|(_, v)| v.clone());
+    let cluster = q
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "cluster_m")
+        .map(|(_, v)| v.clone());
     let rest: Vec<(String, String)> = q.into_iter().filter(|(k, _)| k != "cluster_m").collect();
-    let w = parse_walk(&rest, &["kind", "minutes", "profile", "speed_kmh"], &[15.0], false)?;
+    let w = parse_walk(
+        &rest,
+        &["kind", "minutes", "profile", "speed_kmh"],
+        &[15.0],
+        false,
+    )?;
     let kind = need_kind(&w)?;
     let link_m = match cluster {
         None => 150.0,
         Some(s) => match s.trim().parse::<f64>() {
             Ok(v) if v.is_finite() && (MIN_CLUSTER_M..=MAX_CLUSTER_M).contains(&v) => v,
-            _ => return Err(ApiError::InvalidParameter { name: "cluster_m".into(), reason: format!("'{s}': a distance between 10 and 1000 m") }),
+            _ => {
+                return Err(ApiError::InvalidParameter {
+                    name: "cluster_m".into(),
+                    reason: format!("'{s}': a distance between 10 and 1000 m"),
+                })
+            }
         },
     };
     let (_, a) = session(&st).await?;
     let fc = blocking(move || {
-        let opts = GapOptions { link_m, ..GapOptions::default() };
-        let g = a.gaps(&kind, w.minutes[0], w.profile, &opts).map_err(service)?;
+        let opts = GapOptions {
+            link_m,
+            ..GapOptions::default()
+        };
+        let g = a
+            .gaps(&kind, w.minutes[0], w.profile, &opts)
+            .map_err(service)?;
         Ok(gridmap_service::gaps_geojson(&g))
     })
     .await?;
-    Ok(json_value(GEOJSON, &serde_json::to_value(&fc).unwrap_or_default()))
+    Ok(json_value(
+        GEOJSON,
+        &serde_json::to_value(&fc).unwrap_or_default(),
+    ))
 }
 
 /// Walking-time contours (default 5/10/15 min) of one facility or of all facilities of a kind.
@@ -348,16 +480,37 @@ async fn gaps(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Result<R
         (status = 404, description = "No such facility", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The data cannot answer the question", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn isochrones(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
-    let w = parse_walk(&q, &["kind", "facility", "minutes", "profile", "speed_kmh"], &[5.0, 10.0, 15.0], true)?;
+async fn isochrones(
+    State(st): State<AppState>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response, ApiError> {
+    let w = parse_walk(
+        &q,
+        &["kind", "facility", "minutes", "profile", "speed_kmh"],
+        &[5.0, 10.0, 15.0],
+        true,
+    )?;
     let (_, a) = session(&st).await?;
     let fc = blocking(move || {
         let bands = match (&w.facility, &w.kind) {
             (Some(f), kind) => {
                 // With a kind too, the facility must be of that kind.
-                if let Some(k) = kind.as_deref().map(gridmap_service::facility_kind).transpose().map_err(service)?.flatten() {
-                    if a.dataset().facilities.iter().any(|x| x.id.as_str() == f.as_str() && x.kind != k) {
-                        return Err(ApiError::NotFound { what: format!("facility of kind {k}"), id: f.clone() });
+                if let Some(k) = kind
+                    .as_deref()
+                    .map(gridmap_service::facility_kind)
+                    .transpose()
+                    .map_err(service)?
+                    .flatten()
+                {
+                    if a.dataset()
+                        .facilities
+                        .iter()
+                        .any(|x| x.id.as_str() == f.as_str() && x.kind != k)
+                    {
+                        return Err(ApiError::NotFound {
+                            what: format!("facility of kind {k}"),
+                            id: f.clone(),
+                        });
                     }
                 }
                 a.isochrone_for_facility(f, &w.minutes, w.profile)
@@ -368,7 +521,10 @@ async fn isochrones(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Re
         Ok(gridmap_service::isochrones_geojson(&bands))
     })
     .await?;
-    Ok(json_value(GEOJSON, &serde_json::to_value(&fc).unwrap_or_default()))
+    Ok(json_value(
+        GEOJSON,
+        &serde_json::to_value(&fc).unwrap_or_default(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -390,9 +546,12 @@ struct WhatIfBody {
 
 /// A JSON object body (serde would also read a struct from an array: refused).
 fn body_json<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+    let v: Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
     if !v.is_object() {
-        return Err(ApiError::InvalidBody("the body must be a JSON object".into()));
+        return Err(ApiError::InvalidBody(
+            "the body must be a JSON object".into(),
+        ));
     }
     serde_json::from_value(v).map_err(|e| ApiError::InvalidBody(e.to_string()))
 }
@@ -408,43 +567,85 @@ fn body_json<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiErro
         (status = 422, description = "The change cannot be evaluated", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared application/json", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn what_if(State(st): State<AppState>, headers: axum::http::HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn what_if(
+    State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     super::require_json(&headers)?;
     let b: WhatIfBody = body_json(&body)?;
     let minutes = b.minutes.unwrap_or(15.0);
     gridmap_service::check_minutes(&[minutes]).map_err(service)?;
     if let Some(s) = b.speed_kmh {
         if !(s.is_finite() && s > 0.0 && s <= MAX_SPEED_KMH) {
-            return Err(ApiError::InvalidBody(format!("speed_kmh {s}: a walking speed must be between 0 and 30 km/h")));
+            return Err(ApiError::InvalidBody(format!(
+                "speed_kmh {s}: a walking speed must be between 0 and 30 km/h"
+            )));
         }
     }
     check_profile(b.profile.as_deref()).map_err(service)?;
-    let profile = gridmap_service::walk_profile(b.profile.as_deref(), b.speed_kmh).map_err(service)?;
+    let profile =
+        gridmap_service::walk_profile(b.profile.as_deref(), b.speed_kmh).map_err(service)?;
     check_kind(&b.kind).map_err(service)?;
     let loc = |b: &WhatIfBody| -> Result<(f64, f64), ApiError> {
         match b.location {
-            Some([lon, lat]) if (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) => Ok((lon, lat)),
-            Some(_) => Err(ApiError::InvalidBody("location must be [lon, lat] in WGS84".into())),
-            None => Err(ApiError::InvalidBody(format!("action {} needs location [lon, lat]", b.action))),
+            Some([lon, lat])
+                if (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) =>
+            {
+                Ok((lon, lat))
+            }
+            Some(_) => Err(ApiError::InvalidBody(
+                "location must be [lon, lat] in WGS84".into(),
+            )),
+            None => Err(ApiError::InvalidBody(format!(
+                "action {} needs location [lon, lat]",
+                b.action
+            ))),
         }
     };
-    let id = |b: &WhatIfBody| b.facility_id.clone().ok_or_else(|| ApiError::InvalidBody(format!("action {} needs facility_id", b.action)));
+    let id = |b: &WhatIfBody| {
+        b.facility_id
+            .clone()
+            .ok_or_else(|| ApiError::InvalidBody(format!("action {} needs facility_id", b.action)))
+    };
     let change = match b.action.as_str() {
         "add" => {
             let (lon, lat) = loc(&b)?;
-            Change::Add { id: FacilityId::new(b.facility_id.clone().unwrap_or_else(|| "what-if-new".into())), lon, lat }
+            Change::Add {
+                id: FacilityId::new(
+                    b.facility_id
+                        .clone()
+                        .unwrap_or_else(|| "what-if-new".into()),
+                ),
+                lon,
+                lat,
+            }
         }
         "move" => {
             let (lon, lat) = loc(&b)?;
-            Change::Move { id: FacilityId::new(id(&b)?), lon, lat }
+            Change::Move {
+                id: FacilityId::new(id(&b)?),
+                lon,
+                lat,
+            }
         }
-        "remove" => Change::Remove { id: FacilityId::new(id(&b)?) },
-        other => return Err(ApiError::InvalidBody(format!("action '{other}': expected add, move or remove"))),
+        "remove" => Change::Remove {
+            id: FacilityId::new(id(&b)?),
+        },
+        other => {
+            return Err(ApiError::InvalidBody(format!(
+                "action '{other}': expected add, move or remove"
+            )))
+        }
     };
     let (_, a) = session(&st).await?;
     let kind = b.kind.clone();
-    let summary = blocking(move || a.what_if(&kind, minutes, profile, change).map_err(service)).await?;
-    Ok(json_value("application/json", &serde_json::to_value(&summary).unwrap_or_default()))
+    let summary =
+        blocking(move || a.what_if(&kind, minutes, profile, change).map_err(service)).await?;
+    Ok(json_value(
+        "application/json",
+        &serde_json::to_value(&summary).unwrap_or_default(),
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -465,14 +666,25 @@ pub const TARGET_RANGE: (f64, f64) = (10.0, 5_000.0);
 /// Largest `tolerance` (the planner offers 0 to 0.9).
 pub const MAX_TOLERANCE: f64 = 0.9;
 
-fn partition_params(target: Option<f64>, tolerance: Option<f64>, seed: Option<u64>) -> Result<PartitionParams, ApiError> {
-    let p = PartitionParams { seed: seed.unwrap_or(0), ..PartitionParams::new(target.unwrap_or(300.0), tolerance.unwrap_or(0.15)) };
+fn partition_params(
+    target: Option<f64>,
+    tolerance: Option<f64>,
+    seed: Option<u64>,
+) -> Result<PartitionParams, ApiError> {
+    let p = PartitionParams {
+        seed: seed.unwrap_or(0),
+        ..PartitionParams::new(target.unwrap_or(300.0), tolerance.unwrap_or(0.15))
+    };
     p.band().map_err(|e| ApiError::InvalidBody(e.to_string()))?;
     if p.tolerance > MAX_TOLERANCE {
-        return Err(ApiError::InvalidBody("tolerance must be between 0 and 0.9".into()));
+        return Err(ApiError::InvalidBody(
+            "tolerance must be between 0 and 0.9".into(),
+        ));
     }
     if !(TARGET_RANGE.0..=TARGET_RANGE.1).contains(&p.target) {
-        return Err(ApiError::InvalidBody("target must be between 10 and 5000 households".into()));
+        return Err(ApiError::InvalidBody(
+            "target must be between 10 and 5000 households".into(),
+        ));
     }
     Ok(p)
 }
@@ -491,14 +703,23 @@ fn partition_params(target: Option<f64>, tolerance: Option<f64>, seed: Option<u6
         (status = 422, description = "The data cannot be partitioned", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared application/json", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn partition(State(st): State<AppState>, headers: axum::http::HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn partition(
+    State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     if !body.is_empty() {
         super::require_json(&headers)?;
     }
-    let inputs: Value = if body.is_empty() { json!({}) } else { body_json(&body)? };
+    let inputs: Value = if body.is_empty() {
+        json!({})
+    } else {
+        body_json(&body)?
+    };
     let plan = plan_partition(&st, inputs.clone()).await?;
     if crate::jobs::prefers_async(&headers) {
-        return super::jobs::accepted(&st, &headers, crate::jobs::Process::Partition(plan), inputs).await;
+        return super::jobs::accepted(&st, &headers, crate::jobs::Process::Partition(plan), inputs)
+            .await;
     }
     let answer = run_partition(&st, plan, &Arc::new(gridmap_model::Progress::none())).await?;
     Ok(json_value("application/json", &answer))
@@ -510,10 +731,17 @@ pub(crate) fn from_object<T: serde::de::DeserializeOwned>(v: Value) -> Result<T,
         // serde_json does not say which field had the wrong type: find it by trying each alone.
         let field = v.as_object().into_iter().flatten().find_map(|(k, x)| {
             let one = Value::Object(std::iter::once((k.clone(), x.clone())).collect());
-            serde_json::from_value::<T>(one).err().filter(|e| !e.to_string().starts_with("missing field")).map(|e| format!("{k}: {e}"))
+            serde_json::from_value::<T>(one)
+                .err()
+                .filter(|e| !e.to_string().starts_with("missing field"))
+                .map(|e| format!("{k}: {e}"))
         });
         let whole = e.to_string();
-        ApiError::InvalidBody(if whole.starts_with("unknown field") { whole } else { field.unwrap_or(whole) })
+        ApiError::InvalidBody(if whole.starts_with("unknown field") {
+            whole
+        } else {
+            field.unwrap_or(whole)
+        })
     })
 }
 
@@ -527,39 +755,62 @@ pub struct PartitionPlan {
 /// caller's communities (403).
 pub(crate) async fn plan_partition(st: &AppState, body: Value) -> Result<PartitionPlan, ApiError> {
     if !body.is_object() {
-        return Err(ApiError::InvalidBody("the body must be a JSON object".into()));
+        return Err(ApiError::InvalidBody(
+            "the body must be a JSON object".into(),
+        ));
     }
     let b: PartitionBody = from_object(body)?;
     let params = partition_params(b.target, b.tolerance, b.seed)?;
     let snap = st.snapshot().await?;
-    let community = gridmap_service::resolve_community(&snap.dataset, b.community.as_deref()).map_err(service)?;
+    let community = gridmap_service::resolve_community(&snap.dataset, b.community.as_deref())
+        .map_err(service)?;
     crate::auth::current().check_community(community.as_ref())?;
-    Ok(PartitionPlan { community: b.community, params })
+    Ok(PartitionPlan {
+        community: b.community,
+        params,
+    })
 }
 
 /// Proposes the grids of a checked request on the current data and keeps the proposal for
 /// `POST /api/partition/{proposal_id}/accept`; answers the proposal document.
-pub(crate) async fn run_partition(st: &AppState, plan: PartitionPlan, progress: &Arc<gridmap_model::Progress>) -> Result<Value, ApiError> {
+pub(crate) async fn run_partition(
+    st: &AppState,
+    plan: PartitionPlan,
+    progress: &Arc<gridmap_model::Progress>,
+) -> Result<Value, ApiError> {
     let snap = st.snapshot().await?;
     let generation = snap.generation;
     let ds = snap.dataset.clone();
     // Resolved again: the data may have changed while a job waited for its turn.
-    let community = gridmap_service::resolve_community(&ds, plan.community.as_deref()).map_err(service)?;
+    let community =
+        gridmap_service::resolve_community(&ds, plan.community.as_deref()).map_err(service)?;
     crate::auth::current().check_community(community.as_ref())?;
     let c2 = community.clone();
     let params = plan.params;
     let progress = progress.clone();
     let result = Arc::new(
-        blocking(move || gridmap_service::propose_grids_with_progress(&ds, c2.as_ref(), &params, &progress).map_err(service)).await?,
+        blocking(move || {
+            gridmap_service::propose_grids_with_progress(&ds, c2.as_ref(), &params, &progress)
+                .map_err(service)
+        })
+        .await?,
     );
     let c = cache(st)?;
     // Unique across replicas too: a job's results (read on any replica) name the proposal, and
     // an accept sent to another replica must not find a different proposal of the same name.
     let salt: u64 = u64::from_le_bytes(gridmap_store::random_bytes::<8>()?);
-    let id = format!("p{}-{salt:016x}", c.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
+    let id = format!(
+        "p{}-{salt:016x}",
+        c.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+    );
     {
         let mut list = c.proposals.lock().unwrap_or_else(|e| e.into_inner());
-        list.push_back(Proposal { id: id.clone(), generation, community, result: result.clone() });
+        list.push_back(Proposal {
+            id: id.clone(),
+            generation,
+            community,
+            result: result.clone(),
+        });
         while list.len() > MAX_PROPOSALS {
             list.pop_front();
         }
@@ -576,17 +827,32 @@ pub(crate) async fn run_partition(st: &AppState, plan: PartitionPlan, progress: 
         (status = 404, description = "No such proposal (expired or never made)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The data changed since the proposal was made: propose again", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn accept_partition(State(st): State<AppState>, Path(proposal_id): Path<String>) -> Result<Response, ApiError> {
+async fn accept_partition(
+    State(st): State<AppState>,
+    Path(proposal_id): Path<String>,
+) -> Result<Response, ApiError> {
     let c = cache(&st)?;
     let p = {
         let mut list = c.proposals.lock().unwrap_or_else(|e| e.into_inner());
-        let pos = list.iter().position(|p| p.id == proposal_id).ok_or_else(|| ApiError::NotFound { what: "partition proposal".into(), id: proposal_id.clone() })?;
+        let pos = list
+            .iter()
+            .position(|p| p.id == proposal_id)
+            .ok_or_else(|| ApiError::NotFound {
+                what: "partition proposal".into(),
+                id: proposal_id.clone(),
+            })?;
         // A refused caller must not consume the proposal: check before removing it.
         crate::auth::current().check_community(list.get(pos).and_then(|p| p.community.as_ref()))?;
-        list.remove(pos).ok_or_else(|| ApiError::NotFound { what: "partition proposal".into(), id: proposal_id.clone() })?
+        list.remove(pos).ok_or_else(|| ApiError::NotFound {
+            what: "partition proposal".into(),
+            id: proposal_id.clone(),
+        })?
     };
     if st.data.generation() != p.generation {
-        return Err(ApiError::Conflict(format!("the data changed since proposal {} was made; propose again", p.id)));
+        return Err(ApiError::Conflict(format!(
+            "the data changed since proposal {} was made; propose again",
+            p.id
+        )));
     }
     let before: Vec<Value> = st
         .snapshot()
@@ -599,12 +865,31 @@ async fn accept_partition(State(st): State<AppState>, Path(proposal_id): Path<St
         .collect();
     let grids = gridmap_service::proposal_grids(&p.result);
     let target = format!("grids:{}", p.community.as_ref().map_or("*", |c| c.as_str()));
-    let after: Vec<Value> = grids.iter().map(crate::routes::transactions::grid_record).collect();
-    let audit = crate::edit::Audit { action: "grids.partition", target, before: Some(Value::Array(before)), after: Some(Value::Array(after)) };
+    let after: Vec<Value> = grids
+        .iter()
+        .map(crate::routes::transactions::grid_record)
+        .collect();
+    let audit = crate::edit::Audit {
+        action: "grids.partition",
+        target,
+        before: Some(Value::Array(before)),
+        after: Some(Value::Array(after)),
+    };
     let stored = grids.len();
-    crate::edit::commit(&st, crate::backend::Edit::ReplaceGrids { community: p.community.clone(), grids }, audit).await?;
+    crate::edit::commit(
+        &st,
+        crate::backend::Edit::ReplaceGrids {
+            community: p.community.clone(),
+            grids,
+        },
+        audit,
+    )
+    .await?;
     let grids_len = stored;
-    Ok(json_value("application/json", &json!({"stored": grids_len, "community": p.community, "report": p.result.report})))
+    Ok(json_value(
+        "application/json",
+        &json!({"stored": grids_len, "community": p.community, "report": p.result.report}),
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -628,22 +913,47 @@ struct RebalanceBody {
         (status = 422, description = "The grids cannot be rebalanced", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared application/json", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn rebalance(State(st): State<AppState>, headers: axum::http::HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn rebalance(
+    State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     if !body.is_empty() {
         super::require_json(&headers)?;
     }
-    let b: RebalanceBody = if body.is_empty() { RebalanceBody::default() } else { body_json(&body)? };
+    let b: RebalanceBody = if body.is_empty() {
+        RebalanceBody::default()
+    } else {
+        body_json(&body)?
+    };
     let params = partition_params(b.target, b.tolerance, None)?;
     let ds = st.snapshot().await?.dataset.clone();
-    let result = blocking(move || gridmap_service::rebalance_grids(&ds, &params).map_err(service)).await?;
+    let result =
+        blocking(move || gridmap_service::rebalance_grids(&ds, &params).map_err(service)).await?;
     let dry = b.dry_run.unwrap_or(false);
     if !dry && !result.moves.is_empty() {
         // Rebalancing stores grids of every community: not for community-scoped planners.
         crate::auth::current().check_community(None)?;
-        let audit = crate::edit::Audit { action: "grids.rebalance", target: "grids:*".into(), before: None, after: Some(json!({"moves": result.moves})) };
-        crate::edit::commit(&st, crate::backend::Edit::ReplaceGrids { community: None, grids: result.grids.clone() }, audit).await?;
+        let audit = crate::edit::Audit {
+            action: "grids.rebalance",
+            target: "grids:*".into(),
+            before: None,
+            after: Some(json!({"moves": result.moves})),
+        };
+        crate::edit::commit(
+            &st,
+            crate::backend::Edit::ReplaceGrids {
+                community: None,
+                grids: result.grids.clone(),
+            },
+            audit,
+        )
+        .await?;
     }
-    Ok(json_value("application/json", &json!({"report": result.report, "moves": result.moves, "stored": !dry && !result.moves.is_empty()})))
+    Ok(json_value(
+        "application/json",
+        &json!({"report": result.report, "moves": result.moves, "stored": !dry && !result.moves.is_empty()}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -657,32 +967,50 @@ struct ValidateBody {
 }
 
 fn drawn_grids(v: &Value) -> Result<Vec<DrawnGrid>, ApiError> {
-    let fc: geojson::FeatureCollection = serde_json::from_value(v.clone())
-        .map_err(|e| ApiError::InvalidBody(format!("grids must be a GeoJSON FeatureCollection: {e}")))?;
+    let fc: geojson::FeatureCollection = serde_json::from_value(v.clone()).map_err(|e| {
+        ApiError::InvalidBody(format!("grids must be a GeoJSON FeatureCollection: {e}"))
+    })?;
     if fc.features.len() > 2000 {
-        return Err(ApiError::InvalidBody("at most 2000 grids per validation".into()));
+        return Err(ApiError::InvalidBody(
+            "at most 2000 grids per validation".into(),
+        ));
     }
     let mut out = Vec::with_capacity(fc.features.len());
     let mut positions = 0usize;
     for (i, f) in fc.features.iter().enumerate() {
         let id = f
             .property("id")
-            .and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_i64().map(|n| n.to_string())))
-            .or_else(|| f.id.as_ref().map(|id| match id {
-                geojson::feature::Id::String(s) => s.clone(),
-                geojson::feature::Id::Number(n) => n.to_string(),
-            }))
+            .and_then(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .or_else(|| v.as_i64().map(|n| n.to_string()))
+            })
+            .or_else(|| {
+                f.id.as_ref().map(|id| match id {
+                    geojson::feature::Id::String(s) => s.clone(),
+                    geojson::feature::Id::Number(n) => n.to_string(),
+                })
+            })
             .unwrap_or_else(|| format!("drawn-{}", i + 1));
-        let g = f.geometry.as_ref().ok_or_else(|| ApiError::Unprocessable(format!("grid {id} (feature {i}): no geometry")))?;
+        let g = f.geometry.as_ref().ok_or_else(|| {
+            ApiError::Unprocessable(format!("grid {id} (feature {i}): no geometry"))
+        })?;
         // Checked positions first (the geojson crate's conversion panics on a 1-number position).
-        let raw = serde_json::to_value(g).map_err(|e| ApiError::InvalidBody(format!("grid {id} (feature {i}): {e}")))?;
+        let raw = serde_json::to_value(g)
+            .map_err(|e| ApiError::InvalidBody(format!("grid {id} (feature {i}): {e}")))?;
         let geom = crate::geojson::read_geometry(&raw, &crate::crs::ApiCrs::DEFAULT)
             .map_err(|e| match e {
-                ApiError::InvalidBody(m) => ApiError::InvalidBody(format!("grid {id} (feature {i}): {m}")),
-                ApiError::Unprocessable(m) => ApiError::Unprocessable(format!("grid {id} (feature {i}): {m}")),
+                ApiError::InvalidBody(m) => {
+                    ApiError::InvalidBody(format!("grid {id} (feature {i}): {m}"))
+                }
+                ApiError::Unprocessable(m) => {
+                    ApiError::Unprocessable(format!("grid {id} (feature {i}): {m}"))
+                }
                 e => e,
             })?
-            .ok_or_else(|| ApiError::Unprocessable(format!("grid {id} (feature {i}): no geometry")))?;
+            .ok_or_else(|| {
+                ApiError::Unprocessable(format!("grid {id} (feature {i}): no geometry"))
+            })?;
         positions += geo::CoordsIter::coords_count(&geom);
         if positions > 4 * crate::geojson::MAX_VERTICES {
             return Err(ApiError::Unprocessable(format!(
@@ -693,11 +1021,25 @@ fn drawn_grids(v: &Value) -> Result<Vec<DrawnGrid>, ApiError> {
         let boundary = match geom {
             geo_types::Geometry::Polygon(p) => geo_types::MultiPolygon(vec![p]),
             geo_types::Geometry::MultiPolygon(m) => m,
-            _ => return Err(ApiError::Unprocessable(format!("grid {id} (feature {i}): geometry must be a Polygon or MultiPolygon"))),
+            _ => {
+                return Err(ApiError::Unprocessable(format!(
+                    "grid {id} (feature {i}): geometry must be a Polygon or MultiPolygon"
+                )))
+            }
         };
-        let ok = boundary.0.iter().all(|p| p.exterior().0.len() >= 4 && p.exterior().0.iter().all(|c| c.x.is_finite() && c.y.is_finite() && (-180.0..=180.0).contains(&c.x) && (-90.0..=90.0).contains(&c.y)));
+        let ok = boundary.0.iter().all(|p| {
+            p.exterior().0.len() >= 4
+                && p.exterior().0.iter().all(|c| {
+                    c.x.is_finite()
+                        && c.y.is_finite()
+                        && (-180.0..=180.0).contains(&c.x)
+                        && (-90.0..=90.0).contains(&c.y)
+                })
+        });
         if !ok || boundary.0.is_empty() {
-            return Err(ApiError::Unprocessable(format!("grid {id} (feature {i}): rings need at least 4 WGS84 positions")));
+            return Err(ApiError::Unprocessable(format!(
+                "grid {id} (feature {i}): rings need at least 4 WGS84 positions"
+            )));
         }
         out.push(DrawnGrid { id, boundary });
     }
@@ -716,14 +1058,23 @@ fn drawn_grids(v: &Value) -> Result<Vec<DrawnGrid>, ApiError> {
         (status = 422, description = "Unusable geometry", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared application/json", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn validate(State(st): State<AppState>, headers: axum::http::HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn validate(
+    State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     super::require_json(&headers)?;
     let b: ValidateBody = body_json(&body)?;
     let params = partition_params(b.target, b.tolerance, None)?;
     let drawn = drawn_grids(&b.grids)?;
     let ds = st.snapshot().await?.dataset.clone();
-    let report = blocking(move || gridmap_service::validate_grids(&ds, &drawn, &params).map_err(service)).await?;
-    Ok(json_value("application/json", &serde_json::to_value(&report).unwrap_or_default()))
+    let report =
+        blocking(move || gridmap_service::validate_grids(&ds, &drawn, &params).map_err(service))
+            .await?;
+    Ok(json_value(
+        "application/json",
+        &serde_json::to_value(&report).unwrap_or_default(),
+    ))
 }
 
 /// The analysis operations' parameter and request-body schemas in the OpenAPI document, as
@@ -732,13 +1083,27 @@ pub fn document(v: &mut Value) {
     let kind = json!({"type": "string", "minLength": 1, "pattern": crate::openapi::NONBLANK,
         "description": "service_station, canteen, reading_room, outreach_point, other, a free-form kind, or all"});
     let minute = json!({"type": "number", "exclusiveMinimum": 0, "maximum": MAX_MINUTES});
-    let minutes_list = json!({"type": "array", "minItems": 1, "maxItems": MAX_LEVELS, "items": minute});
+    let minutes_list =
+        json!({"type": "array", "minItems": 1, "maxItems": MAX_LEVELS, "items": minute});
     let profile = json!({"type": "string", "enum": PROFILES});
     let speed = json!({"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SPEED_KMH});
     let cluster = json!({"type": "number", "minimum": MIN_CLUSTER_M, "maximum": MAX_CLUSTER_M});
     let lists = ["/api/coverage", "/api/isochrones"];
-    for path in ["/api/coverage", "/api/coverage/buildings", "/api/gaps", "/api/isochrones"] {
-        let Some(params) = v.pointer_mut(&format!("/paths/{}/get/parameters", path.replace('/', "~1"))).and_then(Value::as_array_mut) else { continue };
+    for path in [
+        "/api/coverage",
+        "/api/coverage/buildings",
+        "/api/gaps",
+        "/api/isochrones",
+    ] {
+        let Some(params) = v
+            .pointer_mut(&format!(
+                "/paths/{}/get/parameters",
+                path.replace('/', "~1")
+            ))
+            .and_then(Value::as_array_mut)
+        else {
+            continue;
+        };
         for p in params {
             let schema = match p.get("name").and_then(Value::as_str).unwrap_or("") {
                 "kind" | "facility" if path == "/api/isochrones" => {
@@ -816,12 +1181,20 @@ pub fn document(v: &mut Value) {
             "properties": {"type": {"const": "FeatureCollection"}, "features": {"type": "array", "maxItems": 2000, "items": feature},
                 "bbox": {"type": "array", "items": {"type": "number"}}}},
         "target": target, "tolerance": tolerance}});
-    for (name, schema) in [("WhatIfRequest", what_if), ("PartitionRequest", partition), ("RebalanceRequest", rebalance), ("ValidateRequest", validate)] {
+    for (name, schema) in [
+        ("WhatIfRequest", what_if),
+        ("PartitionRequest", partition),
+        ("RebalanceRequest", rebalance),
+        ("ValidateRequest", validate),
+    ] {
         v["components"]["schemas"][name] = schema;
     }
     // An empty body means all defaults.
     for path in ["/api/partition", "/api/rebalance"] {
-        if let Some(rb) = v.pointer_mut(&format!("/paths/{}/post/requestBody", path.replace('/', "~1"))) {
+        if let Some(rb) = v.pointer_mut(&format!(
+            "/paths/{}/post/requestBody",
+            path.replace('/', "~1")
+        )) {
             rb["required"] = json!(false);
         }
     }

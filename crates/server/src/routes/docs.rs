@@ -38,7 +38,13 @@ pub fn serve_document(doc: &serde_json::Value) -> axum::Router<AppState> {
             "/openapi.json",
             get(move || {
                 let b = bytes.clone();
-                async move { ([(header::CONTENT_TYPE, HeaderValue::from_static(OPENAPI_TYPE))], b.as_ref().clone()).into_response() }
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, HeaderValue::from_static(OPENAPI_TYPE))],
+                        b.as_ref().clone(),
+                    )
+                        .into_response()
+                }
             }),
         )
         .route("/docs", get(|| async { Html(DOCS_HTML) }))

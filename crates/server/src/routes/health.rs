@@ -20,5 +20,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
     ))]
 async fn health(State(st): State<AppState>) -> Result<Response, ApiError> {
     let counts = st.store.counts().await?;
-    Ok(json_value("application/json", &json!({"status": "ok", "backend": st.store.backend(), "counts": counts})))
+    Ok(json_value(
+        "application/json",
+        &json!({"status": "ok", "backend": st.store.backend(), "counts": counts}),
+    ))
 }

@@ -57,7 +57,12 @@ fn document(st: &AppState, headers: &HeaderMap, rec: &gridmap_store::JobRecord) 
 }
 
 /// The `202 Accepted` answer of a started job: `Location` and the status document.
-pub(crate) async fn accepted(st: &AppState, headers: &HeaderMap, process: Process, inputs: Value) -> Result<Response, ApiError> {
+pub(crate) async fn accepted(
+    st: &AppState,
+    headers: &HeaderMap,
+    process: Process,
+    inputs: Value,
+) -> Result<Response, ApiError> {
     let rec = jobs::start(st, process, inputs).await?;
     let mut resp = json_value("application/json", &document(st, headers, &rec));
     *resp.status_mut() = StatusCode::ACCEPTED;
@@ -66,7 +71,10 @@ pub(crate) async fn accepted(st: &AppState, headers: &HeaderMap, process: Proces
         h.insert(header::LOCATION, v);
     }
     if jobs::prefers_async(headers) {
-        h.insert("preference-applied", HeaderValue::from_static("respond-async"));
+        h.insert(
+            "preference-applied",
+            HeaderValue::from_static("respond-async"),
+        );
     }
     Ok(resp)
 }
@@ -85,13 +93,21 @@ pub(crate) async fn accepted(st: &AppState, headers: &HeaderMap, process: Proces
         (status = 415, description = "The body is not declared application/json", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The server holds too many jobs: try again after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn create(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn create(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     super::require_json(&headers)?;
-    let v: Value = serde_json::from_slice(&body).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+    let v: Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
     if !v.is_object() {
-        return Err(ApiError::InvalidBody("the body must be a JSON object {process, inputs}".into()));
+        return Err(ApiError::InvalidBody(
+            "the body must be a JSON object {process, inputs}".into(),
+        ));
     }
-    let req: JobRequest = serde_json::from_value(v).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+    let req: JobRequest =
+        serde_json::from_value(v).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
     let inputs = req.inputs.unwrap_or_else(|| json!({}));
     let process = Process::parse(&st, &req.process, inputs.clone()).await?;
     accepted(&st, &headers, process, inputs).await
@@ -104,7 +120,11 @@ async fn create(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> 
         (status = 200, description = "The jobs", body = JobList, content_type = "application/json"),
         (status = 400, description = "Invalid or unknown parameter", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn list(State(st): State<AppState>, headers: HeaderMap, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
+async fn list(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response, ApiError> {
     only(&q, &["limit"])?;
     let limit = match q.iter().rev().find(|(k, _)| k == "limit") {
         None => 10,
@@ -119,7 +139,11 @@ async fn list(State(st): State<AppState>, headers: HeaderMap, QueryPairs(q): Que
         },
     };
     let base = st.base_url(&headers);
-    let jobs: Vec<StatusInfo> = jobs::list(&st, limit).await?.iter().map(|r| jobs::status_info(r, &base)).collect();
+    let jobs: Vec<StatusInfo> = jobs::list(&st, limit)
+        .await?
+        .iter()
+        .map(|r| jobs::status_info(r, &base))
+        .collect();
     let links = vec![jobs::Link {
         href: format!("{base}/api/jobs"),
         rel: "self".into(),
@@ -140,9 +164,16 @@ async fn list(State(st): State<AppState>, headers: HeaderMap, QueryPairs(q): Que
         (status = 200, description = "The job's status", body = StatusInfo, content_type = "application/json"),
         (status = 404, description = "No such job (or not the caller's)", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn status(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn status(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let rec = jobs::get(&st, &id).await?;
-    Ok(json_value("application/json", &document(&st, &headers, &rec)))
+    Ok(json_value(
+        "application/json",
+        &document(&st, &headers, &rec),
+    ))
 }
 
 /// Dismisses a job: a waiting or running job is cancelled (it stops at its next progress step,
@@ -154,9 +185,16 @@ async fn status(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<S
         (status = 200, description = "Dismissed", body = StatusInfo, content_type = "application/json"),
         (status = 404, description = "No such job (or not the caller's)", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn dismiss(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn dismiss(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let rec = jobs::dismiss(&st, &id).await?;
-    Ok(json_value("application/json", &document(&st, &headers, &rec)))
+    Ok(json_value(
+        "application/json",
+        &document(&st, &headers, &rec),
+    ))
 }
 
 /// A successful job's results, exactly as the synchronous route answers (a partition: the
@@ -174,9 +212,14 @@ async fn dismiss(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<
 async fn results(State(st): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let rec = jobs::get(&st, &id).await?;
     match rec.status {
-        JobStatus::Successful => Ok(json_value("application/json", &rec.result.unwrap_or(Value::Null))),
+        JobStatus::Successful => Ok(json_value(
+            "application/json",
+            &rec.result.unwrap_or(Value::Null),
+        )),
         JobStatus::Failed => {
-            let problem = rec.error.unwrap_or_else(|| json!({"status": 500, "detail": rec.message}));
+            let problem = rec
+                .error
+                .unwrap_or_else(|| json!({"status": 500, "detail": rec.message}));
             let code = problem
                 .get("status")
                 .and_then(Value::as_u64)
@@ -186,9 +229,19 @@ async fn results(State(st): State<AppState>, Path(id): Path<String>) -> Result<R
                 .filter(|c| c.is_client_error() || c.is_server_error())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let body = serde_json::to_vec(&problem).unwrap_or_default();
-            Ok((code, [(header::CONTENT_TYPE, HeaderValue::from_static(crate::error::PROBLEM_JSON))], body).into_response())
+            Ok((
+                code,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(crate::error::PROBLEM_JSON),
+                )],
+                body,
+            )
+                .into_response())
         }
-        JobStatus::Dismissed => Err(ApiError::Conflict(format!("job '{id}' was dismissed: it has no results"))),
+        JobStatus::Dismissed => Err(ApiError::Conflict(format!(
+            "job '{id}' was dismissed: it has no results"
+        ))),
         JobStatus::Accepted | JobStatus::Running => Err(ApiError::Conflict(format!(
             "job '{id}' is {} ({} %): its results are not ready; poll /api/jobs/{id}",
             rec.status,

@@ -27,7 +27,10 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         match axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri) {
             Ok(q) => Ok(QueryPairs(q.0)),
-            Err(e) => Err(ApiError::InvalidParameter { name: "(query string)".into(), reason: e.body_text() }),
+            Err(e) => Err(ApiError::InvalidParameter {
+                name: "(query string)".into(),
+                reason: e.body_text(),
+            }),
         }
     }
 }
@@ -36,19 +39,35 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
 /// before it is parsed: a cross-site "simple" form POST (`text/plain`, form encodings) never
 /// reaches a JSON route.
 pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let mt = ctype.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mt = ctype
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let ok = mt == "application/json" || (mt.starts_with("application/") && mt.ends_with("+json"));
     if ok {
         Ok(())
     } else {
-        Err(ApiError::UnsupportedMediaType(if ctype.is_empty() { "(no Content-Type; send application/json)".into() } else { ctype.to_owned() }))
+        Err(ApiError::UnsupportedMediaType(if ctype.is_empty() {
+            "(no Content-Type; send application/json)".into()
+        } else {
+            ctype.to_owned()
+        }))
     }
 }
 
 /// A JSON body response with an explicit media type.
 pub fn json_response(ctype: &'static str, body: Vec<u8>) -> Response {
-    ([(header::CONTENT_TYPE, HeaderValue::from_static(ctype))], body).into_response()
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(ctype))],
+        body,
+    )
+        .into_response()
 }
 
 /// Serializes a value as a JSON body with the given media type.
@@ -58,7 +77,9 @@ pub fn json_value(ctype: &'static str, v: &serde_json::Value) -> Response {
 
 /// Whether the client prefers HTML over JSON (browsers), from `Accept` q-values.
 pub fn prefers_html(headers: &HeaderMap) -> bool {
-    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else { return false };
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
     let (mut html, mut json) = (-1.0f32, -1.0f32);
     for item in accept.split(',') {
         let mut it = item.split(';');
@@ -91,13 +112,24 @@ pub fn api_router(state: AppState) -> (axum::Router, serde_json::Value) {
     let (router, doc) = r.split_for_parts();
     let doc = crate::openapi::finish(&doc);
     let router = router
-        .route("/collections/{collectionId}/items", axum::routing::get(ogc::items))
+        .route(
+            "/collections/{collectionId}/items",
+            axum::routing::get(ogc::items),
+        )
         .merge(tiles::unlisted_routes())
         .merge(crate::web::routes())
         .merge(docs::serve_document(&doc))
         // Every routed request is identified, classified and permitted here (crate::auth).
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::authorize))
-        .fallback(|uri: axum::http::Uri| async move { ApiError::NotFound { what: "path".into(), id: uri.path().to_owned() } })
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::authorize,
+        ))
+        .fallback(|uri: axum::http::Uri| async move {
+            ApiError::NotFound {
+                what: "path".into(),
+                id: uri.path().to_owned(),
+            }
+        })
         .with_state(state);
     (router, doc)
 }
@@ -110,11 +142,19 @@ mod tests {
     fn browsers_get_html_and_tools_get_json() {
         let mut h = HeaderMap::new();
         assert!(!prefers_html(&h));
-        h.insert(header::ACCEPT, HeaderValue::from_static("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static(
+                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            ),
+        );
         assert!(prefers_html(&h));
         h.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         assert!(!prefers_html(&h));
-        h.insert(header::ACCEPT, HeaderValue::from_static("application/json, text/html;q=0.5"));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/json, text/html;q=0.5"),
+        );
         assert!(!prefers_html(&h));
     }
 }

@@ -5,7 +5,9 @@ use crate::crs::{self, ApiCrs};
 use crate::error::{ApiError, Problem};
 use crate::etag;
 use crate::geojson::write_feature;
-use crate::openapi::schemas::{Collections, CollectionDoc, Conformance, FeatureCollection, Feature, LandingPage, Queryables};
+use crate::openapi::schemas::{
+    CollectionDoc, Collections, Conformance, Feature, FeatureCollection, LandingPage, Queryables,
+};
 use crate::query::{check_format, only, with_paging, ItemsQuery};
 use crate::snapshot::{Collection, LayerView, Snapshot};
 use crate::state::AppState;
@@ -48,7 +50,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Finds a collection by its path segment.
 pub fn collection_of(id: &str) -> Result<Collection, ApiError> {
-    Collection::parse(id).ok_or_else(|| ApiError::NotFound { what: "collection".into(), id: id.into() })
+    Collection::parse(id).ok_or_else(|| ApiError::NotFound {
+        what: "collection".into(),
+        id: id.into(),
+    })
 }
 
 fn link(href: String, rel: &str, ctype: &str, title: &str) -> Value {
@@ -63,7 +68,11 @@ fn link(href: String, rel: &str, ctype: &str, title: &str) -> Value {
             (LandingPage = "application/json"), (String = "text/html"))),
         (status = 400, description = "Unknown parameter or format", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn landing(State(st): State<AppState>, headers: HeaderMap, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
+async fn landing(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response, ApiError> {
     only(&q, &["f"])?;
     let f = q.iter().find(|(k, _)| k == "f").map(|(_, v)| v.as_str());
     if let Some(f) = f {
@@ -115,14 +124,44 @@ pub fn collection_doc(base: &str, c: Collection, layer: &LayerView<'_>) -> Value
     let id = c.id();
     let extent = layer.extent().unwrap_or([-180.0, -90.0, 180.0, 90.0]);
     let mut links = vec![
-        link(format!("{base}/collections/{id}"), "self", JSON, "This collection"),
-        link(format!("{base}/collections/{id}/items"), "items", GEOJSON, "Items as GeoJSON"),
-        link(format!("{base}/collections/{id}/queryables"), "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json", "Queryables"),
-        link(format!("{base}/tiles/{id}.json"), "describedby", JSON, "Vector tiles (TileJSON)"),
-        link("https://www.openstreetmap.org/copyright".into(), "license", "text/html", OSM_ATTRIBUTION),
+        link(
+            format!("{base}/collections/{id}"),
+            "self",
+            JSON,
+            "This collection",
+        ),
+        link(
+            format!("{base}/collections/{id}/items"),
+            "items",
+            GEOJSON,
+            "Items as GeoJSON",
+        ),
+        link(
+            format!("{base}/collections/{id}/queryables"),
+            "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+            "application/schema+json",
+            "Queryables",
+        ),
+        link(
+            format!("{base}/tiles/{id}.json"),
+            "describedby",
+            JSON,
+            "Vector tiles (TileJSON)",
+        ),
+        link(
+            "https://www.openstreetmap.org/copyright".into(),
+            "license",
+            "text/html",
+            OSM_ATTRIBUTION,
+        ),
     ];
     if c.editable() {
-        links.push(link(format!("{base}/collections/{id}/items"), "create-form", GEOJSON, "POST a Feature here to create one"));
+        links.push(link(
+            format!("{base}/collections/{id}/items"),
+            "create-form",
+            GEOJSON,
+            "POST a Feature here to create one",
+        ));
     }
     json!({
         "id": id,
@@ -145,17 +184,27 @@ pub fn collection_doc(base: &str, c: Collection, layer: &LayerView<'_>) -> Value
         (status = 200, description = "All collections", body = Collections, content_type = "application/json"),
         (status = 400, description = "Unknown parameter", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn collections(State(st): State<AppState>, headers: HeaderMap, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
+async fn collections(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response, ApiError> {
     json_only(&q)?;
     let snap = st.snapshot().await?;
     let base = st.base_url(&headers);
-    let cols: Vec<Value> = Collection::ALL.iter().map(|&c| collection_doc(&base, c, &snap.layer(c))).collect();
-    Ok(json_value(JSON, &json!({
-        "links": [link(format!("{base}/collections"), "self", JSON, "This document")],
-        "crs": crs::SUPPORTED,
-        "attribution": OSM_ATTRIBUTION,
-        "collections": cols,
-    })))
+    let cols: Vec<Value> = Collection::ALL
+        .iter()
+        .map(|&c| collection_doc(&base, c, &snap.layer(c)))
+        .collect();
+    Ok(json_value(
+        JSON,
+        &json!({
+            "links": [link(format!("{base}/collections"), "self", JSON, "This document")],
+            "crs": crs::SUPPORTED,
+            "attribution": OSM_ATTRIBUTION,
+            "collections": cols,
+        }),
+    ))
 }
 
 /// One collection's description.
@@ -167,15 +216,29 @@ async fn collections(State(st): State<AppState>, headers: HeaderMap, QueryPairs(
         (status = 400, description = "Unknown parameter", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn collection(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<String>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
+async fn collection(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response, ApiError> {
     let c = collection_of(&id)?;
     json_only(&q)?;
     let snap = st.snapshot().await?;
-    Ok(json_value(JSON, &collection_doc(&st.base_url(&headers), c, &snap.layer(c))))
+    Ok(json_value(
+        JSON,
+        &collection_doc(&st.base_url(&headers), c, &snap.layer(c)),
+    ))
 }
 
 /// Builds a FeatureCollection page of `c` for a parsed query: shared by OGC items and `/api/`.
-pub fn feature_page(snap: &Snapshot, c: Collection, q: &ItemsQuery, self_url: &str, coll_url: Option<&str>) -> Vec<u8> {
+pub fn feature_page(
+    snap: &Snapshot,
+    c: Collection,
+    q: &ItemsQuery,
+    self_url: &str,
+    coll_url: Option<&str>,
+) -> Vec<u8> {
     let (head, tail) = feature_page_parts(snap, c, q, self_url, coll_url);
     let ts = crate::time::rfc3339(std::time::SystemTime::now());
     let mut out = Vec::with_capacity(head.len() + ts.len() + tail.len());
@@ -187,7 +250,13 @@ pub fn feature_page(snap: &Snapshot, c: Collection, q: &ItemsQuery, self_url: &s
 
 /// A page split around its `timeStamp` value, so the (large) parts can be cached per data
 /// generation and the response still carries the time it was generated.
-pub fn feature_page_parts(snap: &Snapshot, c: Collection, q: &ItemsQuery, self_url: &str, coll_url: Option<&str>) -> (String, String) {
+pub fn feature_page_parts(
+    snap: &Snapshot,
+    c: Collection,
+    q: &ItemsQuery,
+    self_url: &str,
+    coll_url: Option<&str>,
+) -> (String, String) {
     let layer = snap.layer(c);
     let idx = layer.select(q.bbox.as_deref(), &q.filters);
     let matched = idx.len() as u64;
@@ -196,13 +265,31 @@ pub fn feature_page_parts(snap: &Snapshot, c: Collection, q: &ItemsQuery, self_u
     let page = &idx[start..end];
     let returned = page.len() as u64;
 
-    let mut links = vec![link(format!("{self_url}?{}", with_paging(&q.raw, q.offset, q.limit)), "self", GEOJSON, "This page")];
+    let mut links = vec![link(
+        format!("{self_url}?{}", with_paging(&q.raw, q.offset, q.limit)),
+        "self",
+        GEOJSON,
+        "This page",
+    )];
     if q.offset.saturating_add(q.limit) < matched {
-        links.push(link(format!("{self_url}?{}", with_paging(&q.raw, q.offset + q.limit, q.limit)), "next", GEOJSON, "Next page"));
+        links.push(link(
+            format!(
+                "{self_url}?{}",
+                with_paging(&q.raw, q.offset + q.limit, q.limit)
+            ),
+            "next",
+            GEOJSON,
+            "Next page",
+        ));
     }
     if q.offset > 0 {
         let prev = q.offset.saturating_sub(q.limit);
-        links.push(link(format!("{self_url}?{}", with_paging(&q.raw, prev, q.limit)), "prev", GEOJSON, "Previous page"));
+        links.push(link(
+            format!("{self_url}?{}", with_paging(&q.raw, prev, q.limit)),
+            "prev",
+            GEOJSON,
+            "Previous page",
+        ));
     }
     if let Some(cu) = coll_url {
         links.push(link(cu.to_owned(), "collection", JSON, "The collection"));
@@ -237,18 +324,33 @@ pub fn feature_page_parts(snap: &Snapshot, c: Collection, q: &ItemsQuery, self_u
 /// Features of a collection, filtered by bbox and properties, paged. Served for every
 /// collection; documented per collection (each has its own filters) by [`read_only_items!`]
 /// and the transaction routes, so this generic route only answers unknown collections (404).
-pub async fn items(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<String>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
+pub async fn items(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response, ApiError> {
     let c = collection_of(&id)?;
     let q = ItemsQuery::parse(c, q, true)?;
     let base = st.base_url(&headers);
     let snap = st.snapshot().await?;
-    let key = (snap.version(c), format!("{}\n{base}\n{}\n{}", c.id(), crate::query::with_paging(&q.raw, q.offset, q.limit), st.scope_key()));
+    let key = (
+        snap.version(c),
+        format!(
+            "{}\n{base}\n{}\n{}",
+            c.id(),
+            crate::query::with_paging(&q.raw, q.offset, q.limit),
+            st.scope_key()
+        ),
+    );
     let parts = match st.pages.get(&key) {
         Some(p) => p,
         None => {
             let coll_url = format!("{base}/collections/{}", c.id());
-            let (head, tail) = feature_page_parts(&snap, c, &q, &format!("{coll_url}/items"), Some(&coll_url));
-            let p = std::sync::Arc::new((axum::body::Bytes::from(head), axum::body::Bytes::from(tail)));
+            let (head, tail) =
+                feature_page_parts(&snap, c, &q, &format!("{coll_url}/items"), Some(&coll_url));
+            let p =
+                std::sync::Arc::new((axum::body::Bytes::from(head), axum::body::Bytes::from(tail)));
             st.pages.insert(key, p.clone());
             p
         }
@@ -307,7 +409,13 @@ read_only_items!(communities_items, "communities", [
 ]);
 
 /// Writes one feature in a CRS.
-pub fn feature_json(id: &str, g: Option<&geo_types::Geometry<f64>>, props: &serde_json::Map<String, Value>, crs: &ApiCrs, links: Vec<Value>) -> Vec<u8> {
+pub fn feature_json(
+    id: &str,
+    g: Option<&geo_types::Geometry<f64>>,
+    props: &serde_json::Map<String, Value>,
+    crs: &ApiCrs,
+    links: Vec<Value>,
+) -> Vec<u8> {
     let mut out = String::with_capacity(512);
     write_feature(&mut out, id, g, props, &|x, y| crs.from_storage(x, y));
     // Splice the links in before the closing brace.
@@ -332,7 +440,12 @@ fn item_crs(q: &[(String, String)]) -> Result<ApiCrs, ApiError> {
 }
 
 /// The response for one feature: body, `Content-Crs` and (for editable collections) `ETag`.
-pub fn item_response(body: Vec<u8>, crs: &ApiCrs, version: Option<i64>, status: StatusCode) -> Response {
+pub fn item_response(
+    body: Vec<u8>,
+    crs: &ApiCrs,
+    version: Option<i64>,
+    status: StatusCode,
+) -> Response {
     let mut resp = json_response(GEOJSON, body);
     *resp.status_mut() = status;
     let h = resp.headers_mut();
@@ -346,11 +459,31 @@ pub fn item_response(body: Vec<u8>, crs: &ApiCrs, version: Option<i64>, status: 
 }
 
 /// The current state of one editable item from the store (fresh, with its version), rendered.
-pub async fn fresh_item(st: &AppState, c: Collection, fid: &str, crs: &ApiCrs, base: &str) -> Result<Option<(Vec<u8>, i64)>, ApiError> {
+pub async fn fresh_item(
+    st: &AppState,
+    c: Collection,
+    fid: &str,
+    crs: &ApiCrs,
+    base: &str,
+) -> Result<Option<(Vec<u8>, i64)>, ApiError> {
     let links = |id: &str| {
         vec![
-            link(format!("{base}/collections/{}/items/{}", c.id(), crate::query::encode(id)), "self", GEOJSON, "This feature"),
-            link(format!("{base}/collections/{}", c.id()), "collection", JSON, "The collection"),
+            link(
+                format!(
+                    "{base}/collections/{}/items/{}",
+                    c.id(),
+                    crate::query::encode(id)
+                ),
+                "self",
+                GEOJSON,
+                "This feature",
+            ),
+            link(
+                format!("{base}/collections/{}", c.id()),
+                "collection",
+                JSON,
+                "The collection",
+            ),
         ]
     };
     let snap = st.snapshot().await?;
@@ -360,15 +493,29 @@ pub async fn fresh_item(st: &AppState, c: Collection, fid: &str, crs: &ApiCrs, b
     }
     match c {
         Collection::Grids => {
-            let Some(g) = st.store.grid(&gridmap_model::GridId::new(fid)).await? else { return Ok(None) };
+            let Some(g) = st.store.grid(&gridmap_model::GridId::new(fid)).await? else {
+                return Ok(None);
+            };
             let (geom, props) = crate::routes::transactions::grid_feature(&snap, &g);
-            Ok(Some((feature_json(fid, geom.as_ref(), &props, crs, links(fid)), g.version)))
+            Ok(Some((
+                feature_json(fid, geom.as_ref(), &props, crs, links(fid)),
+                g.version,
+            )))
         }
         Collection::Facilities => {
-            let Some((f, v)) = st.store.facility(&gridmap_model::FacilityId::new(fid)).await? else { return Ok(None) };
+            let Some((f, v)) = st
+                .store
+                .facility(&gridmap_model::FacilityId::new(fid))
+                .await?
+            else {
+                return Ok(None);
+            };
             let props = crate::snapshot::facility_properties(&f);
             let g = geo_types::Geometry::Point(f.location);
-            Ok(Some((feature_json(fid, Some(&g), &props, crs, links(fid)), v)))
+            Ok(Some((
+                feature_json(fid, Some(&g), &props, crs, links(fid)),
+                v,
+            )))
         }
         _ => Ok(None),
     }
@@ -388,25 +535,58 @@ pub async fn fresh_item(st: &AppState, c: Collection, fid: &str, crs: &ApiCrs, b
         (status = 400, description = "Invalid or unknown parameter", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such collection or feature", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn item(State(st): State<AppState>, headers: HeaderMap, Path((cid, fid)): Path<(String, String)>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
+pub async fn item(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path((cid, fid)): Path<(String, String)>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response, ApiError> {
     let c = collection_of(&cid)?;
     let crs = item_crs(&q)?;
     let base = st.base_url(&headers);
-    let not_found = || ApiError::NotFound { what: format!("feature of {}", c.id()), id: fid.clone() };
+    let not_found = || ApiError::NotFound {
+        what: format!("feature of {}", c.id()),
+        id: fid.clone(),
+    };
     if c.editable() {
-        let (body, version) = fresh_item(&st, c, &fid, &crs, &base).await?.ok_or_else(not_found)?;
+        let (body, version) = fresh_item(&st, c, &fid, &crs, &base)
+            .await?
+            .ok_or_else(not_found)?;
         if etag::none_match(&headers, &etag::etag(version)) {
-            return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag::etag(version))]).into_response());
+            return Ok((
+                StatusCode::NOT_MODIFIED,
+                [(header::ETAG, etag::etag(version))],
+            )
+                .into_response());
         }
         return Ok(item_response(body, &crs, Some(version), StatusCode::OK));
     }
     let snap = st.snapshot().await?;
     let row = snap.layer(c).get(&fid).ok_or_else(not_found)?;
     let links = vec![
-        link(format!("{base}/collections/{}/items/{}", c.id(), crate::query::encode(&fid)), "self", GEOJSON, "This feature"),
-        link(format!("{base}/collections/{}", c.id()), "collection", JSON, "The collection"),
+        link(
+            format!(
+                "{base}/collections/{}/items/{}",
+                c.id(),
+                crate::query::encode(&fid)
+            ),
+            "self",
+            GEOJSON,
+            "This feature",
+        ),
+        link(
+            format!("{base}/collections/{}", c.id()),
+            "collection",
+            JSON,
+            "The collection",
+        ),
     ];
-    Ok(item_response(feature_json(&row.id, row.geometry.as_ref(), &row.properties, &crs, links), &crs, None, StatusCode::OK))
+    Ok(item_response(
+        feature_json(&row.id, row.geometry.as_ref(), &row.properties, &crs, links),
+        &crs,
+        None,
+        StatusCode::OK,
+    ))
 }
 
 /// The properties items can be filtered by (Part 3 queryables).
@@ -418,7 +598,12 @@ pub async fn item(State(st): State<AppState>, headers: HeaderMap, Path((cid, fid
         (status = 400, description = "Unknown parameter", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn queryables(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<String>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
+async fn queryables(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response, ApiError> {
     let c = collection_of(&id)?;
     json_only(&q)?;
     let base = st.base_url(&headers);

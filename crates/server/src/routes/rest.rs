@@ -28,11 +28,19 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(stats))
 }
 
-async fn list(st: AppState, headers: HeaderMap, c: Collection, q: Vec<(String, String)>) -> Result<Response, ApiError> {
+async fn list(
+    st: AppState,
+    headers: HeaderMap,
+    c: Collection,
+    q: Vec<(String, String)>,
+) -> Result<Response, ApiError> {
     let q = ItemsQuery::parse(c, q, false)?;
     let snap = st.snapshot().await?;
     let url = format!("{}/api/{}", st.base_url(&headers), c.id());
-    Ok(json_response(GEOJSON, feature_page(&snap, c, &q, &url, None)))
+    Ok(json_response(
+        GEOJSON,
+        feature_page(&snap, c, &q, &url, None),
+    ))
 }
 
 macro_rules! api_list {
@@ -82,10 +90,17 @@ api_list!(api_facilities, Collection::Facilities, "facilities", [
         (status = 400, description = "Unknown parameter", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such grid", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn grid_detail(State(st): State<AppState>, Path(id): Path<String>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
+async fn grid_detail(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response, ApiError> {
     only(&q, &[])?;
     let snap = st.snapshot().await?;
-    let nf = || ApiError::NotFound { what: "grid".into(), id: id.clone() };
+    let nf = || ApiError::NotFound {
+        what: "grid".into(),
+        id: id.clone(),
+    };
     // Outside the caller's scope a grid does not exist.
     if !snap.layer(Collection::Grids).contains(&id) {
         return Err(nf());
@@ -93,7 +108,13 @@ async fn grid_detail(State(st): State<AppState>, Path(id): Path<String>, QueryPa
     let g = st.store.grid(&GridId::new(&id)).await?.ok_or_else(nf)?;
     let (geom, props) = snap.grid_feature(&g);
     let mut grid = String::new();
-    crate::geojson::write_feature(&mut grid, &id, geom.as_ref(), &props, &crate::geojson::identity);
+    crate::geojson::write_feature(
+        &mut grid,
+        &id,
+        geom.as_ref(),
+        &props,
+        &crate::geojson::identity,
+    );
     let layer = snap.layer(Collection::Buildings);
     let rows: Vec<String> = g
         .buildings
@@ -105,12 +126,19 @@ async fn grid_detail(State(st): State<AppState>, Path(id): Path<String>, QueryPa
             s
         })
         .collect();
-    let members: Vec<&gridmap_model::Building> = g.buildings.iter().filter_map(|b| snap.building(b.as_str())).collect();
+    let members: Vec<&gridmap_model::Building> = g
+        .buildings
+        .iter()
+        .filter_map(|b| snap.building(b.as_str()))
+        .collect();
     let mut by_source: BTreeMap<&str, u64> = BTreeMap::new();
     for b in &members {
         *by_source.entry(b.households_source.as_str()).or_default() += u64::from(b.households);
     }
-    let compounds: std::collections::BTreeSet<&str> = members.iter().filter_map(|b| b.compound.as_ref().map(|c| c.as_str())).collect();
+    let compounds: std::collections::BTreeSet<&str> = members
+        .iter()
+        .filter_map(|b| b.compound.as_ref().map(|c| c.as_str()))
+        .collect();
     let stats = json!({
         "building_count": g.buildings.len(),
         "households": members.iter().map(|b| u64::from(b.households)).sum::<u64>(),
@@ -135,14 +163,21 @@ async fn grid_detail(State(st): State<AppState>, Path(id): Path<String>, QueryPa
         (status = 200, description = "Statistics", body = Stats, content_type = "application/json"),
         (status = 400, description = "Unknown parameter", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn stats(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
+async fn stats(
+    State(st): State<AppState>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response, ApiError> {
     only(&q, &[])?;
     let snap = st.snapshot().await?;
     let ds = &snap.dataset;
-    let mut by_source: BTreeMap<&str, u64> = [HouseholdSource::Estimated, HouseholdSource::Imported, HouseholdSource::Edited]
-        .iter()
-        .map(|s| (s.as_str(), 0))
-        .collect();
+    let mut by_source: BTreeMap<&str, u64> = [
+        HouseholdSource::Estimated,
+        HouseholdSource::Imported,
+        HouseholdSource::Edited,
+    ]
+    .iter()
+    .map(|s| (s.as_str(), 0))
+    .collect();
     for b in &ds.buildings {
         *by_source.entry(b.households_source.as_str()).or_default() += u64::from(b.households);
     }
@@ -150,7 +185,17 @@ async fn stats(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Result<
     for f in &ds.facilities {
         *kinds.entry(f.kind.as_str().to_owned()).or_default() += 1;
     }
-    let grid_hh: Vec<u64> = ds.grids.iter().map(|g| g.buildings.iter().filter_map(|b| snap.building(b.as_str())).map(|b| u64::from(b.households)).sum()).collect();
+    let grid_hh: Vec<u64> = ds
+        .grids
+        .iter()
+        .map(|g| {
+            g.buildings
+                .iter()
+                .filter_map(|b| snap.building(b.as_str()))
+                .map(|b| u64::from(b.households))
+                .sum()
+        })
+        .collect();
     let grids = if grid_hh.is_empty() {
         json!({"count": 0})
     } else {
@@ -158,14 +203,17 @@ async fn stats(State(st): State<AppState>, QueryPairs(q): QueryPairs) -> Result<
                "households_mean": grid_hh.iter().sum::<u64>() as f64 / grid_hh.len() as f64})
     };
     let assigned: usize = ds.grids.iter().map(|g| g.buildings.len()).sum();
-    Ok(json_value("application/json", &json!({
-        "counts": {"streets": ds.streets.len(), "communities": ds.communities.len(), "compounds": ds.compounds.len(),
-                   "buildings": ds.buildings.len(), "buildings_in_grids": assigned, "facilities": ds.facilities.len(),
-                   "grids": ds.grids.len(), "network_ways": ds.ways.len()},
-        "households": {"total": ds.households(), "by_source": by_source},
-        "elderly": ds.buildings.iter().map(|b| u64::from(b.elderly.unwrap_or(0))).sum::<u64>(),
-        "facilities_by_kind": kinds,
-        "grids": grids,
-        "attribution": OSM_ATTRIBUTION,
-    })))
+    Ok(json_value(
+        "application/json",
+        &json!({
+            "counts": {"streets": ds.streets.len(), "communities": ds.communities.len(), "compounds": ds.compounds.len(),
+                       "buildings": ds.buildings.len(), "buildings_in_grids": assigned, "facilities": ds.facilities.len(),
+                       "grids": ds.grids.len(), "network_ways": ds.ways.len()},
+            "households": {"total": ds.households(), "by_source": by_source},
+            "elderly": ds.buildings.iter().map(|b| u64::from(b.elderly.unwrap_or(0))).sum::<u64>(),
+            "facilities_by_kind": kinds,
+            "grids": grids,
+            "attribution": OSM_ATTRIBUTION,
+        }),
+    ))
 }

@@ -37,11 +37,19 @@ pub fn unlisted_routes() -> axum::Router<AppState> {
 }
 
 fn layer_of(id: &str) -> Result<TileLayer, ApiError> {
-    TileLayer::parse(id).ok_or_else(|| ApiError::NotFound { what: "tile layer".into(), id: id.into() })
+    TileLayer::parse(id).ok_or_else(|| ApiError::NotFound {
+        what: "tile layer".into(),
+        id: id.into(),
+    })
 }
 
 fn coord(name: &str, v: &str) -> Result<u32, ApiError> {
-    v.parse::<u32>().map_err(|_| invalid(name, format!("'{v}' is not a tile coordinate (a non-negative integer)")))
+    v.parse::<u32>().map_err(|_| {
+        invalid(
+            name,
+            format!("'{v}' is not a tile coordinate (a non-negative integer)"),
+        )
+    })
 }
 
 /// One Mapbox Vector Tile. Empty tiles are `200` with an empty body.
@@ -55,26 +63,52 @@ fn coord(name: &str, v: &str) -> Result<u32, ApiError> {
         (status = 400, description = "Malformed tile coordinates or parameters", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown layer, or a tile outside the zoom's grid", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn tile(State(st): State<AppState>, headers: HeaderMap, Path((layer, z, x, y)): Path<(String, String, String, String)>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
+async fn tile(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path((layer, z, x, y)): Path<(String, String, String, String)>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response, ApiError> {
     let source = layer_of(&layer)?;
     only(&q, &[])?;
-    let y = y.strip_suffix(".mvt").ok_or_else(|| ApiError::NotFound { what: "tile".into(), id: format!("{layer}/{z}/{x}/{y}") })?;
+    let y = y.strip_suffix(".mvt").ok_or_else(|| ApiError::NotFound {
+        what: "tile".into(),
+        id: format!("{layer}/{z}/{x}/{y}"),
+    })?;
     let (zn, xn, yn) = (coord("z", &z)?, coord("x", &x)?, coord("y", y)?);
-    let t = TileId::new(zn, xn, yn).ok_or_else(|| ApiError::NotFound { what: "tile".into(), id: format!("{layer}/{z}/{x}/{y}") })?;
+    let t = TileId::new(zn, xn, yn).ok_or_else(|| ApiError::NotFound {
+        what: "tile".into(),
+        id: format!("{layer}/{z}/{x}/{y}"),
+    })?;
     // The basemap is public OpenStreetMap data: one copy for every caller.
     let basemap = source == TileLayer::Basemap;
-    let snap = if basemap { st.data.get(st.store.as_ref()).await? } else { st.snapshot().await? };
+    let snap = if basemap {
+        st.data.get(st.store.as_ref()).await?
+    } else {
+        st.snapshot().await?
+    };
     let version = match source {
         TileLayer::Collection(c) => snap.version(c),
         TileLayer::Basemap => snap.basemap_version(),
     };
-    let key = (source, t, version, if basemap { String::new() } else { st.scope_key() });
+    let key = (
+        source,
+        t,
+        version,
+        if basemap {
+            String::new()
+        } else {
+            st.scope_key()
+        },
+    );
     let entry = match st.tiles.get(&key) {
         Some(e) => e,
         None => {
             let bytes = tokio::task::spawn_blocking(move || render(&snap, source, &t))
                 .await
-                .map_err(|e| ApiError::Internal(format!("rendering tile {layer}/{z}/{x}/{y} panicked: {e}")))?;
+                .map_err(|e| {
+                    ApiError::Internal(format!("rendering tile {layer}/{z}/{x}/{y} panicked: {e}"))
+                })?;
             let tag = content_etag(&bytes);
             let e = Arc::new((bytes, tag));
             st.tiles.insert(key.clone(), e.clone());
@@ -83,16 +117,42 @@ async fn tile(State(st): State<AppState>, headers: HeaderMap, Path((layer, z, x,
     };
     // Layer tiles depend on who asks (a grid lead's are filtered): never in shared caches.
     let cache = [
-        (header::CACHE_CONTROL, HeaderValue::from_static(if basemap { "public, max-age=60" } else { "private, max-age=60" })),
-        (header::VARY, HeaderValue::from_static("Cookie, Authorization")),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(if basemap {
+                "public, max-age=60"
+            } else {
+                "private, max-age=60"
+            }),
+        ),
+        (
+            header::VARY,
+            HeaderValue::from_static("Cookie, Authorization"),
+        ),
     ];
     if none_match(&headers, &entry.1) {
-        return Ok((StatusCode::NOT_MODIFIED, cache, [(header::ETAG, entry.1.clone())]).into_response());
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            cache,
+            [(header::ETAG, entry.1.clone())],
+        )
+            .into_response());
     }
-    Ok((cache, [(header::ETAG, entry.1.clone())], [(header::CONTENT_TYPE, MVT)], entry.0.clone()).into_response())
+    Ok((
+        cache,
+        [(header::ETAG, entry.1.clone())],
+        [(header::CONTENT_TYPE, MVT)],
+        entry.0.clone(),
+    )
+        .into_response())
 }
 
-async fn tile_route(st: State<AppState>, headers: HeaderMap, p: Path<(String, String, String, String)>, q: QueryPairs) -> Result<Response, ApiError> {
+async fn tile_route(
+    st: State<AppState>,
+    headers: HeaderMap,
+    p: Path<(String, String, String, String)>,
+    q: QueryPairs,
+) -> Result<Response, ApiError> {
     tile(st, headers, p, q).await
 }
 
@@ -104,7 +164,12 @@ async fn tile_route(st: State<AppState>, headers: HeaderMap, p: Path<(String, St
         (status = 400, description = "Unknown parameter", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown layer", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn tilejson(State(st): State<AppState>, headers: HeaderMap, Path(layer): Path<String>, QueryPairs(q): QueryPairs) -> Result<Response, ApiError> {
+async fn tilejson(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(layer): Path<String>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response, ApiError> {
     let source = layer_of(&layer)?;
     only(&q, &[])?;
     let snap = st.snapshot().await?;
@@ -114,7 +179,11 @@ async fn tilejson(State(st): State<AppState>, headers: HeaderMap, Path(layer): P
         TileLayer::Basemap => snap.layer(Collection::Buildings).extent(),
     }
     .unwrap_or([-180.0, -85.0511, 180.0, 85.0511]);
-    let center = [(extent[0] + extent[2]) / 2.0, (extent[1] + extent[3]) / 2.0, 15.0];
+    let center = [
+        (extent[0] + extent[2]) / 2.0,
+        (extent[1] + extent[3]) / 2.0,
+        15.0,
+    ];
     let vector_layers: Vec<_> = source
         .vector_layers()
         .into_iter()
@@ -123,21 +192,34 @@ async fn tilejson(State(st): State<AppState>, headers: HeaderMap, Path(layer): P
             json!({"id": id, "fields": fields, "minzoom": source.minzoom(), "maxzoom": TILEJSON_MAXZOOM})
         })
         .collect();
-    Ok(json_value("application/json", &json!({
-        "tilejson": "3.0.0",
-        "name": format!("gridmap {}", source.id()),
-        "scheme": "xyz",
-        "tiles": [format!("{base}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt", source.id())],
-        "minzoom": 0,
-        "maxzoom": TILEJSON_MAXZOOM,
-        "bounds": extent,
-        "center": center,
-        "attribution": gridmap_model::OSM_ATTRIBUTION,
-        "vector_layers": vector_layers,
-    })))
+    Ok(json_value(
+        "application/json",
+        &json!({
+            "tilejson": "3.0.0",
+            "name": format!("gridmap {}", source.id()),
+            "scheme": "xyz",
+            "tiles": [format!("{base}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt", source.id())],
+            "minzoom": 0,
+            "maxzoom": TILEJSON_MAXZOOM,
+            "bounds": extent,
+            "center": center,
+            "attribution": gridmap_model::OSM_ATTRIBUTION,
+            "vector_layers": vector_layers,
+        }),
+    ))
 }
 
-async fn tilejson_route(st: State<AppState>, headers: HeaderMap, Path(file): Path<String>, q: QueryPairs) -> Result<Response, ApiError> {
-    let layer = file.strip_suffix(".json").ok_or_else(|| ApiError::NotFound { what: "path".into(), id: format!("/tiles/{file}") })?;
+async fn tilejson_route(
+    st: State<AppState>,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+    q: QueryPairs,
+) -> Result<Response, ApiError> {
+    let layer = file
+        .strip_suffix(".json")
+        .ok_or_else(|| ApiError::NotFound {
+            what: "path".into(),
+            id: format!("/tiles/{file}"),
+        })?;
     tilejson(st, headers, Path(layer.to_owned()), q).await
 }

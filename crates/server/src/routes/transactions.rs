@@ -4,14 +4,16 @@
 //! (and then nothing changes). Responses carry the new `ETag`.
 use super::ogc::{fresh_item, item, item_response, items};
 use super::QueryPairs;
-use crate::backend::Edit;
-use crate::edit::{self, Audit};
 use crate::auth;
+use crate::backend::Edit;
 use crate::crs::ApiCrs;
+use crate::edit::{self, Audit};
 use crate::error::{ApiError, Problem};
 use crate::etag::IfMatch;
 use crate::geojson::read_geometry;
-use crate::openapi::schemas::{FacilityInput, FacilityPatch, Feature, FeatureCollection, GridInput, GridPatch};
+use crate::openapi::schemas::{
+    FacilityInput, FacilityPatch, Feature, FeatureCollection, GridInput, GridPatch,
+};
 use crate::snapshot::{Collection, Snapshot};
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -30,9 +32,19 @@ const TAG: &str = "OGC API - Features (transactions)";
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(grids_items, grids_create))
-        .routes(routes!(grids_item, grids_replace, grids_update, grids_delete))
+        .routes(routes!(
+            grids_item,
+            grids_replace,
+            grids_update,
+            grids_delete
+        ))
         .routes(routes!(facilities_items, facilities_create))
-        .routes(routes!(facilities_item, facilities_replace, facilities_update, facilities_delete))
+        .routes(routes!(
+            facilities_item,
+            facilities_replace,
+            facilities_update,
+            facilities_delete
+        ))
 }
 
 /// Geometry and properties of a grid feature, as the API renders it.
@@ -43,10 +55,24 @@ pub fn grid_feature(snap: &Snapshot, g: &Grid) -> (Option<Geometry<f64>>, Map<St
 // ------------------------------------------------------------------ request bodies
 
 /// The body of an edit as JSON, checked for size, media type and shape.
-fn body_json(body: Result<Bytes, BytesRejection>, headers: &HeaderMap, limit: usize, patch: bool) -> Result<Value, ApiError> {
-    let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let mt = ctype.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let ok = matches!(mt.as_str(), "application/json" | "application/geo+json") || (patch && mt == "application/merge-patch+json");
+fn body_json(
+    body: Result<Bytes, BytesRejection>,
+    headers: &HeaderMap,
+    limit: usize,
+    patch: bool,
+) -> Result<Value, ApiError> {
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mt = ctype
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let ok = matches!(mt.as_str(), "application/json" | "application/geo+json")
+        || (patch && mt == "application/merge-patch+json");
     if !ok {
         return Err(ApiError::UnsupportedMediaType(ctype.to_owned()));
     }
@@ -57,9 +83,12 @@ fn body_json(body: Result<Bytes, BytesRejection>, headers: &HeaderMap, limit: us
             ApiError::InvalidBody(e.body_text())
         }
     })?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(|e| ApiError::InvalidBody(format!("not JSON: {e}")))?;
+    let v: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::InvalidBody(format!("not JSON: {e}")))?;
     if !v.is_object() {
-        return Err(ApiError::InvalidBody("expected a GeoJSON Feature object".into()));
+        return Err(ApiError::InvalidBody(
+            "expected a GeoJSON Feature object".into(),
+        ));
     }
     Ok(v)
 }
@@ -80,21 +109,40 @@ struct FeatureBody {
 }
 
 fn feature_body(v: Value, require_all: bool) -> Result<FeatureBody, ApiError> {
-    let Value::Object(mut o) = v else { return Err(ApiError::InvalidBody("expected an object".into())) };
+    let Value::Object(mut o) = v else {
+        return Err(ApiError::InvalidBody("expected an object".into()));
+    };
     for k in o.keys() {
-        if !matches!(k.as_str(), "type" | "id" | "geometry" | "properties" | "links" | "bbox") {
-            return Err(ApiError::InvalidBody(format!("unknown member '{k}' (a Feature has type, id, geometry, properties)")));
+        if !matches!(
+            k.as_str(),
+            "type" | "id" | "geometry" | "properties" | "links" | "bbox"
+        ) {
+            return Err(ApiError::InvalidBody(format!(
+                "unknown member '{k}' (a Feature has type, id, geometry, properties)"
+            )));
         }
     }
-    if o.get("bbox").is_some_and(|v| !v.as_array().is_some_and(|a| a.iter().all(Value::is_number))) {
-        return Err(ApiError::InvalidBody("\"bbox\" must be an array of numbers".into()));
+    if o.get("bbox")
+        .is_some_and(|v| !v.as_array().is_some_and(|a| a.iter().all(Value::is_number)))
+    {
+        return Err(ApiError::InvalidBody(
+            "\"bbox\" must be an array of numbers".into(),
+        ));
     }
     let link_ok = |l: &Value| {
         l.get("href").is_some_and(Value::is_string)
-            && l.as_object().is_some_and(|o| ["rel", "type", "title"].iter().all(|k| o.get(*k).is_none_or(Value::is_string)))
+            && l.as_object().is_some_and(|o| {
+                ["rel", "type", "title"]
+                    .iter()
+                    .all(|k| o.get(*k).is_none_or(Value::is_string))
+            })
     };
-    if o.get("links").is_some_and(|v| !v.as_array().is_some_and(|a| a.iter().all(link_ok))) {
-        return Err(ApiError::InvalidBody("\"links\" must be an array of link objects with an href".into()));
+    if o.get("links")
+        .is_some_and(|v| !v.as_array().is_some_and(|a| a.iter().all(link_ok)))
+    {
+        return Err(ApiError::InvalidBody(
+            "\"links\" must be an array of link objects with an href".into(),
+        ));
     }
     match o.get("type") {
         Some(Value::String(t)) if t == "Feature" => {}
@@ -105,59 +153,101 @@ fn feature_body(v: Value, require_all: bool) -> Result<FeatureBody, ApiError> {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if crate::openapi::nonblank(&s) => Some(s),
         Some(Value::Number(n)) => Some(n.to_string()),
-        Some(_) => return Err(ApiError::InvalidBody("\"id\" must be a non-empty string or a number".into())),
+        Some(_) => {
+            return Err(ApiError::InvalidBody(
+                "\"id\" must be a non-empty string or a number".into(),
+            ))
+        }
     };
     let properties = match o.remove("properties") {
         Some(Value::Object(m)) => m,
         None | Some(Value::Null) if !require_all => Map::new(),
-        _ => return Err(ApiError::InvalidBody("\"properties\" must be an object".into())),
+        _ => {
+            return Err(ApiError::InvalidBody(
+                "\"properties\" must be an object".into(),
+            ))
+        }
     };
     if require_all && !o.contains_key("geometry") {
-        return Err(ApiError::InvalidBody("a Feature needs a \"geometry\" member (null is allowed for grids)".into()));
+        return Err(ApiError::InvalidBody(
+            "a Feature needs a \"geometry\" member (null is allowed for grids)".into(),
+        ));
     }
-    Ok(FeatureBody { id, geometry: o.remove("geometry"), properties })
+    Ok(FeatureBody {
+        id,
+        geometry: o.remove("geometry"),
+        properties,
+    })
 }
 
 fn opt_string(k: &str, v: &Value) -> Result<Option<String>, ApiError> {
     match v {
         Value::Null => Ok(None),
         Value::String(s) => Ok(Some(s.clone())),
-        _ => Err(ApiError::InvalidBody(format!("properties.{k} must be a string or null"))),
+        _ => Err(ApiError::InvalidBody(format!(
+            "properties.{k} must be a string or null"
+        ))),
     }
 }
 
 fn string_list(k: &str, v: &Value) -> Result<Vec<String>, ApiError> {
-    let a = v.as_array().ok_or_else(|| ApiError::InvalidBody(format!("properties.{k} must be an array of strings")))?;
+    let a = v.as_array().ok_or_else(|| {
+        ApiError::InvalidBody(format!("properties.{k} must be an array of strings"))
+    })?;
     let list = a
         .iter()
-        .map(|x| x.as_str().map(str::to_owned).ok_or_else(|| ApiError::InvalidBody(format!("properties.{k} must hold strings only"))))
+        .map(|x| {
+            x.as_str().map(str::to_owned).ok_or_else(|| {
+                ApiError::InvalidBody(format!("properties.{k} must hold strings only"))
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mut seen = std::collections::HashSet::new();
     if let Some(d) = list.iter().find(|s| !seen.insert(s.as_str())) {
-        return Err(ApiError::InvalidBody(format!("properties.{k} lists '{d}' twice")));
+        return Err(ApiError::InvalidBody(format!(
+            "properties.{k} lists '{d}' twice"
+        )));
     }
     Ok(list)
 }
 
 /// Read-only properties the API writes; accepted in bodies (round trips) and ignored.
-const GRID_READ_ONLY: [&str; 5] = ["building_count", "households", "elderly", "version", "geometry_source"];
+const GRID_READ_ONLY: [&str; 5] = [
+    "building_count",
+    "households",
+    "elderly",
+    "version",
+    "geometry_source",
+];
 
 /// Applies grid properties/geometry from a body onto `g` (all of them for PUT/POST).
 fn apply_grid(g: &mut Grid, fb: &FeatureBody, crs: &ApiCrs, full: bool) -> Result<(), ApiError> {
     if full && !fb.properties.get("code").is_some_and(Value::is_string) {
-        return Err(ApiError::InvalidBody("properties.code (the grid's stable code, e.g. MC-03) is required".into()));
+        return Err(ApiError::InvalidBody(
+            "properties.code (the grid's stable code, e.g. MC-03) is required".into(),
+        ));
     }
     for (k, v) in &fb.properties {
         match k.as_str() {
             "code" => {
-                g.code = v.as_str().filter(|s| crate::openapi::nonblank(s)).ok_or_else(|| ApiError::InvalidBody("properties.code must be a non-empty string".into()))?.to_owned()
+                g.code = v
+                    .as_str()
+                    .filter(|s| crate::openapi::nonblank(s))
+                    .ok_or_else(|| {
+                        ApiError::InvalidBody("properties.code must be a non-empty string".into())
+                    })?
+                    .to_owned()
             }
             "name" => g.name = opt_string(k, v)?,
             "community" => g.community = opt_string(k, v)?.map(CommunityId::new),
             "buildings" => g.buildings = string_list(k, v)?.into_iter().map(Into::into).collect(),
             "leads" => g.leads = string_list(k, v)?.into_iter().map(UserId::new).collect(),
             k if GRID_READ_ONLY.contains(&k) => {}
-            other => return Err(ApiError::InvalidBody(format!("unknown grid property '{other}'"))),
+            other => {
+                return Err(ApiError::InvalidBody(format!(
+                    "unknown grid property '{other}'"
+                )))
+            }
         }
     }
     if full {
@@ -177,14 +267,22 @@ fn apply_grid(g: &mut Grid, fb: &FeatureBody, crs: &ApiCrs, full: bool) -> Resul
         }
     }
     // A geometry derived from member footprints is not a drawn boundary: do not store it.
-    let derived = fb.properties.get("geometry_source").and_then(Value::as_str).is_some_and(|s| s != "boundary");
+    let derived = fb
+        .properties
+        .get("geometry_source")
+        .and_then(Value::as_str)
+        .is_some_and(|s| s != "boundary");
     match &fb.geometry {
         Some(gv) if !derived => {
             g.boundary = match read_geometry(gv, crs)? {
                 None => None,
                 Some(Geometry::Polygon(p)) => Some(MultiPolygon(vec![p])),
                 Some(Geometry::MultiPolygon(mp)) => Some(mp),
-                Some(_) => return Err(ApiError::Unprocessable("a grid's geometry must be a Polygon or MultiPolygon".into())),
+                Some(_) => {
+                    return Err(ApiError::Unprocessable(
+                        "a grid's geometry must be a Polygon or MultiPolygon".into(),
+                    ))
+                }
             }
         }
         Some(_) => {}
@@ -197,13 +295,23 @@ fn apply_grid(g: &mut Grid, fb: &FeatureBody, crs: &ApiCrs, full: bool) -> Resul
 /// Checks a grid against the current data: its buildings exist and lie in its community.
 fn check_grid(snap: &Snapshot, g: &Grid) -> Result<(), ApiError> {
     if let Some(c) = &g.community {
-        if snap.layer(Collection::Communities).get(c.as_str()).is_none() {
-            return Err(ApiError::Conflict(format!("grid '{}': unknown community '{c}'", g.id)));
+        if snap
+            .layer(Collection::Communities)
+            .get(c.as_str())
+            .is_none()
+        {
+            return Err(ApiError::Conflict(format!(
+                "grid '{}': unknown community '{c}'",
+                g.id
+            )));
         }
     }
     for b in &g.buildings {
         let Some(bd) = snap.building(b.as_str()) else {
-            return Err(ApiError::Conflict(format!("grid '{}': unknown building '{b}'", g.id)));
+            return Err(ApiError::Conflict(format!(
+                "grid '{}': unknown building '{b}'",
+                g.id
+            )));
         };
         if let (Some(gc), Some(bc)) = (&g.community, &bd.community) {
             if gc != bc {
@@ -219,7 +327,12 @@ fn check_grid(snap: &Snapshot, g: &Grid) -> Result<(), ApiError> {
 
 const FACILITY_READ_ONLY: [&str; 1] = ["kind_label"];
 
-fn apply_facility(f: &mut Facility, fb: &FeatureBody, crs: &ApiCrs, full: bool) -> Result<(), ApiError> {
+fn apply_facility(
+    f: &mut Facility,
+    fb: &FeatureBody,
+    crs: &ApiCrs,
+    full: bool,
+) -> Result<(), ApiError> {
     if full && !fb.properties.get("kind").is_some_and(Value::is_string) {
         return Err(ApiError::InvalidBody("properties.kind (service_station, canteen, reading_room, outreach_point or another kind) is required".into()));
     }
@@ -251,10 +364,22 @@ fn apply_facility(f: &mut Facility, fb: &FeatureBody, crs: &ApiCrs, full: bool) 
     match &fb.geometry {
         Some(gv) => match read_geometry(gv, crs)? {
             Some(Geometry::Point(p)) => f.location = p,
-            None => return Err(ApiError::Unprocessable("a facility needs a Point geometry, not null".into())),
-            Some(_) => return Err(ApiError::Unprocessable("a facility's geometry must be a Point".into())),
+            None => {
+                return Err(ApiError::Unprocessable(
+                    "a facility needs a Point geometry, not null".into(),
+                ))
+            }
+            Some(_) => {
+                return Err(ApiError::Unprocessable(
+                    "a facility's geometry must be a Point".into(),
+                ))
+            }
         },
-        None if full => return Err(ApiError::InvalidBody("a facility needs a Point geometry".into())),
+        None if full => {
+            return Err(ApiError::InvalidBody(
+                "a facility needs a Point geometry".into(),
+            ))
+        }
         None => {}
     }
     Ok(())
@@ -262,21 +387,34 @@ fn apply_facility(f: &mut Facility, fb: &FeatureBody, crs: &ApiCrs, full: bool) 
 
 /// A JSON number with no fractional part (`12` or `12.0`) as an integer.
 fn whole_number(v: &Value) -> Option<u64> {
-    v.as_u64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= u64::MAX as f64).map(|f| f as u64))
+    v.as_u64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= u64::MAX as f64)
+            .map(|f| f as u64)
+    })
 }
 
 /// A fresh id for a created feature that came without one.
 fn new_id(prefix: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-    format!("{prefix}-{nanos:x}-{:x}", COUNTER.fetch_add(1, Ordering::Relaxed))
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    format!(
+        "{prefix}-{nanos:x}-{:x}",
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// The path names the feature being edited; an `id` in the body is informative only (a
 /// feature copied from another one keeps its old id) and is logged when it differs.
 fn check_body_id(fb: &FeatureBody, fid: &str) {
     if let Some(id) = fb.id.as_deref().filter(|id| *id != fid) {
-        tracing::debug!(path_id = fid, body_id = id, "body id differs from the path; the path wins");
+        tracing::debug!(
+            path_id = fid,
+            body_id = id,
+            "body id differs from the path; the path wins"
+        );
     }
 }
 
@@ -294,25 +432,44 @@ pub fn grid_record(g: &Grid) -> Value {
 fn facility_record(f: &Facility, version: i64) -> Value {
     let mut props = crate::snapshot::facility_properties(f);
     props.insert("version".into(), version.into());
-    feature_value(f.id.as_str(), Some(&Geometry::Point(f.location)), Value::Object(props))
+    feature_value(
+        f.id.as_str(),
+        Some(&Geometry::Point(f.location)),
+        Value::Object(props),
+    )
 }
 
 fn feature_value(id: &str, geom: Option<&Geometry<f64>>, props: Value) -> Value {
-    let Value::Object(props) = props else { return Value::Null };
+    let Value::Object(props) = props else {
+        return Value::Null;
+    };
     let mut s = String::new();
     crate::geojson::write_feature(&mut s, id, geom, &props, &crate::geojson::identity);
     serde_json::from_str(&s).unwrap_or(Value::Null)
 }
 
-async fn respond_fresh(st: &AppState, c: Collection, id: &str, headers: &HeaderMap, status: StatusCode) -> Result<Response, ApiError> {
+async fn respond_fresh(
+    st: &AppState,
+    c: Collection,
+    id: &str,
+    headers: &HeaderMap,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
     let base = st.base_url(headers);
     let (body, version) = fresh_item(st, c, id, &ApiCrs::DEFAULT, &base)
         .await?
         // Deleted by a concurrent request between this edit's commit and its answer.
-        .ok_or_else(|| ApiError::NotFound { what: format!("feature of {}", c.id()), id: id.to_owned() })?;
+        .ok_or_else(|| ApiError::NotFound {
+            what: format!("feature of {}", c.id()),
+            id: id.to_owned(),
+        })?;
     let mut resp = item_response(body, &ApiCrs::DEFAULT, Some(version), status);
     if status == StatusCode::CREATED {
-        let loc = format!("{base}/collections/{}/items/{}", c.id(), crate::query::encode(id));
+        let loc = format!(
+            "{base}/collections/{}/items/{}",
+            c.id(),
+            crate::query::encode(id)
+        );
         if let Ok(v) = HeaderValue::from_str(&loc) {
             resp.headers_mut().insert(header::LOCATION, v);
         }
@@ -322,47 +479,125 @@ async fn respond_fresh(st: &AppState, c: Collection, id: &str, headers: &HeaderM
 
 /// The stored version of an editable item, or 404.
 async fn current_version(st: &AppState, c: Collection, fid: &str) -> Result<i64, ApiError> {
-    let nf = || ApiError::NotFound { what: format!("feature of {}", c.id()), id: fid.to_owned() };
+    let nf = || ApiError::NotFound {
+        what: format!("feature of {}", c.id()),
+        id: fid.to_owned(),
+    };
     match c {
-        Collection::Grids => st.store.grid(&GridId::new(fid)).await?.map(|g| g.version).ok_or_else(nf),
-        _ => st.store.facility(&FacilityId::new(fid)).await?.map(|(_, v)| v).ok_or_else(nf),
+        Collection::Grids => st
+            .store
+            .grid(&GridId::new(fid))
+            .await?
+            .map(|g| g.version)
+            .ok_or_else(nf),
+        _ => st
+            .store
+            .facility(&FacilityId::new(fid))
+            .await?
+            .map(|(_, v)| v)
+            .ok_or_else(nf),
     }
 }
 
 /// Checks `If-Match` against the stored version: 404 / 428 / 412, else the expected version.
-async fn precondition(st: &AppState, c: Collection, fid: &str, headers: &HeaderMap) -> Result<i64, ApiError> {
+async fn precondition(
+    st: &AppState,
+    c: Collection,
+    fid: &str,
+    headers: &HeaderMap,
+) -> Result<i64, ApiError> {
     let current = current_version(st, c, fid).await?;
     let m = IfMatch::from_headers(headers)?.ok_or(ApiError::PreconditionRequired)?;
     m.check(&format!("feature of {}", c.id()), fid, current)
 }
 
-async fn create(st: AppState, c: Collection, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+async fn create(
+    st: AppState,
+    c: Collection,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let v = body_json(body, &headers, st.config.body_limit_bytes, false)?;
     let crs = body_crs(&headers)?;
     let fb = feature_body(v, true)?;
     let snap = st.snapshot().await?;
     // OGC API Part 4: the server assigns the id of a created feature (a body id is ignored).
-    let id = new_id(if c == Collection::Grids { "grid" } else { "facility" });
+    let id = new_id(if c == Collection::Grids {
+        "grid"
+    } else {
+        "facility"
+    });
     let exists = |what: &str| ApiError::Conflict(format!("{what} '{id}' already exists"));
     match c {
         Collection::Grids => {
-            let mut g = Grid { id: GridId::new(&id), code: String::new(), name: None, community: None, buildings: vec![], leads: vec![], boundary: None, version: 0 };
+            let mut g = Grid {
+                id: GridId::new(&id),
+                code: String::new(),
+                name: None,
+                community: None,
+                buildings: vec![],
+                leads: vec![],
+                boundary: None,
+                version: 0,
+            };
             apply_grid(&mut g, &fb, &crs, true)?;
             auth::current().check_community(g.community.as_ref())?;
             check_grid(&snap, &g)?;
-            let after = grid_record(&Grid { version: 1, ..g.clone() });
-            let audit = Audit { action: "grid.create", target: format!("grid:{id}"), before: None, after: Some(after) };
-            match edit::commit(&st, Edit::PutGrid { grid: g, expected: None }, audit).await {
-                Err(ApiError::Store(crate::backend::StoreError::VersionConflict { .. })) => return Err(exists("grid")),
+            let after = grid_record(&Grid {
+                version: 1,
+                ..g.clone()
+            });
+            let audit = Audit {
+                action: "grid.create",
+                target: format!("grid:{id}"),
+                before: None,
+                after: Some(after),
+            };
+            match edit::commit(
+                &st,
+                Edit::PutGrid {
+                    grid: g,
+                    expected: None,
+                },
+                audit,
+            )
+            .await
+            {
+                Err(ApiError::Store(crate::backend::StoreError::VersionConflict { .. })) => {
+                    return Err(exists("grid"))
+                }
                 r => r?,
             };
         }
         _ => {
-            let mut f = Facility { id: FacilityId::new(&id), kind: FacilityKind::Other("other".into()), name: None, location: geo_types::Point::new(0.0, 0.0), capacity: None, opening_hours: None };
+            let mut f = Facility {
+                id: FacilityId::new(&id),
+                kind: FacilityKind::Other("other".into()),
+                name: None,
+                location: geo_types::Point::new(0.0, 0.0),
+                capacity: None,
+                opening_hours: None,
+            };
             apply_facility(&mut f, &fb, &crs, true)?;
-            let audit = Audit { action: "facility.create", target: format!("facility:{id}"), before: None, after: Some(facility_record(&f, 1)) };
-            match edit::commit(&st, Edit::PutFacility { facility: f, expected: None }, audit).await {
-                Err(ApiError::Store(crate::backend::StoreError::VersionConflict { .. })) => return Err(exists("facility")),
+            let audit = Audit {
+                action: "facility.create",
+                target: format!("facility:{id}"),
+                before: None,
+                after: Some(facility_record(&f, 1)),
+            };
+            match edit::commit(
+                &st,
+                Edit::PutFacility {
+                    facility: f,
+                    expected: None,
+                },
+                audit,
+            )
+            .await
+            {
+                Err(ApiError::Store(crate::backend::StoreError::VersionConflict { .. })) => {
+                    return Err(exists("facility"))
+                }
                 r => r?,
             };
         }
@@ -370,7 +605,14 @@ async fn create(st: AppState, c: Collection, headers: HeaderMap, body: Result<By
     respond_fresh(&st, c, &id, &headers, StatusCode::CREATED).await
 }
 
-async fn replace_or_update(st: AppState, c: Collection, fid: String, headers: HeaderMap, body: Result<Bytes, BytesRejection>, full: bool) -> Result<Response, ApiError> {
+async fn replace_or_update(
+    st: AppState,
+    c: Collection,
+    fid: String,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    full: bool,
+) -> Result<Response, ApiError> {
     // The body is checked before the precondition, so a malformed edit is a 400 whatever its ETag.
     let v = body_json(body, &headers, st.config.body_limit_bytes, !full)?;
     let crs = body_crs(&headers)?;
@@ -379,7 +621,10 @@ async fn replace_or_update(st: AppState, c: Collection, fid: String, headers: He
     let expected = precondition(&st, c, &fid, &headers).await?;
     match c {
         Collection::Grids => {
-            let nf = || ApiError::NotFound { what: "feature of grids".into(), id: fid.clone() };
+            let nf = || ApiError::NotFound {
+                what: "feature of grids".into(),
+                id: fid.clone(),
+            };
             let mut g = st.store.grid(&GridId::new(&fid)).await?.ok_or_else(nf)?;
             let before = g.clone();
             auth::current().check_community(before.community.as_ref())?;
@@ -387,36 +632,107 @@ async fn replace_or_update(st: AppState, c: Collection, fid: String, headers: He
             auth::current().check_community(g.community.as_ref())?;
             check_grid(&*st.snapshot().await?, &g)?;
             let action = if full { "grid.replace" } else { "grid.update" };
-            let after = grid_record(&Grid { version: expected + 1, ..g.clone() });
-            let audit = Audit { action, target: format!("grid:{fid}"), before: Some(grid_record(&before)), after: Some(after) };
-            edit::commit(&st, Edit::PutGrid { grid: g, expected: Some(expected) }, audit).await?;
+            let after = grid_record(&Grid {
+                version: expected + 1,
+                ..g.clone()
+            });
+            let audit = Audit {
+                action,
+                target: format!("grid:{fid}"),
+                before: Some(grid_record(&before)),
+                after: Some(after),
+            };
+            edit::commit(
+                &st,
+                Edit::PutGrid {
+                    grid: g,
+                    expected: Some(expected),
+                },
+                audit,
+            )
+            .await?;
         }
         _ => {
-            let nf = || ApiError::NotFound { what: "feature of facilities".into(), id: fid.clone() };
-            let (mut f, v0) = st.store.facility(&FacilityId::new(&fid)).await?.ok_or_else(nf)?;
+            let nf = || ApiError::NotFound {
+                what: "feature of facilities".into(),
+                id: fid.clone(),
+            };
+            let (mut f, v0) = st
+                .store
+                .facility(&FacilityId::new(&fid))
+                .await?
+                .ok_or_else(nf)?;
             let before = facility_record(&f, v0);
             apply_facility(&mut f, &fb, &crs, full)?;
-            let action = if full { "facility.replace" } else { "facility.update" };
-            let audit = Audit { action, target: format!("facility:{fid}"), before: Some(before), after: Some(facility_record(&f, expected + 1)) };
-            edit::commit(&st, Edit::PutFacility { facility: f, expected: Some(expected) }, audit).await?;
+            let action = if full {
+                "facility.replace"
+            } else {
+                "facility.update"
+            };
+            let audit = Audit {
+                action,
+                target: format!("facility:{fid}"),
+                before: Some(before),
+                after: Some(facility_record(&f, expected + 1)),
+            };
+            edit::commit(
+                &st,
+                Edit::PutFacility {
+                    facility: f,
+                    expected: Some(expected),
+                },
+                audit,
+            )
+            .await?;
         }
     }
     respond_fresh(&st, c, &fid, &headers, StatusCode::OK).await
 }
 
-async fn delete(st: AppState, c: Collection, fid: String, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn delete(
+    st: AppState,
+    c: Collection,
+    fid: String,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let expected = precondition(&st, c, &fid, &headers).await?;
     match c {
         Collection::Grids => {
             let before = st.store.grid(&GridId::new(&fid)).await?;
             auth::current().check_community(before.as_ref().and_then(|g| g.community.as_ref()))?;
-            let audit = Audit { action: "grid.delete", target: format!("grid:{fid}"), before: before.as_ref().map(grid_record), after: None };
-            edit::commit(&st, Edit::DeleteGrid { id: GridId::new(&fid), expected: Some(expected) }, audit).await?;
+            let audit = Audit {
+                action: "grid.delete",
+                target: format!("grid:{fid}"),
+                before: before.as_ref().map(grid_record),
+                after: None,
+            };
+            edit::commit(
+                &st,
+                Edit::DeleteGrid {
+                    id: GridId::new(&fid),
+                    expected: Some(expected),
+                },
+                audit,
+            )
+            .await?;
         }
         _ => {
             let before = st.store.facility(&FacilityId::new(&fid)).await?;
-            let audit = Audit { action: "facility.delete", target: format!("facility:{fid}"), before: before.map(|(f, v)| facility_record(&f, v)), after: None };
-            edit::commit(&st, Edit::DeleteFacility { id: FacilityId::new(&fid), expected: Some(expected) }, audit).await?;
+            let audit = Audit {
+                action: "facility.delete",
+                target: format!("facility:{fid}"),
+                before: before.map(|(f, v)| facility_record(&f, v)),
+                after: None,
+            };
+            edit::commit(
+                &st,
+                Edit::DeleteFacility {
+                    id: FacilityId::new(&fid),
+                    expected: Some(expected),
+                },
+                audit,
+            )
+            .await?;
         }
     }
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -558,17 +874,37 @@ mod tests {
 
     #[test]
     fn a_feature_body_with_foreign_members_is_rejected() {
-        let v = serde_json::json!({"type": "Feature", "geometry": null, "properties": {}, "extra": 1});
-        assert!(matches!(feature_body(v, true), Err(ApiError::InvalidBody(_))));
+        let v =
+            serde_json::json!({"type": "Feature", "geometry": null, "properties": {}, "extra": 1});
+        assert!(matches!(
+            feature_body(v, true),
+            Err(ApiError::InvalidBody(_))
+        ));
     }
 
     #[test]
     fn grid_read_only_properties_are_ignored_and_code_is_required() {
-        let mut g = Grid { id: GridId::new("g1"), code: "A".into(), name: Some("n".into()), community: None, buildings: vec![], leads: vec![], boundary: None, version: 3 };
+        let mut g = Grid {
+            id: GridId::new("g1"),
+            code: "A".into(),
+            name: Some("n".into()),
+            community: None,
+            buildings: vec![],
+            leads: vec![],
+            boundary: None,
+            version: 3,
+        };
         let fb = feature_body(serde_json::json!({"type":"Feature","geometry":null,"properties":{"code":"B","households":5,"version":9}}), true).unwrap();
         apply_grid(&mut g, &fb, &ApiCrs::DEFAULT, true).unwrap();
-        assert_eq!((g.code.as_str(), g.name.as_deref(), g.version), ("B", None, 3));
-        let fb = feature_body(serde_json::json!({"type":"Feature","geometry":null,"properties":{"name":"x"}}), true).unwrap();
+        assert_eq!(
+            (g.code.as_str(), g.name.as_deref(), g.version),
+            ("B", None, 3)
+        );
+        let fb = feature_body(
+            serde_json::json!({"type":"Feature","geometry":null,"properties":{"name":"x"}}),
+            true,
+        )
+        .unwrap();
         assert!(apply_grid(&mut g, &fb, &ApiCrs::DEFAULT, true).is_err());
     }
 }

@@ -4,7 +4,10 @@ use geo_types::{Coord, LineString};
 
 /// Clips a closed ring; the result is closed (or empty).
 pub fn clip_ring(ring: &LineString<f64>, lo: f64, hi: f64) -> LineString<f64> {
-    let inside_all = ring.0.iter().all(|c| c.x >= lo && c.x <= hi && c.y >= lo && c.y <= hi);
+    let inside_all = ring
+        .0
+        .iter()
+        .all(|c| c.x >= lo && c.x <= hi && c.y >= lo && c.y <= hi);
     if inside_all {
         return ring.clone();
     }
@@ -13,12 +16,23 @@ pub fn clip_ring(ring: &LineString<f64>, lo: f64, hi: f64) -> LineString<f64> {
         pts.pop();
     }
     // (axis, bound, keep-if-greater)
-    for (axis_x, bound, keep_ge) in [(true, lo, true), (true, hi, false), (false, lo, true), (false, hi, false)] {
+    for (axis_x, bound, keep_ge) in [
+        (true, lo, true),
+        (true, hi, false),
+        (false, lo, true),
+        (false, hi, false),
+    ] {
         if pts.is_empty() {
             break;
         }
         let val = |c: &Coord<f64>| if axis_x { c.x } else { c.y };
-        let inside = |c: &Coord<f64>| if keep_ge { val(c) >= bound } else { val(c) <= bound };
+        let inside = |c: &Coord<f64>| {
+            if keep_ge {
+                val(c) >= bound
+            } else {
+                val(c) <= bound
+            }
+        };
         let mut out = Vec::with_capacity(pts.len() + 4);
         for i in 0..pts.len() {
             let cur = pts[i];
@@ -26,7 +40,10 @@ pub fn clip_ring(ring: &LineString<f64>, lo: f64, hi: f64) -> LineString<f64> {
             let (ci, pi) = (inside(&cur), inside(&prev));
             if ci != pi {
                 let t = (bound - val(&prev)) / (val(&cur) - val(&prev));
-                out.push(Coord { x: prev.x + t * (cur.x - prev.x), y: prev.y + t * (cur.y - prev.y) });
+                out.push(Coord {
+                    x: prev.x + t * (cur.x - prev.x),
+                    y: prev.y + t * (cur.y - prev.y),
+                });
             }
             if ci {
                 out.push(cur);
@@ -70,10 +87,20 @@ pub fn clip_line(line: &LineString<f64>, lo: f64, hi: f64) -> Vec<LineString<f64
     parts
 }
 
-fn clip_segment(a: Coord<f64>, b: Coord<f64>, lo: f64, hi: f64) -> Option<(Coord<f64>, Coord<f64>)> {
+fn clip_segment(
+    a: Coord<f64>,
+    b: Coord<f64>,
+    lo: f64,
+    hi: f64,
+) -> Option<(Coord<f64>, Coord<f64>)> {
     let (dx, dy) = (b.x - a.x, b.y - a.y);
     let (mut t0, mut t1) = (0.0f64, 1.0f64);
-    for (p, q) in [(-dx, a.x - lo), (dx, hi - a.x), (-dy, a.y - lo), (dy, hi - a.y)] {
+    for (p, q) in [
+        (-dx, a.x - lo),
+        (dx, hi - a.x),
+        (-dy, a.y - lo),
+        (dy, hi - a.y),
+    ] {
         if p == 0.0 {
             if q < 0.0 {
                 return None;
@@ -87,7 +114,18 @@ fn clip_segment(a: Coord<f64>, b: Coord<f64>, lo: f64, hi: f64) -> Option<(Coord
             }
         }
     }
-    (t0 <= t1).then(|| (Coord { x: a.x + t0 * dx, y: a.y + t0 * dy }, Coord { x: a.x + t1 * dx, y: a.y + t1 * dy }))
+    (t0 <= t1).then(|| {
+        (
+            Coord {
+                x: a.x + t0 * dx,
+                y: a.y + t0 * dy,
+            },
+            Coord {
+                x: a.x + t1 * dx,
+                y: a.y + t1 * dy,
+            },
+        )
+    })
 }
 
 #[cfg(test)]
@@ -96,7 +134,13 @@ mod tests {
 
     #[test]
     fn a_ring_crossing_the_edge_is_cut_at_the_edge() {
-        let r = LineString::from(vec![(-10.0, 0.0), (10.0, 0.0), (10.0, 10.0), (-10.0, 10.0), (-10.0, 0.0)]);
+        let r = LineString::from(vec![
+            (-10.0, 0.0),
+            (10.0, 0.0),
+            (10.0, 10.0),
+            (-10.0, 10.0),
+            (-10.0, 0.0),
+        ]);
         let c = clip_ring(&r, 0.0, 100.0);
         assert!(c.0.iter().all(|p| p.x >= 0.0));
         assert_eq!(c.0.first(), c.0.last());
@@ -105,7 +149,12 @@ mod tests {
 
     #[test]
     fn a_line_leaving_and_reentering_becomes_two_parts() {
-        let l = LineString::from(vec![(10.0, 10.0), (10.0, 200.0), (20.0, 200.0), (20.0, 10.0)]);
+        let l = LineString::from(vec![
+            (10.0, 10.0),
+            (10.0, 200.0),
+            (20.0, 200.0),
+            (20.0, 10.0),
+        ]);
         let parts = clip_line(&l, 0.0, 100.0);
         assert_eq!(parts.len(), 2);
         assert!(parts.iter().flat_map(|p| p.0.iter()).all(|c| c.y <= 100.0));

@@ -60,23 +60,62 @@ impl TileLayer {
     /// MVT layers inside a tile of this source, with their property names and types.
     pub fn vector_layers(self) -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
         match self {
-            Self::Collection(Collection::Buildings) => vec![("buildings", vec![
-                ("id", "String"), ("name", "String"), ("households", "Number"), ("households_source", "String"),
-                ("elderly", "Number"), ("levels", "Number"), ("grid", "String"), ("compound", "String"), ("community", "String"),
-            ])],
-            Self::Collection(Collection::Grids) => vec![("grids", vec![
-                ("id", "String"), ("code", "String"), ("name", "String"), ("community", "String"),
-                ("households", "Number"), ("elderly", "Number"), ("building_count", "Number"),
-            ])],
-            Self::Collection(Collection::Facilities) => vec![("facilities", vec![
-                ("id", "String"), ("kind", "String"), ("kind_label", "String"), ("name", "String"), ("capacity", "Number"),
-            ])],
-            Self::Collection(Collection::Compounds) => vec![("compounds", vec![
-                ("id", "String"), ("name", "String"), ("kind", "String"), ("community", "String"), ("households", "Number"),
-            ])],
-            Self::Collection(Collection::Communities) => vec![("communities", vec![
-                ("id", "String"), ("name", "String"), ("street", "String"), ("households", "Number"), ("grids", "Number"),
-            ])],
+            Self::Collection(Collection::Buildings) => vec![(
+                "buildings",
+                vec![
+                    ("id", "String"),
+                    ("name", "String"),
+                    ("households", "Number"),
+                    ("households_source", "String"),
+                    ("elderly", "Number"),
+                    ("levels", "Number"),
+                    ("grid", "String"),
+                    ("compound", "String"),
+                    ("community", "String"),
+                ],
+            )],
+            Self::Collection(Collection::Grids) => vec![(
+                "grids",
+                vec![
+                    ("id", "String"),
+                    ("code", "String"),
+                    ("name", "String"),
+                    ("community", "String"),
+                    ("households", "Number"),
+                    ("elderly", "Number"),
+                    ("building_count", "Number"),
+                ],
+            )],
+            Self::Collection(Collection::Facilities) => vec![(
+                "facilities",
+                vec![
+                    ("id", "String"),
+                    ("kind", "String"),
+                    ("kind_label", "String"),
+                    ("name", "String"),
+                    ("capacity", "Number"),
+                ],
+            )],
+            Self::Collection(Collection::Compounds) => vec![(
+                "compounds",
+                vec![
+                    ("id", "String"),
+                    ("name", "String"),
+                    ("kind", "String"),
+                    ("community", "String"),
+                    ("households", "Number"),
+                ],
+            )],
+            Self::Collection(Collection::Communities) => vec![(
+                "communities",
+                vec![
+                    ("id", "String"),
+                    ("name", "String"),
+                    ("street", "String"),
+                    ("households", "Number"),
+                    ("grids", "Number"),
+                ],
+            )],
             Self::Basemap => vec![
                 ("water", vec![("class", "String"), ("name", "String")]),
                 ("railways", vec![("class", "String")]),
@@ -113,7 +152,12 @@ impl TileId {
         let lat = |y: f64| (PI * (1.0 - 2.0 * y / n)).sinh().atan().to_degrees();
         let (x0, y0) = (f64::from(self.x) - b, f64::from(self.y) - b);
         let (x1, y1) = (f64::from(self.x) + 1.0 + b, f64::from(self.y) + 1.0 + b);
-        [lon(x0).max(-180.0), lat(y1).max(-85.06), lon(x1).min(180.0), lat(y0).min(85.06)]
+        [
+            lon(x0).max(-180.0),
+            lat(y1).max(-85.06),
+            lon(x1).min(180.0),
+            lat(y0).min(85.06),
+        ]
     }
 
     /// Projects WGS84 lon/lat to this tile's coordinate space (y down, 0..EXTENT inside).
@@ -123,7 +167,10 @@ impl TileId {
         let wx = (lon + 180.0) / 360.0 * n;
         let wy = (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / PI) / 2.0 * n;
         let e = f64::from(EXTENT);
-        Coord { x: (wx - f64::from(self.x)) * e, y: (wy - f64::from(self.y)) * e }
+        Coord {
+            x: (wx - f64::from(self.x)) * e,
+            y: (wy - f64::from(self.y)) * e,
+        }
     }
 }
 
@@ -153,7 +200,9 @@ pub const TILE_CACHE_BYTES: u64 = 96 * 1024 * 1024;
 impl TileCache {
     /// A cache of about `capacity` tiles holding at most [`TILE_CACHE_BYTES`].
     pub fn new(capacity: usize) -> Self {
-        Self { cache: quick_cache::sync::Cache::with_weighter(capacity, TILE_CACHE_BYTES, TileWeight) }
+        Self {
+            cache: quick_cache::sync::Cache::with_weighter(capacity, TILE_CACHE_BYTES, TileWeight),
+        }
     }
     pub fn get(&self, key: &TileKey) -> Option<Arc<(Vec<u8>, String)>> {
         self.cache.get(key)
@@ -179,14 +228,20 @@ pub fn content_etag(bytes: &[u8]) -> String {
 /// Projects, clips and simplifies a WGS84 geometry into tile space; `None` when nothing is left.
 pub fn to_tile_geometry(g: &Geometry<f64>, t: &TileId) -> Option<Geometry<f64>> {
     let (lo, hi) = (-BUFFER, f64::from(EXTENT) + BUFFER);
-    let proj_line = |l: &LineString<f64>| LineString(l.0.iter().map(|c| t.project(c.x, c.y)).collect());
+    let proj_line =
+        |l: &LineString<f64>| LineString(l.0.iter().map(|c| t.project(c.x, c.y)).collect());
     match g {
         Geometry::Point(p) => {
             let c = t.project(p.x(), p.y());
-            (c.x >= lo && c.x <= hi && c.y >= lo && c.y <= hi).then(|| Geometry::Point(Point(round(c))))
+            (c.x >= lo && c.x <= hi && c.y >= lo && c.y <= hi)
+                .then(|| Geometry::Point(Point(round(c))))
         }
         Geometry::LineString(l) => lines_out(clip_line(&proj_line(l), lo, hi)),
-        Geometry::MultiLineString(ml) => lines_out(ml.0.iter().flat_map(|l| clip_line(&proj_line(l), lo, hi)).collect()),
+        Geometry::MultiLineString(ml) => lines_out(
+            ml.0.iter()
+                .flat_map(|l| clip_line(&proj_line(l), lo, hi))
+                .collect(),
+        ),
         Geometry::Polygon(p) => polygons_out(vec![p], &proj_line, lo, hi),
         Geometry::MultiPolygon(mp) => polygons_out(mp.0.iter().collect(), &proj_line, lo, hi),
         _ => None,
@@ -194,7 +249,10 @@ pub fn to_tile_geometry(g: &Geometry<f64>, t: &TileId) -> Option<Geometry<f64>> 
 }
 
 fn round(c: Coord<f64>) -> Coord<f64> {
-    Coord { x: c.x.round(), y: c.y.round() }
+    Coord {
+        x: c.x.round(),
+        y: c.y.round(),
+    }
 }
 
 /// Rounds to integers and drops repeated points.
@@ -210,7 +268,11 @@ fn snap(l: &LineString<f64>) -> LineString<f64> {
 }
 
 fn lines_out(parts: Vec<LineString<f64>>) -> Option<Geometry<f64>> {
-    let parts: Vec<LineString<f64>> = parts.iter().map(|l| snap(&l.simplify(0.5))).filter(|l| l.0.len() >= 2).collect();
+    let parts: Vec<LineString<f64>> = parts
+        .iter()
+        .map(|l| snap(&l.simplify(0.5)))
+        .filter(|l| l.0.len() >= 2)
+        .collect();
     match parts.len() {
         0 => None,
         1 => parts.into_iter().next().map(Geometry::LineString),
@@ -220,7 +282,10 @@ fn lines_out(parts: Vec<LineString<f64>>) -> Option<Geometry<f64>> {
 
 /// Shoelace sum in tile space (positive = MVT exterior winding).
 fn signed_area(l: &LineString<f64>) -> f64 {
-    l.0.windows(2).map(|w| w[0].x * w[1].y - w[1].x * w[0].y).sum::<f64>() / 2.0
+    l.0.windows(2)
+        .map(|w| w[0].x * w[1].y - w[1].x * w[0].y)
+        .sum::<f64>()
+        / 2.0
 }
 
 fn ring_out(l: &LineString<f64>, lo: f64, hi: f64, exterior: bool) -> Option<LineString<f64>> {
@@ -243,12 +308,21 @@ fn ring_out(l: &LineString<f64>, lo: f64, hi: f64, exterior: bool) -> Option<Lin
     Some(r)
 }
 
-fn polygons_out(polys: Vec<&Polygon<f64>>, proj: &impl Fn(&LineString<f64>) -> LineString<f64>, lo: f64, hi: f64) -> Option<Geometry<f64>> {
+fn polygons_out(
+    polys: Vec<&Polygon<f64>>,
+    proj: &impl Fn(&LineString<f64>) -> LineString<f64>,
+    lo: f64,
+    hi: f64,
+) -> Option<Geometry<f64>> {
     let out: Vec<Polygon<f64>> = polys
         .into_iter()
         .filter_map(|p| {
             let ext = ring_out(&proj(p.exterior()), lo, hi, true)?;
-            let holes = p.interiors().iter().filter_map(|h| ring_out(&proj(h), lo, hi, false)).collect();
+            let holes = p
+                .interiors()
+                .iter()
+                .filter_map(|h| ring_out(&proj(h), lo, hi, false))
+                .collect();
             Some(Polygon::new(ext, holes))
         })
         .collect();
@@ -268,12 +342,20 @@ struct LayerBuilder {
 
 impl LayerBuilder {
     fn new(name: &'static str) -> Self {
-        Self { name, tags: TagsBuilder::new(), features: vec![] }
+        Self {
+            name,
+            tags: TagsBuilder::new(),
+            features: vec![],
+        }
     }
 
     fn add(&mut self, g: &Geometry<f64>, t: &TileId, props: &[(&str, TileValue)]) {
-        let Some(tg) = to_tile_geometry(g, t) else { return };
-        let Ok(mut f) = tg.to_mvt_unscaled() else { return };
+        let Some(tg) = to_tile_geometry(g, t) else {
+            return;
+        };
+        let Ok(mut f) = tg.to_mvt_unscaled() else {
+            return;
+        };
         for (k, v) in props {
             let (ki, vi) = self.tags.insert_ref(k, v.clone());
             f.tags.push(ki);
@@ -302,7 +384,10 @@ fn tile_value(v: &Value) -> Option<TileValue> {
     match v {
         Value::String(s) => Some(TileValue::Str(s.clone())),
         Value::Bool(b) => Some(TileValue::Bool(*b)),
-        Value::Number(n) => n.as_i64().map(TileValue::Sint).or_else(|| n.as_f64().map(TileValue::Double)),
+        Value::Number(n) => n
+            .as_i64()
+            .map(TileValue::Sint)
+            .or_else(|| n.as_f64().map(TileValue::Double)),
         _ => None,
     }
 }
@@ -320,7 +405,9 @@ fn row_props<'a>(row: &'a Row, fields: &[(&'a str, &str)]) -> Vec<(&'a str, Tile
 }
 
 /// Basemap classes of a way from its tags; `None` for ways the basemap does not draw.
-pub(crate) fn way_class<'a>(tags: &'a std::collections::BTreeMap<String, String>) -> Option<(&'static str, &'a str)> {
+pub(crate) fn way_class<'a>(
+    tags: &'a std::collections::BTreeMap<String, String>,
+) -> Option<(&'static str, &'a str)> {
     if let Some(h) = tags.get("highway") {
         return Some(("roads", h.as_str()));
     }
@@ -330,7 +417,10 @@ pub(crate) fn way_class<'a>(tags: &'a std::collections::BTreeMap<String, String>
     if let Some(w) = tags.get("waterway") {
         return Some(("water", w.as_str()));
     }
-    if tags.get("natural").is_some_and(|n| n == "water" || n == "coastline") {
+    if tags
+        .get("natural")
+        .is_some_and(|n| n == "water" || n == "coastline")
+    {
         return Some(("water", tags.get("natural").map_or("water", String::as_str)));
     }
     None
@@ -354,7 +444,12 @@ pub fn render(snap: &Snapshot, source: TileLayer, t: &TileId) -> Vec<u8> {
     let mut layers = Vec::new();
     match source {
         TileLayer::Collection(c) => {
-            let fields = source.vector_layers().into_iter().next().map(|(_, f)| f).unwrap_or_default();
+            let fields = source
+                .vector_layers()
+                .into_iter()
+                .next()
+                .map(|(_, f)| f)
+                .unwrap_or_default();
             let index = snap.layer(c);
             let mut lb = LayerBuilder::new(c.id());
             for i in index.candidates(bounds) {
@@ -372,11 +467,17 @@ pub fn render(snap: &Snapshot, source: TileLayer, t: &TileId) -> Vec<u8> {
             // nothing a scoped caller may not see (issue 13). Buildings come from the scoped
             // buildings layer.
             let ds = &snap.dataset;
-            let (mut water, mut rail, mut roads, mut labels) =
-                (LayerBuilder::new("water"), LayerBuilder::new("railways"), LayerBuilder::new("roads"), LayerBuilder::new("labels"));
+            let (mut water, mut rail, mut roads, mut labels) = (
+                LayerBuilder::new("water"),
+                LayerBuilder::new("railways"),
+                LayerBuilder::new("roads"),
+                LayerBuilder::new("labels"),
+            );
             for i in snap.ways_in(bounds) {
                 let w = &ds.ways[i as usize];
-                let Some((layer, class)) = way_class(&w.tags) else { continue };
+                let Some((layer, class)) = way_class(&w.tags) else {
+                    continue;
+                };
                 let g = Geometry::LineString(w.geometry.clone());
                 let mut props = vec![("class", TileValue::Str(class.to_owned()))];
                 if let Some(n) = w.tags.get("name") {
@@ -389,14 +490,22 @@ pub fn render(snap: &Snapshot, source: TileLayer, t: &TileId) -> Vec<u8> {
                         water.add(&g, t, &props);
                         if t.z >= 14 && props.len() > 1 {
                             if let Some(p) = geo::InteriorPoint::interior_point(&g) {
-                                labels.add(&Geometry::Point(p), t, &[props[1].clone(), ("class", TileValue::Str("water".into()))]);
+                                labels.add(
+                                    &Geometry::Point(p),
+                                    t,
+                                    &[props[1].clone(), ("class", TileValue::Str("water".into()))],
+                                );
                             }
                         }
                     }
                     _ => {}
                 }
             }
-            layers.extend([water, rail, roads, labels].into_iter().filter_map(LayerBuilder::finish));
+            layers.extend(
+                [water, rail, roads, labels]
+                    .into_iter()
+                    .filter_map(LayerBuilder::finish),
+            );
         }
     }
     if layers.is_empty() {
@@ -416,7 +525,10 @@ mod tests {
         let nw = t.project(b[0], b[3]);
         let se = t.project(b[2], b[1]);
         assert!(nw.x.abs() < 1e-6 && nw.y.abs() < 1e-6, "{nw:?}");
-        assert!((se.x - 4096.0).abs() < 1e-6 && (se.y - 4096.0).abs() < 1e-6, "{se:?}");
+        assert!(
+            (se.x - 4096.0).abs() < 1e-6 && (se.y - 4096.0).abs() < 1e-6,
+            "{se:?}"
+        );
     }
 
     #[test]
@@ -430,8 +542,19 @@ mod tests {
     fn exterior_rings_get_mvt_winding() {
         let t = TileId::new(0, 0, 0).unwrap();
         // counter-clockwise in lon/lat is clockwise on screen after the y flip: positive area.
-        let p = Polygon::new(LineString::from(vec![(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0), (0.0, 0.0)]), vec![]);
-        let Some(Geometry::Polygon(out)) = to_tile_geometry(&Geometry::Polygon(p), &t) else { panic!("polygon lost") };
+        let p = Polygon::new(
+            LineString::from(vec![
+                (0.0, 0.0),
+                (10.0, 0.0),
+                (10.0, 10.0),
+                (0.0, 10.0),
+                (0.0, 0.0),
+            ]),
+            vec![],
+        );
+        let Some(Geometry::Polygon(out)) = to_tile_geometry(&Geometry::Polygon(p), &t) else {
+            panic!("polygon lost")
+        };
         assert!(signed_area(out.exterior()) > 0.0);
     }
 }
