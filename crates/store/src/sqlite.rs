@@ -22,7 +22,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, SqlitePool};
+use sqlx::{Connection, Row, Sqlite, SqlitePool};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
@@ -633,6 +633,19 @@ impl SqliteStore {
         // A shared-cache in-memory database locks whole tables instead of using WAL: one
         // connection then, so writers queue instead of failing with SQLITE_LOCKED.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory {
+            // The switch to WAL takes an exclusive lock, and concurrent switches (the pool's
+            // background min-connection and the migration connection on a new file) can answer
+            // SQLITE_BUSY at once, without the busy handler. WAL is a property of the file: set
+            // it on one connection before the pool opens several.
+            let mut first = SqliteConnection::connect_with(&opts)
+                .await
+                .map_err(|e| StoreError::db(format!("opening SQLite database {url}"), e))?;
+            first
+                .close()
+                .await
+                .map_err(|e| StoreError::db(format!("opening SQLite database {url}"), e))?;
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(if in_memory { 1 } else { 8 })
             .min_connections(1)
