@@ -54,8 +54,11 @@ pub enum Command {
     /// Walking-time contours around one facility or all facilities of a kind.
     Isochrone(IsochroneArgs),
     /// Facility siting: where P new sites of a kind cover the most households (MCLP, set cover,
-    /// p-median, p-center), existing sites fixed open; exact with a time limit, gap reported.
+    /// p-median, p-center, capacitated), or which existing sites to close (closure); existing
+    /// sites fixed open; exact with a time limit, gap reported.
     Site(SiteArgs),
+    /// Accessibility scores that count capacity (2SFCA / E2SFCA) per building, grid, community.
+    Access(AccessArgs),
     /// Cut communities into grids of about N households and store them.
     Partition(PartitionArgs),
     /// Fix grids whose households left the band, moving as few households as possible.
@@ -367,8 +370,14 @@ pub struct SiteArgs {
     pub candidates: Option<usize>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    #[arg(long, default_value = "mclp", value_parser = ["mclp", "setcover", "pmedian", "pcenter", "capacitated"])]
+    /// mclp, setcover, pmedian, pcenter, capacitated (each site serves at most its capacity), or
+    /// closure (which --add existing sites lose the fewest covered households; no candidates).
+    #[arg(long, default_value = "mclp", value_parser = ["mclp", "setcover", "pmedian", "pcenter", "capacitated", "closure"])]
     pub model: String,
+    /// capacitated: households each new site serves (default: the median capacity of the
+    /// existing sites of the kind).
+    #[arg(long)]
+    pub capacity: Option<u64>,
     /// setcover: the share of households to reach, in percent.
     #[arg(long)]
     pub target_pct: Option<f64>,
@@ -387,6 +396,25 @@ pub struct SiteArgs {
     /// GeoJSON of the new sites.
     #[arg(long)]
     pub geojson: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AccessArgs {
+    #[command(flatten)]
+    pub walk: WalkArgs,
+    /// Catchment: walking minutes.
+    #[arg(long, default_value_t = 15.0)]
+    pub minutes: f64,
+    /// Distance decay inside the catchment: uniform (2SFCA), e2sfca (bands 1 / 0.68 / 0.22),
+    /// gaussian, linear.
+    #[arg(long, default_value = "e2sfca", value_parser = ["uniform", "2sfca", "e2sfca", "gaussian", "linear"])]
+    pub decay: String,
+    /// What a building weighs: households, or elderly people.
+    #[arg(long, default_value = "households", value_parser = ["households", "elderly"])]
+    pub demand: String,
+    /// CSV of every building: id,households,score.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

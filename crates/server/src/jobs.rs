@@ -695,9 +695,14 @@ pub struct SitingInputs {
     pub kind: String,
     /// New sites to add (mclp, pmedian, pcenter); the most the set cover may open.
     pub add: usize,
-    /// mclp (default), setcover, pmedian or pcenter.
+    /// mclp (default), setcover, pmedian, pcenter, capacitated (each site serves at most its
+    /// capacity) or closure (which `add` existing sites lose the fewest covered households).
     #[serde(default)]
     pub model: Option<String>,
+    /// capacitated: households each new site serves (default: the median capacity of the
+    /// existing sites of the kind).
+    #[serde(default)]
+    pub capacity: Option<u64>,
     /// Walking minutes that count as covered (default 15).
     #[serde(default)]
     pub minutes: Option<f64>,
@@ -716,7 +721,8 @@ pub struct SitingInputs {
     #[serde(default)]
     pub demand: Option<String>,
     /// Candidate sites: a GeoJSON FeatureCollection of points (`{"points": {...}}`), or
-    /// `{"sample": N, "seed": S}` graph nodes ("any street corner").
+    /// `{"sample": N, "seed": S}` graph nodes ("any street corner"); not used by closure.
+    #[serde(default)]
     #[schema(value_type = Object)]
     pub candidates: Value,
 }
@@ -785,7 +791,11 @@ impl SitingPlan {
             "elderly" => DemandWeight::Elderly,
             other => return Err(bad("demand", format!("'{other}': households or elderly"))),
         };
+        if i.capacity == Some(0) {
+            return Err(bad("capacity", "0: households per new site ≥ 1".into()));
+        }
         let candidates = match (i.candidates.get("points"), i.candidates.get("sample")) {
+            _ if model == Model::Closure => CandidateSource::None,
             (Some(fc), None) => {
                 let feats = fc
                     .get("features")
@@ -872,6 +882,7 @@ impl SitingPlan {
                 time_limit_s,
                 solver: SolverChoice::Exact,
                 demand,
+                capacity: i.capacity,
             },
         })
     }
@@ -885,7 +896,7 @@ impl SitingPlan {
         let req = self.request;
         analysis::blocking(move || {
             let report = |x: gridmap_algo::siting::Progress| match x.stage {
-                "covering" => p.set(
+                "covering" | "covering existing sites" => p.set(
                     0.05 + 0.75
                         * if x.total == 0 {
                             1.0

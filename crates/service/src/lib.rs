@@ -6,10 +6,12 @@
 //! callers load the dataset and store what comes back. Rebuild it when the data changes.
 #![forbid(unsafe_code)]
 
+mod access;
 mod coverage;
 mod grids;
 mod siting;
 
+pub use access::*;
 pub use coverage::*;
 pub use grids::*;
 pub use siting::*;

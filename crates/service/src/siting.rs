@@ -5,8 +5,8 @@
 use crate::{facility_kind, Analysis, Result, ServiceError};
 use gridmap_algo::coverage::WalkProfile;
 use gridmap_algo::siting::{
-    self, Candidate, CandidateSet, Control, DemandWeight, Model, Progress, SitingParams,
-    SolverChoice,
+    self, Candidate, CandidateSet, ClosedSite, Control, DemandWeight, ExistingSite, Model,
+    Progress, SitingParams, SolverChoice,
 };
 use serde::Serialize;
 use std::sync::atomic::AtomicBool;
@@ -19,6 +19,8 @@ pub enum CandidateSource {
     Points(Vec<Candidate>),
     /// `n` graph nodes drawn with `seed` ("any street corner").
     SampleNodes { n: usize, seed: u64 },
+    /// None: the closure model weighs the existing sites only.
+    None,
 }
 
 /// One siting question.
@@ -35,6 +37,8 @@ pub struct SitingRequest {
     pub time_limit_s: f64,
     pub solver: SolverChoice,
     pub demand: DemandWeight,
+    /// Capacitated model: households each new site serves (`None`: median of the existing).
+    pub capacity: Option<u64>,
 }
 
 impl SitingRequest {
@@ -51,6 +55,7 @@ impl SitingRequest {
             time_limit_s: 30.0,
             solver: SolverChoice::Exact,
             demand: DemandWeight::Households,
+            capacity: None,
         }
     }
 }
@@ -67,6 +72,11 @@ pub struct SiteRow {
     /// Households (or elderly, per `demand`) newly covered given the higher-ranked sites.
     pub marginal_households: u64,
     pub newly_covered: Vec<String>,
+    /// Capacitated: the site's room and the households it serves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub served: Option<u64>,
 }
 
 /// A candidate that took no part.
@@ -94,6 +104,10 @@ pub struct SitingSummary {
     pub total_households: u64,
     pub existing_sites: usize,
     pub sites: Vec<SiteRow>,
+    /// Capacitated and closure: each existing site with its reach (and load).
+    pub existing: Vec<ExistingSite>,
+    /// Closure: the existing sites to close, least loss first.
+    pub closed: Vec<ClosedSite>,
     /// Which solver ran (`lagrangian-bnb`, `greedy+swap`, …), its objective, bound and gap.
     pub solver: String,
     pub optimal: bool,
@@ -144,6 +158,20 @@ impl Analysis {
             .filter_map(|f| f.placement.as_ref().ok().map(|s| (f.id.to_string(), *s)))
             .collect();
         let (set, given) = match &req.candidates {
+            _ if req.model == Model::Closure => (
+                CandidateSet {
+                    placed: Vec::new(),
+                    skipped: Vec::new(),
+                },
+                0,
+            ),
+            CandidateSource::None => {
+                return Err(ServiceError::Invalid {
+                    name: "candidates",
+                    value: "none".into(),
+                    reason: "this model needs candidate sites (points or a node sample)".into(),
+                })
+            }
             CandidateSource::Points(p) => (
                 CandidateSet::from_points(engine.network(), p, &engine.options().snap, &existing),
                 p.len(),
@@ -171,6 +199,14 @@ impl Analysis {
             time_limit_s: req.time_limit_s,
             solver: req.solver,
             demand: req.demand,
+            capacity: req.capacity,
+            existing_capacity: self
+                .dataset()
+                .facilities
+                .iter()
+                .filter(|f| kind.as_ref().is_none_or(|k| &f.kind == k))
+                .filter_map(|f| f.capacity.map(|c| (f.id.to_string(), u64::from(c))))
+                .collect(),
         };
         let ctl = Control { progress, cancel };
         let r = siting::site(engine, &cov, &set, &params, &ctl)?;
@@ -206,8 +242,12 @@ impl Analysis {
                     snapped_lat: s.snapped[1],
                     marginal_households: s.marginal,
                     newly_covered: s.newly_covered.iter().map(ToString::to_string).collect(),
+                    capacity: s.capacity,
+                    served: s.served,
                 })
                 .collect(),
+            existing: r.existing.clone(),
+            closed: r.closed.clone(),
             solver: r.solver.name.clone(),
             optimal: r.solver.optimal,
             objective: r.solver.objective,
@@ -248,7 +288,8 @@ impl Analysis {
 }
 
 /// The new sites as a GeoJSON FeatureCollection of points (rank, candidate id, marginal
-/// households, newly covered building ids), best first.
+/// households, newly covered building ids, `action: open`), best first; for the closure model
+/// the sites to close (`action: close`, loss, uncovered building ids).
 pub fn siting_geojson(s: &SitingSummary) -> geojson::FeatureCollection {
     let features = s
         .sites
@@ -260,11 +301,39 @@ pub fn siting_geojson(s: &SitingSummary) -> geojson::FeatureCollection {
             p.insert("kind".into(), s.kind.clone().into());
             p.insert("marginal_households".into(), x.marginal_households.into());
             p.insert("newly_covered".into(), x.newly_covered.clone().into());
+            p.insert("action".into(), "open".into());
+            if let Some(c) = x.capacity {
+                p.insert("capacity".into(), c.into());
+            }
+            if let Some(v) = x.served {
+                p.insert("served".into(), v.into());
+            }
             crate::coverage::feature(
                 geojson::Geometry::from(&geo_types::Point::new(x.lon, x.lat)),
                 p,
             )
         })
+        .chain(s.closed.iter().map(|x| {
+            let mut p = serde_json::Map::new();
+            p.insert("id".into(), x.facility_id.clone().into());
+            p.insert("rank".into(), x.rank.into());
+            p.insert("kind".into(), s.kind.clone().into());
+            p.insert("action".into(), "close".into());
+            p.insert("loss_households".into(), x.loss.into());
+            p.insert("loss_alone".into(), x.loss_alone.into());
+            p.insert(
+                "uncovered".into(),
+                x.uncovered
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
+            crate::coverage::feature(
+                geojson::Geometry::from(&geo_types::Point::new(x.lon, x.lat)),
+                p,
+            )
+        }))
         .collect();
     crate::coverage::collection(features)
 }

@@ -320,3 +320,159 @@ fn p_median_and_p_center_improve_the_walks() {
     );
     assert!(s.optimal, "{s:?}");
 }
+
+/// The lattice city with four canteens spread out, with capacities.
+fn city4(caps: [Option<u32>; 4]) -> Dataset {
+    let mut ds = city();
+    let at = [(0.0, 0.0), (960.0, 0.0), (480.0, 480.0), (0.0, 960.0)];
+    let fs: Vec<Facility> = at
+        .iter()
+        .zip(caps)
+        .enumerate()
+        .map(|(i, (&(x, y), c))| Facility {
+            capacity: c,
+            ..facility(&format!("f{i}"), FacilityKind::Canteen, x, y)
+        })
+        .collect();
+    ds.facilities = SharedVec::new(fs);
+    ds
+}
+
+#[test]
+fn capacitated_sites_never_serve_more_than_their_room_and_unlimited_room_is_mclp() {
+    let a = Analysis::new(Arc::new(city4([Some(40), Some(60), None, Some(50)])));
+    let cands = CandidateSource::SampleNodes { n: 50, seed: 3 };
+    let mut r = request("canteen", 3, cands.clone());
+    r.model = Model::Capacitated;
+    r.capacity = Some(45);
+    let s = run(&a, &r).unwrap();
+    assert_eq!(s.sites.len(), 3, "{:?}", s.notes);
+    for x in &s.sites {
+        assert!(x.served.unwrap() <= 45 && x.capacity == Some(45));
+    }
+    for e in &s.existing {
+        if let Some(c) = e.capacity {
+            assert!(
+                e.served_before.unwrap() <= c && e.served_after.unwrap() <= c,
+                "{e:?}"
+            );
+        }
+        assert!(e.served_before.unwrap() <= e.reach);
+    }
+    let served: u64 = s.sites.iter().map(|x| x.served.unwrap()).sum::<u64>()
+        + s.existing
+            .iter()
+            .map(|e| e.served_after.unwrap())
+            .sum::<u64>();
+    assert_eq!(served, s.households_after);
+    assert!(s.households_after >= s.households_before);
+    assert!(s.bound.unwrap() >= s.households_after as f64);
+    assert!(s
+        .notes
+        .iter()
+        .any(|n| n.contains("1 of 4 existing sites have no capacity")));
+    // median of the existing capacities (40, 50, 60) when --capacity is not given
+    r.capacity = None;
+    let m = run(&a, &r).unwrap();
+    assert!(
+        m.sites.iter().all(|x| x.capacity == Some(50)),
+        "{:?}",
+        m.sites
+    );
+    // no capacity anywhere: an error asking for one
+    let b = Analysis::new(Arc::new(city4([None; 4])));
+    let e = run(&b, &r).unwrap_err().to_string();
+    assert!(e.contains("capacity"), "{e}");
+    // unlimited room everywhere: served = covered, at most the exact MCLP optimum
+    r.capacity = Some(1_000_000);
+    let c = run(&b, &r).unwrap();
+    let mut q = request("canteen", 3, cands);
+    q.model = Model::Mclp;
+    let mc = run(&b, &q).unwrap();
+    assert_eq!(c.households_before, mc.households_before);
+    assert_eq!(c.households_before, pct(&b, "canteen").1);
+    assert!(c.households_after <= mc.households_after);
+    assert!(c.households_after as f64 >= 0.9 * mc.households_after as f64);
+}
+
+#[test]
+fn closure_loss_is_what_coverage_loses_without_the_site() {
+    let ds = city4([None; 4]);
+    let a = Analysis::new(Arc::new(ds.clone()));
+    let without = |gone: &[&str]| {
+        let mut d = ds.clone();
+        let fs: Vec<Facility> = d
+            .facilities
+            .iter()
+            .filter(|f| !gone.contains(&f.id.as_str()))
+            .cloned()
+            .collect();
+        d.facilities = SharedVec::new(fs);
+        pct(&Analysis::new(Arc::new(d)), "canteen").1
+    };
+    let before = pct(&a, "canteen").1;
+    let mut r = request("canteen", 1, CandidateSource::None);
+    r.model = Model::Closure;
+    let s = run(&a, &r).unwrap();
+    assert_eq!(s.households_before, before);
+    assert_eq!(s.closed.len(), 1);
+    let c = &s.closed[0];
+    assert_eq!(before - without(&[c.facility_id.as_str()]), c.loss);
+    // the least loss of every single closure
+    for f in ["f0", "f1", "f2", "f3"] {
+        assert!(before - without(&[f]) >= c.loss, "{f}");
+    }
+    // two closures: the best pair by brute force over the coverage engine
+    r.add = 2;
+    let s2 = run(&a, &r).unwrap();
+    assert!(s2.optimal);
+    let ids: Vec<&str> = s2.closed.iter().map(|c| c.facility_id.as_str()).collect();
+    assert_eq!(s2.households_after, without(&ids));
+    let ids4 = ["f0", "f1", "f2", "f3"];
+    let best = (0..4)
+        .flat_map(|i| (i + 1..4).map(move |j| (i, j)))
+        .map(|(i, j)| without(&[ids4[i], ids4[j]]))
+        .max()
+        .unwrap();
+    assert_eq!(s2.households_after, best);
+    assert!(s2.closed[0].loss <= s2.closed[1].loss);
+}
+
+#[test]
+fn access_scores_share_out_the_supply() {
+    use gridmap_algo::siting::access::Decay;
+    let a = Analysis::new(Arc::new(city4([Some(40), Some(60), Some(20), Some(50)])));
+    for decay in [Decay::Uniform, Decay::E2sfca, Decay::Gaussian] {
+        let s = a
+            .access(&gridmap_service::AccessRequest {
+                kind: "canteen".into(),
+                minutes: 5.0,
+                profile: WalkProfile::standard(),
+                decay,
+                demand: gridmap_algo::siting::DemandWeight::Households,
+            })
+            .unwrap();
+        assert_eq!(s.supply_unit, "capacity");
+        let drawn: f64 = s
+            .buildings
+            .iter()
+            .map(|b| b.households as f64 * b.score.unwrap_or(0.0) / 1000.0)
+            .sum();
+        let offered: f64 = s
+            .sites
+            .iter()
+            .filter(|x| x.reach > 0)
+            .map(|x| x.supply)
+            .sum();
+        assert!(
+            (drawn - offered).abs() < 0.05,
+            "{decay:?}: {drawn} vs {offered}"
+        );
+        let uncovered = pct(&a, "canteen");
+        assert_eq!(
+            s.households - s.households_without,
+            uncovered.1,
+            "households with a score are the covered ones ({decay:?})"
+        );
+    }
+}

@@ -638,7 +638,7 @@ impl SqliteStore {
             // background min-connection and the migration connection on a new file) can answer
             // SQLITE_BUSY at once, without the busy handler. WAL is a property of the file: set
             // it on one connection before the pool opens several.
-            let mut first = SqliteConnection::connect_with(&opts)
+            let first = SqliteConnection::connect_with(&opts)
                 .await
                 .map_err(|e| StoreError::db(format!("opening SQLite database {url}"), e))?;
             first

@@ -23,16 +23,27 @@
 //! libclang; the Lagrangian search proves the Monaco and Haidian instances optimal in
 //! milliseconds and scales to 5 000 candidates over 280 000 buildings.
 //!
-//! Capacitated coverage is not built yet ([`Model::Capacitated`] answers with an error).
+//! **Capacitated coverage** ([`capacitated`]) serves each demand point from the nearest site
+//! with room (existing sites with their `capacity`, none = unlimited; new sites with
+//! `SitingParams::capacity`) and opens sites greedily with exact re-evaluation of a shortlist; it
+//! reports the bound no choice can beat (uncapacitated MCLP bound, reachable room). **Closure**
+//! ([`closure`]) asks which `add` existing sites can close losing the fewest covered households:
+//! the exact search keeps the best `n − add` sites (an MCLP over the existing sites), ranked by
+//! lazy greedy removal.
 use crate::coverage::{CoverageEngine, KindCoverage};
 use crate::AlgoError;
 use gridmap_model::BuildingId;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod access;
 pub mod candidates;
+pub mod capacitated;
+pub mod closure;
 pub mod cover;
+mod fixed;
 pub mod mclp;
 pub mod pcenter;
 pub mod pmedian;
@@ -40,6 +51,8 @@ pub mod setcover;
 
 pub use candidates::{Candidate, CandidateSet, PlacedCandidate, SkipReason, SkippedCandidate};
 pub use cover::{CoverMatrix, DemandWeight, SiteCover};
+pub use fixed::{access_scores, AccessScores, AccessSite};
+use fixed::{capacitated_run, closure_run, CapInput};
 
 /// Which question is asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]
@@ -54,8 +67,10 @@ pub enum Model {
     PMedian,
     /// Minimise the worst walking distance with `add` new sites.
     PCenter,
-    /// Capacitated coverage (not built yet).
+    /// Capacitated coverage: `add` new sites, each site serving at most its capacity.
     Capacitated,
+    /// Closure / weakest site: which `add` existing sites lose the fewest covered households.
+    Closure,
 }
 
 impl Model {
@@ -65,12 +80,13 @@ impl Model {
             "setcover" | "lscp" | "min-facilities" => Self::SetCover,
             "pmedian" | "p-median" => Self::PMedian,
             "pcenter" | "p-center" => Self::PCenter,
-            "capacitated" => Self::Capacitated,
+            "capacitated" | "capacitated-mclp" => Self::Capacitated,
+            "closure" | "weakest" => Self::Closure,
             other => {
                 return Err(AlgoError::InvalidParameter {
                     name: "model",
                     value: other.to_owned(),
-                    expected: "one of mclp, setcover, pmedian, pcenter, capacitated",
+                    expected: "one of mclp, setcover, pmedian, pcenter, capacitated, closure",
                 })
             }
         })
@@ -99,6 +115,12 @@ pub struct SitingParams {
     pub time_limit_s: f64,
     pub solver: SolverChoice,
     pub demand: DemandWeight,
+    /// Capacitated: households each new site can serve (`None`: the median of the existing
+    /// sites' capacities; an error if none has one).
+    pub capacity: Option<u64>,
+    /// Capacitated: the existing sites' capacities by facility id (absent = unlimited).
+    #[serde(skip)]
+    pub existing_capacity: HashMap<String, u64>,
 }
 
 impl Default for SitingParams {
@@ -111,6 +133,8 @@ impl Default for SitingParams {
             time_limit_s: 30.0,
             solver: SolverChoice::Exact,
             demand: DemandWeight::Households,
+            capacity: None,
+            existing_capacity: HashMap::new(),
         }
     }
 }
@@ -180,6 +204,43 @@ pub struct NewSite {
     /// Demand newly covered by this site given the higher-ranked ones and the existing sites.
     pub marginal: u64,
     pub newly_covered: Vec<BuildingId>,
+    /// Capacitated: the site's room and the households it serves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub served: Option<u64>,
+}
+
+/// An existing (fixed) site: capacitated and closure models report each one.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExistingSite {
+    pub facility_id: String,
+    pub lon: f64,
+    pub lat: f64,
+    /// `None`: unlimited.
+    pub capacity: Option<u64>,
+    /// Demand within the limit of the site.
+    pub reach: u64,
+    /// Capacitated: households served before and after the new sites open.
+    pub served_before: Option<u64>,
+    pub served_after: Option<u64>,
+}
+
+/// An existing site to close, in closing order (closure model).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClosedSite {
+    pub rank: usize,
+    pub facility_id: String,
+    pub lon: f64,
+    pub lat: f64,
+    /// Demand left uncovered by closing it after the higher-ranked closures.
+    pub loss: u64,
+    /// Demand only this site covers with every site open.
+    pub loss_alone: u64,
+    /// Demand within its reach.
+    pub reach: u64,
+    /// Buildings no open site reaches once it closes.
+    pub uncovered: Vec<BuildingId>,
 }
 
 /// The answer of [`site`].
@@ -197,6 +258,10 @@ pub struct SitingResult {
     /// Weight of buildings that could not be placed on the network (never covered).
     pub unplaced_weight: u64,
     pub sites: Vec<NewSite>,
+    /// Capacitated and closure: every existing site with its reach (and load).
+    pub existing: Vec<ExistingSite>,
+    /// Closure: the sites to close, least loss first.
+    pub closed: Vec<ClosedSite>,
     pub solver: SolverReport,
     /// Set cover: the target, whether it is reachable, and the best reachable share.
     pub target_pct: Option<f64>,
@@ -255,11 +320,6 @@ pub fn site(
             expected: "finite seconds ≥ 0",
         });
     }
-    if params.model == Model::Capacitated {
-        return Err(AlgoError::Unsupported(
-            "capacitated coverage is not built yet: use mclp".into(),
-        ));
-    }
     if params.model == Model::SetCover {
         match params.target_pct {
             Some(t) if t.is_finite() && t > 0.0 && t <= 100.0 => {}
@@ -277,6 +337,9 @@ pub fn site(
             value: "0".into(),
             expected: "at least one new site",
         });
+    }
+    if params.model == Model::Closure {
+        return closure_run(engine, existing, params, ctl);
     }
     if candidates.placed.is_empty() {
         return Err(AlgoError::NoCandidates {
@@ -341,8 +404,26 @@ pub fn site(
     let mut best_reachable_pct = None;
     let (mut mean_b, mut mean_a, mut max_b, mut max_a) = (None, None, None, None);
     let speed_m_per_min = existing.profile.limit_m(1.0);
+    if params.model == Model::Capacitated {
+        return capacitated_run(
+            engine,
+            existing,
+            candidates,
+            params,
+            ctl,
+            CapInput {
+                cover: &cover,
+                m: &m,
+                add,
+                limits: &limits,
+                notes,
+                seconds_cover,
+                t1,
+            },
+        );
+    }
     let (sites, report) = match params.model {
-        Model::Mclp | Model::Capacitated => {
+        Model::Mclp | Model::Capacitated | Model::Closure => {
             let h = mclp::heuristic(&m, add, &limits);
             let hv = m.value(&h);
             if !exact {
@@ -561,6 +642,8 @@ pub fn site(
             snapped: pc.snap.lonlat,
             marginal,
             newly_covered: newly,
+            capacity: None,
+            served: None,
         });
     }
     let covered_after = before + added;
@@ -580,6 +663,8 @@ pub fn site(
         pct_after: pct(covered_after, total),
         unplaced_weight: cover.unplaced_weight,
         sites: new_sites,
+        existing: Vec::new(),
+        closed: Vec::new(),
         solver: report,
         target_pct: params
             .target_pct

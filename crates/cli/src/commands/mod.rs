@@ -22,6 +22,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Gaps(a) => analysis::gaps(g, a).await,
         Command::Isochrone(a) => analysis::isochrone(g, a).await,
         Command::Site(a) => site::run(g, a).await,
+        Command::Access(a) => site::access(g, a).await,
         Command::Partition(a) => partition::partition(g, a).await,
         Command::Rebalance(a) => partition::rebalance(g, a).await,
         Command::Validate(a) => partition::validate(g, a).await,

@@ -111,6 +111,7 @@ pub async fn run(g: &Global, a: SiteArgs) -> Result<()> {
         ));
     }
     let candidates = match (&a.candidates_file, a.candidates) {
+        _ if model == Model::Closure => CandidateSource::None,
         (Some(f), _) => {
             let c = read_candidates(f)?;
             if c.is_empty() {
@@ -152,13 +153,14 @@ pub async fn run(g: &Global, a: SiteArgs) -> Result<()> {
         } else {
             DemandWeight::Households
         },
+        capacity: a.capacity,
     };
     let quiet = g.quiet;
     let summary = tokio::task::spawn_blocking(move || {
         let bar = Bar::new(quiet, "site");
         bar.message("walking from every candidate");
         let progress = |p: gridmap_algo::siting::Progress| match p.stage {
-            "covering" => bar.position(p.done, p.total),
+            "covering" | "covering existing sites" => bar.position(p.done, p.total),
             _ => bar.message(&format!(
                 "exact search: {} nodes, best {} , bound {:.0}",
                 p.done,
@@ -202,6 +204,109 @@ pub async fn run(g: &Global, a: SiteArgs) -> Result<()> {
     } else {
         print!("{}", table(&summary, t_load - t_read, total));
     }
+    Ok(())
+}
+
+/// `gridmap access`: 2SFCA / E2SFCA scores of a kind's sites.
+pub async fn access(g: &Global, a: crate::config::AccessArgs) -> Result<()> {
+    let t0 = Instant::now();
+    let profile = walk_profile(Some(&a.walk.profile), a.walk.speed_kmh).map_err(service)?;
+    gridmap_service::facility_kind(&a.walk.kind).map_err(service)?;
+    gridmap_service::check_minutes(&[a.minutes]).map_err(service)?;
+    let decay = gridmap_algo::siting::access::Decay::parse(&a.decay)
+        .map_err(|e| CliError::usage("--decay", e))?;
+    let (_, analysis) = session(g).await?;
+    let req = gridmap_service::AccessRequest {
+        kind: a.walk.kind.clone(),
+        minutes: a.minutes,
+        profile,
+        decay,
+        demand: if a.demand == "elderly" {
+            DemandWeight::Elderly
+        } else {
+            DemandWeight::Households
+        },
+    };
+    let s = tokio::task::spawn_blocking(move || analysis.access(&req))
+        .await
+        .map_err(|e| CliError::algo(format!("access task failed: {e}")))?
+        .map_err(service)?;
+    if let Some(path) = &a.out {
+        let werr = |e: csv::Error| CliError::Write {
+            path: path.clone(),
+            source: std::io::Error::other(e),
+        };
+        let mut w = csv::Writer::from_path(path).map_err(werr)?;
+        w.write_record(["id", "households", "score"])
+            .map_err(werr)?;
+        for b in &s.buildings {
+            w.write_record([
+                b.id.clone(),
+                b.households.to_string(),
+                b.score.map_or_else(String::new, |v| v.to_string()),
+            ])
+            .map_err(werr)?;
+        }
+        w.flush().map_err(|e| CliError::Write {
+            path: path.clone(),
+            source: e,
+        })?;
+    }
+    if g.json {
+        let mut v = serde_json::to_value(&s).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("buildings");
+            o.insert("seconds".into(), t0.elapsed().as_secs_f64().into());
+        }
+        println!("{}", serde_json::to_string(&v).unwrap_or_default());
+        return Ok(());
+    }
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "access to {} within {} min at {} km/h ({:?} decay, supply = {}): {} sites",
+        s.kind,
+        s.minutes,
+        s.speed_kmh,
+        s.decay,
+        s.supply_unit,
+        s.sites.len()
+    );
+    let _ = writeln!(
+        o,
+        "mean score {:.3} per 1 000 households; {} of {} households have none within reach",
+        s.mean_score, s.households_without, s.households
+    );
+    let _ = writeln!(
+        o,
+        "{:<28} | {:>10} | {:>10} | {:>9}",
+        "community", "households", "score", "without"
+    );
+    for c in &s.by_community {
+        let _ = writeln!(
+            o,
+            "{:<28} | {:>10} | {:>10.3} | {:>9}",
+            c.name, c.households, c.score, c.households_without
+        );
+    }
+    let mut grids: Vec<_> = s.by_grid.iter().collect();
+    grids.sort_by(|a, b| a.score.total_cmp(&b.score));
+    if !grids.is_empty() {
+        let _ = writeln!(o, "lowest grids:");
+        for gr in grids.iter().take(10) {
+            let _ = writeln!(
+                o,
+                "  {:<12} {:>6} households, score {:.3}, {} without",
+                gr.name, gr.households, gr.score, gr.households_without
+            );
+        }
+    }
+    for n in &s.notes {
+        let _ = writeln!(o, "note: {n}");
+    }
+    let _ = writeln!(o, "{:.2} s", t0.elapsed().as_secs_f64());
+    print!("{o}");
     Ok(())
 }
 
@@ -256,13 +361,18 @@ fn table(s: &SitingSummary, load_s: f64, total_s: f64) -> String {
     );
     let _ = writeln!(
         o,
-        "covered {what}: {} of {} ({:.2}%) before, {} ({:.2}%) after, +{}",
+        "{} {what}: {} of {} ({:.2}%) before, {} ({:.2}%) after, {:+}",
+        if s.model == Model::Capacitated {
+            "served"
+        } else {
+            "covered"
+        },
         s.households_before,
         s.total_households,
         s.pct_before,
         s.households_after,
         s.pct_after,
-        s.households_after - s.households_before
+        s.households_after as i64 - s.households_before as i64
     );
     let _ = writeln!(
         o,
@@ -270,7 +380,7 @@ fn table(s: &SitingSummary, load_s: f64, total_s: f64) -> String {
         "rank", "candidate", "lon", "lat", "+covered", "buildings"
     );
     for x in &s.sites {
-        let _ = writeln!(
+        let _ = write!(
             o,
             "{:>4} | {:<24} | {:>11.6} | {:>11.6} | {:>9} | {:>9}",
             x.rank,
@@ -280,6 +390,37 @@ fn table(s: &SitingSummary, load_s: f64, total_s: f64) -> String {
             x.marginal_households,
             x.newly_covered.len()
         );
+        if let (Some(c), Some(v)) = (x.capacity, x.served) {
+            let _ = write!(o, " | serves {v} of {c}");
+        }
+        let _ = writeln!(o);
+    }
+    if !s.closed.is_empty() {
+        let _ = writeln!(
+            o,
+            "close, least loss first:\n{:>4} | {:<24} | {:>11} | {:>11} | {:>9} | {:>10} | {:>9}",
+            "rank", "facility", "lon", "lat", "-covered", "only-here", "reach"
+        );
+        for x in &s.closed {
+            let _ = writeln!(
+                o,
+                "{:>4} | {:<24} | {:>11.6} | {:>11.6} | {:>9} | {:>10} | {:>9}",
+                x.rank, x.facility_id, x.lon, x.lat, x.loss, x.loss_alone, x.reach
+            );
+        }
+    }
+    if s.model == Model::Capacitated && !s.existing.is_empty() {
+        let _ = writeln!(o, "existing sites (served before → after / capacity):");
+        for e in &s.existing {
+            let _ = writeln!(
+                o,
+                "  {:<24} {} → {} / {}",
+                e.facility_id,
+                e.served_before.unwrap_or(0),
+                e.served_after.unwrap_or(0),
+                e.capacity.map_or("unlimited".to_owned(), |c| c.to_string())
+            );
+        }
     }
     let bound = s.bound.map_or("-".to_owned(), |b| format!("{b:.1}"));
     let gap = s
