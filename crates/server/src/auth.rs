@@ -285,7 +285,9 @@ pub fn action(method: &Method, route: &str) -> Action {
         r if r.starts_with("/api/users") || r.starts_with("/api/audit") => Action::Admin,
         // Jobs have an owner: any logged-in caller; starting one also needs the permission of
         // its process (`jobs::Process::action`), checked by the handler.
-        "/api/jobs" | "/api/jobs/{jobId}" | "/api/jobs/{jobId}/results" => Action::Session,
+        "/api/jobs" | "/api/jobs/{jobId}" | "/api/jobs/{jobId}/results" | "/api/siting" => {
+            Action::Session
+        }
         _ if read => Action::Read,
         "/api/whatif" => Action::WhatIf,
         "/api/partition" | "/api/rebalance" | "/api/validate" => Action::Plan,

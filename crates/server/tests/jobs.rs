@@ -1219,3 +1219,118 @@ async fn a_siting_job_adds_sites_that_the_coverage_of_the_kind_confirms() {
         assert!(r.text().contains(field), "{field}: {}", r.text());
     }
 }
+
+#[tokio::test]
+async fn post_siting_runs_closure_and_capacitated_jobs_and_access_scores_answer() {
+    let app = app().await;
+    // closure: no candidates needed; the sites to close come back least loss first
+    let r = call(
+        &app,
+        Method::POST,
+        "/api/siting",
+        "department",
+        &[],
+        Some(json!({"kind": "reading_room", "add": 1, "model": "closure", "minutes": 5})),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let id = r.json()["jobID"].as_str().expect("jobID").to_owned();
+    wait_for(&app, "department", &id, "successful").await;
+    let got = call(
+        &app,
+        Method::GET,
+        &format!("/api/jobs/{id}/results"),
+        "department",
+        &[],
+        None,
+    )
+    .await
+    .json();
+    let closed = got["closed"].as_array().expect("closed");
+    assert_eq!(closed.len(), 1, "{got}");
+    let loss = closed[0]["loss"].as_u64().expect("loss");
+    assert_eq!(
+        got["households_before"].as_u64().unwrap_or(0) - loss,
+        got["households_after"].as_u64().unwrap_or(u64::MAX),
+        "{got}"
+    );
+    // capacitated: no site serves more than its capacity
+    let id = started(
+        &app,
+        "department",
+        json!({"process": "siting", "inputs": {"kind": "reading_room", "add": 2, "minutes": 5, "model": "capacitated", "capacity": 20, "candidates": {"sample": 40, "seed": 3}}}),
+    )
+    .await;
+    wait_for(&app, "department", &id, "successful").await;
+    let got = call(
+        &app,
+        Method::GET,
+        &format!("/api/jobs/{id}/results"),
+        "department",
+        &[],
+        None,
+    )
+    .await
+    .json();
+    for s in got["sites"].as_array().expect("sites") {
+        assert!(s["served"].as_u64().unwrap_or(u64::MAX) <= 20, "{got}");
+    }
+    // bad inputs are refused before a job starts
+    let r = call(
+        &app,
+        Method::POST,
+        "/api/siting",
+        "department",
+        &[],
+        Some(json!({"kind": "reading_room", "add": 1, "model": "capacitated", "capacity": 0, "candidates": {"sample": 5}})),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("inputs.capacity"), "{}", r.text());
+    // access scores: JSON summary and GeoJSON points
+    let r = call(
+        &app,
+        Method::GET,
+        "/api/access?kind=reading_room&minutes=5&decay=gaussian",
+        "department",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let a = r.json();
+    assert_eq!(a["decay"], "gaussian");
+    assert!(
+        a["buildings"].as_array().is_some_and(|b| !b.is_empty()),
+        "{a}"
+    );
+    assert!(
+        a["by_grid"].is_array() && a["mean_score"].is_number(),
+        "{a}"
+    );
+    let r = call(
+        &app,
+        Method::GET,
+        "/api/access?kind=reading_room&f=geojson",
+        "department",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["type"], "FeatureCollection");
+    for bad in ["decay=cosine", "demand=cats", "f=xml", "colour=red"] {
+        let r = call(
+            &app,
+            Method::GET,
+            &format!("/api/access?kind=reading_room&{bad}"),
+            "department",
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.text());
+        let name = bad.split('=').next().unwrap_or_default();
+        assert!(r.text().contains(name), "{bad}: {}", r.text());
+    }
+}

@@ -221,12 +221,15 @@ pub fn greedy(
     }
 }
 
-/// An upper bound on the households `p` new sites of room `capacity` can bring to being served:
-/// the smaller of `uncapacitated` (a bound on the maximal cover with `p` new sites, which serves
-/// at least as many) and the reachable room of the existing sites plus `p × capacity`.
+/// An upper bound on the households served once `p` new sites of room `capacity` open: the
+/// smaller of `uncapacitated` (a bound on the maximal cover with `p` new sites, which serves at
+/// least as many) and what the existing sites can serve plus `p × capacity`; the existing sites
+/// serve at most their reachable room and at most `existing_union`, the demand any of them
+/// reaches.
 pub fn upper_bound(
     weight: &[u64],
     existing: &[SiteReach],
+    existing_union: u64,
     capacity: u64,
     p: usize,
     uncapacitated: f64,
@@ -237,7 +240,8 @@ pub fn upper_bound(
             let reach: u64 = s.demand.iter().map(|&d| weight[d as usize]).sum();
             s.capacity.map_or(reach, |c| c.min(reach))
         })
-        .sum();
+        .sum::<u64>()
+        .min(existing_union);
     uncapacitated.min(room.saturating_add(capacity.saturating_mul(p as u64)) as f64)
 }
 
@@ -279,7 +283,7 @@ mod tests {
         assert_eq!(r.chosen, vec![1]);
         assert_eq!(r.after.total, 20);
         assert!(r.saturated);
-        let ub = upper_bound(&w, &ex, 10, 2, 20.0);
+        let ub = upper_bound(&w, &ex, 10, 10, 2, 20.0);
         assert_eq!(ub, 20.0);
     }
 

@@ -1,7 +1,9 @@
 //! The models that look at the existing (fixed) sites one by one: capacitated coverage (their
 //! loads) and closure (their losses). Both need each existing site's own covering list, built by
 //! the same bounded search as a candidate's ([`SiteCover::build`]) so "within reach" means what
-//! it means for candidates and for `gridmap coverage`.
+//! it means for candidates and for `gridmap coverage`. Closure is exact by a branch-and-bound
+//! over the supermodular loss ([`closure::exact`]); capacitated coverage is a heuristic with a
+//! bound ([`capacitated::upper_bound`]).
 use super::{
     capacitated, closure, mclp, pct, report, ClosedSite, Control, CoverMatrix, ExistingSite, Model,
     NewSite, PlacedCandidate, SiteCover, SitingParams, SitingResult, SolverChoice,
@@ -157,36 +159,26 @@ pub(super) fn closure_run(
         closable[c.site as usize] = true;
     }
     let keep_n = n - k;
-    let cancel = || ctl.cancelled();
-    let progress = |nodes: u64, inc: u64, bound: f64| {
-        (ctl.progress)(super::Progress {
-            stage: "solving",
-            done: nodes,
-            total: 0,
-            incumbent: Some(inc),
-            bound: Some(bound),
-        })
-    };
-    let limits = mclp::Limits {
-        deadline: Some(t1 + Duration::from_secs_f64(params.time_limit_s.min(86_400.0))),
-        cancel: &cancel,
-        progress: &progress,
-    };
-    let (mut optimal, mut bound, mut nodes, mut stopped) = (k <= 1 || keep_n == 0, None, 0, false);
+    let greedy_loss: u64 = greedy.iter().map(|c| c.loss).sum();
+    // one closure, all of them, or none losing anything: greedy is optimal
+    let (mut optimal, mut bound, mut nodes, mut stopped) =
+        (k <= 1 || keep_n == 0 || greedy_loss == 0, None, 0, false);
     let mut name = "lazy greedy removal";
-    if params.solver == SolverChoice::Exact && keep_n > 0 && k > 1 {
-        let start: Vec<u32> = (0..n as u32).filter(|&s| !closable[s as usize]).collect();
-        let ex = mclp::branch_and_bound(&cm, keep_n, start, None, &limits);
-        name = "lagrangian-bnb (keep n − add) + lazy greedy order";
+    if params.solver == SolverChoice::Exact && !optimal {
+        let deadline = t1 + Duration::from_secs_f64(params.time_limit_s.min(86_400.0));
+        let start: Vec<u32> = greedy.iter().map(|c| c.site).collect();
+        let stop = || ctl.cancelled() || Instant::now() >= deadline;
+        let ex = closure::exact(&weight, &reach, k, &start, &stop);
+        name = "branch-and-bound (supermodular loss) + lazy greedy order";
         optimal = ex.optimal;
-        bound = Some(ex.bound.max(ex.value as f64));
+        // the objective is covered demand after closing: an upper bound from the loss bound
+        bound = Some((before - ex.lower_bound.min(before)) as f64);
         nodes = ex.nodes;
-        stopped = ex.stopped;
-        let greedy_kept = before - greedy.iter().map(|c| c.loss).sum::<u64>();
-        if ex.value > greedy_kept {
-            closable = vec![true; n];
+        stopped = !ex.optimal;
+        if ex.loss < greedy_loss {
+            closable = vec![false; n];
             for &s in &ex.sites {
-                closable[s as usize] = false;
+                closable[s as usize] = true;
             }
         }
     }
@@ -367,7 +359,20 @@ pub(super) fn capacitated_run(
     } else {
         ((covered_uncap + m.reachable()) as f64, 0)
     };
-    let ub = capacitated::upper_bound(&weight, &ex_reach, capacity, add, unc);
+    let union = {
+        let mut hit = vec![false; weight.len()];
+        for r in &ex_reach {
+            for &d in r.demand {
+                hit[d as usize] = true;
+            }
+        }
+        hit.iter()
+            .zip(&weight)
+            .filter(|(h, _)| **h)
+            .map(|(_, w)| w)
+            .sum()
+    };
+    let ub = capacitated::upper_bound(&weight, &ex_reach, union, capacity, add, unc);
     let served = r.after.total;
     let optimal = served as f64 >= ub;
     let mut rep = report(

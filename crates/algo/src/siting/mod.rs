@@ -28,8 +28,8 @@
 //! `SitingParams::capacity`) and opens sites greedily with exact re-evaluation of a shortlist; it
 //! reports the bound no choice can beat (uncapacitated MCLP bound, reachable room). **Closure**
 //! ([`closure`]) asks which `add` existing sites can close losing the fewest covered households:
-//! the exact search keeps the best `n − add` sites (an MCLP over the existing sites), ranked by
-//! lazy greedy removal.
+//! a branch-and-bound over the supermodular loss proves the least-loss set, ranked by lazy
+//! greedy removal.
 use crate::coverage::{CoverageEngine, KindCoverage};
 use crate::AlgoError;
 use gridmap_model::BuildingId;

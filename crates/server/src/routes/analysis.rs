@@ -305,6 +305,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(coverage))
         .routes(routes!(coverage_buildings))
+        .routes(routes!(access))
         .routes(routes!(gaps))
         .routes(routes!(isochrones))
         .routes(routes!(what_if))
@@ -405,6 +406,121 @@ async fn coverage_buildings(
     })
     .await?;
     Ok(json_value(GEOJSON, &body))
+}
+
+/// Accessibility scores that count capacity (2SFCA / E2SFCA): per building, and household-weighted
+/// per grid and community, the supply of a kind's sites within the walking limit per 1 000
+/// households (supply = each site's `capacity`, else 1 per site). `f=geojson`: the buildings as
+/// points with `score`.
+#[utoipa::path(get, path = "/api/access", tag = TAG, operation_id = "api_access",
+    params(
+        ("kind" = String, Query, description = "Facility kind or `all`"),
+        ("minutes" = Option<f64>, Query, description = "Catchment in walking minutes (default 15)"),
+        ("profile" = Option<String>, Query, description = "adult or elderly"),
+        ("speed_kmh" = Option<f64>, Query, description = "Walking speed, overrides the profile"),
+        ("decay" = Option<String>, Query, description = "uniform (2SFCA), e2sfca (default: bands 1 / 0.68 / 0.22), gaussian, linear"),
+        ("demand" = Option<String>, Query, description = "households (default) or elderly"),
+        ("f" = Option<String>, Query, description = "json (default: the summary with every building) or geojson (buildings as points)"),
+    ),
+    responses(
+        (status = 200, description = "Access summary (JSON) or buildings with scores (GeoJSON)", content_type = "application/json"),
+        (status = 400, description = "Invalid or unknown parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The data cannot answer the question", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn access(
+    State(st): State<AppState>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response, ApiError> {
+    use gridmap_algo::siting::{access::Decay, DemandWeight};
+    let pick = |name: &str| q.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let walk: Vec<(String, String)> = q
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "decay" | "demand" | "f"))
+        .cloned()
+        .collect();
+    for (k, _) in &q {
+        if !matches!(
+            k.as_str(),
+            "kind" | "minutes" | "profile" | "speed_kmh" | "decay" | "demand" | "f"
+        ) {
+            return Err(ApiError::InvalidParameter {
+                name: k.clone(),
+                reason: "unknown parameter; expected kind, minutes, profile, speed_kmh, decay, demand, f".into(),
+            });
+        }
+    }
+    let w = parse_walk(
+        &walk,
+        &["kind", "minutes", "profile", "speed_kmh"],
+        &[15.0],
+        false,
+    )?;
+    let kind = need_kind(&w)?;
+    let decay = Decay::parse(pick("decay").as_deref().unwrap_or("e2sfca")).map_err(|e| {
+        ApiError::InvalidParameter {
+            name: "decay".into(),
+            reason: e.to_string(),
+        }
+    })?;
+    let demand = match pick("demand").as_deref().unwrap_or("households") {
+        "households" => DemandWeight::Households,
+        "elderly" => DemandWeight::Elderly,
+        other => {
+            return Err(ApiError::InvalidParameter {
+                name: "demand".into(),
+                reason: format!("'{other}': households or elderly"),
+            })
+        }
+    };
+    let geo = match pick("f").as_deref().unwrap_or("json") {
+        "json" => false,
+        "geojson" => true,
+        other => {
+            return Err(ApiError::InvalidParameter {
+                name: "f".into(),
+                reason: format!("'{other}': json or geojson"),
+            })
+        }
+    };
+    let (_, a) = session(&st).await?;
+    let req = gridmap_service::AccessRequest {
+        kind,
+        minutes: w.minutes[0],
+        profile: w.profile,
+        decay,
+        demand,
+    };
+    let body = blocking(move || {
+        let s = a.access(&req).map_err(service)?;
+        if !geo {
+            return Ok((false, serde_json::to_value(&s).unwrap_or_default()));
+        }
+        use geo::Centroid;
+        let ds = a.dataset();
+        let features: Vec<Value> = ds
+            .buildings
+            .iter()
+            .zip(&s.buildings)
+            .filter_map(|(b, x)| {
+                let c = b.entrance.or_else(|| b.footprint.centroid())?;
+                Some(json!({"type": "Feature", "id": x.id,
+                    "geometry": {"type": "Point", "coordinates": [c.x(), c.y()]},
+                    "properties": {"id": x.id, "households": x.households, "score": x.score}}))
+            })
+            .collect();
+        let n = features.len();
+        Ok((
+            true,
+            json!({"type": "FeatureCollection", "features": features, "numberReturned": n,
+            "kind": s.kind, "decay": s.decay, "minutes": s.minutes, "mean_score": s.mean_score,
+            "attribution": gridmap_model::OSM_ATTRIBUTION}),
+        ))
+    })
+    .await?;
+    Ok(json_value(
+        if body.0 { GEOJSON } else { "application/json" },
+        &body.1,
+    ))
 }
 
 /// Uncovered buildings clustered into gap areas, ranked by households.

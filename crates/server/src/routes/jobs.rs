@@ -47,6 +47,32 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create, list))
         .routes(routes!(status, dismiss))
         .routes(routes!(results))
+        .routes(routes!(siting))
+}
+
+/// Starts a siting job: the body is the `inputs` of `POST /api/jobs {process: siting}` (`{kind,
+/// add, model?, minutes?, candidates, capacity?, …}`: mclp, setcover, pmedian, pcenter,
+/// capacitated, closure). Answers 202 with the job's status and `Location`; poll it and fetch
+/// its results (the siting summary) as for any job.
+#[utoipa::path(post, path = "/api/siting", tag = TAG, operation_id = "api_siting",
+    request_body(content = crate::jobs::SitingInputs, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Accepted: `Location` names the job; the body is its status", body = StatusInfo, content_type = "application/json",
+            headers(("Location" = String, description = "/api/jobs/{jobId}"))),
+        (status = 400, description = "Invalid inputs (the field is named)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The server holds too many jobs: try again after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn siting(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    super::require_json(&headers)?;
+    let inputs: Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+    let process = Process::parse(&st, "siting", inputs.clone()).await?;
+    accepted(&st, &headers, process, inputs).await
 }
 
 /// Most jobs one list answers.
