@@ -352,6 +352,53 @@ scenario('adding_and_deleting_a_facility_round_trips', async () => {
   return o;
 });
 
+scenario('siting_ranks_new_sites_and_accepting_one_adds_a_facility', async () => {
+  const o = await openPage({ hash: '#siting', as: 'planner' });
+  const kind = await sparsestKind(o.page);
+  await o.page.selectOption('#site-kind', kind);
+  await o.page.selectOption('#site-model', 'mclp');
+  await o.page.fill('#site-add', '3');
+  await o.page.fill('#site-minutes', '10');
+  await o.page.fill('#site-sample', '300');
+  await o.page.click('#site-run');
+  await o.page.waitForSelector('#site-table, #view-siting > .status-error:not([hidden]), #view-siting > .status-warn:not([hidden])', { timeout: 90000 });
+  await assert(await o.page.locator('#site-table').count(), async () => `siting failed: ${await o.page.locator('#view-siting > .status').textContent()}`);
+  const rows = await o.page.locator('#site-table tbody tr').count();
+  const markers = await o.page.locator('.site-marker').count();
+  const pct = (await o.page.textContent('#site-pct')) ?? '';
+  const [before, after] = pct.split('→').map((x) => Number(x.replace(/[^\d.]/g, '')));
+  await o.page.click('#site-table tbody tr:first-child');
+  await waitIdle(o.page);
+  const outlined = await rendered(o.page, 'siting-newly-line');
+  await shot(o.page, '09-siting');
+  await assert(rows >= 1 && rows <= 3 && markers === rows, `${rows} ranked sites, ${markers} markers`);
+  await assert(after >= before, `coverage fell from ${before}% to ${after}%`);
+  await assert(outlined > 0 || after === before, `no newly covered building outlined near site 1 (${before}% → ${after}%)`);
+  // accept the best site: it becomes a facility of the kind, then delete it again
+  const ids0 = new Set((await api(o.page, '/api/facilities?limit=10000')).body.features.map((f) => String(f.id)));
+  await o.page.click('#site-table tbody tr:first-child button');
+  await o.page.waitForSelector('.toast-ok, .toast-error', { timeout: 15000 });
+  const fs = (await api(o.page, '/api/facilities?limit=10000')).body.features;
+  const added = fs.filter((f) => !ids0.has(String(f.id)));
+  await assert(fs.length === ids0.size + 1 && added.length === 1 && added[0].properties.kind === kind, `accepting a site: ${fs.length} facilities (was ${ids0.size}): ${JSON.stringify(added.map((f) => f.properties))}`);
+  // remove it again so later scenarios see the demo's facilities
+  const del = await o.page.evaluate(async (id) => {
+    const u = `/collections/facilities/items/${encodeURIComponent(id)}`;
+    const g = await fetch(u, { headers: { Accept: 'application/geo+json' } });
+    const r = await fetch(u, { method: 'DELETE', headers: { 'If-Match': g.headers.get('ETag') ?? '*' } });
+    return r.status;
+  }, String(added[0].id));
+  await assert(del === 204 || del === 200, `deleting the accepted site: HTTP ${del}`);
+  // closure: the weakest existing site is listed with its loss
+  await o.page.selectOption('#site-model', 'closure');
+  await o.page.fill('#site-add', '1');
+  await o.page.click('#site-run');
+  await o.page.waitForFunction(() => document.querySelector('#site-table th')?.textContent !== '#' || document.querySelectorAll('.site-marker.close').length > 0, null, { timeout: 90000 });
+  await o.page.waitForSelector('.site-marker.close', { timeout: 90000 });
+  await assert((await o.page.locator('.site-marker.close').count()) === 1, 'closure: one site to close');
+  return o;
+});
+
 // ---------------------------------------------------------------- runner
 
 let passed = 0;

@@ -72,6 +72,24 @@ export class AppContext {
     src?.setData(fc ?? { type: 'FeatureCollection', features: [] });
   }
 
+  /**
+   * Outlines the buildings whose ids are given (on the buildings tiles, from z13), in a layer of
+   * its own named `name`; an empty list removes the outline.
+   */
+  highlightBuildings(name: string, ids: string[], color = '#00441b'): void {
+    const id = `${name}-line`;
+    const base = this.map.getLayer('building-fill');
+    if (!base) return;
+    const filter = ['in', ['get', 'id'], ['literal', ids]] as unknown as maplibregl.FilterSpecification;
+    if (!this.map.getLayer(id)) {
+      this.map.addLayer({ id, type: 'line', source: base.source, 'source-layer': base.sourceLayer ?? 'buildings', filter, paint: { 'line-color': color, 'line-width': ['interpolate', ['linear'], ['zoom'], 13, 1, 17, 3] } });
+    } else {
+      this.map.setFilter(id, filter);
+      this.map.setPaintProperty(id, 'line-color', color);
+    }
+    this.map.setLayoutProperty(id, 'visibility', ids.length ? 'visible' : 'none');
+  }
+
   /** Re-requests a vector tile layer after an edit. */
   reloadTiles(layer: TileLayer): void {
     const src = this.map.getSource<VectorTileSource>(layer);

@@ -1,6 +1,6 @@
 /**
  * Entry point: builds the style from the server's TileJSONs, opens the map on the dataset's
- * extent, and wires the four views (planner, coverage, grid lead, facilities) into the panel.
+ * extent, and wires the five views (planner, coverage, siting, grid lead, facilities) into the panel.
  * Only requests documented by the server are made on load (TileJSON, collection extent,
  * OpenAPI document), so a fresh page never produces a failed request.
  */
@@ -16,6 +16,7 @@ import { installGridLabels } from './map/gridlabels';
 import { AppContext, type View } from './context';
 import { PlannerView } from './views/planner';
 import { CoverageView } from './views/coverage';
+import { SitingView } from './views/siting';
 import { GridLeadView } from './views/gridlead';
 import { FacilitiesView } from './views/facilities';
 import { h } from './ui/dom';
@@ -38,10 +39,11 @@ maplibregl.setWorkerUrl(new URL(workerUrl, location.href).href);
 maplibregl.prewarm();
 registerPageFont(new URL('/fonts/', location.href).href);
 
-type TabId = 'planner' | 'coverage' | 'gridlead' | 'facilities';
+type TabId = 'planner' | 'coverage' | 'siting' | 'gridlead' | 'facilities';
 const TABS: Array<{ id: TabId; label: Key }> = [
   { id: 'planner', label: 'tab_planner' },
   { id: 'coverage', label: 'tab_coverage' },
+  { id: 'siting', label: 'tab_siting' },
   { id: 'gridlead', label: 'tab_gridlead' },
   { id: 'facilities', label: 'tab_facilities' },
 ];
@@ -95,6 +97,7 @@ async function start(): Promise<void> {
   const views: Record<TabId, View> = {
     planner: new PlannerView(ctx),
     coverage: new CoverageView(ctx),
+    siting: new SitingView(ctx),
     gridlead: new GridLeadView(ctx),
     facilities: new FacilitiesView(ctx),
   };
