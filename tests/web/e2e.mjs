@@ -389,6 +389,26 @@ scenario('siting_ranks_new_sites_and_accepting_one_adds_a_facility', async () =>
     return r.status;
   }, String(added[0].id));
   await assert(del === 204 || del === 200, `deleting the accepted site: HTTP ${del}`);
+  // candidates inside a rectangle drawn on the map: every new site lies inside it
+  await o.page.selectOption('#site-source', 'area');
+  await o.page.click('#site-area');
+  const mb = await o.page.locator('#map').boundingBox();
+  const [ax, ay, bx, by] = [mb.x + mb.width * 0.3, mb.y + mb.height * 0.3, mb.x + mb.width * 0.7, mb.y + mb.height * 0.7];
+  await o.page.mouse.click(ax, ay);
+  await o.page.mouse.click(bx, by);
+  const rect = await o.page.evaluate(([a, b]) => [window.map.unproject(a).toArray(), window.map.unproject(b).toArray()], [[ax - mb.x, ay - mb.y], [bx - mb.x, by - mb.y]]);
+  const job0 = await o.page.getAttribute('#site-result', 'data-job');
+  await o.page.click('#site-run');
+  await o.page.waitForFunction((j) => document.querySelector('#site-result')?.dataset.job !== j || document.querySelector('#view-siting > .status-error:not([hidden])'), job0, { timeout: 90000 });
+  const inArea = await o.page.evaluate(() => [...document.querySelectorAll('.site-marker')].length);
+  const sites = (await o.page.locator('#site-table tbody tr').count());
+  await assert(sites >= 1 && inArea === sites, `area candidates: ${sites} sites, ${inArea} markers`);
+  const [w, e] = [Math.min(rect[0][0], rect[1][0]), Math.max(rect[0][0], rect[1][0])];
+  const [sth, nth] = [Math.min(rect[0][1], rect[1][1]), Math.max(rect[0][1], rect[1][1])];
+  const res = await api(o.page, `/api/jobs/${await o.page.getAttribute('#site-result', 'data-job')}/results`);
+  const out = (res.body?.sites ?? []).filter((x) => x.lon < w || x.lon > e || x.lat < sth || x.lat > nth);
+  await assert(res.body?.sites?.length === sites && out.length === 0, `sites outside the drawn area: ${JSON.stringify(out)} (${JSON.stringify(res.body?.sites?.map((x) => [x.lon, x.lat]))})`);
+  await o.page.selectOption('#site-source', 'sample');
   // closure: the weakest existing site is listed with its loss
   await o.page.selectOption('#site-model', 'closure');
   await o.page.fill('#site-add', '1');

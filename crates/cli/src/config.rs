@@ -366,8 +366,15 @@ pub struct SiteArgs {
     #[arg(long, conflicts_with = "candidates")]
     pub candidates_file: Option<PathBuf>,
     /// Or: this many graph nodes drawn with --seed ("any street corner").
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["candidates_buildings", "candidates_facilities"])]
     pub candidates: Option<usize>,
+    /// Or: buildings of these `building` types as candidates (comma-separated; `*` = all), at
+    /// their entrance or centroid.
+    #[arg(long, value_delimiter = ',', conflicts_with_all = ["candidates_file", "candidates_facilities"])]
+    pub candidates_buildings: Option<Vec<String>>,
+    /// Or: existing facilities of these kinds as candidates (sites that could host the new one).
+    #[arg(long, value_delimiter = ',', conflicts_with = "candidates_file")]
+    pub candidates_facilities: Option<Vec<String>>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// mclp, setcover, pmedian, pcenter, capacitated (each site serves at most its capacity), or

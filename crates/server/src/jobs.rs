@@ -727,6 +727,33 @@ pub struct SitingInputs {
     pub candidates: Value,
 }
 
+/// A drawn area: a GeoJSON Polygon or MultiPolygon geometry in WGS84 lon/lat.
+fn within_area(g: &Value) -> Result<geo_types::MultiPolygon<f64>, String> {
+    let geom: geojson::Geometry =
+        serde_json::from_value(g.clone()).map_err(|e| format!("not a GeoJSON geometry: {e}"))?;
+    let geom: geo_types::Geometry<f64> = geom
+        .try_into()
+        .map_err(|e| format!("unusable geometry: {e}"))?;
+    let area = match geom {
+        geo_types::Geometry::Polygon(p) => geo_types::MultiPolygon(vec![p]),
+        geo_types::Geometry::MultiPolygon(m) => m,
+        _ => return Err("a Polygon or MultiPolygon".into()),
+    };
+    let ok = area.0.iter().all(|p| {
+        p.exterior().0.len() >= 4
+            && p.exterior().0.iter().all(|c| {
+                c.x.is_finite()
+                    && c.y.is_finite()
+                    && (-180.0..=180.0).contains(&c.x)
+                    && (-90.0..=90.0).contains(&c.y)
+            })
+    });
+    if area.0.is_empty() || !ok {
+        return Err("rings of at least 4 WGS84 positions".into());
+    }
+    Ok(area)
+}
+
 /// A checked siting job.
 pub struct SitingPlan {
     request: gridmap_service::SitingRequest,
@@ -858,15 +885,45 @@ impl SitingPlan {
                     .get("seed")
                     .map_or(Some(0), Value::as_u64)
                     .ok_or_else(|| bad("candidates.seed", "a non-negative integer".into()))?;
-                CandidateSource::SampleNodes {
-                    n: n as usize,
-                    seed,
+                match i.candidates.get("within") {
+                    None => CandidateSource::SampleNodes {
+                        n: n as usize,
+                        seed,
+                    },
+                    Some(g) => {
+                        let area = within_area(g)
+                            .map_err(|reason| bad("candidates.within", reason))?;
+                        CandidateSource::SampleWithin {
+                            n: n as usize,
+                            seed,
+                            area,
+                        }
+                    }
+                }
+            }
+            (None, None) if i.candidates.get("buildings").is_some() || i.candidates.get("facilities").is_some() => {
+                let list = |key: &str| -> Result<Option<Vec<String>>, ApiError> {
+                    match i.candidates.get(key) {
+                        None => Ok(None),
+                        Some(Value::Array(a)) if !a.is_empty() && a.len() <= 100 => a
+                            .iter()
+                            .map(|v| v.as_str().map(str::to_owned))
+                            .collect::<Option<Vec<String>>>()
+                            .map(Some)
+                            .ok_or_else(|| bad(&format!("candidates.{key}"), "a list of names".into())),
+                        Some(_) => Err(bad(&format!("candidates.{key}"), "a list of 1 to 100 names".into())),
+                    }
+                };
+                match (list("buildings")?, list("facilities")?) {
+                    (Some(b), None) => CandidateSource::Buildings(b),
+                    (None, Some(f)) => CandidateSource::Facilities(f),
+                    _ => return Err(bad("candidates", "one of buildings or facilities, not both".into())),
                 }
             }
             _ => {
                 return Err(bad(
                     "candidates",
-                    "either {\"points\": FeatureCollection} or {\"sample\": N, \"seed\": S}".into(),
+                    "one of {\"points\": FeatureCollection}, {\"sample\": N, \"seed\": S, \"within\"?: Polygon}, {\"buildings\": [types]} or {\"facilities\": [kinds]}".into(),
                 ))
             }
         };

@@ -19,8 +19,71 @@ pub enum CandidateSource {
     Points(Vec<Candidate>),
     /// `n` graph nodes drawn with `seed` ("any street corner").
     SampleNodes { n: usize, seed: u64 },
+    /// `n` graph nodes inside `area` drawn with `seed` (a drawn area's street corners).
+    SampleWithin {
+        n: usize,
+        seed: u64,
+        area: geo_types::MultiPolygon<f64>,
+    },
+    /// Buildings of the given `building` types (`*` = every building), at their entrance or
+    /// centroid; ids are the building ids.
+    Buildings(Vec<String>),
+    /// Existing facilities of other kinds (OSM amenities: a community centre that could host a
+    /// canteen); ids are the facility ids.
+    Facilities(Vec<String>),
     /// None: the closure model weighs the existing sites only.
     None,
+}
+
+/// The candidate points of a [`CandidateSource::Buildings`] or [`CandidateSource::Facilities`].
+fn dataset_points(
+    ds: &gridmap_model::Dataset,
+    src: &CandidateSource,
+    sited: Option<&gridmap_model::FacilityKind>,
+) -> Result<Vec<Candidate>> {
+    use geo::Centroid;
+    match src {
+        CandidateSource::Buildings(types) => {
+            let any = types.iter().any(|t| t == "*");
+            let want: Vec<String> = types.iter().map(|t| t.to_ascii_lowercase()).collect();
+            Ok(ds
+                .buildings
+                .iter()
+                .filter(|b| {
+                    any || b
+                        .building_type
+                        .as_deref()
+                        .is_some_and(|t| want.contains(&t.to_ascii_lowercase()))
+                })
+                .filter_map(|b| {
+                    let p = b.entrance.or_else(|| b.footprint.centroid())?;
+                    Some(Candidate::new(b.id.to_string(), p.x(), p.y()))
+                })
+                .collect())
+        }
+        CandidateSource::Facilities(kinds) => {
+            let mut ks = Vec::new();
+            for k in kinds {
+                match facility_kind(k)? {
+                    Some(k) => ks.push(k),
+                    None => {
+                        return Err(ServiceError::Invalid {
+                            name: "candidates",
+                            value: k.clone(),
+                            reason: "name facility kinds whose sites could host the new one".into(),
+                        })
+                    }
+                }
+            }
+            Ok(ds
+                .facilities
+                .iter()
+                .filter(|f| ks.contains(&f.kind) && sited.is_none_or(|k| &f.kind != k))
+                .map(|f| Candidate::new(f.id.to_string(), f.location.x(), f.location.y()))
+                .collect())
+        }
+        _ => Ok(Vec::new()),
+    }
 }
 
 /// One siting question.
@@ -176,6 +239,55 @@ impl Analysis {
                 CandidateSet::from_points(engine.network(), p, &engine.options().snap, &existing),
                 p.len(),
             ),
+            CandidateSource::Buildings(_) | CandidateSource::Facilities(_) => {
+                let p = dataset_points(self.dataset(), &req.candidates, kind.as_ref())?;
+                if p.is_empty() {
+                    return Err(ServiceError::Invalid {
+                        name: "candidates",
+                        value: format!("{:?}", req.candidates),
+                        reason:
+                            "no building of those types / facility of those kinds in the dataset"
+                                .into(),
+                    });
+                }
+                (
+                    CandidateSet::from_points(
+                        engine.network(),
+                        &p,
+                        &engine.options().snap,
+                        &existing,
+                    ),
+                    p.len(),
+                )
+            }
+            CandidateSource::SampleWithin { n, seed, area } => {
+                use geo::{BoundingRect, Contains};
+                let bbox = area.bounding_rect();
+                let inside = |p: [f64; 2]| {
+                    bbox.is_some_and(|b| {
+                        p[0] >= b.min().x
+                            && p[0] <= b.max().x
+                            && p[1] >= b.min().y
+                            && p[1] <= b.max().y
+                    }) && area.contains(&geo_types::Point::new(p[0], p[1]))
+                };
+                let set = CandidateSet::sample_nodes_within(
+                    engine.network(),
+                    *n,
+                    *seed,
+                    &existing,
+                    &inside,
+                );
+                if set.placed.is_empty() && set.skipped.is_empty() {
+                    return Err(ServiceError::Invalid {
+                        name: "candidates.within",
+                        value: "the drawn area".into(),
+                        reason: "no street corner of the walking network lies inside it".into(),
+                    });
+                }
+                let given = set.placed.len() + set.skipped.len();
+                (set, given)
+            }
             CandidateSource::SampleNodes { n, seed } => {
                 if *n == 0 {
                     return Err(ServiceError::Invalid {

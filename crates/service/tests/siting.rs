@@ -476,3 +476,78 @@ fn access_scores_share_out_the_supply() {
         );
     }
 }
+
+#[test]
+fn candidates_from_buildings_facilities_and_a_drawn_area() {
+    let mut ds = city4([None; 4]);
+    let mut fs: Vec<Facility> = ds.facilities.iter().cloned().collect();
+    fs.push(facility("lib1", FacilityKind::ReadingRoom, 600.0, 600.0));
+    fs.push(facility("lib2", FacilityKind::ReadingRoom, 840.0, 240.0));
+    ds.facilities = SharedVec::new(fs);
+    let a = Analysis::new(Arc::new(ds));
+    // every building as a candidate: ids are building ids
+    let s = run(
+        &a,
+        &request("canteen", 2, CandidateSource::Buildings(vec!["*".into()])),
+    )
+    .unwrap();
+    assert_eq!(s.candidates_given, 81);
+    assert!(
+        s.sites.iter().all(|x| x.candidate_id.starts_with('b')),
+        "{:?}",
+        s.sites
+    );
+    // no building of that type: a clear error
+    let e = run(
+        &a,
+        &request(
+            "canteen",
+            2,
+            CandidateSource::Buildings(vec!["hangar".into()]),
+        ),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("candidates"), "{e}");
+    // facilities of another kind host the new canteens
+    let s = run(
+        &a,
+        &request(
+            "canteen",
+            1,
+            CandidateSource::Facilities(vec!["reading_room".into()]),
+        ),
+    )
+    .unwrap();
+    assert_eq!(s.candidates_given, 2);
+    assert!(["lib1", "lib2"].contains(&s.sites[0].candidate_id.as_str()));
+    // street corners inside a drawn area only
+    let (x0, y0) = pos(500.0, 500.0);
+    let (x1, y1) = pos(1100.0, 1100.0);
+    let area = geo_types::MultiPolygon(vec![
+        polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1), (x: x0, y: y0)],
+    ]);
+    let s = run(
+        &a,
+        &request(
+            "canteen",
+            2,
+            CandidateSource::SampleWithin {
+                n: 500,
+                seed: 1,
+                area,
+            },
+        ),
+    )
+    .unwrap();
+    assert!(
+        s.candidates_given > 0 && s.candidates_given < 100,
+        "{}",
+        s.candidates_given
+    );
+    for x in &s.sites {
+        assert!(
+            x.lon >= x0 && x.lon <= x1 && x.lat >= y0 && x.lat <= y1,
+            "{x:?}"
+        );
+    }
+}

@@ -46,7 +46,7 @@ export const NOT_COVERED_COLOR = '#de77ae';
 
 const EMPTY: SourceSpecification = { type: 'geojson', data: { type: 'FeatureCollection', features: [] } };
 
-export const OVERLAY_SOURCES = ['coverage', 'isochrones', 'gaps', 'proposal', 'selection', 'whatif-changed', 'grid-labels'] as const;
+export const OVERLAY_SOURCES = ['coverage', 'isochrones', 'gaps', 'proposal', 'selection', 'whatif-changed', 'grid-labels', 'siting-area'] as const;
 
 function fontFaces(): StyleSpecification['font-faces'] {
   const base = new URL('/fonts/', location.href).href;
@@ -220,6 +220,8 @@ export function buildStyle({ tiles, band }: StyleInput): StyleSpecification {
   layers.push({ id: 'proposal-line', type: 'line', source: 'proposal', paint: { 'line-color': '#08519c', 'line-width': 2, 'line-dasharray': [3, 1.5] } });
   layers.push({ id: 'selection-fill', type: 'fill', source: 'selection', paint: { 'fill-color': '#ff7f00', 'fill-opacity': 0.35 } });
   layers.push({ id: 'selection-line', type: 'line', source: 'selection', paint: { 'line-color': '#ff7f00', 'line-width': 3 } });
+  layers.push({ id: 'siting-area-fill', type: 'fill', source: 'siting-area', paint: { 'fill-color': '#6a51a3', 'fill-opacity': 0.08 } });
+  layers.push({ id: 'siting-area-line', type: 'line', source: 'siting-area', paint: { 'line-color': '#6a51a3', 'line-width': 2, 'line-dasharray': [3, 2] } });
 
   // Facility points above every area and line but under all text, so no label is hidden by a dot.
   if (tiles.facilities) {

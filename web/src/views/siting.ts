@@ -2,8 +2,8 @@
  * Department view (设施选址): where new sites of a kind help most. The user picks the kind, the
  * question (maximal coverage with P sites, the fewest sites for X %, p-median, p-center,
  * capacitated coverage, or which existing sites could close), the walking minutes and the
- * candidates — N street corners drawn by the server, points clicked on the map, or a GeoJSON
- * file — and runs it as a job (`POST /api/siting`) whose progress is shown. The ranked sites come
+ * candidates — N street corners drawn by the server (anywhere or inside a rectangle drawn on
+ * the map), points clicked on the map, or a GeoJSON file — and runs it as a job (`POST /api/siting`) whose progress is shown. The ranked sites come
  * back as numbered markers with the buildings each newly covers outlined; a site can be accepted,
  * which creates the facility through the audited OGC API (`POST /collections/facilities/items`).
  */
@@ -92,6 +92,11 @@ export class SitingView implements View {
   private form!: Record<string, HTMLInputElement | HTMLSelectElement>;
   private source!: HTMLSelectElement;
   private pickInfo!: HTMLElement;
+  private areaInfo!: HTMLElement;
+  /** The drawn rectangle: first corner while drawing, then the ring. */
+  private areaCorner: [number, number] | null = null;
+  private area: Array<[number, number]> | null = null;
+  private drawingArea = false;
 
   constructor(private readonly ctx: AppContext) {}
 
@@ -108,6 +113,7 @@ export class SitingView implements View {
     const sample = h('input', { id: 'site-sample', type: 'number', min: 1, max: MAX_CANDIDATES, step: 1, value: 500 });
     this.source = h('select', { id: 'site-source' },
       h('option', { value: 'sample', 'data-i18n': 'cand_sample' }, t('cand_sample')),
+      h('option', { value: 'area', 'data-i18n': 'cand_area' }, t('cand_area')),
       h('option', { value: 'picked', 'data-i18n': 'cand_picked' }, t('cand_picked')),
       h('option', { value: 'file', 'data-i18n': 'cand_file' }, t('cand_file')),
     );
@@ -118,10 +124,15 @@ export class SitingView implements View {
     const clearBtn = tr('button', 'cand_clear', { onclick: () => this.clearPicked() });
     const rowOf = (label: Parameters<typeof tr>[1], input: HTMLElement, id: string) => [h('label', { for: id, 'data-i18n': label, 'data-row': id }, t(label)), input];
     const sampleRow = h('div', { class: 'row', 'data-src': 'sample' }, sample, tr('span', 'cand_corners', { class: 'small' }));
+    this.areaInfo = h('span', { class: 'small muted', id: 'site-area-info' });
+    const areaRow = h('div', { class: 'row', 'data-src': 'area', hidden: true },
+      tr('button', 'cand_area_draw', { id: 'site-area', onclick: () => this.startArea() }),
+      tr('button', 'cand_clear', { onclick: () => this.clearArea() }), this.areaInfo);
     const pickedRow = h('div', { class: 'row', 'data-src': 'picked', hidden: true }, pickBtn, clearBtn, this.pickInfo);
     const fileRow = h('div', { class: 'row', 'data-src': 'file', hidden: true }, file);
     const syncSource = () => {
-      for (const r of [sampleRow, pickedRow, fileRow]) r.hidden = r.dataset.src !== this.source.value || this.model === 'closure';
+      for (const r of [sampleRow, areaRow, pickedRow, fileRow]) r.hidden = r.dataset.src !== this.source.value || this.model === 'closure';
+      sampleRow.hidden = !['sample', 'area'].includes(this.source.value) || this.model === 'closure';
     };
     this.source.addEventListener('change', syncSource);
     const targetRow = rowOf('target_pct', target, 'site-target');
@@ -154,7 +165,7 @@ export class SitingView implements View {
           ...capRow,
           candLabel, this.source,
         ),
-        sampleRow, pickedRow, fileRow,
+        sampleRow, areaRow, pickedRow, fileRow,
         h('div', { class: 'row' },
           tr('button', 'run_siting', { id: 'site-run', class: 'primary', onclick: () => void this.run() }),
           tr('button', 'cancel', { id: 'site-cancel', onclick: () => void this.cancel() }),
@@ -166,7 +177,24 @@ export class SitingView implements View {
     );
     sync();
     this.ctx.map.on('click', (e) => {
-      if (!this.active || !this.picking) return;
+      if (!this.active) return;
+      if (this.drawingArea) {
+        const ll: [number, number] = [e.lngLat.lng, e.lngLat.lat];
+        if (!this.areaCorner) {
+          this.areaCorner = ll;
+          setStatus(this.status, t('cand_area_second'));
+          return;
+        }
+        const [a, b] = [this.areaCorner, ll];
+        this.area = [[a[0], a[1]], [b[0], a[1]], [b[0], b[1]], [a[0], b[1]], [a[0], a[1]]];
+        this.areaCorner = null;
+        this.drawingArea = false;
+        this.ctx.map.getCanvas().style.cursor = '';
+        setStatus(this.status, '');
+        this.showArea();
+        return;
+      }
+      if (!this.picking) return;
       const ll: [number, number] = [e.lngLat.lng, e.lngLat.lat];
       this.picked.push(ll);
       const m = new this.ctx.ml.Marker({ color: '#6a51a3', scale: 0.6 }).setLngLat(ll).addTo(this.ctx.map);
@@ -184,6 +212,7 @@ export class SitingView implements View {
     this.active = true;
     for (const m of [...this.pickMarkers, ...this.resultMarkers]) m.addTo(this.ctx.map);
     this.highlight();
+    this.showArea();
   }
 
   deactivate(): void {
@@ -191,6 +220,8 @@ export class SitingView implements View {
     this.stopPicking();
     for (const m of [...this.pickMarkers, ...this.resultMarkers]) m.remove();
     this.ctx.highlightBuildings('siting-newly', []);
+    this.ctx.setOverlay('siting-area', null);
+    this.drawingArea = false;
   }
 
   private startPicking(): void {
@@ -202,6 +233,27 @@ export class SitingView implements View {
   private stopPicking(): void {
     this.picking = false;
     this.ctx.map.getCanvas().style.cursor = '';
+  }
+
+  private startArea(): void {
+    this.stopPicking();
+    this.drawingArea = true;
+    this.areaCorner = null;
+    this.ctx.map.getCanvas().style.cursor = 'crosshair';
+    setStatus(this.status, t('cand_area_first'));
+  }
+
+  private showArea(): void {
+    const fc: FeatureCollection = { type: 'FeatureCollection', features: this.area ? [{ type: 'Feature', geometry: { type: 'Polygon', coordinates: [this.area] }, properties: {} }] : [] };
+    this.ctx.setOverlay('siting-area', this.active ? fc : null);
+    this.areaInfo.textContent = this.area ? t('cand_area_set') : '';
+  }
+
+  private clearArea(): void {
+    this.area = null;
+    this.areaCorner = null;
+    this.drawingArea = false;
+    this.showArea();
   }
 
   private clearPicked(): void {
@@ -249,6 +301,13 @@ export class SitingView implements View {
         inputs.candidates = { sample: s, seed: 0 };
         break;
       }
+      case 'area': {
+        const s = Math.round(n('sample'));
+        if (!(s >= 1 && s <= MAX_CANDIDATES)) return t('bad_sample', { max: MAX_CANDIDATES });
+        if (!this.area) return t('cand_none_area');
+        inputs.candidates = { sample: s, seed: 0, within: { type: 'Polygon', coordinates: [this.area] } };
+        break;
+      }
       case 'picked':
         if (this.picked.length === 0) return t('cand_none_picked');
         inputs.candidates = { points: pts(this.picked) };
@@ -278,6 +337,7 @@ export class SitingView implements View {
       this.result = await get<SitingSummary>(`/api/jobs/${encodeURIComponent(job.jobID)}/results`);
       setStatus(this.status, '');
       this.render();
+      this.resultBox.dataset.job = job.jobID;
     } catch (e) {
       setStatus(this.status, errorMessage(e), 'error');
     } finally {

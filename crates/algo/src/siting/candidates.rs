@@ -168,8 +168,22 @@ impl CandidateSet {
         seed: u64,
         existing: &[(String, Snap)],
     ) -> Self {
-        let count = net.node_count();
-        let mut ids: Vec<u32> = (0..count as u32).collect();
+        Self::sample_nodes_within(net, n, seed, existing, &|_| true)
+    }
+
+    /// [`Self::sample_nodes`] among the nodes whose lon/lat `within` accepts (a drawn area);
+    /// with every node accepted the same seed draws the same nodes.
+    pub fn sample_nodes_within(
+        net: &WalkingNetwork,
+        n: usize,
+        seed: u64,
+        existing: &[(String, Snap)],
+        within: &dyn Fn([f64; 2]) -> bool,
+    ) -> Self {
+        let mut ids: Vec<u32> = (0..net.node_count() as u32)
+            .filter(|&x| within(net.node_lonlat(x)))
+            .collect();
+        let count = ids.len();
         let take = n.min(count);
         let mut rng = crate::partition::rng::Rng::new(seed);
         for i in 0..take {

@@ -112,6 +112,12 @@ pub async fn run(g: &Global, a: SiteArgs) -> Result<()> {
     }
     let candidates = match (&a.candidates_file, a.candidates) {
         _ if model == Model::Closure => CandidateSource::None,
+        _ if a.candidates_buildings.is_some() => {
+            CandidateSource::Buildings(a.candidates_buildings.clone().unwrap_or_default())
+        }
+        _ if a.candidates_facilities.is_some() => {
+            CandidateSource::Facilities(a.candidates_facilities.clone().unwrap_or_default())
+        }
         (Some(f), _) => {
             let c = read_candidates(f)?;
             if c.is_empty() {
@@ -127,7 +133,7 @@ pub async fn run(g: &Global, a: SiteArgs) -> Result<()> {
         (None, None) => {
             return Err(CliError::usage(
                 "--candidates-file/--candidates",
-                "give a candidates file or --candidates N [--seed S]",
+                "give a candidates file, --candidates N [--seed S], --candidates-buildings TYPES or --candidates-facilities KINDS",
             ))
         }
     };
