@@ -278,6 +278,7 @@ impl CoveragePlan {
         };
         let total = kinds.len() as u64 + 1;
         progress.step(1, total);
+        let catalog = st.kind_catalog().await?;
         let mut summaries = Vec::with_capacity(kinds.len());
         for (i, kind) in kinds.into_iter().enumerate() {
             if progress.is_cancelled() {
@@ -293,14 +294,16 @@ impl CoveragePlan {
             );
             let summary =
                 analysis::blocking(move || a.coverage(&query).map_err(analysis::service)).await?;
-            summaries.push(
-                serde_json::to_value(&summary).map_err(|e| ApiError::Internal(e.to_string()))?,
-            );
+            let mut v =
+                serde_json::to_value(&summary).map_err(|e| ApiError::Internal(e.to_string()))?;
+            analysis::label_answer(&mut v, &catalog);
+            summaries.push(v);
             progress.step(i as u64 + 2, total);
         }
         Ok(match self.kind {
             Some(_) => summaries.pop().unwrap_or_default(),
-            None => json!({"kind": "all", "summaries": summaries}),
+            None => json!({"kind": "all", "summaries": summaries,
+                "facility_profile": catalog.profile.name, "facility_label": catalog.label}),
         })
     }
 }
