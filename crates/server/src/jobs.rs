@@ -256,13 +256,22 @@ impl CoveragePlan {
     /// One step for the analysis session, then one per kind.
     async fn run(self, st: &AppState, progress: &Arc<Progress>) -> Result<Value, ApiError> {
         let (_, a) = analysis::session(st).await?;
+        let catalog = st.kind_catalog().await?;
         let kinds: Vec<String> = match &self.kind {
             Some(k) => vec![k.clone()],
             None => {
+                // The core kinds, the kinds the profile declares (a department's own, even with
+                // no facility yet: a 100 % gap is a finding), then any other kind present.
                 let mut kinds: Vec<String> = FacilityKind::CORE
                     .iter()
                     .map(|k| k.as_str().to_owned())
                     .collect();
+                for k in &catalog.kinds {
+                    let code = k.code.as_str();
+                    if code != "other" && !kinds.iter().any(|x| x == code) {
+                        kinds.push(code.to_owned());
+                    }
+                }
                 let mut other: Vec<String> = a
                     .dataset()
                     .facilities
@@ -278,7 +287,6 @@ impl CoveragePlan {
         };
         let total = kinds.len() as u64 + 1;
         progress.step(1, total);
-        let catalog = st.kind_catalog().await?;
         let mut summaries = Vec::with_capacity(kinds.len());
         for (i, kind) in kinds.into_iter().enumerate() {
             if progress.is_cancelled() {
