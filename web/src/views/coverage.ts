@@ -10,7 +10,7 @@ import { bboxOf, type AppContext, type FacilityRef, type View } from '../context
 import { kindLabel, num, onLangChange, t } from '../i18n';
 import { KIND_COLORS, MINUTE_STOPS, NOT_COVERED_COLOR, UNREACHABLE_COLOR } from '../map/style';
 import { barChart } from '../ui/chart';
-import { kindCodes, kindDef, profileLabel } from '../kinds';
+import { kindCodes, kindDef } from '../kinds';
 import { debounce, download, errorMessage, h, setStatus, toCsv, toast, tr } from '../ui/dom';
 
 
@@ -92,8 +92,7 @@ export class CoverageView implements View {
       tr('span', 'kinds_legend', { class: 'small' }),
       ...codes.map((k) => h('span', { class: 'legend-item', 'data-kind': k }, h('i', { class: 'dot', style: `background:${KIND_COLORS[k] ?? KIND_COLORS.other}` }), h('span', { class: 'kind-name' }, kindLabel(k)))),
     );
-    const label = profileLabel();
-    const proxyNote = label ? h('p', { class: 'proxy-note', id: 'cov-proxy-note' }, h('strong', { 'data-i18n': 'proxy_figures' }, t('proxy_figures')), h('br'), label) : '';
+
     el.append(
       tr('h2', 'tab_coverage'),
       h('div', { class: 'card' },
@@ -111,7 +110,6 @@ export class CoverageView implements View {
         legend,
         kindLegend,
       ),
-      proxyNote,
       this.status,
       this.whatifBox,
       this.summary,
@@ -295,7 +293,7 @@ export class CoverageView implements View {
         h('p', {}, `${t('covered_elderly')}: ${num(c.covered_elderly)} / ${num(c.total_elderly)}`),
         h('p', {}, `${t('unreachable')}: ${num(c.unreachable_buildings)}`),
         h('p', { class: 'muted small' }, `${kindLabel(c.kind)} · ${c.minutes} ${t('minutes')} · ${num(c.speed_kmh, 1)} km/h`),
-        c.facility_label ? h('p', { class: 'proxy-note small', id: 'cov-summary-proxy' }, c.facility_label) : '',
+        c.facility_label ? h('p', { class: 'proxy-note small', id: 'cov-summary-proxy' }, h('strong', {}, t('proxy_figures')), h('br'), c.facility_label) : '',
         c.note ? h('p', { class: 'muted small' }, c.note) : '',
       ),
       byCommunity.length ? h('div', { class: 'card' }, tr('h3', 'by_community'), barChart(byCommunity.map((r) => ({ label: r.name ?? r.id, value: r.pct }))), table(byCommunity, (r) => r.name ?? r.id)) : '',
