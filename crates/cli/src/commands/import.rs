@@ -82,6 +82,16 @@ pub async fn run(g: &Global, a: ImportArgs) -> Result<()> {
         return Ok(());
     }
     let store = super::open_store(g).await?;
+    // An import adds to what the store holds: facilities kept from an import with another
+    // profile stay, so the recorded profile must then name both (and keep a proxy's label).
+    let before = super::analysis::kind_catalog(&*store).await?;
+    let had_facilities = store
+        .counts()
+        .await?
+        .get("facilities")
+        .copied()
+        .unwrap_or(0)
+        > 0;
     let bar = Bar::new(g.quiet, "store");
     bar.message(&format!(
         "writing {} buildings in one transaction",
@@ -102,6 +112,13 @@ pub async fn run(g: &Global, a: ImportArgs) -> Result<()> {
         )),
         (None, true) => None,
     };
+    let catalog = catalog.map(|c| {
+        if had_facilities && before.profile.name != "unrecorded" {
+            merge_profiles(before, c)
+        } else {
+            c
+        }
+    });
     if let Some(c) = &catalog {
         store
             .put_meta(
@@ -166,4 +183,47 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// The profile of a store holding facilities of two imports: `old` unless the same, else both
+/// names, both labels and every substitution (a proxy's label is never lost); the new kinds,
+/// plus the old ones it does not declare.
+fn merge_profiles(old: KindCatalog, new: KindCatalog) -> KindCatalog {
+    let mut names: Vec<String> = old.profile.name.split(" + ").map(str::to_owned).collect();
+    if !names.contains(&new.profile.name) {
+        names.push(new.profile.name.clone());
+    }
+    if names.len() == 1 {
+        return new;
+    }
+    let name = names.join(" + ");
+    let mut label = old.profile.label.clone();
+    if let Some(l) = &new.profile.label {
+        label = match label {
+            Some(o) if o.contains(l.as_str()) => Some(o),
+            Some(o) => Some(format!("{o}; {l}")),
+            None => Some(l.clone()),
+        };
+    }
+    let mut substitutions = old.profile.substitutions.clone();
+    for s in &new.profile.substitutions {
+        if !substitutions.contains(s) {
+            substitutions.push(s.clone());
+        }
+    }
+    tracing::warn!(profile = %name, "the database now holds facilities of two facility profiles");
+    let mut kinds = new.kinds;
+    for k in old.kinds {
+        if !kinds.iter().any(|n| n.code == k.code) {
+            kinds.push(k);
+        }
+    }
+    KindCatalog::new(
+        FacilityProfile {
+            name,
+            label,
+            substitutions,
+        },
+        kinds,
+    )
 }
