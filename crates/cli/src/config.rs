@@ -202,8 +202,9 @@ pub struct WalkArgs {
 pub struct CoverageArgs {
     #[command(flatten)]
     pub walk: WalkArgs,
-    /// Thresholds in minutes (comma-separated); the first is the headline figure.
-    #[arg(long, default_value = "15", value_delimiter = ',')]
+    /// Thresholds in minutes (comma-separated); the first is the headline figure. Default: the
+    /// kind's default minutes from the facility profile (`[[kind]] minutes`), else 15.
+    #[arg(long, value_delimiter = ',')]
     pub minutes: Vec<f64>,
     /// Write `building_id,minutes,facility_id` for every building to this CSV.
     #[arg(long)]

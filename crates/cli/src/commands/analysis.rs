@@ -149,12 +149,23 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
     }
 }
 
-pub async fn coverage(g: &Global, a: CoverageArgs) -> Result<()> {
+pub async fn coverage(g: &Global, mut a: CoverageArgs) -> Result<()> {
     let t0 = Instant::now();
     let profile = walk_profile(Some(&a.walk.profile), a.walk.speed_kmh).map_err(service)?;
-    gridmap_service::facility_kind(&a.walk.kind).map_err(service)?;
-    gridmap_service::check_minutes(&a.minutes).map_err(service)?;
+    let kind = gridmap_service::facility_kind(&a.walk.kind).map_err(service)?;
+    if !a.minutes.is_empty() {
+        gridmap_service::check_minutes(&a.minutes).map_err(service)?;
+    }
     let (store, analysis) = session(g).await?;
+    if a.minutes.is_empty() {
+        // The kind's default minutes, as the profile declares them ([[kind]] minutes).
+        let catalog = kind_catalog(&*store).await?;
+        let m = kind
+            .as_ref()
+            .and_then(|k| catalog.kind(k))
+            .map_or(15.0, |k| k.minutes);
+        a.minutes = vec![m];
+    }
     let q = CoverageQuery {
         kind: a.walk.kind.clone(),
         minutes: a.minutes.clone(),
