@@ -16,6 +16,16 @@ for backend in sqlite postgres; do
     || fail "$backend: buildings imported = '$n', reported skipped '$sk', expected 23373 in all"
   check "$backend: import haidian.osm.pbf on top" "$BIN" import "$H" --db "$DB" --quiet
   before=$(fingerprint "$DB")
+  # Facility profiles (issue 19): an unknown name is refused naming the choices; a dry run
+  # prints the report and writes nothing.
+  check_fails "$backend: an unknown facility profile is refused" "$BIN" import "$M" --facility-tags lenient --db "$DB" --quiet
+  grep -q "unknown facility tag profile 'lenient'" "$T/last.err" && grep -q proxy "$T/last.err" \
+    && pass "$backend: the error names the profile and the choices" || fail "$backend: the error does not name 'lenient' and the choices"
+  check "$backend: dry run with the proxy profile" "$BIN" import "$M" --facility-tags proxy --dry-run --db "$DB" --json --quiet
+  python3 -c "import json,sys; d=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); f=d['facility_tags']; assert d['dry_run'] and f['profile']['name']=='proxy' and sum(f['matched']['canteen'].values())==77, f" "$T/last.out" 2>/dev/null \
+    && pass "$backend: the dry run reports 77 proxy canteens" || fail "$backend: the dry run report is not the proxy's"
+  [ "$(fingerprint "$DB")" = "$before" ] && pass "$backend: database unchanged by the refused profile and the dry run" || fail "$backend: database changed"
+
   # truncated PBF
   head -c 800000 "$M" > "$T/broken.osm.pbf"
   check_fails "$backend: truncated .osm.pbf is refused" "$BIN" import "$T/broken.osm.pbf" --db "$DB" --quiet

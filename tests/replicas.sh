@@ -94,7 +94,7 @@ bbox_around() { python3 -c 'import sys; x,y,r=map(float,sys.argv[1:4]); print(f"
 # --- one database, imported and partitioned once
 DB=$(fresh_pg) || { fail "create a PostGIS database"; summary; exit 1; }
 PGDBS+=("${DB##*/}")   # fresh_pg ran in a subshell: register the database for the cleanup here
-check "import $(basename "$M") into PostGIS" "$BIN" import "$M" --db "$DB" --quiet
+check "import $(basename "$M") into PostGIS" "$BIN" import "$M" --facility-tags proxy --db "$DB" --quiet
 check "partition" "$BIN" partition --db "$DB" --quiet
 echo "replicas-planner-pw" | "$BIN" user add replicas --role planner --password-stdin --db "$DB" --quiet >/dev/null 2>"$T/user.err" \
   && pass "planner user added" || fail "gridmap user add: $(head -c 200 "$T/user.err")"

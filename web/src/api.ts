@@ -138,6 +138,9 @@ export interface Coverage {
   by_community: CoverageRow[];
   by_grid: CoverageRow[];
   note?: string;
+  /** The facility tag profile the kinds came from, and (for a proxy) what stands in for what. */
+  facility_profile?: string;
+  facility_label?: string | null;
 }
 
 export interface WhatIfResult {

@@ -134,6 +134,8 @@ const zh = {
   kind_reading_room: '城市书房',
   kind_outreach_point: '暖“新”驿站',
   kind_other: '其他',
+  kinds_legend: '设施类型',
+  proxy_figures: '代用口径，非真实设施',
   attribution: '© OpenStreetMap 贡献者',
   // siting
   tab_siting: '设施选址',
@@ -324,6 +326,8 @@ const en: Record<Key, string> = {
   kind_reading_room: 'Reading room',
   kind_outreach_point: 'Outreach point',
   kind_other: 'Other',
+  kinds_legend: 'Facility kinds',
+  proxy_figures: 'Proxy figures, not real facilities',
   attribution: '© OpenStreetMap contributors',
   // siting
   tab_siting: 'Siting',
@@ -416,8 +420,17 @@ export function t(key: Key, vars: Record<string, string | number> = {}): string 
   return s.replace(/\{(\w+)\}/g, (_, k: string) => (k in vars ? String(vars[k]) : `{${k}}`));
 }
 
+let kindNames: Record<string, { zh: string; en: string }> = {};
+
+/** Labels of the kinds as the server's profile declares them (see ../kinds.ts). */
+export function setKindNames(names: Record<string, { zh: string; en: string }>): void {
+  kindNames = names;
+}
+
 /** Localised label of a facility kind (free-form kinds are shown as they are). */
 export function kindLabel(kind: string): string {
+  const named = kindNames[kind];
+  if (named) return lang() === 'en' ? named.en : named.zh;
   const key = `kind_${kind}` as Key;
   return key in zh ? t(key) : kind;
 }

@@ -22,6 +22,7 @@ import { FacilitiesView } from './views/facilities';
 import { h } from './ui/dom';
 import { initAuth } from './views/auth';
 import { registerPageFont } from './fonts/cjk';
+import { loadKinds, profileLabel } from './kinds';
 
 declare global {
   interface Window {
@@ -64,6 +65,8 @@ async function start(): Promise<void> {
   // Everything the map needs is asked for at once (the extent falls back to the TileJSON bounds).
   const extent = get<Collection>('/collections/buildings').catch(() => null);
   const [, ...tjs] = await Promise.all([loadCapabilities(), ...TILE_LAYERS.map((l) => loadTileJson(l))]);
+  // The kinds (labels, colours, minutes) and the profile's label, before the style is built.
+  await loadKinds();
   performance.mark('gridmap:tilejson');
   const tiles: Partial<Record<TileLayer, TileJson | null>> = {};
   TILE_LAYERS.forEach((l, i) => (tiles[l] = tjs[i]));
@@ -85,6 +88,13 @@ async function start(): Promise<void> {
   });
   window.map = map;
   performance.mark('gridmap:map');
+  // A proxy profile's label stays on screen over the map: its figures are not real facilities.
+  const label = profileLabel();
+  if (label) {
+    document.getElementById('map')!.append(
+      h('div', { id: 'profile-label', class: 'profile-label', role: 'note' }, h('strong', { 'data-i18n': 'proxy_figures' }, t('proxy_figures')), ' · ', label),
+    );
+  }
   // `map.loaded()` turns false again whenever tiles load; the views only need the style once.
   let styleReady = false;
   map.once('load', () => (styleReady = true));

@@ -164,9 +164,15 @@ pub struct ImportArgs {
     /// Average dwelling size in m² for the household estimate.
     #[arg(long, default_value_t = 90.0)]
     pub dwelling_m2: f64,
-    /// OSM tag → facility kind mapping (TOML); defaults to the bundled data/facility_tags.toml.
+    /// OSM tag/name → facility kind profile: `strict` (default, data/facility_tags.toml: only
+    /// features whose tags or names say so), `proxy` (data/facility_tags_proxy.toml: restaurants
+    /// counted as canteens, …; figures carry its label), or a TOML file.
+    #[arg(long, default_value = "strict")]
+    pub facility_tags: String,
+    /// Read the file and print the report (facility matches per kind and rule, unmatched values
+    /// near homes) without writing anything.
     #[arg(long)]
-    pub facility_tags: Option<PathBuf>,
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -199,8 +205,9 @@ pub struct WalkArgs {
 pub struct CoverageArgs {
     #[command(flatten)]
     pub walk: WalkArgs,
-    /// Thresholds in minutes (comma-separated); the first is the headline figure.
-    #[arg(long, default_value = "15", value_delimiter = ',')]
+    /// Thresholds in minutes (comma-separated); the first is the headline figure. Default: the
+    /// kind's default minutes from the facility profile (`[[kind]] minutes`), else 15.
+    #[arg(long, value_delimiter = ',')]
     pub minutes: Vec<f64>,
     /// Write `building_id,minutes,facility_id` for every building to this CSV.
     #[arg(long)]
@@ -349,6 +356,10 @@ pub struct DemoArgs {
     /// Import and partition, then exit without serving.
     #[arg(long)]
     pub no_serve: bool,
+    /// Facility tag profile (strict, proxy or a TOML file). Default: proxy for Monaco (it has no
+    /// real canteens or service stations; the map says so on screen), strict for Haidian.
+    #[arg(long)]
+    pub facility_tags: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -431,6 +442,10 @@ pub struct SynthArgs {
     /// Tile the extract N×N times.
     #[arg(long, short, default_value_t = 2)]
     pub n: u32,
+    /// Facility tag profile for an OSM extract (strict, proxy or a TOML file). Proxy by default:
+    /// a benchmark city needs facilities of every kind, and the benchmarks compare over time.
+    #[arg(long, default_value = "proxy")]
+    pub facility_tags: String,
 }
 
 /// Sets up tracing once: to stderr, text or JSON, filtered by `--log`.

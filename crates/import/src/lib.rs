@@ -24,12 +24,15 @@ mod spatial;
 mod synth;
 
 pub use error::{IdSuffix, ImportError};
-pub use facility_tags::{FacilityRule, FacilityTagConfig, DEFAULT_FACILITY_TAGS_TOML};
+pub use facility_tags::{
+    FacilityRule, FacilityTagConfig, DEFAULT_FACILITY_TAGS_TOML, FACILITY_PROFILES, NAME_KEYS,
+    PROXY_FACILITY_TAGS_TOML,
+};
 pub use geojson_out::to_geojson;
 pub use households_csv::{read_household_csv, read_household_csv_from};
 pub use input::{detect_format, Format};
 pub use progress::{NoProgress, Progress};
-pub use report::{ImportReport, Skipped, SKIPPED_LIST_CAP};
+pub use report::{FacilityTagsReport, ImportReport, Skipped, TagCount, SKIPPED_LIST_CAP};
 pub use synth::{synth, SEAM_CONNECTORS_PER_SEAM, SYNTH_GAP_M};
 
 use gridmap_model::crs::Crs;

@@ -32,6 +32,67 @@ pub struct ImportReport {
     pub skipped: Vec<Skipped>,
     pub skipped_total: u64,
     pub seconds: f64,
+    /// OSM imports: which facility profile assigned the kinds, what matched, what did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facility_tags: Option<FacilityTagsReport>,
+}
+
+/// What the facility tag map did in one OSM import.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FacilityTagsReport {
+    pub profile: gridmap_model::FacilityProfile,
+    /// kind → rule (`#3 amenity=library`) → features it matched.
+    pub matched: BTreeMap<String, BTreeMap<String, u64>>,
+    /// The most common `amenity`/`office`/`social_facility` values of objects no rule matched,
+    /// within [`FacilityTagsReport::near_m`] of a building with households; most frequent first.
+    pub unmatched_near_homes: Vec<TagCount>,
+    pub near_m: f64,
+}
+
+/// A `key=value` and how many objects carry it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TagCount {
+    pub tag: String,
+    pub count: u64,
+}
+
+impl FacilityTagsReport {
+    /// Features matched per kind.
+    pub fn kind_totals(&self) -> BTreeMap<String, u64> {
+        self.matched
+            .iter()
+            .map(|(k, rules)| (k.clone(), rules.values().sum()))
+            .collect()
+    }
+
+    /// The report as text for people.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let _ = writeln!(out, "facility tag profile: {}", self.profile.name);
+        if let Some(l) = self.profile.display_label() {
+            let _ = writeln!(out, "  {l}");
+        }
+        if self.matched.is_empty() {
+            let _ = writeln!(out, "matched: none");
+        }
+        for (kind, rules) in &self.matched {
+            let _ = writeln!(out, "{kind}: {}", rules.values().sum::<u64>());
+            for (rule, n) in rules {
+                let _ = writeln!(out, "  {n:>6}  {rule}");
+            }
+        }
+        let _ = writeln!(
+            out,
+            "unmatched amenity/office/social_facility values within {} m of homes (top {}):",
+            self.near_m,
+            self.unmatched_near_homes.len()
+        );
+        for t in &self.unmatched_near_homes {
+            let _ = writeln!(out, "  {:>6}  {}", t.count, t.tag);
+        }
+        out
+    }
 }
 
 impl ImportReport {
@@ -46,6 +107,7 @@ impl ImportReport {
             skipped: Vec::new(),
             skipped_total: 0,
             seconds: 0.0,
+            facility_tags: None,
         }
     }
 

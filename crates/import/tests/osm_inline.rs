@@ -289,7 +289,7 @@ fn entrances_facilities_and_network_pieces() {
     );
     body += &format!(
         "<node id='51' lon='116.31' lat='39.92'>{}{}</node>\n",
-        t("amenity", "townhall"),
+        t("amenity", "community_centre"),
         t("amenity:old", "restaurant")
     );
     body += &format!(

@@ -10,8 +10,16 @@ use osmpbf::{Element, ElementReader};
 use std::collections::BTreeMap;
 
 fn import(name: &str) -> Option<(Dataset, gridmap_import::ImportReport)> {
+    import_with(name, "strict")
+}
+
+fn import_with(name: &str, profile: &str) -> Option<(Dataset, gridmap_import::ImportReport)> {
     let p = shared_file(name)?;
-    Some(import_file(&p, &ImportOptions::default(), &NoProgress).unwrap())
+    let opts = ImportOptions {
+        facility_tags: gridmap_import::FacilityTagConfig::from_arg(profile).unwrap(),
+        ..ImportOptions::default()
+    };
+    Some(import_file(&p, &opts, &NoProgress).unwrap())
 }
 
 /// Independent count: ways and relations carrying a `building` tag, read raw (in parallel)
@@ -72,9 +80,107 @@ fn monaco_has_every_building_object_accounted_for() {
     assert!(report.seconds > 0.0);
 }
 
+fn by_kind(ds: &Dataset) -> BTreeMap<String, usize> {
+    let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
+    for f in &ds.facilities {
+        *by_kind.entry(f.kind.to_string()).or_default() += 1;
+    }
+    by_kind
+}
+
+fn ids_and_names(ds: &Dataset) -> Vec<(String, String, String)> {
+    let mut v: Vec<(String, String, String)> = ds
+        .facilities
+        .iter()
+        .map(|f| {
+            (
+                f.id.to_string(),
+                f.kind.to_string(),
+                f.name.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 #[test]
-fn monaco_facilities_match_the_peer_kit_by_kind() {
-    let Some((ds, _)) = import("monaco.osm.pbf") else {
+fn monaco_strict_has_only_its_two_libraries() {
+    let Some((ds, report)) = import("monaco.osm.pbf") else {
+        return;
+    };
+    // No canteen, service station or outreach point in Monaco says so in its tags or names.
+    assert_eq!(
+        ids_and_names(&ds),
+        [
+            (
+                "n1712696837".into(),
+                "reading_room".into(),
+                "Bibliothèque Louis Notary".into()
+            ),
+            (
+                "n1867162884".into(),
+                "reading_room".into(),
+                "Bibliothèque Princesse Caroline".into()
+            ),
+        ]
+    );
+    let f = report.facility_tags.unwrap();
+    assert_eq!(f.kind_totals().values().sum::<u64>(), 2);
+    // What a department would look at first: the restaurants the proxy counted.
+    assert_eq!(f.unmatched_near_homes[0].tag, "amenity=restaurant");
+    assert_eq!(f.unmatched_near_homes.len(), 20);
+}
+
+#[test]
+fn haidian_strict_gives_only_facilities_whose_tags_or_names_say_so() {
+    let Some((ds, report)) = import("haidian.osm.pbf") else {
+        return;
+    };
+    // The extract holds no 党群服务站, 幸福食堂 or 驿站 by tag or name; its two libraries
+    // (amenity=library) are the only facilities.
+    assert_eq!(
+        ids_and_names(&ds),
+        [
+            ("n5672735859".into(), "reading_room".into(), "图书馆".into()),
+            (
+                "w608650150".into(),
+                "reading_room".into(),
+                "中国农业大学新图书馆".into()
+            ),
+        ]
+    );
+    let unmatched: Vec<&str> = report
+        .facility_tags
+        .as_ref()
+        .unwrap()
+        .unmatched_near_homes
+        .iter()
+        .map(|t| t.tag.as_str())
+        .collect();
+    assert_eq!(unmatched[..2], ["amenity=restaurant", "office=research"]);
+}
+
+#[test]
+fn haidian_proxy_counts_are_todays() {
+    let Some((ds, _)) = import_with("haidian.osm.pbf", "proxy") else {
+        return;
+    };
+    let want: BTreeMap<String, usize> = [
+        ("canteen", 33),
+        ("other", 1),
+        ("outreach_point", 3),
+        ("reading_room", 2),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), *v))
+    .collect();
+    assert_eq!(by_kind(&ds), want);
+}
+
+#[test]
+fn monaco_proxy_facilities_match_the_peer_kit_by_kind() {
+    let Some((ds, _)) = import_with("monaco.osm.pbf", "proxy") else {
         return;
     };
     let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();

@@ -12,12 +12,14 @@ pub mod crs;
 mod domain;
 pub mod households;
 mod ids;
+mod kinds;
 mod progress;
 mod shared_vec;
 mod users;
 
 pub use domain::*;
 pub use ids::*;
+pub use kinds::*;
 pub use progress::Progress;
 pub use shared_vec::SharedVec;
 pub use users::*;

@@ -256,13 +256,22 @@ impl CoveragePlan {
     /// One step for the analysis session, then one per kind.
     async fn run(self, st: &AppState, progress: &Arc<Progress>) -> Result<Value, ApiError> {
         let (_, a) = analysis::session(st).await?;
+        let catalog = st.kind_catalog().await?;
         let kinds: Vec<String> = match &self.kind {
             Some(k) => vec![k.clone()],
             None => {
+                // The core kinds, the kinds the profile declares (a department's own, even with
+                // no facility yet: a 100 % gap is a finding), then any other kind present.
                 let mut kinds: Vec<String> = FacilityKind::CORE
                     .iter()
                     .map(|k| k.as_str().to_owned())
                     .collect();
+                for k in &catalog.kinds {
+                    let code = k.code.as_str();
+                    if code != "other" && !kinds.iter().any(|x| x == code) {
+                        kinds.push(code.to_owned());
+                    }
+                }
                 let mut other: Vec<String> = a
                     .dataset()
                     .facilities
@@ -293,14 +302,16 @@ impl CoveragePlan {
             );
             let summary =
                 analysis::blocking(move || a.coverage(&query).map_err(analysis::service)).await?;
-            summaries.push(
-                serde_json::to_value(&summary).map_err(|e| ApiError::Internal(e.to_string()))?,
-            );
+            let mut v =
+                serde_json::to_value(&summary).map_err(|e| ApiError::Internal(e.to_string()))?;
+            analysis::label_answer(&mut v, &catalog);
+            summaries.push(v);
             progress.step(i as u64 + 2, total);
         }
         Ok(match self.kind {
             Some(_) => summaries.pop().unwrap_or_default(),
-            None => json!({"kind": "all", "summaries": summaries}),
+            None => json!({"kind": "all", "summaries": summaries,
+                "facility_profile": catalog.profile.name, "facility_label": catalog.label}),
         })
     }
 }

@@ -42,6 +42,7 @@ pub mod schemas {
         FacilityPatch,
         Health,
         Stats,
+        Kinds,
         GridDetail,
         TileJson,
         CoverageSummary,
@@ -223,7 +224,20 @@ fn hand_written() -> Vec<(&'static str, Value)> {
             "Stats",
             json!({"type": "object", "required": ["counts", "households"], "properties": {
             "counts": {"type": "object"}, "households": {"type": "object"}, "elderly": {"type": "integer"},
-            "facilities_by_kind": {"type": "object"}, "grids": {"type": "object"}, "attribution": {"type": "string"}}}),
+            "facilities_by_kind": {"type": "object"}, "facility_profile": {"type": "string"},
+            "facility_label": {"type": ["string", "null"]}, "grids": {"type": "object"}, "attribution": {"type": "string"}}}),
+        ),
+        (
+            "Kinds",
+            json!({"type": "object", "required": ["profile", "kinds"], "properties": {
+            "profile": {"type": "object", "required": ["name"], "properties": {
+                "name": {"type": "string"}, "label": {"type": "string"},
+                "substitutions": {"type": "array", "items": {"type": "string"}}}},
+            "label": {"type": ["string", "null"]},
+            "kinds": {"type": "array", "items": {"type": "object",
+                "required": ["code", "zh", "en", "colour", "minutes", "facilities"], "properties": {
+                "code": {"type": "string"}, "zh": {"type": "string"}, "en": {"type": "string"},
+                "colour": {"type": "string"}, "minutes": {"type": "number"}, "facilities": {"type": "integer"}}}}}}),
         ),
         (
             "GridDetail",

@@ -69,6 +69,17 @@ impl AppState {
 
     /// The layer snapshot of the current data generation as the caller of the current request
     /// may see it (see [`crate::auth`]): every handler reads layers through this.
+    /// The facility profile and kinds the dataset was imported with (store metadata written
+    /// by `gridmap import`; [`gridmap_model::KindCatalog::unrecorded`] when none was kept).
+    pub async fn kind_catalog(&self) -> Result<gridmap_model::KindCatalog, ApiError> {
+        Ok(self
+            .store
+            .meta(gridmap_model::FACILITY_PROFILE_META)
+            .await?
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_else(gridmap_model::KindCatalog::unrecorded))
+    }
+
     pub async fn snapshot(&self) -> Result<Arc<Snapshot>, ApiError> {
         self.data
             .get_scoped(self.store.as_ref(), &crate::auth::current().scope)

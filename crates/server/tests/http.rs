@@ -1882,3 +1882,78 @@ async fn repeated_failed_logins_are_throttled_alike_for_known_and_unknown_names(
     .await;
     assert_eq!(r.status, 200);
 }
+
+#[tokio::test]
+async fn kinds_come_from_the_recorded_profile_and_figures_carry_its_label() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = gridmap_store::open(&url).await.expect("open store");
+    store.import(&city()).await.expect("import");
+    let app = App {
+        router: router(AppState::new(store.clone(), ServerConfig::default())),
+        _dir: dir,
+    };
+    // Nothing recorded (a database from before profiles were kept): the core kinds, no label.
+    let k = get(&app, "/api/kinds").await.json();
+    assert_eq!(k["profile"]["name"], "unrecorded");
+    assert_eq!(k["label"], Value::Null);
+    let codes: Vec<&str> = k["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes[..5],
+        [
+            "service_station",
+            "canteen",
+            "reading_room",
+            "outreach_point",
+            "other"
+        ]
+    );
+    // A proxy import records its label; a department's own kind is listed with its colour.
+    let catalog = KindCatalog::new(
+        FacilityProfile {
+            name: "proxy".into(),
+            label: Some("proxy: restaurants counted as canteens".into()),
+            substitutions: vec!["restaurants counted as canteens".into()],
+        },
+        vec![KindDef {
+            code: FacilityKind::Canteen,
+            zh: "幸福食堂".into(),
+            en: "Canteen".into(),
+            colour: "#ec7014".into(),
+            minutes: 10.0,
+        }],
+    );
+    store
+        .put_meta(
+            FACILITY_PROFILE_META,
+            &serde_json::to_value(&catalog).unwrap(),
+        )
+        .await
+        .unwrap();
+    let k = get(&app, "/api/kinds").await.json();
+    let label = "proxy: restaurants counted as canteens (restaurants counted as canteens)";
+    assert_eq!(k["label"], label);
+    assert_eq!(k["profile"]["name"], "proxy");
+    assert_eq!(k["kinds"][0]["code"], "canteen");
+    assert_eq!(k["kinds"][0]["minutes"], 10.0);
+    let n = city().facilities.len() as u64;
+    let listed: u64 = k["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["facilities"].as_u64().unwrap())
+        .sum();
+    assert_eq!(listed, n, "kinds present but undeclared are listed too");
+    let c = get(&app, "/api/coverage?kind=canteen&minutes=15")
+        .await
+        .json();
+    assert_eq!(c["facility_label"], label);
+    assert_eq!(c["facility_profile"], "proxy");
+    let s = get(&app, "/api/stats").await.json();
+    assert_eq!(s["facility_label"], label);
+}

@@ -37,7 +37,7 @@ pub use jobs::{now_millis, JobRecord, JobStatus};
 pub use postgres::PgStore;
 pub use query::{Page, Query};
 pub use sqlite::SqliteStore;
-pub use store::{ImportCounts, Store};
+pub use store::{ImportCounts, Store, META_PREFIX};
 pub use users::{
     hash_password, hash_token, new_token, now_unix, random_bytes, rfc3339, verify_password,
     AuditQuery, TokenKind,

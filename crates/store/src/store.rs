@@ -19,6 +19,9 @@ pub struct ImportCounts {
     pub ways: usize,
 }
 
+/// Prefix of the metadata keys in the `results` table ([`Store::meta`]).
+pub const META_PREFIX: &str = "meta:";
+
 /// An edit that committed but did not report the record it wrote (a backend bug).
 fn missing(what: &'static str, id: &str) -> StoreError {
     StoreError::Corrupt {
@@ -245,6 +248,18 @@ pub trait Store: Send + Sync {
     /// Stores a JSON blob under `key` (replacing any previous one).
     async fn put_result(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError>;
     async fn get_result(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError>;
+
+    /// Metadata about the dataset (e.g. `facility_profile`: which facility tag profile assigned
+    /// the facility kinds, its label and kinds), a JSON value under `key`. Kept in the `results`
+    /// table under `meta:{key}` in both backends; like the results, no change row and no
+    /// layer version (the import that sets it moves the facilities' version itself).
+    async fn meta(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        self.get_result(&format!("{META_PREFIX}{key}")).await
+    }
+    /// Sets the metadata value `key` (replacing any previous one).
+    async fn put_meta(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError> {
+        self.put_result(&format!("{META_PREFIX}{key}"), value).await
+    }
 
     // ----- Accounts, tokens, audit log. Not part of the dataset: these writes move no change
     // counter, so `load()` and the layer reads are unaffected.

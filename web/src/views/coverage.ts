@@ -10,9 +10,9 @@ import { bboxOf, type AppContext, type FacilityRef, type View } from '../context
 import { kindLabel, num, onLangChange, t } from '../i18n';
 import { KIND_COLORS, MINUTE_STOPS, NOT_COVERED_COLOR, UNREACHABLE_COLOR } from '../map/style';
 import { barChart } from '../ui/chart';
+import { kindCodes, kindDef } from '../kinds';
 import { debounce, download, errorMessage, h, setStatus, toCsv, toast, tr } from '../ui/dom';
 
-export const CORE_KINDS = ['service_station', 'canteen', 'reading_room', 'outreach_point', 'other'];
 
 interface Params {
   kind: string;
@@ -43,7 +43,10 @@ export class CoverageView implements View {
   constructor(private readonly ctx: AppContext) {}
 
   mount(el: HTMLElement): void {
-    const kind = h('select', { id: 'cov-kind' }, ...CORE_KINDS.map((k) => h('option', { value: k, 'data-kind': k }, kindLabel(k))));
+    const codes = kindCodes();
+    if (!codes.includes(this.params.kind)) this.params.kind = codes[0] ?? 'canteen';
+    this.params.minutes = Math.min(30, Math.max(5, Math.round(kindDef(this.params.kind)?.minutes ?? this.params.minutes)));
+    const kind = h('select', { id: 'cov-kind' }, ...codes.map((k) => h('option', { value: k, 'data-kind': k }, kindLabel(k))));
     kind.value = this.params.kind;
     const minutes = h('input', { id: 'cov-minutes', type: 'range', min: 5, max: 30, step: 1, value: this.params.minutes });
     const minutesOut = h('output', { id: 'cov-minutes-value', for: 'cov-minutes' }, `${this.params.minutes}`);
@@ -85,6 +88,11 @@ export class CoverageView implements View {
       h('span', { class: 'legend-item' }, h('i', { class: 'swatch', style: `background:${NOT_COVERED_COLOR}` }), tr('span', 'not_covered_short')),
       h('span', { class: 'legend-item' }, h('i', { class: 'swatch', style: `background:${UNREACHABLE_COLOR}` }), tr('span', 'unreachable_short')),
     );
+    const kindLegend = h('div', { class: 'legend', id: 'kind-legend' },
+      tr('span', 'kinds_legend', { class: 'small' }),
+      ...codes.map((k) => h('span', { class: 'legend-item', 'data-kind': k }, h('i', { class: 'dot', style: `background:${KIND_COLORS[k] ?? KIND_COLORS.other}` }), h('span', { class: 'kind-name' }, kindLabel(k)))),
+    );
+
     el.append(
       tr('h2', 'tab_coverage'),
       h('div', { class: 'card' },
@@ -100,6 +108,7 @@ export class CoverageView implements View {
           h('label', { 'data-needs': 'what_if' }, this.whatifCheck, tr('span', 'whatif')),
         ),
         legend,
+        kindLegend,
       ),
       this.status,
       this.whatifBox,
@@ -121,6 +130,10 @@ export class CoverageView implements View {
     });
     onLangChange(() => {
       kind.querySelectorAll('option').forEach((o) => (o.textContent = kindLabel(o.value)));
+      kindLegend.querySelectorAll<HTMLElement>('.legend-item').forEach((e) => {
+        const n = e.querySelector('.kind-name');
+        if (n) n.textContent = kindLabel(e.dataset.kind ?? '');
+      });
       this.renderSummary();
       this.renderGaps();
     });
@@ -280,6 +293,7 @@ export class CoverageView implements View {
         h('p', {}, `${t('covered_elderly')}: ${num(c.covered_elderly)} / ${num(c.total_elderly)}`),
         h('p', {}, `${t('unreachable')}: ${num(c.unreachable_buildings)}`),
         h('p', { class: 'muted small' }, `${kindLabel(c.kind)} · ${c.minutes} ${t('minutes')} · ${num(c.speed_kmh, 1)} km/h`),
+        c.facility_label ? h('p', { class: 'proxy-note small', id: 'cov-summary-proxy' }, h('strong', {}, t('proxy_figures')), h('br'), c.facility_label) : '',
         c.note ? h('p', { class: 'muted small' }, c.note) : '',
       ),
       byCommunity.length ? h('div', { class: 'card' }, tr('h3', 'by_community'), barChart(byCommunity.map((r) => ({ label: r.name ?? r.id, value: r.pct }))), table(byCommunity, (r) => r.name ?? r.id)) : '',

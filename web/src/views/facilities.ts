@@ -10,7 +10,7 @@ import { toFacilityRef, type AppContext, type FacilityRef, type View } from '../
 import { kindLabel, num, onLangChange, t } from '../i18n';
 import { KIND_COLORS } from '../map/style';
 import { errorMessage, h, setStatus, toast, tr } from '../ui/dom';
-import { CORE_KINDS } from './coverage';
+import { kindCodes } from '../kinds';
 
 const ITEMS = '/collections/facilities/items';
 
@@ -26,7 +26,7 @@ export class FacilitiesView implements View {
   constructor(private readonly ctx: AppContext) {}
 
   mount(el: HTMLElement): void {
-    this.filter = h('select', { id: 'fac-filter' }, tr('option', 'all_kinds', { value: '' }), ...CORE_KINDS.map((k) => h('option', { value: k }, kindLabel(k))));
+    this.filter = h('select', { id: 'fac-filter' }, tr('option', 'all_kinds', { value: '' }), ...kindCodes().map((k) => h('option', { value: k }, kindLabel(k))));
     this.filter.addEventListener('change', () => void this.renderList());
     this.list = h('div', { id: 'fac-list' });
     this.form = h('div', { id: 'fac-form' });
@@ -122,7 +122,7 @@ export class FacilitiesView implements View {
   private showForm(feature: Feature | null, at: [number, number], etag: string | null): void {
     setStatus(this.status, '');
     const p = (feature?.properties ?? {}) as Record<string, unknown>;
-    const kind = h('select', { id: 'fac-kind' }, ...CORE_KINDS.map((k) => h('option', { value: k }, kindLabel(k))));
+    const kind = h('select', { id: 'fac-kind' }, ...kindCodes().map((k) => h('option', { value: k }, kindLabel(k))));
     kind.value = String(p.kind ?? 'service_station');
     const name = h('input', { id: 'fac-name', value: String(p.name ?? '') });
     const capacity = h('input', { id: 'fac-capacity', type: 'number', min: 0, step: 1, value: p.capacity === null || p.capacity === undefined ? '' : String(p.capacity) });

@@ -7,7 +7,7 @@ import { get, getGridDetail, qs, type FeatureCollection, type GridDetail } from 
 import { bboxOf, type AppContext, type View } from '../context';
 import { kindLabel, num, onLangChange, t } from '../i18n';
 import { errorMessage, h, setStatus, tr } from '../ui/dom';
-import { CORE_KINDS } from './coverage';
+import { serviceKinds } from '../kinds';
 
 interface BuildingRow {
   id: string;
@@ -146,14 +146,14 @@ export class GridLeadView implements View {
       const bbox = b.map((v) => v.toFixed(6)).join(',');
       const [facilities, ...perKind] = await Promise.all([
         this.ctx.facilities(),
-        ...CORE_KINDS.slice(0, 4).map((kind) => get<FeatureCollection>(`/api/coverage/buildings${qs({ kind, profile: 'adult', bbox })}`)),
+        ...serviceKinds().map((kind) => get<FeatureCollection>(`/api/coverage/buildings${qs({ kind, profile: 'adult', bbox })}`)),
       ]);
       if (grid !== this.current) return;
       const names = new Map(facilities.map((f) => [f.id, f]));
       const list = h('table', { class: 'table', id: 'lead-facilities' },
         h('thead', {}, h('tr', {}, h('th', {}, t('kind')), h('th', {}, t('name')), h('th', {}, t('buildings')), h('th', {}, t('walk_time')))));
       const tbody = h('tbody', {});
-      CORE_KINDS.slice(0, 4).forEach((kind, i) => {
+      serviceKinds().forEach((kind, i) => {
         const by = new Map<string, number[]>();
         for (const f of perKind[i].features) {
           const p = f.properties ?? {};

@@ -11,7 +11,7 @@ import type { Marker } from 'maplibre-gl';
 import { get, post, request, type Feature, type FeatureCollection } from '../api';
 import type { AppContext, View } from '../context';
 import { kindLabel, num, onLangChange, t } from '../i18n';
-import { CORE_KINDS } from './coverage';
+import { kindCodes, profileLabel } from '../kinds';
 import { download, errorMessage, h, setStatus, toast, toCsv, tr } from '../ui/dom';
 
 type ModelId = 'mclp' | 'setcover' | 'pmedian' | 'pcenter' | 'capacitated' | 'closure';
@@ -101,7 +101,9 @@ export class SitingView implements View {
   constructor(private readonly ctx: AppContext) {}
 
   mount(el: HTMLElement): void {
-    const kind = h('select', { id: 'site-kind' }, ...CORE_KINDS.map((k) => h('option', { value: k }, kindLabel(k))));
+    const codes = kindCodes();
+    if (!codes.includes(this.kind)) this.kind = codes[0] ?? 'canteen';
+    const kind = h('select', { id: 'site-kind' }, ...codes.map((k) => h('option', { value: k }, kindLabel(k))));
     kind.value = this.kind;
     kind.addEventListener('change', () => (this.kind = kind.value));
     const model = h('select', { id: 'site-model' }, ...MODELS.map((m) => h('option', { value: m, 'data-i18n': `model_${m}` }, t(`model_${m}`))));
@@ -439,6 +441,7 @@ export class SitingView implements View {
         walk,
         h('p', { class: 'muted small', id: 'site-solver' }, `${r.solver} · ${r.optimal ? t('optimal') : t('not_optimal')} · ${t('gap')} ${gap} · ${num(r.seconds, 2)} s`),
         h('p', { class: 'muted small' }, `${kindLabel(r.kind)} · ${r.minutes} ${t('minutes')} · ${t('existing_sites', { n: r.existing_sites })}${closure ? '' : ` · ${t('cand_used', { n: r.candidates_placed, of: r.candidates_given })}`}`),
+        profileLabel() ? h('p', { class: 'proxy-note small', id: 'site-proxy' }, h('strong', {}, t('proxy_figures')), h('br'), profileLabel() ?? '') : '',
         ...r.notes.map((n) => h('p', { class: 'muted small note' }, n)),
       ),
       h('div', { class: 'card' }, tr('h3', closure ? 'sites_to_close' : 'ranked_sites'), table,

@@ -103,6 +103,37 @@ pub(super) async fn session_from(
     Ok(analysis)
 }
 
+/// The facility profile the dataset was imported with (as `gridmap import` recorded it).
+pub(super) async fn kind_catalog(
+    store: &dyn gridmap_store::Store,
+) -> Result<gridmap_model::KindCatalog> {
+    Ok(store
+        .meta(gridmap_model::FACILITY_PROFILE_META)
+        .await?
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_else(gridmap_model::KindCatalog::unrecorded))
+}
+
+/// Adds `facility_profile` (name) and `facility_label` (for a proxy: what stands in for what)
+/// to a JSON answer, so every figure says which facilities it counted.
+pub(super) fn label_answer(out: &mut serde_json::Value, c: &gridmap_model::KindCatalog) {
+    if let Some(o) = out.as_object_mut() {
+        o.insert("facility_profile".into(), c.profile.name.clone().into());
+        o.insert(
+            "facility_label".into(),
+            c.label.clone().map_or(serde_json::Value::Null, Into::into),
+        );
+    }
+}
+
+/// The label line printed above figures for people ("" for a strict profile).
+pub(super) fn label_line(c: &gridmap_model::KindCatalog) -> String {
+    match &c.label {
+        Some(l) => format!("facility kinds: {l}\n"),
+        None => format!("facility kinds: profile {}\n", c.profile.name),
+    }
+}
+
 fn write_file(path: &Path, text: &str) -> Result<()> {
     if path.as_os_str() == "-" {
         let mut out = std::io::stdout().lock();
@@ -118,12 +149,23 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
     }
 }
 
-pub async fn coverage(g: &Global, a: CoverageArgs) -> Result<()> {
+pub async fn coverage(g: &Global, mut a: CoverageArgs) -> Result<()> {
     let t0 = Instant::now();
     let profile = walk_profile(Some(&a.walk.profile), a.walk.speed_kmh).map_err(service)?;
-    gridmap_service::facility_kind(&a.walk.kind).map_err(service)?;
-    gridmap_service::check_minutes(&a.minutes).map_err(service)?;
+    let kind = gridmap_service::facility_kind(&a.walk.kind).map_err(service)?;
+    if !a.minutes.is_empty() {
+        gridmap_service::check_minutes(&a.minutes).map_err(service)?;
+    }
     let (store, analysis) = session(g).await?;
+    if a.minutes.is_empty() {
+        // The kind's default minutes, as the profile declares them ([[kind]] minutes).
+        let catalog = kind_catalog(&*store).await?;
+        let m = kind
+            .as_ref()
+            .and_then(|k| catalog.kind(k))
+            .map_or(15.0, |k| k.minutes);
+        a.minutes = vec![m];
+    }
     let q = CoverageQuery {
         kind: a.walk.kind.clone(),
         minutes: a.minutes.clone(),
@@ -165,6 +207,8 @@ pub async fn coverage(g: &Global, a: CoverageArgs) -> Result<()> {
     }
     let key = format!("coverage/{}/{}", a.walk.kind, profile.speed_kmh);
     let mut out = serde_json::to_value(&summary).unwrap_or_default();
+    let catalog = kind_catalog(&*store).await?;
+    label_answer(&mut out, &catalog);
     store.put_result(&key, &out).await?;
     if let Some(o) = out.as_object_mut() {
         o.insert("seconds".into(), t0.elapsed().as_secs_f64().into());
@@ -173,7 +217,8 @@ pub async fn coverage(g: &Global, a: CoverageArgs) -> Result<()> {
         emit(true, "", &out);
     } else {
         print!(
-            "{}",
+            "{}{}",
+            label_line(&catalog),
             coverage_table(&summary, &a.by, t0.elapsed().as_secs_f64())
         );
     }
@@ -285,11 +330,16 @@ pub async fn gaps(g: &Global, a: GapsArgs) -> Result<()> {
         .iter()
         .map(|x| serde_json::json!({"rank": x.rank, "households": x.households, "elderly": x.elderly, "buildings": x.buildings.len(), "area_m2": x.area_m2.round(), "centre": x.centre}))
         .collect();
-    let out = serde_json::json!({
+    let mut out = serde_json::json!({
         "kind": a.walk.kind, "minutes": a.minutes, "speed_kmh": profile.speed_kmh,
         "gap_areas": gaps.len(), "uncovered_households": gaps.iter().map(|x| x.households).sum::<u64>(),
         "uncovered_buildings": gaps.iter().map(|x| x.buildings.len()).sum::<usize>(), "gaps": rows,
     });
+    let catalog = kind_catalog(&*store).await?;
+    label_answer(&mut out, &catalog);
+    if !g.json {
+        print!("{}", label_line(&catalog));
+    }
     emit(
         g.json,
         &format!("gaps beyond {} min of {}", a.minutes, a.walk.kind),

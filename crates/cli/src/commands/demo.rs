@@ -4,8 +4,8 @@
 use crate::config::{DemoArgs, Global, ServeArgs};
 use crate::error::{CliError, Result};
 use crate::progress::Bar;
-use gridmap_import::ImportOptions;
-use gridmap_model::{Role, User};
+use gridmap_import::{FacilityTagConfig, ImportOptions};
+use gridmap_model::{Role, User, FACILITY_PROFILE_META};
 use std::time::Instant;
 
 /// Bundled cities: name, file name, bytes. © OpenStreetMap contributors, ODbL 1.0 (data/PROVENANCE.md).
@@ -130,16 +130,36 @@ pub async fn run(g: &Global, a: DemoArgs) -> Result<()> {
         source: e,
     })?;
     eprintln!("gridmap demo: importing the bundled {file} (© OpenStreetMap contributors, ODbL 1.0) into {db}");
+    // Monaco has no real canteens or service stations: its demo uses the proxy profile by
+    // default, and the map and the CLI say so. Haidian's is strict.
+    let profile = a.facility_tags.clone().unwrap_or_else(|| {
+        if a.city == "monaco" {
+            "proxy"
+        } else {
+            "strict"
+        }
+        .to_owned()
+    });
+    let opts = ImportOptions {
+        facility_tags: FacilityTagConfig::from_arg(&profile)?,
+        ..ImportOptions::default()
+    };
+    let catalog = opts.facility_tags.catalog();
     let bar = Bar::new(g.quiet, "import");
     let path = src.clone();
-    let (dataset, report) = tokio::task::spawn_blocking(move || {
-        gridmap_import::import_file(&path, &ImportOptions::default(), &bar)
-    })
-    .await
-    .map_err(|e| CliError::algo(format!("import task failed: {e}")))??;
+    let (dataset, report) =
+        tokio::task::spawn_blocking(move || gridmap_import::import_file(&path, &opts, &bar))
+            .await
+            .map_err(|e| CliError::algo(format!("import task failed: {e}")))??;
     let _ = std::fs::remove_dir_all(&dir);
     let store = gridmap_store::open(&db).await?;
     store.import(&dataset).await?;
+    store
+        .put_meta(
+            FACILITY_PROFILE_META,
+            &serde_json::to_value(&catalog).unwrap_or_default(),
+        )
+        .await?;
     eprintln!(
         "  {} buildings, {} households, {} facilities, {} network ways ({:.1} s)",
         dataset.buildings.len(),
@@ -148,6 +168,27 @@ pub async fn run(g: &Global, a: DemoArgs) -> Result<()> {
         dataset.ways.len(),
         report.seconds
     );
+    let per_kind = report
+        .facility_tags
+        .as_ref()
+        .map(|f| f.kind_totals())
+        .unwrap_or_default();
+    eprintln!(
+        "  facility kinds: profile {}: {}",
+        catalog.profile.name,
+        if per_kind.is_empty() {
+            "none matched".to_owned()
+        } else {
+            per_kind
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    if let Some(l) = &catalog.label {
+        eprintln!("  {l}");
+    }
     let grids = super::partition::partition_and_store(
         &*store,
         &dataset,

@@ -1,7 +1,7 @@
 //! `gridmap site`: facility siting from the store. Reads the candidates file (GeoJSON points),
 //! loads the dataset, runs [`gridmap_service::Analysis::site`] off the async threads with a
 //! progress bar, and prints a table or one JSON line; `--out` writes one CSV row per new site.
-use super::analysis::{service, session};
+use super::analysis::{kind_catalog, label_answer, label_line, service, session};
 use crate::config::{Global, SiteArgs};
 use crate::error::{CliError, Result};
 use crate::progress::Bar;
@@ -138,7 +138,8 @@ pub async fn run(g: &Global, a: SiteArgs) -> Result<()> {
         }
     };
     let t_read = t0.elapsed().as_secs_f64();
-    let (_, analysis) = session(g).await?;
+    let (store, analysis) = session(g).await?;
+    let catalog = kind_catalog(&*store).await?;
     let t_load = t0.elapsed().as_secs_f64();
     let req = SitingRequest {
         kind: a.walk.kind.clone(),
@@ -205,10 +206,15 @@ pub async fn run(g: &Global, a: SiteArgs) -> Result<()> {
         o.insert("seconds_load".into(), (t_load - t_read).into());
         o.insert("seconds".into(), total.into());
     }
+    label_answer(&mut out, &catalog);
     if g.json {
         println!("{}", serde_json::to_string(&out).unwrap_or_default());
     } else {
-        print!("{}", table(&summary, t_load - t_read, total));
+        print!(
+            "{}{}",
+            label_line(&catalog),
+            table(&summary, t_load - t_read, total)
+        );
     }
     Ok(())
 }

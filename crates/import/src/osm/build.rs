@@ -22,7 +22,8 @@ struct Roles {
     building: bool,
     compound: bool,
     admin_level: Option<i64>,
-    facility: Option<FacilityKind>,
+    /// Index of the facility rule that matched.
+    facility: Option<usize>,
 }
 
 impl Roles {
@@ -36,7 +37,7 @@ impl Roles {
             .filter(|&l| l >= i64::from(opts.community_admin_level) - 2);
         let facility = if closed_area {
             opts.facility_tags
-                .kind_of(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .rule_of(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         } else {
             None
         };
@@ -334,27 +335,75 @@ pub(crate) fn build(
         });
     }
 
-    // Facilities: nodes first, then areas (their centroid).
+    // Facilities: nodes first, then areas (their centroid). The report counts the matches per
+    // kind and rule, and the unmatched amenity/office/social_facility values near homes.
     progress.set_message("facilities and network");
+    let rules = &opts.facility_tags;
+    let mut matched: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut count_match = |i: usize| {
+        let r = &rules.rules[i];
+        *matched
+            .entry(r.kind.to_string())
+            .or_default()
+            .entry(format!("#{} {}", i + 1, r.label()))
+            .or_default() += 1;
+    };
+    let homes = HomeIndex::new(&ds.buildings);
+    let mut unmatched: HashMap<String, u64> = HashMap::new();
+    let mut count_unmatched = |tags: &Tags, at: Option<Point<f64>>| {
+        let Some(at) = at else { return };
+        let keys: Vec<String> = UNMATCHED_KEYS
+            .iter()
+            .filter_map(|k| tag(tags, k).map(|v| format!("{k}={v}")))
+            .collect();
+        if !keys.is_empty() && homes.near(at) {
+            for k in keys {
+                *unmatched.entry(k).or_default() += 1;
+            }
+        }
+    };
     for n in &raw.tagged_nodes {
-        if let Some(kind) = opts
-            .facility_tags
-            .kind_of(n.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        {
-            ds.facilities.push(facility(
-                format!("n{}", n.id),
-                kind,
-                &n.tags,
-                Point::from(to_coord(n.at)),
-            ));
+        let at = Point::from(to_coord(n.at));
+        match rules.rule_of(n.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+            Some(i) => {
+                count_match(i);
+                ds.facilities.push(facility(
+                    format!("n{}", n.id),
+                    rules.rules[i].kind.clone(),
+                    &n.tags,
+                    at,
+                ));
+            }
+            None => count_unmatched(&n.tags, Some(at)),
         }
     }
     for a in &areas {
-        if let (Some(kind), Some(c)) = (&a.roles.facility, a.footprint.centroid()) {
-            ds.facilities
-                .push(facility(a.obj.clone(), kind.clone(), a.tags, c));
+        match (a.roles.facility, a.footprint.centroid()) {
+            (Some(i), Some(c)) => {
+                count_match(i);
+                ds.facilities.push(facility(
+                    a.obj.clone(),
+                    rules.rules[i].kind.clone(),
+                    a.tags,
+                    c,
+                ));
+            }
+            (None, c) => count_unmatched(a.tags, c),
+            (Some(_), None) => {}
         }
     }
+    let mut unmatched: Vec<(String, u64)> = unmatched.into_iter().collect();
+    unmatched.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    unmatched.truncate(UNMATCHED_LIST_CAP);
+    report.facility_tags = Some(crate::report::FacilityTagsReport {
+        profile: rules.profile.clone(),
+        matched,
+        unmatched_near_homes: unmatched
+            .into_iter()
+            .map(|(tag, count)| crate::report::TagCount { tag, count })
+            .collect(),
+        near_m: NEAR_HOME_M,
+    });
 
     // Network ways, cut where nodes are missing.
     let mut partial_ways = 0u64;
@@ -400,6 +449,45 @@ pub(crate) fn build(
         .counts
         .insert("partial_network_ways".into(), partial_ways);
     ds
+}
+
+/// Tags whose unmatched values the import report lists.
+const UNMATCHED_KEYS: [&str; 3] = ["amenity", "office", "social_facility"];
+/// How many unmatched values the report lists.
+pub(crate) const UNMATCHED_LIST_CAP: usize = 20;
+/// "Near residential buildings": within this many metres of a building with households.
+pub(crate) const NEAR_HOME_M: f64 = 300.0;
+
+/// Centroids of the buildings with households, on a local equirectangular plane (degrees of
+/// latitude), for "is this object near a home?".
+struct HomeIndex {
+    tree: rstar::RTree<[f64; 2]>,
+    cos_lat: f64,
+}
+
+impl HomeIndex {
+    fn new(buildings: &[Building]) -> Self {
+        let pts: Vec<Point<f64>> = buildings
+            .iter()
+            .filter(|b| b.households > 0)
+            .filter_map(Building::centroid)
+            .collect();
+        let lat = if pts.is_empty() {
+            0.0
+        } else {
+            pts.iter().map(|p| p.y()).sum::<f64>() / pts.len() as f64
+        };
+        let cos_lat = lat.to_radians().cos();
+        let tree = rstar::RTree::bulk_load(pts.iter().map(|p| [p.x() * cos_lat, p.y()]).collect());
+        Self { tree, cos_lat }
+    }
+    fn near(&self, p: Point<f64>) -> bool {
+        let r = NEAR_HOME_M / 111_320.0;
+        self.tree
+            .locate_within_distance([p.x() * self.cos_lat, p.y()], r * r)
+            .next()
+            .is_some()
+    }
 }
 
 fn describe(r: &Roles) -> &'static str {

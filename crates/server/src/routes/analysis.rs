@@ -301,6 +301,18 @@ pub(crate) fn need_kind(w: &WalkQuery) -> Result<String, ApiError> {
     w.kind.clone().ok_or_else(|| ApiError::InvalidParameter { name: "kind".into(), reason: "required: a facility kind (service_station, canteen, reading_room, outreach_point, other, …) or all".into() })
 }
 
+/// Adds `facility_profile` and `facility_label` (null unless a proxy profile assigned the
+/// kinds) to an answer's JSON object, so the figures say what they counted.
+pub(crate) fn label_answer(out: &mut serde_json::Value, c: &gridmap_model::KindCatalog) {
+    if let Some(o) = out.as_object_mut() {
+        o.insert("facility_profile".into(), c.profile.name.clone().into());
+        o.insert(
+            "facility_label".into(),
+            c.label.clone().map_or(serde_json::Value::Null, Into::into),
+        );
+    }
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(coverage))
@@ -347,10 +359,9 @@ async fn coverage(
         profile: w.profile,
     };
     let summary = blocking(move || a.coverage(&query).map_err(service)).await?;
-    Ok(json_value(
-        "application/json",
-        &serde_json::to_value(&summary).unwrap_or_default(),
-    ))
+    let mut out = serde_json::to_value(&summary).unwrap_or_default();
+    label_answer(&mut out, &st.kind_catalog().await?);
+    Ok(json_value("application/json", &out))
 }
 
 /// Buildings (optionally in a bbox) with their walking minutes to the nearest facility of a kind

@@ -3,7 +3,7 @@
 use super::ogc::{feature_page, GEOJSON};
 use super::{json_response, json_value, QueryPairs};
 use crate::error::{ApiError, Problem};
-use crate::openapi::schemas::{FeatureCollection, GridDetail, Stats};
+use crate::openapi::schemas::{FeatureCollection, GridDetail, Kinds, Stats};
 use crate::query::{only, ItemsQuery};
 use crate::snapshot::Collection;
 use crate::state::AppState;
@@ -26,6 +26,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api_facilities))
         .routes(routes!(grid_detail))
         .routes(routes!(stats))
+        .routes(routes!(kinds))
 }
 
 async fn list(
@@ -203,6 +204,7 @@ async fn stats(
                "households_mean": grid_hh.iter().sum::<u64>() as f64 / grid_hh.len() as f64})
     };
     let assigned: usize = ds.grids.iter().map(|g| g.buildings.len()).sum();
+    let catalog = st.kind_catalog().await?;
     Ok(json_value(
         "application/json",
         &json!({
@@ -212,8 +214,46 @@ async fn stats(
             "households": {"total": ds.households(), "by_source": by_source},
             "elderly": ds.buildings.iter().map(|b| u64::from(b.elderly.unwrap_or(0))).sum::<u64>(),
             "facilities_by_kind": kinds,
+            "facility_profile": catalog.profile.name,
+            "facility_label": catalog.label,
             "grids": grids,
             "attribution": OSM_ATTRIBUTION,
         }),
+    ))
+}
+
+/// The facility kinds as data: each kind's code, Chinese and English labels, colour, default
+/// walking minutes and facility count, and the tag profile that assigned the kinds (`label`:
+/// what a proxy profile counts as what, to be shown with every figure; null for strict).
+#[utoipa::path(get, path = "/api/kinds", tag = TAG, operation_id = "api_kinds",
+    responses(
+        (status = 200, description = "Kinds and profile", body = Kinds, content_type = "application/json"),
+        (status = 400, description = "Unknown parameter", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn kinds(
+    State(st): State<AppState>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response, ApiError> {
+    only(&q, &[])?;
+    let snap = st.snapshot().await?;
+    let catalog = st
+        .kind_catalog()
+        .await?
+        .with_present(snap.dataset.facilities.iter().map(|f| &f.kind));
+    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+    for f in &snap.dataset.facilities {
+        *counts.entry(f.kind.as_str()).or_default() += 1;
+    }
+    let kinds: Vec<serde_json::Value> = catalog
+        .kinds
+        .iter()
+        .map(|k| {
+            json!({"code": k.code, "zh": k.zh, "en": k.en, "colour": k.colour, "minutes": k.minutes,
+                   "facilities": counts.get(k.code.as_str()).copied().unwrap_or(0)})
+        })
+        .collect();
+    Ok(json_value(
+        "application/json",
+        &json!({"profile": catalog.profile, "label": catalog.label, "kinds": kinds}),
     ))
 }

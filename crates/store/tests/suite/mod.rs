@@ -32,6 +32,7 @@ macro_rules! store_suite {
             replace_grids_replaces_one_community_only,
             editing_households_marks_them_edited_and_bumps_the_version,
             result_blobs_round_trip_and_replace,
+            dataset_meta_round_trips_beside_results,
             reads_see_every_write_at_once,
             concurrent_reads_and_edits_neither_fail_nor_see_half_writes,
             users_are_created_read_listed_updated_and_deleted,
@@ -1256,6 +1257,29 @@ pub async fn editing_households_marks_them_edited_and_bumps_the_version(s: &dyn 
         s.update_building(&bad, Some(3)).await.unwrap_err(),
         StoreError::Invalid { .. }
     ));
+}
+
+pub async fn dataset_meta_round_trips_beside_results(s: &dyn Store) {
+    assert_eq!(s.meta("facility_profile").await.unwrap(), None);
+    let v = serde_json::json!({"name": "proxy", "label": "proxy: restaurants counted as canteens",
+        "kinds": [{"code": "canteen", "zh": "幸福食堂", "en": "Canteen", "colour": "#ec7014", "minutes": 15.0}]});
+    s.put_meta("facility_profile", &v).await.unwrap();
+    s.put_result("facility_profile", &serde_json::json!(1))
+        .await
+        .unwrap();
+    assert_eq!(s.meta("facility_profile").await.unwrap(), Some(v));
+    let strict = serde_json::json!({"name": "strict"});
+    s.put_meta("facility_profile", &strict).await.unwrap();
+    assert_eq!(s.meta("facility_profile").await.unwrap(), Some(strict));
+    assert_eq!(
+        s.get_result("facility_profile").await.unwrap(),
+        Some(serde_json::json!(1))
+    );
+    s.import(&city(4, 3)).await.unwrap();
+    assert!(
+        s.meta("facility_profile").await.unwrap().is_some(),
+        "an import keeps the metadata: the importer sets it"
+    );
 }
 
 pub async fn result_blobs_round_trip_and_replace(s: &dyn Store) {
