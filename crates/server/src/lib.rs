@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod live;
 mod middleware;
 mod openapi;
+pub mod properties;
 pub mod query;
 pub mod routes;
 pub mod snapshot;

@@ -44,6 +44,8 @@ pub mod schemas {
         Stats,
         GridDetail,
         TileJson,
+        MapStyle,
+        FeatureSchema,
         CoverageSummary,
         WhatIfRequest,
         WhatIfSummary,
@@ -234,11 +236,33 @@ fn hand_written() -> Vec<(&'static str, Value)> {
         ),
         (
             "TileJson",
-            json!({"type": "object", "required": ["tilejson", "tiles"], "properties": {
+            json!({"type": "object", "required": ["tilejson", "tiles", "minzoom", "maxzoom", "vector_layers"], "properties": {
             "tilejson": {"type": "string"}, "tiles": {"type": "array", "items": {"type": "string"}},
-            "minzoom": {"type": "integer"}, "maxzoom": {"type": "integer"},
+            "minzoom": {"type": "integer", "minimum": 0}, "maxzoom": {"type": "integer", "minimum": 0},
             "bounds": {"type": "array", "items": {"type": "number"}}, "attribution": {"type": "string"},
-            "vector_layers": {"type": "array", "items": {"type": "object"}}}}),
+            "vector_layers": {"type": "array", "items": {"type": "object", "required": ["id", "fields"], "properties": {
+                "id": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"enum": ["String", "Number", "Boolean"]}},
+                "minzoom": {"type": "integer", "minimum": 0}, "maxzoom": {"type": "integer", "minimum": 0}}}}}}),
+        ),
+        (
+            "MapStyle",
+            json!({"type": "object", "required": ["version", "sources", "layers"], "properties": {
+            "version": {"const": 8}, "name": {"type": "string"}, "metadata": {"type": "object"},
+            "sources": {"type": "object", "additionalProperties": {"type": "object", "required": ["type"], "properties": {
+                "type": {"type": "string"}, "url": {"type": "string"}}}},
+            "layers": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["id", "type"], "properties": {
+                "id": {"type": "string"}, "type": {"type": "string"}, "source": {"type": "string"},
+                "source-layer": {"type": "string"}, "minzoom": {"type": "number"}, "maxzoom": {"type": "number"},
+                "paint": {"type": "object"}, "layout": {"type": "object"}}}}}}),
+        ),
+        (
+            "FeatureSchema",
+            json!({"type": "object", "required": ["$schema", "type", "properties"], "properties": {
+            "$schema": {"type": "string"}, "$id": {"type": "string"}, "type": {"const": "object"},
+            "title": {"type": "string"}, "description": {"type": "string"},
+            "properties": {"type": "object", "additionalProperties": {"type": "object"}},
+            "additionalProperties": {"type": "boolean"}}}),
         ),
     ]
 }
