@@ -67,8 +67,8 @@ pub fn base() -> OpenApi {
                 .title("gridmap API")
                 .version(env!("CARGO_PKG_VERSION"))
                 .description(Some(format!(
-                    "Grid mapping (网格) and 15-minute coverage analysis. OGC API - Features (Parts 1-4) at the root, \
-                     REST GeoJSON under /api/, vector tiles under /tiles/. Errors are RFC 9457 problem documents. \
+                    "Grid mapping (网格) and 15-minute coverage analysis. OGC API - Features (Parts 1-4, Part 5 schemas) at the root, \
+                     REST GeoJSON under /api/, vector tiles under /tiles/ (MapLibre style: /styles/gridmap.json). Errors are RFC 9457 problem documents. \
                      Map data {}.",
                     gridmap_model::OSM_ATTRIBUTION
                 )))
