@@ -280,6 +280,17 @@ fn parameter_schema(name: &str, path: &str) -> Option<Value> {
             json!({"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}})
         }
         "crs" | "bbox-crs" | "Content-Crs" => json!({"type": "string", "enum": SUPPORTED}),
+        // Grids and facilities items have their own documented paths (with the Part 4 methods):
+        // the generic item path documents the read-only collections, so a client (or fuzzer)
+        // following it meets exactly the methods it lists.
+        "collectionId" if path.ends_with("/items/{featureId}") => {
+            let read_only: Vec<&str> = Collection::ALL
+                .iter()
+                .filter(|c| !c.editable())
+                .map(|c| c.id())
+                .collect();
+            json!({"type": "string", "enum": read_only})
+        }
         "collectionId" => json!({"type": "string", "enum": collections}),
         "featureId" => json!({"type": "string", "minLength": 1}),
         "f" if path == "/" => json!({"type": "string", "enum": ["json", "html"]}),
