@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/test.sh -- every test of gridmap, on a fresh machine.
-# Installs what is missing (Debian: postgresql-15-postgis-3, osmium-tool; the shared tools' Chromium,
+# Installs what is missing (Debian: postgresql-15-postgis-3, osmium-tool, python3-qgis; the shared tools' Chromium,
 # GDAL and wrk; the peer kit's Python venv), starts PostgreSQL if needed, builds once (release), runs
 # the workspace tests against SQLite and PostGIS, then the black-box checks of ../shared/checks on
 # Monaco when ../shared is present. Prints "N passed, N failed" at the end; exits non-zero on failure.
@@ -23,11 +23,14 @@ command -v osmium >/dev/null || need+=(osmium-tool)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 command -v npm >/dev/null || need+=(npm)
+# QGIS 3.22's Python bindings and data providers (OAPIF, vector tiles) for tests/qgis.sh.
+dpkg -s python3-qgis >/dev/null 2>&1 || need+=(python3-qgis)
+dpkg -s qgis-providers >/dev/null 2>&1 || need+=(qgis-providers)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null && apt-get install -y -qq "${need[@]}" >/dev/null || { echo "apt-get install ${need[*]} failed"; exit 1; }
 fi
-echo "ok: postgis, osmium, chromium, CJK fonts, npm"
+echo "ok: postgis, osmium, chromium, CJK fonts, npm, python3-qgis"
 
 step "PostgreSQL + PostGIS"
 if ! pg_isready -h 127.0.0.1 -p 5432 -q; then

@@ -1,7 +1,9 @@
 //! gridmap's HTTP server: OGC API - Features (Part 1 core/GeoJSON, Part 2 CRS, Part 3
-//! queryables, Part 4 create/replace/update/delete with ETag/If-Match), a REST GeoJSON API under
-//! `/api/`, Mapbox vector tiles under `/tiles/`, and an OpenAPI 3.1 document generated from the
-//! handlers (`/openapi.json`, browsable at `/docs`).
+//! queryables, Part 4 create/replace/update/delete with ETag/If-Match, Part 5 schemas), a REST
+//! GeoJSON API under `/api/`, Mapbox vector tiles under `/tiles/` with a MapLibre style at
+//! `/styles/gridmap.json`, and an OpenAPI 3.1 document generated from the handlers
+//! (`/openapi.json`, browsable at `/docs`). What a feature carries is declared once, in
+//! [`properties`].
 //!
 //! Layers are answered from an in-memory [`snapshot`] of the store, rebuilt when an edit bumps
 //! the data generation; vector tiles are cached per generation.
@@ -18,6 +20,7 @@ pub mod jobs;
 pub mod live;
 mod middleware;
 mod openapi;
+pub mod properties;
 pub mod query;
 pub mod routes;
 pub mod snapshot;

@@ -45,6 +45,8 @@ pub mod schemas {
         Kinds,
         GridDetail,
         TileJson,
+        MapStyle,
+        FeatureSchema,
         CoverageSummary,
         WhatIfRequest,
         WhatIfSummary,
@@ -66,8 +68,8 @@ pub fn base() -> OpenApi {
                 .title("gridmap API")
                 .version(env!("CARGO_PKG_VERSION"))
                 .description(Some(format!(
-                    "Grid mapping (网格) and 15-minute coverage analysis. OGC API - Features (Parts 1-4) at the root, \
-                     REST GeoJSON under /api/, vector tiles under /tiles/. Errors are RFC 9457 problem documents. \
+                    "Grid mapping (网格) and 15-minute coverage analysis. OGC API - Features (Parts 1-4, Part 5 schemas) at the root, \
+                     REST GeoJSON under /api/, vector tiles under /tiles/ (MapLibre style: /styles/gridmap.json). Errors are RFC 9457 problem documents. \
                      Map data {}.",
                     gridmap_model::OSM_ATTRIBUTION
                 )))
@@ -248,11 +250,33 @@ fn hand_written() -> Vec<(&'static str, Value)> {
         ),
         (
             "TileJson",
-            json!({"type": "object", "required": ["tilejson", "tiles"], "properties": {
+            json!({"type": "object", "required": ["tilejson", "tiles", "minzoom", "maxzoom", "vector_layers"], "properties": {
             "tilejson": {"type": "string"}, "tiles": {"type": "array", "items": {"type": "string"}},
-            "minzoom": {"type": "integer"}, "maxzoom": {"type": "integer"},
+            "minzoom": {"type": "integer", "minimum": 0}, "maxzoom": {"type": "integer", "minimum": 0},
             "bounds": {"type": "array", "items": {"type": "number"}}, "attribution": {"type": "string"},
-            "vector_layers": {"type": "array", "items": {"type": "object"}}}}),
+            "vector_layers": {"type": "array", "items": {"type": "object", "required": ["id", "fields"], "properties": {
+                "id": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"enum": ["String", "Number", "Boolean"]}},
+                "minzoom": {"type": "integer", "minimum": 0}, "maxzoom": {"type": "integer", "minimum": 0}}}}}}),
+        ),
+        (
+            "MapStyle",
+            json!({"type": "object", "required": ["version", "sources", "layers"], "properties": {
+            "version": {"const": 8}, "name": {"type": "string"}, "metadata": {"type": "object"},
+            "sources": {"type": "object", "additionalProperties": {"type": "object", "required": ["type"], "properties": {
+                "type": {"type": "string"}, "url": {"type": "string"}}}},
+            "layers": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["id", "type"], "properties": {
+                "id": {"type": "string"}, "type": {"type": "string"}, "source": {"type": "string"},
+                "source-layer": {"type": "string"}, "minzoom": {"type": "number"}, "maxzoom": {"type": "number"},
+                "paint": {"type": "object"}, "layout": {"type": "object"}}}}}}),
+        ),
+        (
+            "FeatureSchema",
+            json!({"type": "object", "required": ["$schema", "type", "properties"], "properties": {
+            "$schema": {"type": "string"}, "$id": {"type": "string"}, "type": {"const": "object"},
+            "title": {"type": "string"}, "description": {"type": "string"},
+            "properties": {"type": "object", "additionalProperties": {"type": "object"}},
+            "additionalProperties": {"type": "boolean"}}}),
         ),
     ]
 }
@@ -270,6 +294,17 @@ fn parameter_schema(name: &str, path: &str) -> Option<Value> {
             json!({"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}})
         }
         "crs" | "bbox-crs" | "Content-Crs" => json!({"type": "string", "enum": SUPPORTED}),
+        // Grids and facilities items have their own documented paths (with the Part 4 methods):
+        // the generic item path documents the read-only collections, so a client (or fuzzer)
+        // following it meets exactly the methods it lists.
+        "collectionId" if path.ends_with("/items/{featureId}") => {
+            let read_only: Vec<&str> = Collection::ALL
+                .iter()
+                .filter(|c| !c.editable())
+                .map(|c| c.id())
+                .collect();
+            json!({"type": "string", "enum": read_only})
+        }
         "collectionId" => json!({"type": "string", "enum": collections}),
         "featureId" => json!({"type": "string", "minLength": 1}),
         "f" if path == "/" => json!({"type": "string", "enum": ["json", "html"]}),

@@ -124,12 +124,14 @@ pub struct Row {
 
 impl Row {
     fn new(
+        c: Collection,
         id: String,
         geometry: Option<Geometry<f64>>,
         mut properties: Map<String, Value>,
     ) -> Self {
-        // Unknown values are left out rather than sent as null: a third less to send per page.
-        properties.retain(|_, v| !v.is_null());
+        // Every declared property on every feature, `null` where unknown: clients (QGIS, GDAL)
+        // build their field list from the features they read (issue 20).
+        c.complete(&mut properties);
         Row {
             id,
             geometry,
@@ -779,6 +781,12 @@ impl Snapshot {
         building_position(&self.dataset, id).map(|i| &self.dataset.buildings[i])
     }
 
+    /// Centre of the envelope of the building at a position (its tile cell, below z13).
+    pub fn building_centre(&self, building: usize) -> Option<(f64, f64)> {
+        let r = (*self.buildings.rects.get(building)?)?;
+        Some(((r[0] + r[2]) / 2.0, (r[1] + r[3]) / 2.0))
+    }
+
     /// Id of the grid a building (by position) is in.
     pub fn grid_of(&self, building: usize) -> Option<&str> {
         let g = *self.grids.grid_of.get(building)?;
@@ -804,7 +812,9 @@ impl Snapshot {
             "elderly": members.iter().map(|b| u64::from(b.elderly.unwrap_or(0))).sum::<u64>(),
             "version": g.version, "geometry_source": source,
         });
-        (geometry, obj(p))
+        let mut p = obj(p);
+        Collection::Grids.complete(&mut p);
+        (geometry, p)
     }
 
     pub fn layer(&self, c: Collection) -> LayerView<'_> {
@@ -898,6 +908,7 @@ impl Snapshot {
                     "grid": self.grid_of(i), "area_m2": (b.area_m2() * 10.0).round() / 10.0,
                 });
                 Row::new(
+                    Collection::Buildings,
                     b.id.to_string(),
                     Some(Geometry::MultiPolygon(b.footprint.clone())),
                     obj(p),
@@ -918,7 +929,7 @@ impl Snapshot {
                     "buildings": s.map_or(0, |s| s.buildings), "households": s.map_or(0, |s| s.households),
                     "elderly": s.map_or(0, |s| s.elderly), "geometry_source": source,
                 });
-                Row::new(c.id.to_string(), geometry, obj(p))
+                Row::new(Collection::Compounds, c.id.to_string(), geometry, obj(p))
             }
             Collection::Communities => {
                 let c = &ds.communities[i];
@@ -937,16 +948,17 @@ impl Snapshot {
                     "grids": self.grids.per_community.get(c.id.as_str()).copied().unwrap_or(0),
                     "geometry_source": source,
                 });
-                Row::new(c.id.to_string(), geometry, obj(p))
+                Row::new(Collection::Communities, c.id.to_string(), geometry, obj(p))
             }
             Collection::Grids => {
                 let g = &ds.grids[i];
                 let (geometry, props) = self.grid_feature(g);
-                Row::new(g.id.to_string(), geometry, props)
+                Row::new(Collection::Grids, g.id.to_string(), geometry, props)
             }
             Collection::Facilities => {
                 let f = &ds.facilities[i];
                 Row::new(
+                    Collection::Facilities,
                     f.id.to_string(),
                     Some(Geometry::Point(f.location)),
                     facility_properties(f),
@@ -1057,10 +1069,12 @@ pub fn facility_properties(f: &gridmap_model::Facility) -> Map<String, Value> {
         FacilityKind::Other(_) => None,
         k => Some(k.label_zh().to_owned()),
     };
-    obj(json!({
+    let mut p = obj(json!({
         "kind": f.kind.as_str(), "kind_label": label, "name": f.name,
         "capacity": f.capacity, "opening_hours": f.opening_hours,
-    }))
+    }));
+    Collection::Facilities.complete(&mut p);
+    p
 }
 
 /// A grid's geometry: its drawn boundary, else the footprints of its member buildings.

@@ -1957,3 +1957,317 @@ async fn kinds_come_from_the_recorded_profile_and_figures_carry_its_label() {
     let s = get(&app, "/api/stats").await.json();
     assert_eq!(s["facility_label"], label);
 }
+
+// ------------------------------------------------------------------ issue 20: QGIS as a client
+
+/// Declared property names of a collection (its Part 5 schema, without id and geometry).
+async fn declared(app: &App, c: &str) -> Vec<String> {
+    let s = get(app, &format!("/collections/{c}/schema")).await.json();
+    s["properties"]
+        .as_object()
+        .expect("schema properties")
+        .keys()
+        .filter(|k| *k != "id" && *k != "geometry")
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn every_feature_carries_every_declared_property_with_null_where_unknown() {
+    let app = app().await;
+    for c in [
+        "buildings",
+        "compounds",
+        "communities",
+        "grids",
+        "facilities",
+    ] {
+        let want = declared(&app, c).await;
+        assert!(!want.is_empty(), "{c}: nothing declared");
+        let fc = get(&app, &format!("/collections/{c}/items?limit=1000"))
+            .await
+            .json();
+        for f in fc["features"].as_array().expect("features") {
+            let props = f["properties"].as_object().expect("properties");
+            let mut got: Vec<&String> = props.keys().collect();
+            got.sort();
+            let mut w: Vec<&String> = want.iter().collect();
+            w.sort();
+            assert_eq!(got, w, "{c} {}: properties differ from the schema", f["id"]);
+        }
+        // The REST list and a single item carry the same fields.
+        let one = &fc["features"][0];
+        let id = one["id"].as_str().expect("id");
+        let item = get(&app, &format!("/collections/{c}/items/{id}"))
+            .await
+            .json();
+        assert_eq!(
+            item["properties"].as_object().map(|m| m.len()),
+            Some(want.len()),
+            "{c}/{id}"
+        );
+    }
+    // Unknown values are null, not left out: the test city has no addresses, stewards or hours.
+    let b = get(&app, "/collections/buildings/items/b00").await.json();
+    assert!(b["properties"]["address"].is_null() && b["properties"]["steward"].is_null());
+    assert_eq!(b["properties"]["levels"], 6.0);
+    let f = get(&app, "/collections/facilities/items/f1").await.json();
+    assert!(f["properties"]["opening_hours"].is_null());
+    assert_eq!(f["properties"]["capacity"], 40);
+    let g = get(&app, "/api/grids").await.json();
+    assert!(g["features"][0]["properties"]
+        .as_object()
+        .is_some_and(|p| p.contains_key("name") && p["name"].is_null()));
+}
+
+#[tokio::test]
+async fn the_schema_types_every_property_and_is_linked_and_advertised() {
+    let app = app().await;
+    let r = get(&app, "/collections/buildings/schema").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), "application/schema+json");
+    let s = r.json();
+    assert_eq!(s["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(s["$id"], "http://test/collections/buildings/schema");
+    let p = &s["properties"];
+    assert_eq!(p["id"]["x-ogc-role"], "id");
+    assert_eq!(p["geometry"]["x-ogc-role"], "primary-geometry");
+    assert_eq!(p["levels"]["type"], json!(["number", "null"]));
+    assert_eq!(p["households"]["type"], json!(["integer", "null"]));
+    assert_eq!(p["grid"]["type"], json!(["string", "null"]));
+    assert!(p["levels"]["description"]
+        .as_str()
+        .is_some_and(|d| !d.is_empty()));
+    let f = get(&app, "/collections/facilities/schema").await.json();
+    assert_eq!(
+        f["properties"]["capacity"]["type"],
+        json!(["integer", "null"])
+    );
+    assert_eq!(f["properties"]["kind_label"]["readOnly"], true);
+    assert_eq!(f["properties"]["geometry"]["format"], "geometry-point");
+    let g = get(&app, "/collections/grids/schema").await.json();
+    assert_eq!(g["properties"]["buildings"]["items"]["type"], "string");
+    assert_eq!(get(&app, "/collections/nope/schema").await.status, 404);
+    assert_eq!(get(&app, "/collections/grids/schema?x=1").await.status, 400);
+    // Linked from the collection and advertised in the conformance classes.
+    let c = get(&app, "/collections/buildings").await.json();
+    assert!(c["links"].as_array().unwrap().iter().any(|l| l["rel"]
+        == "http://www.opengis.net/def/rel/ogc/1.0/schema"
+        && l["href"] == "http://test/collections/buildings/schema"));
+    let conf = get(&app, "/conformance").await.json();
+    assert!(conf["conformsTo"].as_array().unwrap().contains(&json!(
+        "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas"
+    )));
+    // Queryables are typed from the same table.
+    let q = get(&app, "/collections/buildings/queryables").await.json();
+    assert_eq!(q["properties"]["grid"]["type"], json!(["string", "null"]));
+    assert!(q["properties"]["grid"]["description"].is_string());
+}
+
+#[tokio::test]
+async fn tilejson_fields_are_the_collections_scalar_properties_and_zooms_agree() {
+    let app = app().await;
+    for c in [
+        "buildings",
+        "compounds",
+        "communities",
+        "grids",
+        "facilities",
+    ] {
+        let schema = get(&app, &format!("/collections/{c}/schema")).await.json();
+        let tj = get(&app, &format!("/tiles/{c}.json")).await.json();
+        let layers = tj["vector_layers"].as_array().expect("vector_layers");
+        let layer = layers
+            .iter()
+            .find(|l| l["id"] == c)
+            .expect("collection layer");
+        let mut fields: Vec<String> = layer["fields"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        fields.sort();
+        let mut want: Vec<String> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, v)| *k != "geometry" && !v["type"].to_string().contains("array"))
+            .map(|(k, _)| k.clone())
+            .collect();
+        want.sort();
+        assert_eq!(fields, want, "{c}: TileJSON fields");
+        let (lo, hi) = (
+            tj["minzoom"].as_u64().unwrap(),
+            tj["maxzoom"].as_u64().unwrap(),
+        );
+        let mins: Vec<u64> = layers
+            .iter()
+            .map(|l| l["minzoom"].as_u64().unwrap())
+            .collect();
+        let maxs: Vec<u64> = layers
+            .iter()
+            .map(|l| l["maxzoom"].as_u64().unwrap())
+            .collect();
+        assert_eq!(mins.iter().min(), Some(&lo), "{c}: top-level minzoom");
+        assert_eq!(maxs.iter().max(), Some(&hi), "{c}: top-level maxzoom");
+    }
+    let tj = get(&app, "/tiles/buildings.json").await.json();
+    let zooms: Vec<(String, u64, u64)> = tj["vector_layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["id"].as_str().unwrap().to_owned(),
+                l["minzoom"].as_u64().unwrap(),
+                l["maxzoom"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        zooms,
+        [
+            ("building_cells".to_owned(), 0, 12),
+            ("buildings".to_owned(), 13, 16)
+        ]
+    );
+    assert_eq!(tj["minzoom"], 0);
+}
+
+/// Sum of an integer property over the features of one MVT layer of a tile.
+fn layer_sum(body: &[u8], layer: &str, key: &str) -> (usize, i64) {
+    use geozero::mvt::{Message, Tile};
+    if body.is_empty() {
+        return (0, 0);
+    }
+    let t = Tile::decode(body).expect("valid MVT");
+    let Some(l) = t.layers.iter().find(|l| l.name == layer) else {
+        return (0, 0);
+    };
+    let k = l.keys.iter().position(|k| k == key).expect("key") as u32;
+    let sum = l
+        .features
+        .iter()
+        .filter_map(|f| f.tags.chunks(2).find(|kv| kv[0] == k))
+        .map(|kv| {
+            let v = &l.values[kv[1] as usize];
+            v.sint_value
+                .or(v.int_value)
+                .or(v.uint_value.map(|u| u as i64))
+                .unwrap_or(0)
+        })
+        .sum();
+    (l.features.len(), sum)
+}
+
+/// Every tile of zoom `z` over the test city, summed: (cells, households, buildings).
+async fn cells_over_city(app: &App, z: u32, auth: &str) -> (usize, i64, i64) {
+    let (x0, y1) = tile_of(LON0 - 0.001, LAT0 - 0.001, z);
+    let (x1, y0) = tile_of(LON0 + 0.007, LAT0 + 0.006, z);
+    let mut out = (0, 0, 0);
+    for x in x0..=x1 {
+        for y in y0..=y1 {
+            let r = call(
+                app,
+                Method::GET,
+                &format!("/tiles/buildings/{z}/{x}/{y}.mvt"),
+                &[("authorization", auth)],
+                None,
+            )
+            .await;
+            assert_eq!(r.status, 200);
+            let (n, hh) = layer_sum(&r.body, "building_cells", "households");
+            let (_, nb) = layer_sum(&r.body, "building_cells", "buildings");
+            assert_eq!(
+                layer_sum(&r.body, "buildings", "households").0,
+                0,
+                "no footprints below z13"
+            );
+            out = (out.0 + n, out.1 + hh, out.2 + nb);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn building_tiles_below_z13_hold_household_cells_scoped_like_every_tile() {
+    let app = app().await;
+    let ds = city();
+    let total: i64 = ds.buildings.iter().map(|b| i64::from(b.households)).sum();
+    for z in [4, 9, 11, 12] {
+        let (cells, hh, nb) = cells_over_city(&app, z, "").await;
+        assert!(cells > 0, "z{z}: no cells");
+        assert_eq!((hh, nb), (total, 30), "z{z}: every household counted once");
+    }
+    // Finer zooms have more cells (the city is ~600 m wide: 220 m cells at z12).
+    assert!(cells_over_city(&app, 12, "").await.0 > cells_over_city(&app, 9, "").await.0);
+    // At z13 and above the footprints come back.
+    let (x, y) = tile_of(LON0 + 0.0003, LAT0 + 0.0003, 13);
+    let r = get(&app, &format!("/tiles/buildings/13/{x}/{y}.mvt")).await;
+    assert!(layer_sum(&r.body, "buildings", "households").0 > 0);
+    // A grid lead's cells count only their grid's buildings.
+    let g1: std::collections::HashSet<String> = ds.grids[0]
+        .buildings
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let lead_total: i64 = ds
+        .buildings
+        .iter()
+        .filter(|b| g1.contains(b.id.as_str()))
+        .map(|b| i64::from(b.households))
+        .sum();
+    let (_, hh, nb) = cells_over_city(&app, 11, &bearer("lead")).await;
+    assert_eq!((hh, nb as usize), (lead_total, g1.len()));
+    // ... and the others' cached tiles are not mixed up with the lead's.
+    assert_eq!(cells_over_city(&app, 11, "").await.1, total);
+}
+
+#[tokio::test]
+async fn the_map_style_names_served_sources_and_source_layers() {
+    let app = app().await;
+    let r = get(&app, "/styles/gridmap.json").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), "application/json");
+    let s = r.json();
+    assert_eq!(s["version"], 8);
+    let layers = s["layers"]
+        .as_array()
+        .expect("a layers list (QGIS needs it)");
+    assert!(layers.len() >= 5);
+    let mut seen = std::collections::HashSet::new();
+    for l in layers {
+        let src = l["source"].as_str().expect("source");
+        let url = s["sources"][src]["url"].as_str().expect("source url");
+        let path = url.strip_prefix("http://test").expect("absolute URL");
+        let tj = get(&app, path).await;
+        assert_eq!(tj.status, 200, "{url}");
+        let sl = l["source-layer"].as_str().expect("source-layer");
+        assert!(
+            tj.json()["vector_layers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v["id"] == sl),
+            "{} draws {sl}, which {url} does not declare",
+            l["id"]
+        );
+        seen.insert(sl.to_owned());
+    }
+    for sl in [
+        "buildings",
+        "building_cells",
+        "grids",
+        "facilities",
+        "communities",
+    ] {
+        assert!(seen.contains(sl), "the style does not draw {sl}");
+    }
+    assert_eq!(get(&app, "/styles/gridmap.json?f=x").await.status, 400);
+    let doc = get(&app, "/openapi.json").await.json();
+    assert!(doc["paths"].get("/styles/gridmap.json").is_some());
+    assert!(doc["paths"]
+        .get("/collections/{collectionId}/schema")
+        .is_some());
+}

@@ -7,6 +7,7 @@ pub mod health;
 pub mod jobs;
 pub mod ogc;
 pub mod rest;
+pub mod styles;
 pub mod tiles;
 pub mod transactions;
 
@@ -105,6 +106,7 @@ pub fn api_router(state: AppState) -> (axum::Router, serde_json::Value) {
         .merge(transactions::routes())
         .merge(rest::routes())
         .merge(tiles::routes())
+        .merge(styles::routes())
         .merge(analysis::routes())
         .merge(jobs::routes())
         .merge(account::routes())

@@ -1,12 +1,15 @@
 //! OGC API - Features: landing page, conformance, collections, items, single items and
-//! queryables (Parts 1, 2 and 3). Edits (Part 4) are in [`super::transactions`].
+//! queryables (Parts 1, 2 and 3), and each collection's schema (Part 5). Edits (Part 4) are in
+//! [`super::transactions`]. What a feature carries is declared once, in
+//! [`crate::properties`].
 use super::{json_response, json_value, prefers_html, QueryPairs};
 use crate::crs::{self, ApiCrs};
 use crate::error::{ApiError, Problem};
 use crate::etag;
 use crate::geojson::write_feature;
 use crate::openapi::schemas::{
-    CollectionDoc, Collections, Conformance, Feature, FeatureCollection, LandingPage, Queryables,
+    CollectionDoc, Collections, Conformance, Feature, FeatureCollection, FeatureSchema,
+    LandingPage, Queryables,
 };
 use crate::query::{check_format, only, with_paging, ItemsQuery};
 use crate::snapshot::{Collection, LayerView, Snapshot};
@@ -23,7 +26,7 @@ pub const JSON: &str = "application/json";
 const TAG: &str = "OGC API - Features";
 
 /// Conformance classes this server implements (and nothing more).
-pub const CONFORMANCE: [&str; 9] = [
+pub const CONFORMANCE: [&str; 11] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
@@ -32,6 +35,8 @@ pub const CONFORMANCE: [&str; 9] = [
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas",
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/core-roles-features",
     "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",
 ];
 
@@ -46,6 +51,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(communities_items))
         .routes(routes!(item))
         .routes(routes!(queryables))
+        .routes(routes!(schema))
 }
 
 /// Finds a collection by its path segment.
@@ -141,6 +147,12 @@ pub fn collection_doc(base: &str, c: Collection, layer: &LayerView<'_>) -> Value
             "http://www.opengis.net/def/rel/ogc/1.0/queryables",
             "application/schema+json",
             "Queryables",
+        ),
+        link(
+            format!("{base}/collections/{id}/schema"),
+            "http://www.opengis.net/def/rel/ogc/1.0/schema",
+            "application/schema+json",
+            "Schema of the features (every property, with its type)",
         ),
         link(
             format!("{base}/tiles/{id}.json"),
@@ -609,8 +621,15 @@ async fn queryables(
     let base = st.base_url(&headers);
     let mut props = serde_json::Map::new();
     props.insert("geometry".into(), json!({"x-ogc-role": "primary-geometry", "format": format!("geometry-{}", c.geometry_type().to_ascii_lowercase())}));
+    // Each queryable is a query parameter of the items (exact match), typed from the property table.
     for f in c.filters() {
-        props.insert(f.name().into(), json!({"type": "string", "title": f.name(), "description": format!("Id (or kind) of the feature's {}", f.name())}));
+        let mut s = json!({"type": "string", "title": f.name()});
+        if let Some(p) = c.property(f.name()) {
+            s = p.ty.json_schema();
+            s["title"] = json!(p.name);
+            s["description"] = json!(p.description);
+        }
+        props.insert(f.name().into(), s);
     }
     let doc = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -620,5 +639,28 @@ async fn queryables(
         "properties": props,
         "additionalProperties": false,
     });
+    Ok(json_value("application/schema+json", &doc))
+}
+
+/// The schema of a collection's features (OGC API - Features Part 5): every property with its
+/// type and description, the id and the primary geometry.
+#[utoipa::path(get, path = "/collections/{collectionId}/schema", tag = TAG, operation_id = "getSchema",
+    params(("collectionId" = String, Path, description = "Collection id"),
+           ("f" = Option<String>, Query, description = "Output format (`json`)")),
+    responses(
+        (status = 200, description = "JSON Schema (2020-12) of the features", body = FeatureSchema, content_type = "application/schema+json"),
+        (status = 400, description = "Unknown parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn schema(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response, ApiError> {
+    let c = collection_of(&id)?;
+    json_only(&q)?;
+    let base = st.base_url(&headers);
+    let doc = c.schema(&format!("{base}/collections/{}/schema", c.id()));
     Ok(json_value("application/schema+json", &doc))
 }

@@ -8,7 +8,7 @@ use crate::openapi::schemas::TileJson;
 use crate::query::only;
 use crate::snapshot::Collection;
 use crate::state::AppState;
-use crate::tiles::{content_etag, render, TileId, TileLayer, TILEJSON_MAXZOOM};
+use crate::tiles::{content_etag, render, TileId, TileLayer};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -52,7 +52,9 @@ fn coord(name: &str, v: &str) -> Result<u32, ApiError> {
     })
 }
 
-/// One Mapbox Vector Tile. Empty tiles are `200` with an empty body.
+/// One Mapbox Vector Tile. Empty tiles are `200` with an empty body. Building tiles below zoom
+/// 13 hold the `building_cells` layer (households, buildings and elderly summed per square
+/// cell, 32 × 32 cells a tile) instead of the footprints.
 #[utoipa::path(get, path = "/tiles/{layer}/{z}/{x}/{y}.mvt", tag = "Vector tiles", operation_id = "getTile",
     params(("layer" = String, Path, description = "buildings, grids, facilities, compounds, communities or basemap"),
            ("z" = u32, Path, description = "Zoom 0-22"), ("x" = u32, Path, description = "Column"), ("y" = u32, Path, description = "Row")),
@@ -156,7 +158,8 @@ async fn tile_route(
     tile(st, headers, p, q).await
 }
 
-/// TileJSON 3.0 of a tile layer.
+/// TileJSON 3.0 of a tile layer: its `vector_layers` (fields = `id` and the collection's scalar
+/// properties, as in its GeoJSON features) with their zoom ranges.
 #[utoipa::path(get, path = "/tiles/{layer}.json", tag = "Vector tiles", operation_id = "getTileJson",
     params(("layer" = String, Path, description = "buildings, grids, facilities, compounds, communities or basemap")),
     responses(
@@ -187,9 +190,13 @@ async fn tilejson(
     let vector_layers: Vec<_> = source
         .vector_layers()
         .into_iter()
-        .map(|(id, fields)| {
-            let fields: serde_json::Map<String, serde_json::Value> = fields.into_iter().map(|(k, t)| (k.to_owned(), json!(t))).collect();
-            json!({"id": id, "fields": fields, "minzoom": source.minzoom(), "maxzoom": TILEJSON_MAXZOOM})
+        .map(|l| {
+            let fields: serde_json::Map<String, serde_json::Value> = l
+                .fields
+                .into_iter()
+                .map(|(k, t)| (k.to_owned(), json!(t)))
+                .collect();
+            json!({"id": l.id, "fields": fields, "minzoom": l.minzoom, "maxzoom": l.maxzoom})
         })
         .collect();
     Ok(json_value(
@@ -199,8 +206,8 @@ async fn tilejson(
             "name": format!("gridmap {}", source.id()),
             "scheme": "xyz",
             "tiles": [format!("{base}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt", source.id())],
-            "minzoom": 0,
-            "maxzoom": TILEJSON_MAXZOOM,
+            "minzoom": source.minzoom(),
+            "maxzoom": source.maxzoom(),
             "bounds": extent,
             "center": center,
             "attribution": gridmap_model::OSM_ATTRIBUTION,

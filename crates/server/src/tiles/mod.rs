@@ -49,82 +49,93 @@ impl TileLayer {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|l| l.id() == s)
     }
-    /// Lowest zoom with content (below it tiles are empty).
+    /// Lowest zoom with content (the lowest of its layers').
     pub fn minzoom(self) -> u8 {
-        match self {
-            Self::Collection(Collection::Buildings) => 13,
-            Self::Collection(Collection::Facilities | Collection::Grids) => 10,
-            _ => 0,
-        }
+        self.vector_layers()
+            .iter()
+            .map(|l| l.minzoom)
+            .min()
+            .unwrap_or(0)
     }
-    /// MVT layers inside a tile of this source, with their property names and types.
-    pub fn vector_layers(self) -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+    /// Highest zoom advertised (the highest of its layers'; clients overzoom past it).
+    pub fn maxzoom(self) -> u8 {
+        self.vector_layers()
+            .iter()
+            .map(|l| l.maxzoom)
+            .max()
+            .unwrap_or(TILEJSON_MAXZOOM)
+    }
+    /// MVT layers inside a tile of this source: names, property names and types, zoom range.
+    /// A collection's layer carries `id` and the collection's scalar properties (the same as
+    /// its GeoJSON features, from [`Collection::properties`]).
+    pub fn vector_layers(self) -> Vec<VectorLayer> {
         match self {
-            Self::Collection(Collection::Buildings) => vec![(
-                "buildings",
+            Self::Collection(c) => {
+                let mut fields = vec![("id", "String")];
+                fields.extend(c.tile_fields());
+                let full = VectorLayer {
+                    id: c.id(),
+                    fields,
+                    minzoom: 0,
+                    maxzoom: TILEJSON_MAXZOOM,
+                };
+                if c != Collection::Buildings {
+                    return vec![full];
+                }
                 vec![
-                    ("id", "String"),
-                    ("name", "String"),
-                    ("households", "Number"),
-                    ("households_source", "String"),
-                    ("elderly", "Number"),
-                    ("levels", "Number"),
-                    ("grid", "String"),
-                    ("compound", "String"),
-                    ("community", "String"),
-                ],
-            )],
-            Self::Collection(Collection::Grids) => vec![(
-                "grids",
-                vec![
-                    ("id", "String"),
-                    ("code", "String"),
-                    ("name", "String"),
-                    ("community", "String"),
-                    ("households", "Number"),
-                    ("elderly", "Number"),
-                    ("building_count", "Number"),
-                ],
-            )],
-            Self::Collection(Collection::Facilities) => vec![(
-                "facilities",
-                vec![
-                    ("id", "String"),
-                    ("kind", "String"),
-                    ("kind_label", "String"),
-                    ("name", "String"),
-                    ("capacity", "Number"),
-                ],
-            )],
-            Self::Collection(Collection::Compounds) => vec![(
-                "compounds",
-                vec![
-                    ("id", "String"),
-                    ("name", "String"),
-                    ("kind", "String"),
-                    ("community", "String"),
-                    ("households", "Number"),
-                ],
-            )],
-            Self::Collection(Collection::Communities) => vec![(
-                "communities",
-                vec![
-                    ("id", "String"),
-                    ("name", "String"),
-                    ("street", "String"),
-                    ("households", "Number"),
-                    ("grids", "Number"),
-                ],
-            )],
-            Self::Basemap => vec![
+                    VectorLayer {
+                        id: BUILDING_CELLS,
+                        fields: vec![
+                            ("households", "Number"),
+                            ("buildings", "Number"),
+                            ("elderly", "Number"),
+                        ],
+                        minzoom: 0,
+                        maxzoom: BUILDINGS_MINZOOM - 1,
+                    },
+                    VectorLayer {
+                        minzoom: BUILDINGS_MINZOOM,
+                        ..full
+                    },
+                ]
+            }
+            Self::Basemap => [
                 ("water", vec![("class", "String"), ("name", "String")]),
                 ("railways", vec![("class", "String")]),
                 ("roads", vec![("class", "String"), ("name", "String")]),
                 ("labels", vec![("name", "String"), ("class", "String")]),
-            ],
+            ]
+            .into_iter()
+            .map(|(id, fields)| VectorLayer {
+                id,
+                fields,
+                minzoom: 0,
+                maxzoom: TILEJSON_MAXZOOM,
+            })
+            .collect(),
         }
     }
 }
+
+/// One MVT layer of a tile source, as TileJSON `vector_layers` describes it.
+#[derive(Clone, Debug)]
+pub struct VectorLayer {
+    pub id: &'static str,
+    /// Property names and TileJSON types (`String`, `Number`).
+    pub fields: Vec<(&'static str, &'static str)>,
+    pub minzoom: u8,
+    pub maxzoom: u8,
+}
+
+/// Lowest zoom at which building tiles hold the footprints; below it they hold
+/// [`BUILDING_CELLS`].
+pub const BUILDINGS_MINZOOM: u8 = 13;
+/// Name of the MVT layer of aggregated buildings (zoom 0 to [`BUILDINGS_MINZOOM`] - 1): one
+/// square cell per occupied [`CELL`] × [`CELL`] square of the tile with the households,
+/// buildings and known elderly of the buildings whose centre lies in it.
+pub const BUILDING_CELLS: &str = "building_cells";
+/// Side of a building cell in tile units (32 × 32 cells per tile; 8 px on a 256 px tile).
+pub const CELL: u32 = 128;
 
 /// Tile coordinates, validated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -364,6 +375,19 @@ impl LayerBuilder {
         self.features.push(f);
     }
 
+    /// Adds a geometry already in this tile's coordinate space (integers, MVT winding).
+    fn add_tile_space(&mut self, tg: &Geometry<f64>, props: &[(&str, TileValue)]) {
+        let Ok(mut f) = tg.to_mvt_unscaled() else {
+            return;
+        };
+        for (k, v) in props {
+            let (ki, vi) = self.tags.insert_ref(k, v.clone());
+            f.tags.push(ki);
+            f.tags.push(vi);
+        }
+        self.features.push(f);
+    }
+
     fn finish(self) -> Option<tile::Layer> {
         if self.features.is_empty() {
             return None;
@@ -443,12 +467,15 @@ pub fn render(snap: &Snapshot, source: TileLayer, t: &TileId) -> Vec<u8> {
     let bounds = t.bounds(BUFFER);
     let mut layers = Vec::new();
     match source {
+        TileLayer::Collection(Collection::Buildings) if t.z < BUILDINGS_MINZOOM => {
+            layers.extend(building_cells(snap, t));
+        }
         TileLayer::Collection(c) => {
             let fields = source
                 .vector_layers()
                 .into_iter()
-                .next()
-                .map(|(_, f)| f)
+                .find(|l| l.id == c.id())
+                .map(|l| l.fields)
                 .unwrap_or_default();
             let index = snap.layer(c);
             let mut lb = LayerBuilder::new(c.id());
@@ -512,6 +539,51 @@ pub fn render(snap: &Snapshot, source: TileLayer, t: &TileId) -> Vec<u8> {
         return Vec::new();
     }
     Tile { layers }.encode_to_vec()
+}
+
+/// The [`BUILDING_CELLS`] layer of a tile: the snapshot's buildings (a grid lead's snapshot
+/// holds only theirs) summed per [`CELL`] square by the centre of their envelope. A building
+/// is counted in exactly one tile of a zoom (its centre's), so cells never double-count.
+fn building_cells(snap: &Snapshot, t: &TileId) -> Option<tile::Layer> {
+    let index = snap.layer(Collection::Buildings);
+    let e = f64::from(EXTENT);
+    let mut cells: std::collections::BTreeMap<(u32, u32), (u64, u64, u64)> = Default::default();
+    for i in index.candidates(t.bounds(0.0)) {
+        let Some((lon, lat)) = snap.building_centre(i as usize) else {
+            continue;
+        };
+        let c = t.project(lon, lat);
+        if !(c.x >= 0.0 && c.x < e && c.y >= 0.0 && c.y < e) {
+            continue;
+        }
+        let b = &snap.dataset.buildings[i as usize];
+        let cell = cells
+            .entry(((c.x as u32) / CELL, (c.y as u32) / CELL))
+            .or_default();
+        cell.0 += u64::from(b.households);
+        cell.1 += 1;
+        cell.2 += u64::from(b.elderly.unwrap_or(0));
+    }
+    let mut lb = LayerBuilder::new(BUILDING_CELLS);
+    let n = |v: u64| TileValue::Sint(i64::try_from(v).unwrap_or(i64::MAX));
+    for ((cx, cy), (households, buildings, elderly)) in cells {
+        let (x0, y0) = (f64::from(cx * CELL), f64::from(cy * CELL));
+        let (x1, y1) = (x0 + f64::from(CELL), y0 + f64::from(CELL));
+        // Clockwise on screen (y down): an MVT exterior ring.
+        let square = Polygon::new(
+            LineString::from(vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]),
+            vec![],
+        );
+        lb.add_tile_space(
+            &Geometry::Polygon(square),
+            &[
+                ("households", n(households)),
+                ("buildings", n(buildings)),
+                ("elderly", n(elderly)),
+            ],
+        );
+    }
+    lb.finish()
 }
 
 #[cfg(test)]
