@@ -897,7 +897,10 @@ fn allowed(caller: &str, method: &Method, path: &str) -> bool {
     let admin_only = path.starts_with("/api/users") || path == "/api/audit";
     // Jobs have an owner: any login (starting one also needs its process's permission, which
     // an empty body never reaches).
-    let session = path == "/api/me" || path == "/api/logout" || path.starts_with("/api/jobs");
+    let session = path == "/api/me"
+        || path == "/api/logout"
+        || path.starts_with("/api/jobs")
+        || path == "/api/siting";
     let write = *method != Method::GET && *method != Method::HEAD;
     let rank = |c: &str| match c {
         "admin" => 4,
