@@ -54,10 +54,11 @@ type Rect = GeomWithData<Rectangle<[f64; 2]>, usize>;
 type Pt = GeomWithData<[f64; 2], usize>;
 
 /// Indexes of one dataset for routing events.
-pub struct EventRouter<'a> {
-    ds: &'a Dataset,
+pub struct EventRouter {
+    /// A copy-on-write clone: shares the layers, copies nothing.
+    ds: Dataset,
     proj: LocalProjection,
-    building_index: HashMap<&'a str, usize>,
+    building_index: HashMap<String, usize>,
     /// building index → grid index
     building_grid: HashMap<usize, usize>,
     /// footprints' envelopes (projected metres) → building index
@@ -76,8 +77,9 @@ fn rect(p: &LocalProjection, r: geo_types::Rect<f64>) -> Rectangle<[f64; 2]> {
     Rectangle::from_corners([x0, y0], [x1, y1])
 }
 
-impl<'a> EventRouter<'a> {
-    pub fn new(ds: &'a Dataset) -> Self {
+impl EventRouter {
+    pub fn new(ds: &Dataset) -> Self {
+        let ds = ds.clone();
         let (mut sx, mut sy, mut n) = (0.0, 0.0, 0.0);
         for b in ds.buildings.iter().take(1000) {
             if let Some(c) = b.centroid() {
@@ -91,11 +93,11 @@ impl<'a> EventRouter<'a> {
         } else {
             LocalProjection::new(0.0, 0.0)
         };
-        let building_index: HashMap<&str, usize> = ds
+        let building_index: HashMap<String, usize> = ds
             .buildings
             .iter()
             .enumerate()
-            .map(|(i, b)| (b.id.as_str(), i))
+            .map(|(i, b)| (b.id.as_str().to_owned(), i))
             .collect();
         let mut building_grid = HashMap::new();
         for (gi, g) in ds.grids.iter().enumerate() {

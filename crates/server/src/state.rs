@@ -47,6 +47,8 @@ pub struct AppState {
     pub identities: Arc<crate::auth::IdentityCache>,
     /// The jobs this server runs or queues ([`crate::jobs`]).
     pub jobs: Arc<crate::jobs::JobRunner>,
+    /// Event categories, the clock deadlines are counted on, the routing index.
+    pub events: Arc<crate::routes::events::EventsState>,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
             analysis: Some(Arc::new(crate::routes::analysis::AnalysisCache::default())),
             identities: Arc::new(crate::auth::IdentityCache::new(10_000)),
             jobs: Arc::new(crate::jobs::JobRunner::default()),
+            events: Arc::new(crate::routes::events::EventsState::default()),
         }
     }
 

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod analysis;
 pub mod docs;
+pub mod events;
 pub mod health;
 pub mod jobs;
 pub mod ogc;
@@ -107,6 +108,7 @@ pub fn api_router(state: AppState) -> (axum::Router, serde_json::Value) {
         .merge(tiles::routes())
         .merge(analysis::routes())
         .merge(jobs::routes())
+        .merge(events::routes())
         .merge(account::routes())
         .merge(docs::routes());
     let (router, doc) = r.split_for_parts();
