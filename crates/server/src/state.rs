@@ -53,6 +53,13 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
+        let events = match &config.event_categories {
+            Some(c) => crate::routes::events::EventsState::new(
+                c.clone(),
+                Arc::new(gridmap_model::events::SystemClock),
+            ),
+            None => crate::routes::events::EventsState::default(),
+        };
         Self {
             store,
             config: Arc::new(config),
@@ -66,7 +73,7 @@ impl AppState {
             analysis: Some(Arc::new(crate::routes::analysis::AnalysisCache::default())),
             identities: Arc::new(crate::auth::IdentityCache::new(10_000)),
             jobs: Arc::new(crate::jobs::JobRunner::default()),
-            events: Arc::new(crate::routes::events::EventsState::default()),
+            events: Arc::new(events),
         }
     }
 
