@@ -6,10 +6,12 @@
 //! * [`partition`] — adjacency of buildings, automatic grids, rebalancing, validation, outlines.
 //! * [`siting`] — facility siting: MCLP, minimum facilities, p-median, p-center over sparse
 //!   covering sets, greedy + vertex substitution and an exact Lagrangian branch-and-bound.
+//! * [`events`] — routing of reported events to the grid that answers for them.
 #![forbid(unsafe_code)]
 
 pub mod coverage;
 pub mod error;
+pub mod events;
 pub mod geometry;
 pub mod isochrone;
 pub mod network;

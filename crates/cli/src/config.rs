@@ -328,6 +328,10 @@ pub struct ServeArgs {
     /// cookie Secure).
     #[arg(long, env = "GRIDMAP_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Event categories (departments, deadline classes, calendars) instead of the embedded
+    /// data/event_categories.toml (same shape).
+    #[arg(long, env = "GRIDMAP_EVENT_CATEGORIES")]
+    pub event_categories: Option<std::path::PathBuf>,
 }
 
 impl ServeArgs {
@@ -341,6 +345,7 @@ impl ServeArgs {
             anonymous: "auto".into(),
             session_hours: 12,
             public_url: None,
+            event_categories: None,
         }
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod crs;
 mod domain;
+pub mod events;
 pub mod households;
 mod ids;
 mod kinds;

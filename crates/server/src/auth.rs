@@ -143,7 +143,7 @@ impl Access {
             };
         };
         let ok = match action {
-            Action::Public | Action::Read | Action::Session => true,
+            Action::Public | Action::Read | Action::Session | Action::Events => true,
             Action::WhatIf => matches!(u.role, Role::Admin | Role::Planner | Role::Department),
             Action::EditFacilities => {
                 matches!(u.role, Role::Admin | Role::Planner | Role::Department)
@@ -220,12 +220,15 @@ pub enum Action {
     EditGrids,
     /// Create / replace / update / delete facilities.
     EditFacilities,
+    /// Events (`/api/events`, Open311 requests): any login; what each role sees and may move
+    /// is decided per event by `routes::events` (grid leads their grids, departments their queue).
+    Events,
     /// Users and the audit log.
     Admin,
 }
 
 impl Action {
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 9] = [
         Action::Public,
         Action::Read,
         Action::Session,
@@ -233,6 +236,7 @@ impl Action {
         Action::Plan,
         Action::EditGrids,
         Action::EditFacilities,
+        Action::Events,
         Action::Admin,
     ];
 
@@ -245,6 +249,7 @@ impl Action {
             Action::Plan => "partitioning, rebalancing or validating grids",
             Action::EditGrids => "editing grids",
             Action::EditFacilities => "editing facilities",
+            Action::Events => "reading or acting on events",
             Action::Admin => "managing users and reading the audit log",
         }
     }
@@ -252,7 +257,7 @@ impl Action {
     /// The roles this action is open to (for the OpenAPI document).
     pub fn roles(self) -> &'static [&'static str] {
         match self {
-            Action::Public | Action::Read | Action::Session => {
+            Action::Public | Action::Read | Action::Session | Action::Events => {
                 &["admin", "planner", "department", "grid_lead"]
             }
             Action::WhatIf | Action::EditFacilities => &["admin", "planner", "department"],
@@ -282,6 +287,14 @@ pub fn action(method: &Method, route: &str) -> Action {
             }
         }
         "/api/me" | "/api/logout" => Action::Session,
+        // The service list is public (Open311 discovery); requests and events need a login and
+        // are scoped per event by the handlers.
+        "/open311/v2/services.json" | "/open311/v2/services/{file}" if read => Action::Public,
+        "/api/events"
+        | "/api/events/{eventId}"
+        | "/api/events/{eventId}/transitions"
+        | "/open311/v2/requests.json"
+        | "/open311/v2/requests/{file}" => Action::Events,
         r if r.starts_with("/api/users") || r.starts_with("/api/audit") => Action::Admin,
         // Jobs have an owner: any logged-in caller; starting one also needs the permission of
         // its process (`jobs::Process::action`), checked by the handler.
@@ -317,6 +330,19 @@ pub fn credential(headers: &HeaderMap) -> Option<(TokenKind, String)> {
         }
     }
     session_cookie(headers).map(|t| (TokenKind::Session, t))
+}
+
+/// Open311's `api_key` query parameter (GeoReport v2 clients send the key that way).
+pub fn api_key_param(uri: &axum::http::Uri) -> Option<(TokenKind, String)> {
+    if !uri.path().starts_with("/open311/") {
+        return None;
+    }
+    let q = uri.query()?;
+    serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+        .ok()?
+        .into_iter()
+        .find(|(k, v)| k == "api_key" && !v.is_empty())
+        .map(|(_, v)| (TokenKind::Api, v))
 }
 
 /// The value of the session cookie, if sent.
@@ -370,7 +396,7 @@ pub async fn authorize(State(st): State<AppState>, req: Request, next: Next) -> 
     let (method, headers) = (req.method(), req.headers());
     let ask = Ask {
         action: action(method, route),
-        credential: credential(headers),
+        credential: credential(headers).or_else(|| api_key_param(req.uri())),
         write: !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS),
         origin: check_origin(headers),
     };

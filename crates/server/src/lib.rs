@@ -54,6 +54,9 @@ pub struct ServerConfig {
     pub anonymous: auth::Anonymous,
     /// Lifetime of a login session.
     pub session_ttl: Duration,
+    /// Event categories (`--event-categories FILE`); `None`: the embedded
+    /// `data/event_categories.toml`.
+    pub event_categories: Option<std::sync::Arc<gridmap_model::events::EventCategories>>,
 }
 
 impl Default for ServerConfig {
@@ -66,6 +69,7 @@ impl Default for ServerConfig {
             public_url: None,
             anonymous: auth::Anonymous::Read,
             session_ttl: Duration::from_secs(12 * 3600),
+            event_categories: None,
         }
     }
 }

@@ -47,10 +47,19 @@ pub struct AppState {
     pub identities: Arc<crate::auth::IdentityCache>,
     /// The jobs this server runs or queues ([`crate::jobs`]).
     pub jobs: Arc<crate::jobs::JobRunner>,
+    /// Event categories, the clock deadlines are counted on, the routing index.
+    pub events: Arc<crate::routes::events::EventsState>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
+        let events = match &config.event_categories {
+            Some(c) => crate::routes::events::EventsState::new(
+                c.clone(),
+                Arc::new(gridmap_model::events::SystemClock),
+            ),
+            None => crate::routes::events::EventsState::default(),
+        };
         Self {
             store,
             config: Arc::new(config),
@@ -64,6 +73,7 @@ impl AppState {
             analysis: Some(Arc::new(crate::routes::analysis::AnalysisCache::default())),
             identities: Arc::new(crate::auth::IdentityCache::new(10_000)),
             jobs: Arc::new(crate::jobs::JobRunner::default()),
+            events: Arc::new(events),
         }
     }
 

@@ -890,17 +890,21 @@ fn allowed(caller: &str, method: &Method, path: &str) -> bool {
         "/docs",
         "/api/login",
     ]
-    .contains(&path);
+    .contains(&path)
+        || (path.starts_with("/open311/v2/services") && *method == Method::GET);
     if public {
         return true;
     }
     let admin_only = path.starts_with("/api/users") || path == "/api/audit";
     // Jobs have an owner: any login (starting one also needs its process's permission, which
     // an empty body never reaches).
+    // Events and Open311 requests: any login; scoped per event by the handlers (issue 15).
     let session = path == "/api/me"
         || path == "/api/logout"
         || path.starts_with("/api/jobs")
-        || path == "/api/siting";
+        || path == "/api/siting"
+        || path.starts_with("/api/events")
+        || path.starts_with("/open311/v2/requests");
     let write = *method != Method::GET && *method != Method::HEAD;
     let rank = |c: &str| match c {
         "admin" => 4,
@@ -949,6 +953,8 @@ fn concrete(path: &str) -> String {
         .replace("{proposal_id}", "p999")
         .replace("{proposalId}", "p999")
         .replace("{jobId}", "jnope")
+        .replace("{eventId}", "ev-nope")
+        .replace("{file}", "nope.json")
 }
 
 #[tokio::test]

@@ -380,3 +380,4 @@ impl Analysis {
             .unwrap_or_else(|| id.to_owned())
     }
 }
+pub use gridmap_algo::events::{EventRouter, Route, RouteError};

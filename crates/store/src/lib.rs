@@ -18,6 +18,7 @@ mod rows;
 mod changes;
 mod codec;
 mod error;
+mod events;
 mod jobs;
 mod memindex;
 mod postgres;
@@ -33,6 +34,7 @@ pub use changes::{
     RELOAD_ABOVE,
 };
 pub use error::StoreError;
+pub use events::EventQuery;
 pub use jobs::{now_millis, JobRecord, JobStatus};
 pub use postgres::PgStore;
 pub use query::{Page, Query};

@@ -17,11 +17,13 @@ use crate::store::{ImportCounts, Store};
 use crate::users::{self, AuditQuery, TokenKind};
 use crate::{check_version, codec, validate, wkb};
 use async_trait::async_trait;
+use gridmap_model::events;
 use gridmap_model::*;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::QueryBuilder;
 use sqlx::{Connection, Row, Sqlite, SqlitePool};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
@@ -1850,7 +1852,195 @@ impl Store for SqliteStore {
         Ok(n.rows_affected())
     }
 
+    async fn create_event(
+        &self,
+        e: &events::Event,
+        audit: Option<&AuditEntry>,
+    ) -> Result<events::Event, StoreError> {
+        crate::events::validate(e)?;
+        let mut stored = e.clone();
+        stored.version = 1;
+        let doc = crate::events::doc(&stored)?;
+        let mut tx = self.write_tx().await?;
+        let r = Self::insert_event(&mut tx, &stored, &doc, audit).await;
+        tx.finish(r, "committing an event").await?;
+        Ok(stored)
+    }
+
+    async fn update_event(
+        &self,
+        e: &events::Event,
+        expected: i64,
+        audit: Option<&AuditEntry>,
+    ) -> Result<events::Event, StoreError> {
+        crate::events::validate(e)?;
+        let mut tx = self.write_tx().await?;
+        let r = Self::update_event_in(&mut tx, e, expected, audit).await;
+        tx.finish(r, "committing an event transition").await?;
+        self.event(&e.id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "event",
+                id: e.id.to_string(),
+            })
+    }
+
+    async fn event(&self, id: &events::EventId) -> Result<Option<events::Event>, StoreError> {
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT doc, version FROM events WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| StoreError::db(format!("reading event '{id}'"), e))?;
+        let Some((doc, version)) = row else {
+            return Ok(None);
+        };
+        let mut ev = crate::events::decode(id.as_str(), &doc, version)?;
+        let docs: Vec<String> =
+            sqlx::query_scalar("SELECT doc FROM event_history WHERE event_id = $1 ORDER BY seq")
+                .bind(id.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| StoreError::db(format!("reading the history of event '{id}'"), e))?;
+        ev.history = crate::events::decode_history(id.as_str(), &docs)?;
+        Ok(Some(ev))
+    }
+
+    async fn events(&self, q: &crate::EventQuery) -> Result<Page<events::Event>, StoreError> {
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM events WHERE 1 = 1");
+        crate::events::push_event_filters!(qb, q);
+        let matched: i64 = qb
+            .build_query_scalar()
+            .fetch_one(&self.pool)
+            .await
+            .ctx("counting events")?;
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT id, doc, version FROM events WHERE 1 = 1");
+        crate::events::push_event_filters!(qb, q);
+        qb.push(" ORDER BY reported_at DESC, id DESC LIMIT ")
+            .push_bind(q.limit.map_or(-1, crate::events::i64_of))
+            .push(" OFFSET ")
+            .push_bind(crate::events::i64_of(q.offset));
+        let rows: Vec<(String, String, i64)> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .ctx("reading events")?;
+        let items = rows
+            .iter()
+            .map(|(id, doc, v)| crate::events::decode(id, doc, *v))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            items,
+            matched: u64::try_from(matched).unwrap_or(0),
+        })
+    }
+
     async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+impl SqliteStore {
+    async fn insert_event(
+        conn: &mut SqliteConnection,
+        e: &events::Event,
+        doc: &str,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        let id = e.id.as_str();
+        let exists: Option<i64> = sqlx::query_scalar("SELECT version FROM events WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(|err| StoreError::db(format!("reading event '{id}'"), err))?;
+        if let Some(current) = exists {
+            return Err(StoreError::VersionConflict {
+                what: "event",
+                id: id.to_owned(),
+                current,
+            });
+        }
+        sqlx::query("INSERT INTO events (id, category, status, grid, community, department, reporter, reported_at, updated_at, due_resolve, version, history_len, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12)")
+            .bind(id)
+            .bind(&e.category)
+            .bind(e.status.as_str())
+            .bind(e.grid.as_ref().map(|g| g.as_str()))
+            .bind(e.community.as_ref().map(|c| c.as_str()))
+            .bind(&e.department)
+            .bind(e.reporter.as_deref())
+            .bind(e.reported_at)
+            .bind(e.updated_at)
+            .bind(e.due.resolve)
+            .bind(crate::events::len_i64(e.history.len()))
+            .bind(doc)
+            .execute(&mut *conn)
+            .await
+            .map_err(|err| StoreError::db(format!("writing event '{id}'"), err))?;
+        Self::insert_history(conn, id, 0, &e.history).await?;
+        if let Some(a) = audit {
+            insert_audit(conn, a).await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_history(
+        conn: &mut SqliteConnection,
+        id: &str,
+        first: usize,
+        entries: &[events::HistoryEntry],
+    ) -> Result<(), StoreError> {
+        for (i, h) in entries.iter().enumerate() {
+            sqlx::query("INSERT INTO event_history (event_id, seq, doc) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(crate::events::len_i64(first + i))
+                .bind(crate::events::history_doc(id, h)?)
+                .execute(&mut *conn)
+                .await
+                .map_err(|err| {
+                    StoreError::db(format!("writing the history of event '{id}'"), err)
+                })?;
+        }
+        Ok(())
+    }
+
+    async fn update_event_in(
+        conn: &mut SqliteConnection,
+        e: &events::Event,
+        expected: i64,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        let id = e.id.as_str();
+        let stored: Option<(i64, i64)> =
+            sqlx::query_as("SELECT version, history_len FROM events WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(|err| StoreError::db(format!("reading event '{id}'"), err))?;
+        let first = stored.map_or(0, |s| usize::try_from(s.1).unwrap_or(0));
+        let (version, new) = crate::events::check_update(e, expected, stored)?;
+        let mut doc_ev = e.clone();
+        doc_ev.version = version;
+        let doc = crate::events::doc(&doc_ev)?;
+        sqlx::query("UPDATE events SET category = $2, status = $3, grid = $4, community = $5, department = $6, reporter = $7, updated_at = $8, due_resolve = $9, version = $10, history_len = $11, doc = $12 WHERE id = $1")
+            .bind(id)
+            .bind(&e.category)
+            .bind(e.status.as_str())
+            .bind(e.grid.as_ref().map(|g| g.as_str()))
+            .bind(e.community.as_ref().map(|c| c.as_str()))
+            .bind(&e.department)
+            .bind(e.reporter.as_deref())
+            .bind(e.updated_at)
+            .bind(e.due.resolve)
+            .bind(version)
+            .bind(crate::events::len_i64(e.history.len()))
+            .bind(doc)
+            .execute(&mut *conn)
+            .await
+            .map_err(|err| StoreError::db(format!("writing event '{id}'"), err))?;
+        Self::insert_history(conn, id, first, new).await?;
+        if let Some(a) = audit {
+            insert_audit(conn, a).await?;
+        }
+        Ok(())
     }
 }

@@ -361,6 +361,37 @@ pub trait Store: Send + Sync {
     /// Deletes the jobs last written before `updated_before` (unix ms); returns how many.
     async fn prune_jobs(&self, updated_before: i64) -> Result<u64, StoreError>;
 
+    // ----- Events (issue 15; see [`crate::EventQuery`]): beside the dataset, not in it: no change
+    // row, no layer version. Each write is one transaction with its audit entry.
+
+    /// Stores a new event (version 1) with its history; [`StoreError::VersionConflict`] when
+    /// the id exists. Returns the stored event.
+    async fn create_event(
+        &self,
+        e: &gridmap_model::events::Event,
+        audit: Option<&AuditEntry>,
+    ) -> Result<gridmap_model::events::Event, StoreError>;
+    /// Replaces an event whose stored version is `expected` (else
+    /// [`StoreError::VersionConflict`] naming the current one; nothing changes), appending the
+    /// history entries beyond the stored ones (history is append-only). The stored version
+    /// becomes `expected + 1`. Returns the stored event with its whole history.
+    async fn update_event(
+        &self,
+        e: &gridmap_model::events::Event,
+        expected: i64,
+        audit: Option<&AuditEntry>,
+    ) -> Result<gridmap_model::events::Event, StoreError>;
+    /// One event with its history.
+    async fn event(
+        &self,
+        id: &gridmap_model::events::EventId,
+    ) -> Result<Option<gridmap_model::events::Event>, StoreError>;
+    /// Events matching `q` (without their history), newest first; `matched` counts all pages.
+    async fn events(
+        &self,
+        q: &crate::EventQuery,
+    ) -> Result<Page<gridmap_model::events::Event>, StoreError>;
+
     /// Closes the connection pool; later calls fail.
     async fn close(&self);
 }

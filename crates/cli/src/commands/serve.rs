@@ -4,8 +4,23 @@ use crate::error::Result;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub fn server_config(a: &ServeArgs) -> gridmap_server::ServerConfig {
-    gridmap_server::ServerConfig {
+pub fn server_config(a: &ServeArgs) -> Result<gridmap_server::ServerConfig> {
+    let event_categories = match &a.event_categories {
+        None => None,
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| crate::error::CliError::Read {
+                path: p.clone(),
+                detail: e.to_string(),
+            })?;
+            let c = gridmap_model::events::EventCategories::from_toml_str(
+                &text,
+                &p.display().to_string(),
+            )
+            .map_err(|e| crate::error::CliError::usage("--event-categories", e))?;
+            Some(Arc::new(c))
+        }
+    };
+    Ok(gridmap_server::ServerConfig {
         bind: a.bind,
         cors_origins: a.cors.clone(),
         body_limit_bytes: a.body_limit,
@@ -13,7 +28,8 @@ pub fn server_config(a: &ServeArgs) -> gridmap_server::ServerConfig {
         public_url: a.public_url.clone(),
         anonymous: anonymous_access(a),
         session_ttl: Duration::from_secs(a.session_hours * 3600),
-    }
+        event_categories,
+    })
 }
 
 /// `--anonymous`: `auto` reads on loopback binds (a local demo, a workstation) and is closed
@@ -46,7 +62,7 @@ pub async fn serve_store(store: Arc<dyn gridmap_store::Store>, a: &ServeArgs) ->
         a.bind
     );
     tracing::info!(bind = %a.bind, backend = store.backend(), "serving");
-    gridmap_server::serve(store, server_config(a), shutdown_signal()).await?;
+    gridmap_server::serve(store, server_config(a)?, shutdown_signal()).await?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod analysis;
 pub mod docs;
+pub mod events;
 pub mod health;
 pub mod jobs;
 pub mod ogc;
@@ -109,6 +110,7 @@ pub fn api_router(state: AppState) -> (axum::Router, serde_json::Value) {
         .merge(styles::routes())
         .merge(analysis::routes())
         .merge(jobs::routes())
+        .merge(events::routes())
         .merge(account::routes())
         .merge(docs::routes());
     let (router, doc) = r.split_for_parts();

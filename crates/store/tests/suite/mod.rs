@@ -48,6 +48,10 @@ macro_rules! store_suite {
             derived_data_round_trips_and_replaces,
             jobs_are_upserted_listed_dismissed_and_pruned,
             jobs_do_not_touch_the_dataset,
+            events_round_trip_with_their_history,
+            event_transitions_check_the_version_and_append_history_with_audit,
+            eight_concurrent_transitions_of_one_event_one_wins,
+            event_queries_filter_scope_overdue_and_page,
         );
     };
     (@each $run:path; $($name:ident),* $(,)?) => {
@@ -2178,4 +2182,317 @@ pub async fn jobs_do_not_touch_the_dataset(s: &dyn Store) {
     assert_eq!(snapshot(s).await, before);
     assert_eq!(s.load().await.unwrap(), sorted(ds));
     assert_eq!(s.buildings(&q).await.unwrap(), page);
+}
+
+// ----- Events (issue 15)
+
+fn event(id: &str, grid: &str, dept: &str, reported_at: i64, due: i64) -> events::Event {
+    use events::*;
+    Event {
+        id: EventId::new(id),
+        category: "sanitation".into(),
+        description: "垃圾堆放 litter by the gate".into(),
+        location: Some(Point::new(7.42, 43.73)),
+        building: Some(BuildingId::new("b1")),
+        reporter: Some("resident-7".into()),
+        photos: vec!["https://example.invalid/p/1.jpg".into()],
+        grid: Some(GridId::new(grid)),
+        community: Some(CommunityId::new("c1")),
+        routed_by: Some(RoutedBy::Building),
+        department: dept.into(),
+        priority: Priority::High,
+        status: EventStatus::Reported,
+        reported_at,
+        updated_at: reported_at,
+        due: Due {
+            arrive: Some(reported_at + 600),
+            resolve: Some(due),
+        },
+        history: vec![HistoryEntry {
+            at: reported_at,
+            user: Some(UserId::new("lead")),
+            role: Some(Role::GridLead),
+            from: None,
+            to: EventStatus::Reported,
+            reason: None,
+            note: None,
+        }],
+        version: 1,
+    }
+}
+
+fn audit_of(e: &events::Event) -> AuditEntry {
+    AuditEntry {
+        id: 0,
+        at: String::new(),
+        user: Some(UserId::new("lead")),
+        action: "event.transition".into(),
+        target: format!("event:{}", e.id),
+        before: None,
+        after: Some(serde_json::json!({"status": e.status.as_str()})),
+    }
+}
+
+pub async fn events_round_trip_with_their_history(s: &dyn Store) {
+    let e = event("ev-1", "g1", "urban_management", 1_000, 2_800);
+    let stored = s.create_event(&e, Some(&audit_of(&e))).await.unwrap();
+    assert_eq!(stored, e);
+    assert_eq!(s.event(&e.id).await.unwrap(), Some(e.clone()));
+    assert_eq!(s.event(&events::EventId::new("none")).await.unwrap(), None);
+    // a second create of the id conflicts and changes nothing
+    let mut other = e.clone();
+    other.description = "else".into();
+    assert!(matches!(
+        s.create_event(&other, None).await,
+        Err(StoreError::VersionConflict { current: 1, .. })
+    ));
+    assert_eq!(s.event(&e.id).await.unwrap(), Some(e.clone()));
+    // an event without a place is refused, naming the field
+    let mut nowhere = event("ev-2", "g1", "d", 1, 2);
+    nowhere.location = None;
+    nowhere.building = None;
+    let err = s
+        .create_event(&nowhere, None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("location"), "{err}");
+    // events are not the dataset: no change row
+    assert_eq!(s.change_head().await.unwrap(), 0);
+    let a = s
+        .audit(&AuditQuery {
+            target_exact: Some("event:ev-1".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(a.len(), 1);
+}
+
+pub async fn event_transitions_check_the_version_and_append_history_with_audit(s: &dyn Store) {
+    use events::{EventStatus, TransitionInput};
+    let e = event("ev-1", "g1", "urban_management", 1_000, 2_800);
+    s.create_event(&e, None).await.unwrap();
+    let mut next = e.clone();
+    next.transition(
+        EventStatus::Accepted,
+        Some(&UserId::new("p")),
+        Role::Planner,
+        &TransitionInput::default(),
+        1_100,
+    )
+    .unwrap();
+    let stored = s
+        .update_event(&next, 1, Some(&audit_of(&next)))
+        .await
+        .unwrap();
+    assert_eq!(stored.version, 2);
+    assert_eq!(stored.status, EventStatus::Accepted);
+    assert_eq!(stored.history.len(), 2);
+    assert_eq!(stored, next);
+    // a stale version conflicts, names the current one and writes nothing (no audit either)
+    let mut stale = next.clone();
+    stale
+        .transition(
+            EventStatus::Dispatched,
+            None,
+            Role::Planner,
+            &TransitionInput::default(),
+            1_200,
+        )
+        .unwrap();
+    match s.update_event(&stale, 1, Some(&audit_of(&stale))).await {
+        Err(StoreError::VersionConflict { current: 2, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.event(&e.id).await.unwrap().unwrap(), stored);
+    // history is append-only
+    let mut cut = stored.clone();
+    cut.history.clear();
+    assert!(matches!(
+        s.update_event(&cut, 2, None).await,
+        Err(StoreError::Invalid { .. })
+    ));
+    // an unknown event is not found
+    let mut ghost = stale.clone();
+    ghost.id = events::EventId::new("ghost");
+    assert!(matches!(
+        s.update_event(&ghost, 1, None).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let now = s
+        .update_event(&stale, 2, Some(&audit_of(&stale)))
+        .await
+        .unwrap();
+    assert_eq!((now.version, now.history.len()), (3, 3));
+    let a = s
+        .audit(&AuditQuery {
+            target_exact: Some("event:ev-1".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(a.len(), 2, "one audit entry per committed transition");
+}
+
+pub async fn eight_concurrent_transitions_of_one_event_one_wins(s: &dyn Store) {
+    use events::{EventStatus, TransitionInput};
+    let e = event("ev-c", "g1", "d", 1_000, 2_800);
+    s.create_event(&e, None).await.unwrap();
+    let mut next = e.clone();
+    next.transition(
+        EventStatus::Accepted,
+        None,
+        Role::Planner,
+        &TransitionInput::default(),
+        1_100,
+    )
+    .unwrap();
+    let results = futures_join(s, &next, 8).await;
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(results
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .all(|e| matches!(e, StoreError::VersionConflict { current: 2, .. })));
+    let got = s.event(&e.id).await.unwrap().unwrap();
+    assert_eq!(got.history.len(), 2);
+}
+
+async fn futures_join(
+    s: &dyn Store,
+    e: &events::Event,
+    _n: usize,
+) -> Vec<Result<events::Event, StoreError>> {
+    let t = || s.update_event(e, 1, None);
+    let r = tokio::join!(t(), t(), t(), t(), t(), t(), t(), t());
+    vec![r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7]
+}
+
+pub async fn event_queries_filter_scope_overdue_and_page(s: &dyn Store) {
+    use events::{EventStatus, TransitionInput};
+    use gridmap_store::EventQuery;
+    for i in 0..30i64 {
+        let grid = format!("g{}", i % 3);
+        let dept = if i % 2 == 0 {
+            "urban_management"
+        } else {
+            "civil_affairs"
+        };
+        let mut e = event(
+            &format!("ev-{i:02}"),
+            &grid,
+            dept,
+            1_000 + i,
+            5_000 + i * 100,
+        );
+        if i % 5 == 0 {
+            e.category = "road_damage".into();
+        }
+        s.create_event(&e, None).await.unwrap();
+        if i % 4 == 0 {
+            let mut n = e.clone();
+            n.transition(
+                EventStatus::Suspended,
+                None,
+                Role::Admin,
+                &TransitionInput {
+                    reason: Some("waiting".into()),
+                    department: None,
+                },
+                2_000,
+            )
+            .ok();
+            // reported -> suspended is not a move; accept first
+            if n.status != EventStatus::Suspended {
+                n.transition(
+                    EventStatus::Accepted,
+                    None,
+                    Role::Admin,
+                    &TransitionInput::default(),
+                    2_000,
+                )
+                .unwrap();
+            }
+            s.update_event(&n, 1, None).await.unwrap();
+        }
+    }
+    let all = s.events(&EventQuery::default()).await.unwrap();
+    assert_eq!(all.matched, 30);
+    assert_eq!(all.items[0].id.as_str(), "ev-29", "newest first");
+    assert!(
+        all.items.iter().all(|e| e.history.is_empty()),
+        "lists carry no history"
+    );
+    let q = |f: fn(&mut EventQuery)| {
+        let mut q = EventQuery::default();
+        f(&mut q);
+        q
+    };
+    let ids = |p: gridmap_store::Page<events::Event>| -> Vec<String> {
+        p.items.into_iter().map(|e| e.id.0).collect()
+    };
+    let accepted = s
+        .events(&q(|q| q.statuses = vec![EventStatus::Accepted]))
+        .await
+        .unwrap();
+    assert_eq!(accepted.matched, 8);
+    let g1 = s
+        .events(&q(|q| q.grid = Some(GridId::new("g1"))))
+        .await
+        .unwrap();
+    assert_eq!(g1.matched, 10);
+    let scoped = s
+        .events(&q(|q| {
+            q.grids_in = Some(vec![GridId::new("g0"), GridId::new("g2")])
+        }))
+        .await
+        .unwrap();
+    assert_eq!(scoped.matched, 20);
+    assert_eq!(
+        s.events(&q(|q| q.grids_in = Some(vec![])))
+            .await
+            .unwrap()
+            .matched,
+        0
+    );
+    let dept = s
+        .events(&q(|q| q.department = Some("civil_affairs".into())))
+        .await
+        .unwrap();
+    assert_eq!(dept.matched, 15);
+    let road = s
+        .events(&q(|q| q.category = Some("road_damage".into())))
+        .await
+        .unwrap();
+    assert_eq!(road.matched, 6);
+    // overdue at 6_000: due 5_000 + i*100 < 6_000 -> i < 10, all still running (accepted or reported)
+    let overdue = s.events(&q(|q| q.overdue_at = Some(6_000))).await.unwrap();
+    assert_eq!(overdue.matched, 10);
+    let since = s
+        .events(&q(|q| q.reported_since = Some(1_020)))
+        .await
+        .unwrap();
+    assert_eq!(since.matched, 10);
+    // paging walks every event once
+    let mut seen = Vec::new();
+    for page in 0..4 {
+        let p = s
+            .events(&EventQuery {
+                offset: page * 8,
+                limit: Some(8),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(p.matched, 30);
+        seen.extend(ids(p));
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!((seen.len(), sorted.len()), (30, 30));
 }
