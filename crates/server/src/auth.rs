@@ -289,7 +289,8 @@ pub fn action(method: &Method, route: &str) -> Action {
         "/api/me" | "/api/logout" => Action::Session,
         // The service list is public (Open311 discovery); requests and events need a login and
         // are scoped per event by the handlers.
-        "/open311/v2/services.json" | "/open311/v2/services/{file}" if read => Action::Public,
+        // Any other method on them is the router's 405, not a 401.
+        "/open311/v2/services.json" | "/open311/v2/services/{file}" => Action::Public,
         "/api/events"
         | "/api/events/{eventId}"
         | "/api/events/{eventId}/transitions"

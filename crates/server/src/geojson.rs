@@ -190,6 +190,29 @@ fn read_polygon(v: &serde_json::Value, at: &str) -> Result<Polygon<f64>, ApiErro
 /// Most positions one edited geometry may have (a drawn grid has tens to hundreds).
 pub const MAX_VERTICES: usize = 50_000;
 
+/// A drawn area: a Polygon or MultiPolygon whose rings hold at least 4 finite WGS84 positions
+/// (drawn grids, a siting job's `within`); the error says what is wrong.
+pub fn area(geom: Geometry<f64>) -> Result<MultiPolygon<f64>, &'static str> {
+    let area = match geom {
+        Geometry::Polygon(p) => MultiPolygon(vec![p]),
+        Geometry::MultiPolygon(m) => m,
+        _ => return Err("geometry must be a Polygon or MultiPolygon"),
+    };
+    let ok = area.0.iter().all(|p| {
+        p.exterior().0.len() >= 4
+            && p.exterior().0.iter().all(|c| {
+                c.x.is_finite()
+                    && c.y.is_finite()
+                    && (-180.0..=180.0).contains(&c.x)
+                    && (-90.0..=90.0).contains(&c.y)
+            })
+    });
+    if !ok || area.0.is_empty() {
+        return Err("rings need at least 4 WGS84 positions");
+    }
+    Ok(area)
+}
+
 /// Reads a GeoJSON geometry (in `crs`) into WGS84 geo types; `null` gives `None`.
 pub fn read_geometry(
     v: &serde_json::Value,

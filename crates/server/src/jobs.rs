@@ -738,31 +738,22 @@ pub struct SitingInputs {
     pub candidates: Value,
 }
 
-/// A drawn area: a GeoJSON Polygon or MultiPolygon geometry in WGS84 lon/lat.
+/// A drawn area: a GeoJSON Polygon or MultiPolygon geometry in WGS84 lon/lat (positions
+/// checked before conversion, as for drawn grids).
 fn within_area(g: &Value) -> Result<geo_types::MultiPolygon<f64>, String> {
-    let geom: geojson::Geometry =
-        serde_json::from_value(g.clone()).map_err(|e| format!("not a GeoJSON geometry: {e}"))?;
-    let geom: geo_types::Geometry<f64> = geom
-        .try_into()
-        .map_err(|e| format!("unusable geometry: {e}"))?;
-    let area = match geom {
-        geo_types::Geometry::Polygon(p) => geo_types::MultiPolygon(vec![p]),
-        geo_types::Geometry::MultiPolygon(m) => m,
-        _ => return Err("a Polygon or MultiPolygon".into()),
-    };
-    let ok = area.0.iter().all(|p| {
-        p.exterior().0.len() >= 4
-            && p.exterior().0.iter().all(|c| {
-                c.x.is_finite()
-                    && c.y.is_finite()
-                    && (-180.0..=180.0).contains(&c.x)
-                    && (-90.0..=90.0).contains(&c.y)
-            })
-    });
-    if area.0.is_empty() || !ok {
-        return Err("rings of at least 4 WGS84 positions".into());
+    let geom = crate::geojson::read_geometry(g, &crate::crs::ApiCrs::DEFAULT)
+        .map_err(|e| match e {
+            ApiError::InvalidBody(m) | ApiError::Unprocessable(m) => m,
+            other => other.to_string(),
+        })?
+        .ok_or_else(|| "no geometry".to_owned())?;
+    if geo::CoordsIter::coords_count(&geom) > crate::geojson::MAX_VERTICES {
+        return Err(format!(
+            "more than {} positions (simplify the area)",
+            crate::geojson::MAX_VERTICES
+        ));
     }
-    Ok(area)
+    crate::geojson::area(geom).map_err(str::to_owned)
 }
 
 /// A checked siting job.

@@ -747,6 +747,21 @@ async fn open311_answers_the_georeport_v2_shapes() {
         .status,
         StatusCode::NOT_FOUND
     );
+    // the service list is public for every method: an undeclared one is 405, not a 401
+    for uri in [
+        "/open311/v2/services.json",
+        "/open311/v2/services/road_damage.json",
+    ] {
+        for m in [Method::TRACE, Method::POST, Method::DELETE] {
+            let r = call(&app, m.clone(), uri, "", &[], None).await;
+            assert_eq!(
+                r.status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{m} {uri}: {}",
+                r.text()
+            );
+        }
+    }
 
     // POST a form with the api_key parameter in the query
     let (x, y) = at(0, 0);

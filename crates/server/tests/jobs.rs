@@ -1287,6 +1287,28 @@ async fn post_siting_runs_closure_and_capacitated_jobs_and_access_scores_answer(
     .await;
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().contains("inputs.capacity"), "{}", r.text());
+    // a drawn area with a malformed position, or not an area: refused, naming the field
+    for within in [
+        json!({"type": "Polygon", "coordinates": [[[7.42], [7.43, 43.73], [7.43, 43.74], [7.42]]]}),
+        json!({"type": "Point", "coordinates": [7.42, 43.73]}),
+        json!({"type": "Polygon", "coordinates": [[[7.42, 43.73], [7.43, 43.73], [7.42, 43.73]]]}),
+    ] {
+        let r = call(
+            &app,
+            Method::POST,
+            "/api/siting",
+            "department",
+            &[],
+            Some(json!({"kind": "reading_room", "add": 1, "candidates": {"sample": 50, "within": within}})),
+        )
+        .await;
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert!(
+            r.text().contains("inputs.candidates.within"),
+            "{}",
+            r.text()
+        );
+    }
     // access scores: JSON summary and GeoJSON points
     let r = call(
         &app,

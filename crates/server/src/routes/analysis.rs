@@ -434,7 +434,8 @@ async fn coverage_buildings(
         ("f" = Option<String>, Query, description = "json (default: the summary with every building) or geojson (buildings as points)"),
     ),
     responses(
-        (status = 200, description = "Access summary (JSON) or buildings with scores (GeoJSON)", content_type = "application/json"),
+        (status = 200, description = "Access summary (JSON) or buildings with scores (`f=geojson`: GeoJSON)", content(
+            (serde_json::Value = "application/json"), (FeatureCollection = "application/geo+json"))),
         (status = 400, description = "Invalid or unknown parameter", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The data cannot answer the question", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -1145,29 +1146,8 @@ fn drawn_grids(v: &Value) -> Result<Vec<DrawnGrid>, ApiError> {
                 4 * crate::geojson::MAX_VERTICES
             )));
         }
-        let boundary = match geom {
-            geo_types::Geometry::Polygon(p) => geo_types::MultiPolygon(vec![p]),
-            geo_types::Geometry::MultiPolygon(m) => m,
-            _ => {
-                return Err(ApiError::Unprocessable(format!(
-                    "grid {id} (feature {i}): geometry must be a Polygon or MultiPolygon"
-                )))
-            }
-        };
-        let ok = boundary.0.iter().all(|p| {
-            p.exterior().0.len() >= 4
-                && p.exterior().0.iter().all(|c| {
-                    c.x.is_finite()
-                        && c.y.is_finite()
-                        && (-180.0..=180.0).contains(&c.x)
-                        && (-90.0..=90.0).contains(&c.y)
-                })
-        });
-        if !ok || boundary.0.is_empty() {
-            return Err(ApiError::Unprocessable(format!(
-                "grid {id} (feature {i}): rings need at least 4 WGS84 positions"
-            )));
-        }
+        let boundary = crate::geojson::area(geom)
+            .map_err(|m| ApiError::Unprocessable(format!("grid {id} (feature {i}): {m}")))?;
         out.push(DrawnGrid { id, boundary });
     }
     Ok(out)
@@ -1221,6 +1201,7 @@ pub fn document(v: &mut Value) {
         "/api/coverage/buildings",
         "/api/gaps",
         "/api/isochrones",
+        "/api/access",
     ] {
         let Some(params) = v
             .pointer_mut(&format!(
@@ -1252,6 +1233,13 @@ pub fn document(v: &mut Value) {
                 "profile" => profile.clone(),
                 "speed_kmh" => speed.clone(),
                 "cluster_m" => cluster.clone(),
+                "decay" => {
+                    json!({"type": "string", "enum": ["uniform", "2sfca", "none", "e2sfca", "bands", "step", "gaussian", "linear"]})
+                }
+                "demand" => json!({"type": "string", "enum": ["households", "elderly"]}),
+                "f" if path == "/api/access" => {
+                    json!({"type": "string", "enum": ["json", "geojson"]})
+                }
                 _ => continue,
             };
             p["schema"] = schema;
