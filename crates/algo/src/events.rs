@@ -297,28 +297,29 @@ mod tests {
     }
 
     fn ds() -> Dataset {
-        let mut ds = Dataset::default();
-        ds.buildings = vec![
-            building("b1", 7.4000, 43.7000, "c1"),
-            building("b2", 7.4100, 43.7000, "c1"),
-            building("b3", 7.4300, 43.7000, "c2"),
-            building("b4", 7.4050, 43.7050, "c1"),
-        ]
-        .into();
-        ds.communities = vec![Community {
-            id: CommunityId::new("c1"),
-            name: "c1".into(),
-            street: None,
-            boundary: Some(square(7.399, 43.699, 0.025)),
-        }]
-        .into();
-        ds.grids = vec![
-            grid("g1", "c1", &["b1"], Some(square(7.3995, 43.6995, 0.002))),
-            grid("g2", "c1", &["b2"], None),
-            grid("g3", "c2", &["b3"], None),
-        ]
-        .into();
-        ds
+        Dataset {
+            buildings: vec![
+                building("b1", 7.4000, 43.7000, "c1"),
+                building("b2", 7.4100, 43.7000, "c1"),
+                building("b3", 7.4300, 43.7000, "c2"),
+                building("b4", 7.4050, 43.7050, "c1"),
+            ]
+            .into(),
+            communities: vec![Community {
+                id: CommunityId::new("c1"),
+                name: "c1".into(),
+                street: None,
+                boundary: Some(square(7.399, 43.699, 0.025)),
+            }]
+            .into(),
+            grids: vec![
+                grid("g1", "c1", &["b1"], Some(square(7.3995, 43.6995, 0.002))),
+                grid("g2", "c1", &["b2"], None),
+                grid("g3", "c2", &["b3"], None),
+            ]
+            .into(),
+            ..Dataset::default()
+        }
     }
 
     #[test]

@@ -1,5 +1,12 @@
 //! Property tests of the walking engine on small random networks: the bounded Dijkstra against
 //! Floyd–Warshall, monotonicity of coverage, unreachable buildings, and what-if == recompute.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // a test, bench or example: a failed assumption is the failure
 use geo_types::{polygon, LineString, MultiPolygon, Point};
 use gridmap_algo::coverage::{Change, CoverageEngine, CoverageOptions, WalkProfile};
 use gridmap_algo::network::{bounded_dijkstra, Seed, SnapMode, SnapOptions, WalkingNetwork};
@@ -167,6 +174,7 @@ proptest! {
         prop_assume!(!srcs.is_empty());
         let seeds: Vec<Seed> = srcs.iter().enumerate().map(|(k, &s)| Seed { node: vertex(s).unwrap(), dist_m: 0.0, source: k as u32 }).collect();
         let t = bounded_dijkstra(&net, &seeds, limit);
+        #[allow(clippy::needless_range_loop)] // i indexes the oracle matrix and names the node
         for i in 0..n {
             let Some(v) = vertex(i) else { continue };
             let want = srcs.iter().map(|&s| fw[s][i]).fold(f64::INFINITY, f64::min);

@@ -4,6 +4,8 @@
 //! tracing is set up once, then one command runs. Commands live one per module in
 //! [`commands`]; each returns a [`error::CliError`] that names what went wrong.
 #![forbid(unsafe_code)]
+// A command-line tool answers on stdout and reports on stderr.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod commands;
 mod config;

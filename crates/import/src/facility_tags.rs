@@ -187,6 +187,7 @@ struct FileShape {
 
 impl Default for FacilityTagConfig {
     /// The strict default profile.
+    #[allow(clippy::panic, reason = "the embedded file is parsed by a unit test")]
     fn default() -> Self {
         Self::from_toml_str(DEFAULT_FACILITY_TAGS_TOML, "data/facility_tags.toml")
             .unwrap_or_else(|e| panic!("the embedded data/facility_tags.toml is broken: {e}"))

@@ -186,10 +186,8 @@ pub fn proposal_communities(result: &PartitionResult) -> Vec<Option<CommunityId>
     result
         .grids
         .iter()
-        .filter_map(|g| {
-            seen.insert(g.community.clone())
-                .then(|| g.community.clone())
-        })
+        .filter(|&g| seen.insert(g.community.clone()))
+        .map(|g| g.community.clone())
         .collect()
 }
 

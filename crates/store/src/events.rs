@@ -94,11 +94,11 @@ pub(crate) fn validate(e: &Event) -> Result<(), StoreError> {
 }
 
 /// The version an update may proceed with and the history rows it appends.
-pub(crate) fn check_update<'a>(
-    e: &'a Event,
+pub(crate) fn check_update(
+    e: &Event,
     expected: i64,
     stored: Option<(i64, i64)>,
-) -> Result<(i64, &'a [HistoryEntry]), StoreError> {
+) -> Result<(i64, &[HistoryEntry]), StoreError> {
     let (version, history_len) = stored.ok_or_else(|| StoreError::NotFound {
         what: "event",
         id: e.id.to_string(),

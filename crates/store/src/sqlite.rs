@@ -136,6 +136,10 @@ impl Drop for WriteTx {
 
 impl Deref for WriteTx {
     type Target = SqliteConnection;
+    #[allow(
+        clippy::expect_used,
+        reason = "conn is taken only by finish(self) and drop"
+    )]
     fn deref(&self) -> &SqliteConnection {
         // `conn` is only taken by `finish(self)` and `drop`, after which `self` is gone.
         self.conn
@@ -145,6 +149,10 @@ impl Deref for WriteTx {
 }
 
 impl DerefMut for WriteTx {
+    #[allow(
+        clippy::expect_used,
+        reason = "conn is taken only by finish(self) and drop"
+    )]
     fn deref_mut(&mut self) -> &mut SqliteConnection {
         self.conn
             .as_deref_mut()

@@ -53,6 +53,7 @@
 //!   island would walk from the main network, which neither the oracle nor the ground does.
 //!   Islands stay reachable from inside; buildings snapped to an island with no facility are
 //!   simply not covered — the honest answer for a network with a mapping gap.
+//!
 //! With OSM-imported networks, snapping also prefers edges that are not tunnels or bridges
 //! ([`SnapOptions::avoid_tunnels_and_bridges`]); interchange files carry no such tags.
 //!

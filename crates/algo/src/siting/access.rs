@@ -60,7 +60,7 @@ impl Decay {
 
     /// The weight at `d` metres of a `limit` metre catchment (0 beyond it).
     pub fn weight(self, d: f64, limit: f64) -> f64 {
-        if !(d <= limit) || limit <= 0.0 {
+        if d.is_nan() || d > limit || limit <= 0.0 {
             return 0.0;
         }
         let x = (d / limit).max(0.0);

@@ -148,7 +148,7 @@ pub async fn run(g: &Global, a: ImportArgs) -> Result<()> {
         &format!("imported {}", a.file.display()),
         &report,
         serde_json::json!({
-            "stored": serde_json::to_value(&counts).unwrap_or_default(),
+            "stored": serde_json::to_value(counts).unwrap_or_default(),
             "buildings": imported_buildings,
             "database": redact(&g.db),
         }),

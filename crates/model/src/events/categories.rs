@@ -93,6 +93,7 @@ pub struct EventCategories {
 
 impl Default for EventCategories {
     /// The embedded file (tested to parse).
+    #[allow(clippy::panic, reason = "the embedded file is parsed by a unit test")]
     fn default() -> Self {
         Self::from_toml_str(DEFAULT_EVENT_CATEGORIES_TOML, "data/event_categories.toml")
             .unwrap_or_else(|e| panic!("the embedded event categories do not parse: {e}"))

@@ -194,6 +194,10 @@ impl Event {
 
     /// Moves the event to `to` as `user` with `role` at `at`, if the state machine allows it;
     /// appends the history entry and bumps the version. The event is unchanged on error.
+    #[allow(
+        clippy::expect_used,
+        reason = "the history entry is pushed just before it is returned"
+    )]
     pub fn transition(
         &mut self,
         to: EventStatus,

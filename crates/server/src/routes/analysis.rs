@@ -33,11 +33,14 @@ use crate::openapi::schemas::{
     RebalanceResult, ValidateRequest, ValidationReport, WhatIfRequest, WhatIfSummary,
 };
 
+/// A session's key: the data generation and the scope key.
+type SessionKey = (u64, String);
+
 /// The analysis session of the current data generation, and the pending partition proposals.
 #[derive(Default)]
 pub struct AnalysisCache {
     /// Sessions by (data generation, scope key): the whole dataset and a few grid leads' views.
-    current: tokio::sync::Mutex<VecDeque<((u64, String), Arc<Analysis>)>>,
+    current: tokio::sync::Mutex<VecDeque<(SessionKey, Arc<Analysis>)>>,
     proposals: std::sync::Mutex<VecDeque<Proposal>>,
     next_id: std::sync::atomic::AtomicU64,
 }

@@ -114,7 +114,7 @@ fn clip_segment(
             }
         }
     }
-    (t0 <= t1).then(|| {
+    (t0 <= t1).then_some({
         (
             Coord {
                 x: a.x + t0 * dx,

@@ -429,9 +429,9 @@ fn row_props<'a>(row: &'a Row, fields: &[(&'a str, &str)]) -> Vec<(&'a str, Tile
 }
 
 /// Basemap classes of a way from its tags; `None` for ways the basemap does not draw.
-pub(crate) fn way_class<'a>(
-    tags: &'a std::collections::BTreeMap<String, String>,
-) -> Option<(&'static str, &'a str)> {
+pub(crate) fn way_class(
+    tags: &std::collections::BTreeMap<String, String>,
+) -> Option<(&'static str, &str)> {
     if let Some(h) = tags.get("highway") {
         return Some(("roads", h.as_str()));
     }
