@@ -62,6 +62,11 @@ export GRIDMAP_SHARED=$SHARED
 step "format"
 cargo fmt --all --check >"$LOG/fmt.log" 2>&1; record "cargo fmt --check" $?
 
+step "lint (clippy, workspace lints in Cargo.toml: pedantic minus the listed allows, no unwrap/expect/panic/print outside tests)"
+cargo clippy --workspace --all-targets --release -- -D warnings >"$LOG/clippy.log" 2>&1
+rc=$?; [ $rc -eq 0 ] || grep -E "^(warning|error)|-->" "$LOG/clippy.log" | head -n 40
+record "cargo clippy -D warnings" $rc
+
 step "build (release, once for tests and checks)"
 cargo build --release --workspace --bins 2>&1 | tail -n 3
 record "cargo build --release" "${PIPESTATUS[0]}"

@@ -40,7 +40,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let net = Arc::new(WalkingNetwork::build(black_box(&ways)));
             black_box(CoverageEngine::new(net, &buildings, &facilities, opts))
-        })
+        });
     });
     let net = Arc::new(WalkingNetwork::build(&ways));
     let engine = CoverageEngine::new(net.clone(), &buildings, &facilities, opts);
@@ -54,7 +54,7 @@ fn bench(c: &mut Criterion) {
                         .unwrap(),
                 );
             }
-        })
+        });
     });
     let kind = kinds
         .iter()
@@ -76,7 +76,7 @@ fn bench(c: &mut Criterion) {
                     )
                     .unwrap(),
             )
-        })
+        });
     });
     g.bench_function(format!("isochrone_kind_union_{}", kind.as_str()), |b| {
         b.iter(|| {
@@ -85,7 +85,7 @@ fn bench(c: &mut Criterion) {
                     .isochrone_for_kind(&cov, &IsochroneOptions::default())
                     .unwrap(),
             )
-        })
+        });
     });
     let mv = Change::Move {
         id: f.id.clone(),
@@ -93,7 +93,7 @@ fn bench(c: &mut Criterion) {
         lat: f.location.y() + 0.002,
     };
     g.bench_function("what_if_move", |b| {
-        b.iter(|| black_box(engine.what_if(&cov, &mv, 15.0).unwrap()))
+        b.iter(|| black_box(engine.what_if(&cov, &mv, 15.0).unwrap()));
     });
     g.bench_function("what_if_add", |b| {
         let add = Change::Add {
@@ -101,7 +101,7 @@ fn bench(c: &mut Criterion) {
             lon: f.location.x() - 0.002,
             lat: f.location.y(),
         };
-        b.iter(|| black_box(engine.what_if(&cov, &add, 15.0).unwrap()))
+        b.iter(|| black_box(engine.what_if(&cov, &add, 15.0).unwrap()));
     });
     // ~100k buildings: Monaco's, replicated with offsets of a few metres
     let mut big = Vec::with_capacity(buildings.len() * 5);

@@ -41,10 +41,10 @@ fn bench_monaco(c: &mut Criterion) {
     let mut g = c.benchmark_group("oracle");
     g.sample_size(10).measurement_time(Duration::from_secs(8));
     g.bench_function("partition_23k_buildings", |b| {
-        b.iter(|| partition(&input, &no_outlines()).expect("partition"))
+        b.iter(|| partition(&input, &no_outlines()).expect("partition"));
     });
     g.bench_function("partition_with_outlines", |b| {
-        b.iter(|| partition(&input, &PartitionParams::default()).expect("partition"))
+        b.iter(|| partition(&input, &PartitionParams::default()).expect("partition"));
     });
     // Validation of one community's drawing: the largest community with outlines as drawn grids.
     let with = partition(&input, &PartitionParams::default()).expect("partition");
@@ -112,7 +112,7 @@ fn bench_synthetic(c: &mut Criterion) {
     let mut g = c.benchmark_group("synthetic");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     g.bench_function("partition_102k_buildings", |b| {
-        b.iter(|| partition(&input, &no_outlines()).expect("partition"))
+        b.iter(|| partition(&input, &no_outlines()).expect("partition"));
     });
     // The same city as one community: the top-level cuts work on 102k units at once.
     let one: Vec<_> = buildings
@@ -133,7 +133,7 @@ fn bench_synthetic(c: &mut Criterion) {
         serde_json::to_string(&r.report).unwrap_or_default()
     );
     g.bench_function("partition_102k_one_community", |b| {
-        b.iter(|| partition(&input, &no_outlines()).expect("partition"))
+        b.iter(|| partition(&input, &no_outlines()).expect("partition"));
     });
     g.finish();
 }

@@ -31,8 +31,8 @@ fn cluster(tag: &str, x: f64, y: f64) -> Vec<Building> {
         .map(|i| {
             square(
                 &format!("{tag}{i}"),
-                x + (i % 5) as f64 * 0.0002,
-                y + (i / 5) as f64 * 0.0002,
+                x + f64::from(i % 5) * 0.0002,
+                y + f64::from(i / 5) * 0.0002,
                 0.0001,
                 3,
             )

@@ -119,15 +119,12 @@ fn compounds_that_fit_stay_whole_and_a_compound_above_the_band_is_split() {
     // 2 × 2 building compounds of 4 × 15 = 60 households; one big compound of 36 buildings × 20.
     let mut buildings = lattice_city(24, 24, |_, _| 15, |_, _| Some("C".into()));
     for b in &mut buildings {
-        let (i, j) = b.id.as_str()[1..]
-            .split_once('_')
-            .map(|(i, j)| {
-                (
-                    i.parse::<usize>().unwrap_or(0),
-                    j.parse::<usize>().unwrap_or(0),
-                )
-            })
-            .unwrap_or((0, 0));
+        let (i, j) = b.id.as_str()[1..].split_once('_').map_or((0, 0), |(i, j)| {
+            (
+                i.parse::<usize>().unwrap_or(0),
+                j.parse::<usize>().unwrap_or(0),
+            )
+        });
         b.compound = Some(if i < 6 && j < 6 {
             b.households = 20;
             CompoundId::new("big")

@@ -202,9 +202,9 @@ proptest! {
             }
             prop_assert!(w.covered_households_after >= last, "adding a site lowered coverage");
             prop_assert_eq!(w.covered_households_after - w.covered_households_before, s.marginal);
-            let mut newly: Vec<String> = w.newly_covered.iter().map(|b| b.to_string()).collect();
+            let mut newly: Vec<String> = w.newly_covered.iter().map(std::string::ToString::to_string).collect();
             newly.sort();
-            let mut ours: Vec<String> = s.newly_covered.iter().map(|b| b.to_string()).collect();
+            let mut ours: Vec<String> = s.newly_covered.iter().map(std::string::ToString::to_string).collect();
             ours.sort();
             prop_assert_eq!(newly, ours);
             last = w.covered_households_after;

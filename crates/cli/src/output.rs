@@ -24,7 +24,7 @@ fn print_value(v: &serde_json::Value, depth: usize) {
                         println!("{pad}{k}:");
                         print_value(x, depth + 1);
                     }
-                    serde_json::Value::Array(a) if a.iter().any(|e| e.is_object()) => {
+                    serde_json::Value::Array(a) if a.iter().any(serde_json::Value::is_object) => {
                         println!("{pad}{k}: ({} items)", a.len());
                         for (i, e) in a.iter().take(20).enumerate() {
                             println!("{pad}  [{i}]");

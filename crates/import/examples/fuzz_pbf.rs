@@ -27,7 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut ok, mut err, mut panics) = (0, 0, 0);
     for _ in 0..rounds {
         let mut b = bytes.clone();
-        for _ in 0..(1 + next() % 8) {
+        for _ in 0..=(next() % 8) {
             let i = (next() % b.len() as u64) as usize;
             b[i] = (next() & 0xFF) as u8;
         }

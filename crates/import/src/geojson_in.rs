@@ -9,7 +9,11 @@ use crate::{ImportOptions, Progress};
 use geo_types::{coord, Coord, LineString, MultiPolygon, Point, Polygon};
 use gridmap_model::crs::Crs;
 use gridmap_model::households::parse_levels;
-use gridmap_model::*;
+use gridmap_model::{
+    Building, BuildingId, Community, CommunityId, Compound, CompoundId, CompoundKind, Dataset,
+    Facility, FacilityId, FacilityKind, Grid, GridId, HouseholdSource, Layer, NetworkWay, Street,
+    StreetId, UserId, WayId,
+};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -223,16 +227,18 @@ fn geometry(g: &Value, crs: Crs, at: &At<'_>) -> Result<Option<Geom>, ImportErro
         "Point" => Geom::Point(position(c, crs, at)?),
         "LineString" => Geom::Lines(vec![positions(c, crs, at)?], false),
         "MultiLineString" => Geom::Lines(
-            c.as_array()
-                .map(|a| a.iter().map(|l| positions(l, crs, at)).collect())
-                .unwrap_or_else(|| Ok(Vec::new()))?,
+            c.as_array().map_or_else(
+                || Ok(Vec::new()),
+                |a| a.iter().map(|l| positions(l, crs, at)).collect(),
+            )?,
             true,
         ),
         "Polygon" => Geom::Polygons(vec![rings(c, crs, at)?], false),
         "MultiPolygon" => Geom::Polygons(
-            c.as_array()
-                .map(|a| a.iter().map(|p| rings(p, crs, at)).collect())
-                .unwrap_or_else(|| Ok(Vec::new()))?,
+            c.as_array().map_or_else(
+                || Ok(Vec::new()),
+                |a| a.iter().map(|p| rings(p, crs, at)).collect(),
+            )?,
             true,
         ),
         other => Geom::Other(if other.is_empty() {
@@ -672,17 +678,14 @@ fn building(
         ),
         None => None,
     };
-    match opt_u32(p, "households", at)? {
-        Some(n) => {
-            b.households = n;
-            b.households_source = source.unwrap_or(HouseholdSource::Imported);
-        }
-        None => {
-            b.households =
-                opts.household_rule
-                    .estimate(b.area_m2(), levels, b.building_type.as_deref());
-            b.households_source = HouseholdSource::Estimated;
-        }
+    if let Some(n) = opt_u32(p, "households", at)? {
+        b.households = n;
+        b.households_source = source.unwrap_or(HouseholdSource::Imported);
+    } else {
+        b.households =
+            opts.household_rule
+                .estimate(b.area_m2(), levels, b.building_type.as_deref());
+        b.households_source = HouseholdSource::Estimated;
     }
     Ok(b)
 }

@@ -58,7 +58,7 @@ fn gzip_size(path: &Path) -> Option<u64> {
 pub(crate) fn open_input(path: &Path) -> Result<(Box<dyn BufRead>, u64), ImportError> {
     let gz = is_gzip(path)?;
     let f = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
-    let disk = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let disk = f.metadata().map_or(0, |m| m.len());
     let len = if gz {
         gzip_size(path).unwrap_or(0)
     } else {
@@ -114,6 +114,7 @@ fn line_col_of(bytes: impl Iterator<Item = u8>, byte: u64) -> (u64, u64) {
 }
 
 /// Decides the format from the file name, else from the first bytes.
+#[allow(clippy::case_sensitive_file_extension_comparisons)] // `name` is lower-cased first
 pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
     let name = path
         .file_name()

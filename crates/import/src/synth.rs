@@ -7,7 +7,10 @@
 //! network stays connected. The extent is that of buildings, facilities and ways.
 use geo::{BoundingRect, MapCoords};
 use geo_types::{coord, Coord, LineString, Rect};
-use gridmap_model::*;
+use gridmap_model::{
+    BuildingId, Community, CommunityId, Compound, CompoundId, Dataset, FacilityId, GridId,
+    NetworkWay, Street, StreetId, WayId,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Gap between copies, metres.
@@ -81,7 +84,7 @@ pub fn synth(base: &Dataset, n: u32) -> Dataset {
     let Some(bb) = extent(base) else {
         return base.clone();
     };
-    let lat0 = (bb.min().y + bb.max().y) / 2.0;
+    let lat0 = f64::midpoint(bb.min().y, bb.max().y);
     let ky = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
     let kx = ky * lat0.to_radians().cos();
     let (w_m, h_m) = (bb.width() * kx, bb.height() * ky);

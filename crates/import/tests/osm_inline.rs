@@ -119,12 +119,12 @@ fn a_building_way_gets_households_compound_and_community() {
     );
     assert!(b.households > 5);
     assert_eq!(
-        b.compound.as_ref().map(|c| c.as_str()),
+        b.compound.as_ref().map(gridmap_model::CompoundId::as_str),
         Some("w101"),
         "the smallest compound wins"
     );
     assert_eq!(
-        b.community.as_ref().map(|c| c.as_str()),
+        b.community.as_ref().map(gridmap_model::CommunityId::as_str),
         Some("w103"),
         "the deepest admin area wins"
     );
@@ -137,13 +137,24 @@ fn a_building_way_gets_households_compound_and_community() {
         (fr.name.as_deref(), fr.kind),
         (Some("富润家园"), CompoundKind::Old)
     );
-    assert_eq!(fr.community.as_ref().map(|c| c.as_str()), Some("w103"));
+    assert_eq!(
+        fr.community
+            .as_ref()
+            .map(gridmap_model::CommunityId::as_str),
+        Some("w103")
+    );
     let community = ds
         .communities
         .iter()
         .find(|c| c.id.as_str() == "w103")
         .unwrap();
-    assert_eq!(community.street.as_ref().map(|s| s.as_str()), Some("w104"));
+    assert_eq!(
+        community
+            .street
+            .as_ref()
+            .map(gridmap_model::StreetId::as_str),
+        Some("w104")
+    );
     assert_eq!(ds.streets.len(), 1);
     assert_eq!(ds.streets[0].name, "学院路街道");
     assert_eq!(report.counts["buildings"], 1);

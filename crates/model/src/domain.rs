@@ -1,6 +1,8 @@
 //! The domain types. Plain data: invariants that need more than one record (a grid never spans
 //! two communities, every building in at most one grid) are checked by `algo` and `store`.
-use crate::ids::*;
+use crate::ids::{
+    BuildingId, CommunityId, CompoundId, FacilityId, GridId, StreetId, UserId, WayId,
+};
 use crate::SharedVec;
 use geo::{Area, Centroid, GeodesicArea};
 use geo_types::{LineString, MultiPolygon, Point};

@@ -32,7 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut by_comm: BTreeMap<Option<String>, Vec<_>> = BTreeMap::new();
         for b in &ds.buildings {
             by_comm
-                .entry(b.community.as_ref().map(|c| c.to_string()))
+                .entry(b.community.as_ref().map(std::string::ToString::to_string))
                 .or_default()
                 .push(b.id.clone());
         }

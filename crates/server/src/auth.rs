@@ -183,7 +183,10 @@ impl Access {
 }
 
 fn list(c: &[CommunityId]) -> String {
-    c.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+    c.iter()
+        .map(gridmap_model::CommunityId::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 tokio::task_local! {

@@ -42,9 +42,9 @@ pub const MAX_HELD: usize = 16;
 /// How often a held job's record is written (progress + heartbeat) at most.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 /// A job not written for this long while `accepted` or `running` has lost its server.
-pub const STALE_AFTER: Duration = Duration::from_secs(60);
+pub const STALE_AFTER: Duration = Duration::from_mins(1);
 /// Jobs (and their results) are kept this long after their last write.
-pub const KEEP: Duration = Duration::from_secs(24 * 3600);
+pub const KEEP: Duration = Duration::from_hours(24);
 /// The message of a job whose server stopped while it was held.
 pub const STALE_MESSAGE: &str = "the server running this job stopped";
 /// `Retry-After` (seconds) of a start refused because the server holds [`MAX_HELD`] jobs.
@@ -70,7 +70,9 @@ impl Default for JobRunner {
 
 impl JobRunner {
     fn held(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Progress>>> {
-        self.held.lock().unwrap_or_else(|e| e.into_inner())
+        self.held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Whether this server holds (runs or queues) the job.
@@ -257,33 +259,32 @@ impl CoveragePlan {
     async fn run(self, st: &AppState, progress: &Arc<Progress>) -> Result<Value, ApiError> {
         let (_, a) = analysis::session(st).await?;
         let catalog = st.kind_catalog().await?;
-        let kinds: Vec<String> = match &self.kind {
-            Some(k) => vec![k.clone()],
-            None => {
-                // The core kinds, the kinds the profile declares (a department's own, even with
-                // no facility yet: a 100 % gap is a finding), then any other kind present.
-                let mut kinds: Vec<String> = FacilityKind::CORE
-                    .iter()
-                    .map(|k| k.as_str().to_owned())
-                    .collect();
-                for k in &catalog.kinds {
-                    let code = k.code.as_str();
-                    if code != "other" && !kinds.iter().any(|x| x == code) {
-                        kinds.push(code.to_owned());
-                    }
+        let kinds: Vec<String> = if let Some(k) = &self.kind {
+            vec![k.clone()]
+        } else {
+            // The core kinds, the kinds the profile declares (a department's own, even with
+            // no facility yet: a 100 % gap is a finding), then any other kind present.
+            let mut kinds: Vec<String> = FacilityKind::CORE
+                .iter()
+                .map(|k| k.as_str().to_owned())
+                .collect();
+            for k in &catalog.kinds {
+                let code = k.code.as_str();
+                if code != "other" && !kinds.iter().any(|x| x == code) {
+                    kinds.push(code.to_owned());
                 }
-                let mut other: Vec<String> = a
-                    .dataset()
-                    .facilities
-                    .iter()
-                    .map(|f| f.kind.as_str().to_owned())
-                    .filter(|k| !kinds.contains(k))
-                    .collect();
-                other.sort();
-                other.dedup();
-                kinds.extend(other);
-                kinds
             }
+            let mut other: Vec<String> = a
+                .dataset()
+                .facilities
+                .iter()
+                .map(|f| f.kind.as_str().to_owned())
+                .filter(|k| !kinds.contains(k))
+                .collect();
+            other.sort();
+            other.dedup();
+            kinds.extend(other);
+            kinds
         };
         let total = kinds.len() as u64 + 1;
         progress.step(1, total);
@@ -497,7 +498,7 @@ async fn run(st: AppState, mut rec: JobRecord, process: Process, progress: Arc<P
             Ok(true) => tracing::info!(job = %rec.id, status = %rec.status, "job finished"),
             Ok(false) => tracing::info!(job = %rec.id, "job dismissed as it finished"),
             Err(e) => {
-                tracing::error!(job = %rec.id, error = %e, "could not store the job's outcome")
+                tracing::error!(job = %rec.id, error = %e, "could not store the job's outcome");
             }
         }
     }

@@ -68,7 +68,7 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(30),
             public_url: None,
             anonymous: auth::Anonymous::Read,
-            session_ttl: Duration::from_secs(12 * 3600),
+            session_ttl: Duration::from_hours(12),
             event_categories: None,
         }
     }

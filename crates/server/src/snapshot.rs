@@ -260,7 +260,7 @@ impl BuildingDerived {
         let mut by_community: HashMap<String, Agg> = HashMap::new();
         let mut pts_compound: HashMap<&str, Vec<Point<f64>>> = HashMap::new();
         let mut pts_community: HashMap<&str, Vec<Point<f64>>> = HashMap::new();
-        for b in ds.buildings.iter() {
+        for b in &ds.buildings {
             let add = |m: &mut HashMap<String, Agg>, k: &str| {
                 let e = m.entry(k.to_owned()).or_default();
                 e.buildings += 1;
@@ -416,7 +416,7 @@ impl GridDerived {
             rects[n] = r;
         }
         let mut per_community: HashMap<String, u64> = HashMap::new();
-        for g in new.grids.iter() {
+        for g in &new.grids {
             if let Some(c) = &g.community {
                 *per_community.entry(c.to_string()).or_default() += 1;
             }
@@ -784,7 +784,7 @@ impl Snapshot {
     /// Centre of the envelope of the building at a position (its tile cell, below z13).
     pub fn building_centre(&self, building: usize) -> Option<(f64, f64)> {
         let r = (*self.buildings.rects.get(building)?)?;
-        Some(((r[0] + r[2]) / 2.0, (r[1] + r[3]) / 2.0))
+        Some((f64::midpoint(r[0], r[2]), f64::midpoint(r[1], r[3])))
     }
 
     /// Id of the grid a building (by position) is in.
@@ -989,7 +989,7 @@ pub fn scoped_dataset(ds: &Dataset, grids: &std::collections::BTreeSet<String>) 
         .collect();
     let members: HashSet<&str> = kept
         .iter()
-        .flat_map(|g| g.buildings.iter().map(|b| b.as_str()))
+        .flat_map(|g| g.buildings.iter().map(gridmap_model::BuildingId::as_str))
         .collect();
     let buildings: Vec<gridmap_model::Building> = ds
         .buildings
@@ -1001,12 +1001,12 @@ pub fn scoped_dataset(ds: &Dataset, grids: &std::collections::BTreeSet<String>) 
         .iter()
         .filter_map(|g| g.community.as_ref())
         .chain(buildings.iter().filter_map(|b| b.community.as_ref()))
-        .map(|c| c.as_str())
+        .map(gridmap_model::CommunityId::as_str)
         .collect();
     let compounds: HashSet<&str> = buildings
         .iter()
         .filter_map(|b| b.compound.as_ref())
-        .map(|c| c.as_str())
+        .map(gridmap_model::CompoundId::as_str)
         .collect();
     let communities_v: Vec<gridmap_model::Community> = ds
         .communities
@@ -1017,7 +1017,7 @@ pub fn scoped_dataset(ds: &Dataset, grids: &std::collections::BTreeSet<String>) 
     let streets: HashSet<&str> = communities_v
         .iter()
         .filter_map(|c| c.street.as_ref())
-        .map(|s| s.as_str())
+        .map(gridmap_model::StreetId::as_str)
         .collect();
     // Facilities near the buildings: a box test in degrees, then the true distance.
     let mut rects: Vec<Rect<f64>> = buildings

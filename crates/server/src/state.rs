@@ -118,8 +118,7 @@ impl AppState {
             .get(axum::http::header::HOST)
             .and_then(|h| h.to_str().ok())
             .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
-            .map(str::to_owned)
-            .unwrap_or_else(|| self.config.bind.to_string());
+            .map_or_else(|| self.config.bind.to_string(), str::to_owned);
         format!("http://{host}")
     }
 }

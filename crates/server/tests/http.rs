@@ -1124,9 +1124,9 @@ async fn a_grid_lead_sees_only_their_grid_everywhere() {
     let (x, y) = tile_of(LON0 + 5.0 * STEP + 0.0003, LAT0 + 0.0003, 16);
     let uri = format!("/tiles/buildings/16/{x}/{y}.mvt");
     let count = |r: &Resp| {
-        Tile::decode(r.body.as_slice())
-            .map(|t| t.layers.iter().map(|l| l.features.len()).sum::<usize>())
-            .unwrap_or(0)
+        Tile::decode(r.body.as_slice()).map_or(0, |t| {
+            t.layers.iter().map(|l| l.features.len()).sum::<usize>()
+        })
     };
     let lead_tile = as_lead(&app, &uri).await;
     assert_eq!(lead_tile.status, 200);
@@ -2018,7 +2018,7 @@ async fn every_feature_carries_every_declared_property_with_null_where_unknown()
             .await
             .json();
         assert_eq!(
-            item["properties"].as_object().map(|m| m.len()),
+            item["properties"].as_object().map(serde_json::Map::len),
             Some(want.len()),
             "{c}/{id}"
         );

@@ -124,7 +124,7 @@ fn city() -> Dataset {
 struct App {
     state: AppState,
     router: axum::Router,
-    _dir: Option<tempfile::TempDir>,
+    dir: Option<tempfile::TempDir>,
 }
 
 impl App {
@@ -150,13 +150,13 @@ async fn app() -> App {
     App {
         router: router(state.clone()),
         state,
-        _dir: Some(dir),
+        dir: Some(dir),
     }
 }
 
 /// A second server over the same database file.
 async fn replica(of: &App) -> App {
-    let dir = of._dir.as_ref().expect("dir");
+    let dir = of.dir.as_ref().expect("dir");
     let store = gridmap_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
         .await
         .expect("open store");
@@ -164,7 +164,7 @@ async fn replica(of: &App) -> App {
     App {
         router: router(state.clone()),
         state,
-        _dir: None,
+        dir: None,
     }
 }
 

@@ -269,7 +269,7 @@ async fn incremental_state_equals_a_fresh_load_after_random_edits() {
                         .map(|(_, v)| v);
                 }
                 Edit::UpdateBuilding { building, expected } => {
-                    *expected = st.store.building_version(&building.id).await.expect("read")
+                    *expected = st.store.building_version(&building.id).await.expect("read");
                 }
                 _ => {}
             }

@@ -118,11 +118,17 @@ impl Analysis {
         let headline = q.minutes[0];
         let overall = engine.statistics(&cov, &q.minutes, |_| None::<()>)?;
         let by_c = engine.statistics(&cov, &[headline], |i| {
-            ds.buildings[i].community.as_ref().map(|c| c.to_string())
+            ds.buildings[i]
+                .community
+                .as_ref()
+                .map(std::string::ToString::to_string)
         })?;
         let by_g = engine.statistics(&cov, &[headline], |i| self.grid_index(i))?;
         let by_k = engine.statistics(&cov, &[headline], |i| {
-            ds.buildings[i].compound.as_ref().map(|c| c.to_string())
+            ds.buildings[i]
+                .compound
+                .as_ref()
+                .map(std::string::ToString::to_string)
         })?;
         let group = |id: String, name: String, t: &Tally| GroupCoverage {
             id,
@@ -327,7 +333,7 @@ pub fn gaps_geojson(gaps: &[GapArea]) -> geojson::FeatureCollection {
                 "building_ids".into(),
                 g.buildings
                     .iter()
-                    .map(|b| b.to_string())
+                    .map(std::string::ToString::to_string)
                     .collect::<Vec<_>>()
                     .into(),
             );

@@ -116,7 +116,8 @@ pub fn validate_grids(
         None => Vec::new(),
         Some(b) => {
             let dlat = margin_m / 111_000.0;
-            let dlon = margin_m / (111_000.0 * ((b[1] + b[3]) / 2.0).to_radians().cos().max(0.05));
+            let dlon =
+                margin_m / (111_000.0 * f64::midpoint(b[1], b[3]).to_radians().cos().max(0.05));
             let grown = [b[0] - dlon, b[1] - dlat, b[2] + dlon, b[3] + dlat];
             ds.buildings
                 .iter()

@@ -17,9 +17,10 @@ use gridmap_service::{into_proposal_grids, propose_grids};
 use std::path::PathBuf;
 
 fn monaco() -> Option<Dataset> {
-    let root = std::env::var_os("GRIDMAP_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")));
+    let root = std::env::var_os("GRIDMAP_SHARED").map_or_else(
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")),
+        PathBuf::from,
+    );
     let p = root.join("data/monaco.osm.pbf");
     if !p.exists() {
         eprintln!(
@@ -84,7 +85,7 @@ fn events_on_monaco_go_to_the_grid_they_are_in_else_the_nearest_of_their_communi
 
     // A point inside an outline but in no building: try points around grid outlines' centroids.
     let mut outline_hits = 0;
-    for g in ds.grids.iter() {
+    for g in &ds.grids {
         let Some(o) = &g.boundary else { continue };
         let Some(c) = o.centroid() else { continue };
         if !o.contains(&c) || ds.buildings.iter().any(|b| b.footprint.contains(&c)) {

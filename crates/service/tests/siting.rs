@@ -33,12 +33,12 @@ fn city() -> Dataset {
     for i in 0..10 {
         for j in 0..9 {
             let (a, b) = (
-                pos(i as f64 * 120.0, j as f64 * 120.0),
-                pos(i as f64 * 120.0, (j + 1) as f64 * 120.0),
+                pos(f64::from(i) * 120.0, f64::from(j) * 120.0),
+                pos(f64::from(i) * 120.0, f64::from(j + 1) * 120.0),
             );
             let (c, d) = (
-                pos(j as f64 * 120.0, i as f64 * 120.0),
-                pos((j + 1) as f64 * 120.0, i as f64 * 120.0),
+                pos(f64::from(j) * 120.0, f64::from(i) * 120.0),
+                pos(f64::from(j + 1) * 120.0, f64::from(i) * 120.0),
             );
             for (n, (p, q)) in [(a, b), (c, d)].into_iter().enumerate() {
                 ways.push(NetworkWay {
@@ -52,7 +52,7 @@ fn city() -> Dataset {
     }
     let buildings: Vec<Building> = (0..81)
         .map(|i| {
-            let (lon, lat) = pos(60.0 + (i % 9) as f64 * 120.0, 60.0 + (i / 9) as f64 * 120.0);
+            let (lon, lat) = pos(60.0 + f64::from(i % 9) * 120.0, 60.0 + f64::from(i / 9) * 120.0);
             let d = 5.0 * M;
             Building {
                 id: BuildingId::new(format!("b{i:02}")),
@@ -79,7 +79,7 @@ fn city() -> Dataset {
                 &format!("f{i}"),
                 FacilityKind::Canteen,
                 0.0,
-                120.0 * i as f64,
+                120.0 * f64::from(i),
             )
         })
         .collect();

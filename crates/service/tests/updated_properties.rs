@@ -30,12 +30,12 @@ fn base() -> Dataset {
     for i in 0..6 {
         for j in 0..5 {
             let (a, b) = (
-                pos(i as f64 * 90.0, j as f64 * 90.0),
-                pos(i as f64 * 90.0, (j + 1) as f64 * 90.0),
+                pos(f64::from(i) * 90.0, f64::from(j) * 90.0),
+                pos(f64::from(i) * 90.0, f64::from(j + 1) * 90.0),
             );
             let (c, d) = (
-                pos(j as f64 * 90.0, i as f64 * 90.0),
-                pos((j + 1) as f64 * 90.0, i as f64 * 90.0),
+                pos(f64::from(j) * 90.0, f64::from(i) * 90.0),
+                pos(f64::from(j + 1) * 90.0, f64::from(i) * 90.0),
             );
             for (n, (p, q)) in [(a, b), (c, d)].into_iter().enumerate() {
                 ways.push(NetworkWay {
@@ -49,7 +49,7 @@ fn base() -> Dataset {
     }
     let buildings: Vec<Building> = (0..30)
         .map(|i| {
-            let (lon, lat) = pos(20.0 + (i % 6) as f64 * 83.0, 35.0 + (i / 6) as f64 * 88.0);
+            let (lon, lat) = pos(20.0 + f64::from(i % 6) * 83.0, 35.0 + f64::from(i / 6) * 88.0);
             let d = 5.0 * M;
             Building {
                 id: BuildingId::new(format!("b{i}")),
@@ -162,7 +162,7 @@ fn apply(ds: &mut Dataset, e: &Edit) -> AnalysisChanges {
         }
         Edit::Regrid { b, to } => {
             let bid = BuildingId::new(format!("b{b}"));
-            for g in ds.grids.iter_mut() {
+            for g in &mut ds.grids {
                 g.buildings.retain(|x| x != &bid);
             }
             ds.grids[*to].buildings.push(bid);
@@ -197,10 +197,7 @@ proptest! {
         for kind in ["canteen", "reading_room", "all"] {
             let (got, want) = (minutes(&session, kind), minutes(&fresh, kind));
             for (g, w) in got.iter().zip(&want) {
-                match (g, w) {
-                    (Some(g), Some(w)) => prop_assert!((g - w).abs() < 1e-9, "{kind}: {g} vs {w}"),
-                    _ => prop_assert_eq!(g, w, "{}", kind),
-                }
+                if let (Some(g), Some(w)) = (g, w) { prop_assert!((g - w).abs() < 1e-9, "{kind}: {g} vs {w}") } else { prop_assert_eq!(g, w, "{}", kind) }
             }
             let q = CoverageQuery { kind: kind.into(), minutes: vec![15.0, 5.0], profile: WalkProfile::standard() };
             let (mut s, mut f) = (session.coverage(&q).unwrap(), fresh.coverage(&q).unwrap());

@@ -12,7 +12,10 @@
     clippy::print_stderr
 )] // a test, bench or example: a failed assumption is the failure
 use geo_types::{LineString, MultiPolygon, Point, Polygon};
-use gridmap_model::*;
+use gridmap_model::{
+    Building, BuildingId, CommunityId, CompoundId, Dataset, Facility, FacilityId, FacilityKind,
+    Grid, GridId, HouseholdSource, NetworkWay, WayId,
+};
 use gridmap_store::{Query, Store};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};

@@ -125,12 +125,11 @@ pub(crate) struct ChangeSet {
 
 impl ChangeSet {
     pub(crate) fn push(&mut self, layer: Layer, item: impl Into<String>, op: ChangeOp) {
-        let i = match self.layers.iter().position(|(l, _)| *l == layer) {
-            Some(i) => i,
-            None => {
-                self.layers.push((layer, Vec::new()));
-                self.layers.len() - 1
-            }
+        let i = if let Some(i) = self.layers.iter().position(|(l, _)| *l == layer) {
+            i
+        } else {
+            self.layers.push((layer, Vec::new()));
+            self.layers.len() - 1
         };
         let rows = &mut self.layers[i].1;
         // Above the threshold only the count matters: stop collecting ids.

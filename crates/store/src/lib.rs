@@ -108,7 +108,7 @@ pub(crate) fn check_replacement(
                 id: g.id.to_string(),
                 reason: format!(
                     "belongs to community {:?}, not to the community '{c}' being replaced",
-                    g.community.as_ref().map(|c| c.as_str())
+                    g.community.as_ref().map(gridmap_model::CommunityId::as_str)
                 ),
             });
         }

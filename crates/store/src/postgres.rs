@@ -11,7 +11,11 @@ use crate::users::{self, AuditQuery, TokenKind};
 use crate::{check_version, codec, validate, wkb};
 use async_trait::async_trait;
 use gridmap_model::events;
-use gridmap_model::*;
+use gridmap_model::{
+    AuditEntry, Building, BuildingId, BuildingKey, Community, CommunityId, Compound, CompoundId,
+    Dataset, Facility, FacilityId, Grid, GridId, HouseholdSource, HouseholdUpdate, Layer, User,
+    UserId,
+};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -139,11 +143,11 @@ async fn append_changes(
 async fn insert_audit(conn: &mut PgConnection, e: &AuditEntry) -> Result<i64, StoreError> {
     sqlx::query_scalar("INSERT INTO audit (at, user_id, action, target, before, after) VALUES ($1, $2, $3, $4, $5::json, $6::json) RETURNING id")
         .bind(users::audit_time(e))
-        .bind(e.user.as_ref().map(|u| u.as_str()))
+        .bind(e.user.as_ref().map(gridmap_model::UserId::as_str))
         .bind(&e.action)
         .bind(&e.target)
-        .bind(e.before.as_ref().map(|v| v.to_string()))
-        .bind(e.after.as_ref().map(|v| v.to_string()))
+        .bind(e.before.as_ref().map(std::string::ToString::to_string))
+        .bind(e.after.as_ref().map(std::string::ToString::to_string))
         .fetch_one(&mut *conn)
         .await
         .map_err(|err| StoreError::db(format!("appending audit entry {} {}", e.action, e.target), err))
@@ -256,7 +260,10 @@ impl PgStore {
 
     /// A receiver of the listener task's wake-ups, starting the task on first use.
     async fn feed(&self) -> watch::Receiver<i64> {
-        let mut f = self.feed.lock().unwrap_or_else(|p| p.into_inner());
+        let mut f = self
+            .feed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((rx, task)) = f.as_ref() {
             if !task.is_finished() {
                 return rx.clone();
@@ -577,35 +584,32 @@ impl PgStore {
                     stored.as_ref().map(|s| s.0),
                 )?;
                 let mut out = b.clone();
-                match &stored {
-                    Some((_, households, source)) => {
-                        out.households_source = if i64::from(b.households) != *households {
-                            HouseholdSource::Edited
-                        } else {
-                            codec::household_source(b.id.as_str(), source)?
-                        };
-                        Self::upsert_buildings(tx, std::slice::from_ref(&out)).await?;
+                if let Some((_, households, source)) = &stored {
+                    out.households_source = if i64::from(b.households) == *households {
+                        codec::household_source(b.id.as_str(), source)?
+                    } else {
+                        HouseholdSource::Edited
+                    };
+                    Self::upsert_buildings(tx, std::slice::from_ref(&out)).await?;
+                } else {
+                    let n = sqlx::query("INSERT INTO buildings (id, footprint, households, households_source, version) VALUES ($1, ST_GeomFromWKB($2, 4326), 0, 'estimated', 0) ON CONFLICT (id) DO NOTHING")
+                        .bind(b.id.as_str())
+                        .bind(wkb::multipolygon_to_wkb(&b.footprint))
+                        .execute(&mut *tx)
+                        .await
+                        .ctx("creating a building")?;
+                    if n.rows_affected() == 0 {
+                        let current = Self::version_of(tx, "buildings", b.id.as_str())
+                            .await?
+                            .unwrap_or(1);
+                        return Err(StoreError::VersionConflict {
+                            what: "building",
+                            id: b.id.to_string(),
+                            current,
+                        });
                     }
-                    None => {
-                        let n = sqlx::query("INSERT INTO buildings (id, footprint, households, households_source, version) VALUES ($1, ST_GeomFromWKB($2, 4326), 0, 'estimated', 0) ON CONFLICT (id) DO NOTHING")
-                            .bind(b.id.as_str())
-                            .bind(wkb::multipolygon_to_wkb(&b.footprint))
-                            .execute(&mut *tx)
-                            .await
-                            .ctx("creating a building")?;
-                        if n.rows_affected() == 0 {
-                            let current = Self::version_of(tx, "buildings", b.id.as_str())
-                                .await?
-                                .unwrap_or(1);
-                            return Err(StoreError::VersionConflict {
-                                what: "building",
-                                id: b.id.to_string(),
-                                current,
-                            });
-                        }
-                        // The placeholder row has version 0; the upsert makes it 1.
-                        Self::upsert_buildings(tx, std::slice::from_ref(&out)).await?;
-                    }
+                    // The placeholder row has version 0; the upsert makes it 1.
+                    Self::upsert_buildings(tx, std::slice::from_ref(&out)).await?;
                 }
                 cs.push(Layer::Buildings, b.id.as_str(), ChangeOp::Put);
                 applied.building = Some((out, version));
@@ -1347,14 +1351,14 @@ impl Store for PgStore {
         let n = sqlx::query(crate::jobs::UPSERT)
             .bind(&job.id)
             .bind(&job.process)
-            .bind(job.owner.as_ref().map(|o| o.as_str()))
+            .bind(job.owner.as_ref().map(gridmap_model::UserId::as_str))
             .bind(&job.scope)
             .bind(job.status.as_str())
             .bind(job.progress)
             .bind(job.message.as_deref())
             .bind(job.inputs.to_string())
-            .bind(job.result.as_ref().map(|v| v.to_string()))
-            .bind(job.error.as_ref().map(|v| v.to_string()))
+            .bind(job.result.as_ref().map(std::string::ToString::to_string))
+            .bind(job.error.as_ref().map(std::string::ToString::to_string))
             .bind(job.created)
             .bind(job.started)
             .bind(job.finished)
@@ -1384,7 +1388,7 @@ impl Store for PgStore {
     ) -> Result<Vec<crate::JobRecord>, StoreError> {
         let sql = format!("SELECT {} FROM jobs WHERE ($1 IS NULL OR owner = $1) ORDER BY created DESC, id DESC LIMIT $2", crate::jobs::COLS);
         let rows: Vec<crate::jobs::JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(owner.map(|o| o.as_str()))
+            .bind(owner.map(gridmap_model::UserId::as_str))
             .bind(crate::jobs::limit(limit))
             .fetch_all(&self.pool)
             .await
@@ -1426,8 +1430,8 @@ impl Store for PgStore {
             .bind(id)
             .bind(&e.category)
             .bind(e.status.as_str())
-            .bind(e.grid.as_ref().map(|g| g.as_str()))
-            .bind(e.community.as_ref().map(|c| c.as_str()))
+            .bind(e.grid.as_ref().map(gridmap_model::GridId::as_str))
+            .bind(e.community.as_ref().map(gridmap_model::CommunityId::as_str))
             .bind(&e.department)
             .bind(e.reporter.as_deref())
             .bind(e.reported_at)
@@ -1483,8 +1487,8 @@ impl Store for PgStore {
             .bind(id)
             .bind(&e.category)
             .bind(e.status.as_str())
-            .bind(e.grid.as_ref().map(|g| g.as_str()))
-            .bind(e.community.as_ref().map(|c| c.as_str()))
+            .bind(e.grid.as_ref().map(gridmap_model::GridId::as_str))
+            .bind(e.community.as_ref().map(gridmap_model::CommunityId::as_str))
             .bind(&e.department)
             .bind(e.reporter.as_deref())
             .bind(e.updated_at)

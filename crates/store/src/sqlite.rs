@@ -18,7 +18,11 @@ use crate::users::{self, AuditQuery, TokenKind};
 use crate::{check_version, codec, validate, wkb};
 use async_trait::async_trait;
 use gridmap_model::events;
-use gridmap_model::*;
+use gridmap_model::{
+    AuditEntry, Building, BuildingId, BuildingKey, Community, CommunityId, Compound, CompoundId,
+    Dataset, Facility, FacilityId, Grid, GridId, HouseholdSource, HouseholdUpdate, Layer,
+    NetworkWay, Street, User, UserId,
+};
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
@@ -189,13 +193,19 @@ impl<T> Default for Slot<T> {
 
 impl<T> Slot<T> {
     fn get(&self, gen: i64) -> Option<Arc<MemLayer<T>>> {
-        let cur = self.current.read().unwrap_or_else(|p| p.into_inner());
+        let cur = self
+            .current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         cur.as_ref()
             .filter(|(g, _)| *g == gen)
             .map(|(_, l)| l.clone())
     }
     fn set(&self, gen: i64, layer: Arc<MemLayer<T>>) {
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some((gen, layer));
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((gen, layer));
     }
 }
 
@@ -203,7 +213,10 @@ impl<T: Spatial> Slot<T> {
     /// After a committed single-row write that moved the layer's counter to `gen`: if the copy
     /// is exactly one change behind, apply the change to it instead of re-reading the table.
     fn apply(&self, gen: i64, id: &str, change: Option<(T, i64)>) {
-        let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
+        let mut cur = self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((g, layer)) = cur.as_ref() {
             if *g == gen - 1 {
                 let next = Arc::new(layer.with_change(id, change));
@@ -472,7 +485,7 @@ fn encode_layer<T: serde::Serialize>(
     match postcard::to_allocvec(rows) {
         Ok(d) => out.push((layer, version, d)),
         Err(e) => {
-            tracing::warn!(layer = layer.as_str(), error = %e, "cannot encode a layer snapshot")
+            tracing::warn!(layer = layer.as_str(), error = %e, "cannot encode a layer snapshot");
         }
     }
 }
@@ -605,11 +618,11 @@ async fn append_changes(
 async fn insert_audit(conn: &mut SqliteConnection, e: &AuditEntry) -> Result<i64, StoreError> {
     sqlx::query_scalar("INSERT INTO audit (at, user_id, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
         .bind(users::audit_time(e))
-        .bind(e.user.as_ref().map(|u| u.as_str()))
+        .bind(e.user.as_ref().map(gridmap_model::UserId::as_str))
         .bind(&e.action)
         .bind(&e.target)
-        .bind(e.before.as_ref().map(|v| v.to_string()))
-        .bind(e.after.as_ref().map(|v| v.to_string()))
+        .bind(e.before.as_ref().map(std::string::ToString::to_string))
+        .bind(e.after.as_ref().map(std::string::ToString::to_string))
         .fetch_one(&mut *conn)
         .await
         .map_err(|err| StoreError::db(format!("appending audit entry {} {}", e.action, e.target), err))
@@ -745,8 +758,8 @@ impl SqliteStore {
             .bind(b.households_source.as_str())
             .bind(b.elderly.map(i64::from))
             .bind(b.steward.as_deref())
-            .bind(b.compound.as_ref().map(|c| c.as_str()))
-            .bind(b.community.as_ref().map(|c| c.as_str()))
+            .bind(b.compound.as_ref().map(gridmap_model::CompoundId::as_str))
+            .bind(b.community.as_ref().map(gridmap_model::CommunityId::as_str))
             .bind(minx)
             .bind(miny)
             .bind(maxx)
@@ -780,8 +793,8 @@ impl SqliteStore {
                     .push_bind(b.households_source.as_str())
                     .push_bind(b.elderly.map(i64::from))
                     .push_bind(b.steward.as_deref())
-                    .push_bind(b.compound.as_ref().map(|c| c.as_str()))
-                    .push_bind(b.community.as_ref().map(|c| c.as_str()))
+                    .push_bind(b.compound.as_ref().map(gridmap_model::CompoundId::as_str))
+                    .push_bind(b.community.as_ref().map(gridmap_model::CommunityId::as_str))
                     .push("1")
                     .push_bind(minx)
                     .push_bind(miny)
@@ -854,7 +867,7 @@ impl SqliteStore {
         .bind(g.id.as_str())
         .bind(&g.code)
         .bind(g.name.as_deref())
-        .bind(g.community.as_ref().map(|c| c.as_str()))
+        .bind(g.community.as_ref().map(gridmap_model::CommunityId::as_str))
         .bind(codec::leads_json(&g.leads))
         .bind(codec::opt_wkb_mp(&g.boundary))
         .bind(version)
@@ -1069,10 +1082,10 @@ impl SqliteStore {
                 )?;
                 let mut out = b.clone();
                 if let Some((_, households, source)) = &stored {
-                    out.households_source = if i64::from(b.households) != *households {
-                        HouseholdSource::Edited
-                    } else {
+                    out.households_source = if i64::from(b.households) == *households {
                         codec::household_source(b.id.as_str(), source)?
+                    } else {
+                        HouseholdSource::Edited
                     };
                     Self::upsert_building(tx, &out, "update").await?;
                 } else {
@@ -1111,7 +1124,7 @@ impl SqliteStore {
             )
             .bind(c.id.as_str())
             .bind(&c.name)
-            .bind(c.street.as_ref().map(|s| s.as_str()))
+            .bind(c.street.as_ref().map(gridmap_model::StreetId::as_str))
             .bind(codec::opt_wkb_mp(&c.boundary))
             .bind(minx)
             .bind(miny)
@@ -1131,7 +1144,7 @@ impl SqliteStore {
             .bind(c.id.as_str())
             .bind(c.name.as_deref())
             .bind(c.kind.as_str())
-            .bind(c.community.as_ref().map(|s| s.as_str()))
+            .bind(c.community.as_ref().map(gridmap_model::CommunityId::as_str))
             .bind(codec::opt_wkb_mp(&c.boundary))
             .bind(minx)
             .bind(miny)
@@ -1796,14 +1809,14 @@ impl Store for SqliteStore {
         let n = sqlx::query(crate::jobs::UPSERT)
             .bind(&job.id)
             .bind(&job.process)
-            .bind(job.owner.as_ref().map(|o| o.as_str()))
+            .bind(job.owner.as_ref().map(gridmap_model::UserId::as_str))
             .bind(&job.scope)
             .bind(job.status.as_str())
             .bind(job.progress)
             .bind(job.message.as_deref())
             .bind(job.inputs.to_string())
-            .bind(job.result.as_ref().map(|v| v.to_string()))
-            .bind(job.error.as_ref().map(|v| v.to_string()))
+            .bind(job.result.as_ref().map(std::string::ToString::to_string))
+            .bind(job.error.as_ref().map(std::string::ToString::to_string))
             .bind(job.created)
             .bind(job.started)
             .bind(job.finished)
@@ -1833,7 +1846,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<crate::JobRecord>, StoreError> {
         let sql = format!("SELECT {} FROM jobs WHERE ($1 IS NULL OR owner = $1) ORDER BY created DESC, id DESC LIMIT $2", crate::jobs::COLS);
         let rows: Vec<crate::jobs::JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(owner.map(|o| o.as_str()))
+            .bind(owner.map(gridmap_model::UserId::as_str))
             .bind(crate::jobs::limit(limit))
             .fetch_all(&self.pool)
             .await
@@ -1972,8 +1985,8 @@ impl SqliteStore {
             .bind(id)
             .bind(&e.category)
             .bind(e.status.as_str())
-            .bind(e.grid.as_ref().map(|g| g.as_str()))
-            .bind(e.community.as_ref().map(|c| c.as_str()))
+            .bind(e.grid.as_ref().map(gridmap_model::GridId::as_str))
+            .bind(e.community.as_ref().map(gridmap_model::CommunityId::as_str))
             .bind(&e.department)
             .bind(e.reporter.as_deref())
             .bind(e.reported_at)
@@ -2033,8 +2046,8 @@ impl SqliteStore {
             .bind(id)
             .bind(&e.category)
             .bind(e.status.as_str())
-            .bind(e.grid.as_ref().map(|g| g.as_str()))
-            .bind(e.community.as_ref().map(|c| c.as_str()))
+            .bind(e.grid.as_ref().map(gridmap_model::GridId::as_str))
+            .bind(e.community.as_ref().map(gridmap_model::CommunityId::as_str))
             .bind(&e.department)
             .bind(e.reporter.as_deref())
             .bind(e.updated_at)

@@ -4,7 +4,10 @@ use crate::error::StoreError;
 use crate::query::{Page, Query};
 use crate::users::{AuditQuery, TokenKind};
 use async_trait::async_trait;
-use gridmap_model::*;
+use gridmap_model::{
+    AuditEntry, Building, BuildingId, Community, CommunityId, Compound, CompoundId, Dataset,
+    Facility, FacilityId, Grid, GridId, HouseholdUpdate, Layer, User, UserId,
+};
 use std::collections::BTreeMap;
 
 /// How many records of each layer one import wrote (inserted or replaced).

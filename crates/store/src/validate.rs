@@ -64,7 +64,7 @@ pub(crate) fn multipolygon(
     for p in &mp.0 {
         for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
             ring_ok(ring)
-                .and_then(|_| coords_finite(ring.0.iter()))
+                .and_then(|()| coords_finite(ring.0.iter()))
                 .map_err(|r| invalid(what, id, r))?;
         }
     }

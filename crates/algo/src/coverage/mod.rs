@@ -400,7 +400,10 @@ impl CoverageEngine {
             max_minutes.to_bits(),
         );
         {
-            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            let cache = self
+                .cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some(c) = cache.get(&key) {
                 return Ok(c.clone());
             }
@@ -414,14 +417,17 @@ impl CoverageEngine {
         let cov = Arc::new(self.compute(kind, profile, max_minutes));
         self.cache
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(key, cov.clone());
         Ok(cov)
     }
 
     /// Forgets cached results (after facilities or the network changed, build a new engine instead).
     pub fn clear_cache(&self) {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
     }
 
     fn compute(

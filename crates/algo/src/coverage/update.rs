@@ -64,7 +64,7 @@ impl CoverageEngine {
             let location = [f.location.x(), f.location.y()];
             match old_by_id.get(&f.id) {
                 Some(o) if o.kind == f.kind && o.location == location => {
-                    facilities.push((*o).clone())
+                    facilities.push((*o).clone());
                 }
                 _ => {
                     changed.insert(f.id.clone());
@@ -85,7 +85,11 @@ impl CoverageEngine {
             facilities,
             cache: Mutex::new(HashMap::new()),
         };
-        let old_cache = self.cache.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let old_cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         let mut cache = HashMap::with_capacity(old_cache.len());
         for (key, cov) in old_cache {
             let cov = if changed.is_empty() && !moved_buildings {
@@ -95,7 +99,10 @@ impl CoverageEngine {
             };
             cache.insert(key, cov);
         }
-        *engine.cache.lock().unwrap_or_else(|e| e.into_inner()) = cache;
+        *engine
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = cache;
         engine
     }
 

@@ -389,7 +389,7 @@ fn trace(mask: &[bool], w: usize, h: usize) -> Vec<Ring> {
                 .iter()
                 .copied()
                 .filter(|c| *c != u32::MAX)
-                .min_by_key(|c| if edges[*c as usize].1 == left { 0 } else { 1 });
+                .min_by_key(|c| i32::from(edges[*c as usize].1 != left));
             match next {
                 Some(c) if !used[c as usize] => k = c as usize,
                 _ => break,

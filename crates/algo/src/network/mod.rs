@@ -164,7 +164,7 @@ impl WalkingNetwork {
             let mut fixed = vec![cuts[0]];
             for w in cuts.windows(2) {
                 if pts[w[0]] == pts[w[1]] && w[1] - w[0] >= 2 {
-                    fixed.push((w[0] + w[1]) / 2);
+                    fixed.push(usize::midpoint(w[0], w[1]));
                 }
                 fixed.push(w[1]);
             }
@@ -375,7 +375,7 @@ fn projection_for(nodes: &[[f64; 2]]) -> LocalProjection {
         la0 = la0.min(p[1]);
         la1 = la1.max(p[1]);
     }
-    LocalProjection::new((lo0 + lo1) / 2.0, (la0 + la1) / 2.0)
+    LocalProjection::new(f64::midpoint(lo0, lo1), f64::midpoint(la0, la1))
 }
 
 /// Connected components by BFS; returns labels ranked by size and the sizes, largest first.

@@ -82,7 +82,7 @@ impl Graph {
             // `+ 0.0` folds −0.0 into 0.0, which spade also treats as equal.
             match first.entry(((x + 0.0).to_bits(), (y + 0.0).to_bits())) {
                 std::collections::hash_map::Entry::Occupied(o) => {
-                    link(*o.get() as usize, i, &mut edges)
+                    link(*o.get() as usize, i, &mut edges);
                 }
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(i as u32);
@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn delaunay_of_a_square_lattice_is_connected_and_planar_sized() {
         let pts: Vec<_> = (0..100)
-            .map(|i| ((i % 10) as f64 * 10.0, (i / 10) as f64 * 10.0))
+            .map(|i| (f64::from(i % 10) * 10.0, f64::from(i / 10) * 10.0))
             .collect();
         let g = Graph::delaunay(&pts, &no_barriers());
         assert_eq!(g.len(), 100);

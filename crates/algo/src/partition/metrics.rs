@@ -72,7 +72,7 @@ mod tests {
         let sq = hull_polsby_popper([square(0.0, 0.0, 0.001)].iter(), &p);
         assert!((sq - std::f64::consts::FRAC_PI_4).abs() < 0.01, "{sq}");
         let strip: Vec<_> = (0..20)
-            .map(|i| square(i as f64 * 0.001, 0.0, 0.0005))
+            .map(|i| square(f64::from(i) * 0.001, 0.0, 0.0005))
             .collect();
         assert!(hull_polsby_popper(strip.iter(), &p) < 0.2);
     }

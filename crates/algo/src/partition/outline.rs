@@ -70,22 +70,21 @@ pub(crate) fn outlines(
 ) -> Vec<MultiPolygon<f64>> {
     let proj = prep.proj;
     let cells = voronoi_cells(&prep.pts, all);
-    let clip: MultiPolygon<f64> = match boundary {
-        Some(b) => project_mp(b, &proj),
-        None => {
-            let pts: Vec<Point<f64>> = all
-                .iter()
-                .flat_map(|&i| {
-                    prep.buildings[i]
-                        .footprint
-                        .0
-                        .iter()
-                        .flat_map(|p| p.exterior().0.iter())
-                })
-                .map(|c| proj.project(c.x, c.y).into())
-                .collect();
-            MultiPoint::from(pts).convex_hull().buffer(HULL_MARGIN_M)
-        }
+    let clip: MultiPolygon<f64> = if let Some(b) = boundary {
+        project_mp(b, &proj)
+    } else {
+        let pts: Vec<Point<f64>> = all
+            .iter()
+            .flat_map(|&i| {
+                prep.buildings[i]
+                    .footprint
+                    .0
+                    .iter()
+                    .flat_map(|p| p.exterior().0.iter())
+            })
+            .map(|c| proj.project(c.x, c.y).into())
+            .collect();
+        MultiPoint::from(pts).convex_hull().buffer(HULL_MARGIN_M)
     };
     members
         .iter()
@@ -192,7 +191,7 @@ fn voronoi_cells(pts: &[(f64, f64)], sites: &[usize]) -> HashMap<usize, Polygon<
     };
     let owner: HashMap<usize, usize> = reps.iter().enumerate().map(|(v, &i)| (v, i)).collect();
     let pad = ((x1 - x0).max(y1 - y0)).max(1_000.0);
-    let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+    let (cx, cy) = (f64::midpoint(x0, x1), f64::midpoint(y0, y1));
     let r = pad * 2.0;
     for (dx, dy) in [
         (-1.0, -1.0),

@@ -435,6 +435,7 @@ pub(crate) fn attach_unassigned(
 
 /// The next free code after `base`'s pattern: `MC-03` → `MC-<max+1>` (same width), else
 /// `base-2`, `base-3`, ….
+#[allow(clippy::maybe_infinite_iter)] // `taken` is finite: some suffix is free
 fn next_code(base: &str, taken: &HashSet<String>) -> String {
     let digits = base.chars().rev().take_while(char::is_ascii_digit).count();
     if digits > 0 {

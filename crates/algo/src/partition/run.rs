@@ -178,7 +178,7 @@ fn partition_group(
         infeasible.push(Infeasible {
             community: group.community.clone(),
             reason,
-        })
+        });
     };
     if (total as f64) < band.lo {
         note(format!(

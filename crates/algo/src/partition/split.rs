@@ -190,9 +190,9 @@ impl<'a> Splitter<'a> {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         for (i, &u) in region.iter().enumerate() {
             if side[i] {
-                a.push(u)
+                a.push(u);
             } else {
-                b.push(u)
+                b.push(u);
             }
         }
         let _ = cut.node;
@@ -316,18 +316,18 @@ impl<'a> Splitter<'a> {
             }
         }
         let mut side = vec![false; m];
-        if best.node != usize::MAX {
+        if best.node == usize::MAX {
+            // A forest piece or a one-node region: peel nothing off but keep the shapes valid.
+            side[0] = true;
+            best.k1 = 1;
+        } else {
             side[best.node] = true;
-            for &u in order.iter() {
+            for &u in &order {
                 let u = u as usize;
                 if u != best.node && parent[u] != NONE && u != 0 && side[parent[u] as usize] {
                     side[u] = true;
                 }
             }
-        } else {
-            // A forest piece or a one-node region: peel nothing off but keep the shapes valid.
-            side[0] = true;
-            best.k1 = 1;
         }
         // Nodes never reached (the region was not connected) join side B.
         (best, side)
@@ -413,7 +413,7 @@ mod tests {
         let w = vec![10u64; 900];
         let band = Band::new(300.0, 0.15);
         let pts: Vec<_> = (0..900)
-            .map(|i| ((i % 30) as f64 * 20.0, (i / 30) as f64 * 20.0))
+            .map(|i| (f64::from(i % 30) * 20.0, f64::from(i / 30) * 20.0))
             .collect();
         let mut s = Splitter::new(&g, &w, &pts, band, 5000.0, 8, 1);
         let parts = s.partition((0..900).collect(), 30);

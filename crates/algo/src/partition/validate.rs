@@ -436,7 +436,10 @@ mod tests {
         let idx = EdgeIndex::new(&mp);
         for i in 0..60 {
             for j in 0..60 {
-                let (x, y) = (-1.0 + i as f64 * 0.2 + 0.013, -1.0 + j as f64 * 0.2 + 0.007);
+                let (x, y) = (
+                    -1.0 + f64::from(i) * 0.2 + 0.013,
+                    -1.0 + f64::from(j) * 0.2 + 0.007,
+                );
                 assert_eq!(
                     idx.contains(x, y),
                     mp.contains(&Point::new(x, y)),

@@ -48,7 +48,7 @@ fn existing_cover(
             total,
             incumbent: None,
             bound: None,
-        })
+        });
     };
     let cancel = || ctl.cancelled();
     let cover = SiteCover::build(
@@ -288,24 +288,23 @@ pub(super) fn capacitated_run(
         .iter()
         .map(|s| params.existing_capacity.get(&s.id).copied())
         .collect();
-    let capacity = match params.capacity {
-        Some(c) => c,
-        None => {
-            let mut known: Vec<u64> = ex_caps.iter().flatten().copied().collect();
-            known.sort_unstable();
-            let Some(&med) = known.get(known.len() / 2) else {
-                return Err(AlgoError::InvalidParameter {
-                    name: "capacity",
-                    value: "none".into(),
-                    expected: "households per new site (--capacity N): no existing site of the kind has a capacity to take the median of",
-                });
-            };
-            notes.push(format!(
-                "each new site serves at most {med} households: the median capacity of the {} existing sites that have one",
-                known.len()
-            ));
-            med
-        }
+    let capacity = if let Some(c) = params.capacity {
+        c
+    } else {
+        let mut known: Vec<u64> = ex_caps.iter().flatten().copied().collect();
+        known.sort_unstable();
+        let Some(&med) = known.get(known.len() / 2) else {
+            return Err(AlgoError::InvalidParameter {
+                name: "capacity",
+                value: "none".into(),
+                expected: "households per new site (--capacity N): no existing site of the kind has a capacity to take the median of",
+            });
+        };
+        notes.push(format!(
+            "each new site serves at most {med} households: the median capacity of the {} existing sites that have one",
+            known.len()
+        ));
+        med
     };
     if capacity == 0 {
         return Err(AlgoError::InvalidParameter {
@@ -423,8 +422,7 @@ pub(super) fn capacitated_run(
         ));
     }
     notes.push(format!(
-        "{} households are within the limit of an existing site without counting capacity",
-        covered_uncap
+        "{covered_uncap} households are within the limit of an existing site without counting capacity"
     ));
     let mut out = empty_result(params, limit_m, cover);
     out.covered_before = r.before.total;
@@ -498,9 +496,10 @@ pub fn access_scores(
     let mut unit = 0;
     let supply_of: Vec<f64> = sites
         .iter()
-        .map(|s| match supply.get(&s.id) {
-            Some(&v) => v,
-            None => {
+        .map(|s| {
+            if let Some(&v) = supply.get(&s.id) {
+                v
+            } else {
                 unit += 1;
                 1.0
             }

@@ -360,7 +360,7 @@ pub fn site(
             total,
             incumbent: None,
             bound: None,
-        })
+        });
     };
     let cancel = || ctl.cancelled();
     let cover = SiteCover::build(
@@ -383,7 +383,7 @@ pub fn site(
             total: 0,
             incumbent: Some(inc),
             bound: Some(bound),
-        })
+        });
     };
     let limits = mclp::Limits {
         deadline: Some(deadline),
@@ -426,20 +426,7 @@ pub fn site(
         Model::Mclp | Model::Capacitated | Model::Closure => {
             let h = mclp::heuristic(&m, add, &limits);
             let hv = m.value(&h);
-            if !exact {
-                (
-                    h,
-                    report(
-                        "greedy+swap",
-                        false,
-                        (before + hv) as f64,
-                        None,
-                        0,
-                        false,
-                        t1,
-                    ),
-                )
-            } else {
+            if exact {
                 let ex = mclp::branch_and_bound(&m, add, h, None, &limits);
                 let bound = before as f64 + ex.bound.max(ex.value as f64);
                 let mut r = report(
@@ -457,6 +444,19 @@ pub fn site(
                     100.0 * (bound - (before + ex.value) as f64).max(0.0) / total as f64
                 });
                 (ex.sites, r)
+            } else {
+                (
+                    h,
+                    report(
+                        "greedy+swap",
+                        false,
+                        (before + hv) as f64,
+                        None,
+                        0,
+                        false,
+                        t1,
+                    ),
+                )
             }
         }
         Model::SetCover => {
@@ -538,55 +538,50 @@ pub fn site(
                     })
                     .collect(),
             };
-            match pcenter::p_center(&inst, add, &limits) {
-                Some(r) => {
-                    let worst_before = inst
-                        .base_m
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| {
-                            inst.weight[*i] > 0 && !r.unreachable.contains(&(*i as u32))
-                        })
-                        .map(|(_, m)| *m)
-                        .fold(0.0, f64::max);
-                    max_b = Some(worst_before.min(limit_m) / speed_m_per_min);
-                    max_a = Some(r.radius_m / speed_m_per_min);
-                    if !r.unreachable.is_empty() {
-                        let w: u64 = r.unreachable.iter().map(|&i| inst.weight[i as usize]).sum();
-                        notes.push(format!("{w} households are beyond the limit from every site and candidate: left out of p-center"));
-                    }
-                    let name = if exact {
-                        "binary search + lagrangian-bnb"
-                    } else {
-                        "binary search + greedy"
-                    };
-                    let rep = report(
-                        name,
-                        r.optimal,
-                        r.radius_m,
-                        Some(r.lower_m),
-                        r.nodes,
-                        !r.optimal,
+            if let Some(r) = pcenter::p_center(&inst, add, &limits) {
+                let worst_before = inst
+                    .base_m
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| inst.weight[*i] > 0 && !r.unreachable.contains(&(*i as u32)))
+                    .map(|(_, m)| *m)
+                    .fold(0.0, f64::max);
+                max_b = Some(worst_before.min(limit_m) / speed_m_per_min);
+                max_a = Some(r.radius_m / speed_m_per_min);
+                if !r.unreachable.is_empty() {
+                    let w: u64 = r.unreachable.iter().map(|&i| inst.weight[i as usize]).sum();
+                    notes.push(format!("{w} households are beyond the limit from every site and candidate: left out of p-center"));
+                }
+                let name = if exact {
+                    "binary search + lagrangian-bnb"
+                } else {
+                    "binary search + greedy"
+                };
+                let rep = report(
+                    name,
+                    r.optimal,
+                    r.radius_m,
+                    Some(r.lower_m),
+                    r.nodes,
+                    !r.optimal,
+                    t1,
+                );
+                (r.sites, rep)
+            } else {
+                notes.push(format!("{add} new sites cannot bring every reachable household within the limit: answering with MCLP"));
+                let h = mclp::heuristic(&m, add, &limits);
+                (
+                    h.clone(),
+                    report(
+                        "greedy+swap (p-center infeasible)",
+                        false,
+                        (before + m.value(&h)) as f64,
+                        None,
+                        0,
+                        false,
                         t1,
-                    );
-                    (r.sites, rep)
-                }
-                None => {
-                    notes.push(format!("{add} new sites cannot bring every reachable household within the limit: answering with MCLP"));
-                    let h = mclp::heuristic(&m, add, &limits);
-                    (
-                        h.clone(),
-                        report(
-                            "greedy+swap (p-center infeasible)",
-                            false,
-                            (before + m.value(&h)) as f64,
-                            None,
-                            0,
-                            false,
-                            t1,
-                        ),
-                    )
-                }
+                    ),
+                )
             }
         }
     };

@@ -138,16 +138,13 @@ pub fn p_center(inst: &Radii, p: usize, limits: &Limits) -> Option<PCenter> {
     let (mut lo, mut hi) = (0usize, hi); // answer in [lo, hi]
     let mut lower_m = 0.0;
     while lo < hi {
-        let mid = (lo + hi) / 2;
-        match feasible(radii[mid], &mut nodes, &mut proven) {
-            Some(s) => {
-                hi = mid;
-                best = Some((mid, s));
-            }
-            None => {
-                lower_m = radii[mid];
-                lo = mid + 1;
-            }
+        let mid = usize::midpoint(lo, hi);
+        if let Some(s) = feasible(radii[mid], &mut nodes, &mut proven) {
+            hi = mid;
+            best = Some((mid, s));
+        } else {
+            lower_m = radii[mid];
+            lo = mid + 1;
         }
     }
     let (k, sites) = best?;

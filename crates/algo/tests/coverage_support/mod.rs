@@ -12,9 +12,10 @@ use std::process::Command;
 
 /// `shared/` beside the repository: `GRIDMAP_SHARED`, else `crates/algo/../../../shared`.
 pub fn shared_dir() -> PathBuf {
-    std::env::var_os("GRIDMAP_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")))
+    std::env::var_os("GRIDMAP_SHARED").map_or_else(
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")),
+        PathBuf::from,
+    )
 }
 
 /// The oracle input directory (`GRIDMAP_ORACLE_DIR`, default /tmp/monaco-inputs), or `None` with a
@@ -184,7 +185,9 @@ pub fn oracle_minutes(
         dir.display().to_string().replace(['/', '\\', ':'], "_")
     ));
     {
-        let mut written = WRITTEN.lock().unwrap_or_else(|e| e.into_inner());
+        let mut written = WRITTEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if !written.contains(&work) {
             std::fs::create_dir_all(&work).expect("temp dir");
             write_graph_csv(&dir.join("network.geojson"), &work);

@@ -171,7 +171,7 @@ pub async fn run(g: &Global, a: DemoArgs) -> Result<()> {
     let per_kind = report
         .facility_tags
         .as_ref()
-        .map(|f| f.kind_totals())
+        .map(gridmap_import::FacilityTagsReport::kind_totals)
         .unwrap_or_default();
     eprintln!(
         "  facility kinds: profile {}: {}",

@@ -199,7 +199,7 @@ fn scope_text(u: &User) -> String {
             "grids {}",
             u.grids
                 .iter()
-                .map(|g| g.as_str())
+                .map(gridmap_model::GridId::as_str)
                 .collect::<Vec<_>>()
                 .join(",")
         ));
@@ -209,7 +209,7 @@ fn scope_text(u: &User) -> String {
             "communities {}",
             u.communities
                 .iter()
-                .map(|c| c.as_str())
+                .map(gridmap_model::CommunityId::as_str)
                 .collect::<Vec<_>>()
                 .join(",")
         ));

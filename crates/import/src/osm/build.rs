@@ -10,7 +10,10 @@ use crate::{ImportOptions, Progress};
 use geo::{Area, Centroid, InteriorPoint};
 use geo_types::{Coord, LineString, MultiPolygon, Point};
 use gridmap_model::households::parse_levels;
-use gridmap_model::*;
+use gridmap_model::{
+    Building, BuildingId, Community, CommunityId, Compound, CompoundId, CompoundKind, Dataset,
+    Facility, FacilityId, FacilityKind, HouseholdSource, NetworkWay, Street, StreetId, WayId,
+};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Barrier values kept in the network (physical edges grids should follow).
@@ -173,9 +176,9 @@ pub(crate) fn build(
                 boundary_nodes.extend_from_slice(&w.refs);
             }
             if inner {
-                inner_segs.push(w.refs.clone())
+                inner_segs.push(w.refs.clone());
             } else {
-                outer_segs.push(w.refs.clone())
+                outer_segs.push(w.refs.clone());
             }
         }
         let outer = join_segments(outer_segs);
@@ -289,7 +292,7 @@ pub(crate) fn build(
         .map(|(a, _)| a.footprint.interior_point())
         .collect();
     let street_areas: Vec<(&Area_<'_>, i64)> = admin.clone();
-    let mut used_streets: BTreeMap<usize, ()> = BTreeMap::new();
+    let mut used_streets: std::collections::BTreeSet<usize> = std::collections::BTreeSet::new();
     for (i, (a, l)) in community_areas.iter().enumerate() {
         let has_deeper_child = community_areas.iter().enumerate().any(|(j, (_, lj))| {
             j != i
@@ -317,7 +320,7 @@ pub(crate) fn build(
                 .map(|(j, _)| j)
         });
         if let Some(j) = street {
-            used_streets.insert(j, ());
+            used_streets.insert(j);
         }
         ds.communities.push(Community {
             id: CommunityId::new(a.obj.clone()),
@@ -326,7 +329,7 @@ pub(crate) fn build(
             boundary: Some(a.footprint.clone()),
         });
     }
-    for j in used_streets.keys() {
+    for j in &used_streets {
         let (a, _) = street_areas[*j];
         ds.streets.push(Street {
             id: StreetId::new(a.obj.clone()),
@@ -573,7 +576,7 @@ fn building(a: &Area_<'_>, opts: &ImportOptions, entrances: &HashMap<i64, Point<
         None => {
             b.households =
                 opts.household_rule
-                    .estimate(b.area_m2(), levels, b.building_type.as_deref())
+                    .estimate(b.area_m2(), levels, b.building_type.as_deref());
         }
     }
     b

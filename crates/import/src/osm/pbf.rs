@@ -29,7 +29,7 @@ fn tags<'a>(it: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(String, String
 
 pub(crate) fn read(path: &Path, progress: &dyn Progress) -> Result<OsmRaw, ImportError> {
     let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let len = file.metadata().map_or(0, |m| m.len());
     read_from(file, len, file_name(path), progress)
 }
 

@@ -47,18 +47,15 @@ pub(crate) fn join_segments(segments: Vec<Vec<i64>>) -> Joined {
             let next = by_end
                 .get(&end)
                 .and_then(|c| c.iter().copied().find(|&i| open[i].is_some()));
-            match next.and_then(|i| open[i].take()) {
-                Some(mut seg) => {
-                    used += 1;
-                    if seg[0] != end {
-                        seg.reverse();
-                    }
-                    chain.extend_from_slice(&seg[1..]);
+            if let Some(mut seg) = next.and_then(|i| open[i].take()) {
+                used += 1;
+                if seg[0] != end {
+                    seg.reverse();
                 }
-                None => {
-                    out.open_segments += used;
-                    break;
-                }
+                chain.extend_from_slice(&seg[1..]);
+            } else {
+                out.open_segments += used;
+                break;
             }
         }
     }

@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 
 pub fn shared_file(name: &str) -> Option<PathBuf> {
-    let root = std::env::var_os("GRIDMAP_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")));
+    let root = std::env::var_os("GRIDMAP_SHARED").map_or_else(
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")),
+        PathBuf::from,
+    );
     let p = root.join("data").join(name);
     if p.exists() {
         Some(p)

@@ -262,10 +262,9 @@ mod tests {
                     let expect = EXPECTED.iter().any(|(f, t, roles)| {
                         *f == from.as_str() && *t == to.as_str() && roles.contains(letter(role))
                     });
-                    let needs_reason = matches!(
-                        (from, to),
-                        (_, S::Returned) | (_, S::Suspended) | (_, S::Reopened)
-                    ) || (from, to) == (S::Resolved, S::InProgress);
+                    let needs_reason =
+                        matches!((from, to), (_, S::Returned | S::Suspended | S::Reopened))
+                            || (from, to) == (S::Resolved, S::InProgress);
                     let got = check(from, to, role, Some("a reason"));
                     assert_eq!(got.is_ok(), expect, "{role}: {from} -> {to}");
                     if expect {
@@ -291,7 +290,7 @@ mod tests {
                                 assert_eq!(a, allowed(from, role));
                                 assert!(!a.contains(&to));
                             }
-                            e => panic!("{e:?}"),
+                            e @ TransitionError::ReasonRequired { .. } => panic!("{e:?}"),
                         }
                     }
                 }

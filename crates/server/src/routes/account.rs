@@ -534,7 +534,7 @@ fn audit_query(q: &[(String, String)]) -> Result<AuditQuery, ApiError> {
             "offset" => {
                 a.offset = v
                     .parse()
-                    .map_err(|_| crate::error::invalid("offset", "expected a whole number"))?
+                    .map_err(|_| crate::error::invalid("offset", "expected a whole number"))?;
             }
             other => {
                 return Err(ApiError::UnknownParameter {
@@ -630,7 +630,7 @@ mod throttle {
     use std::time::{Duration, Instant};
 
     pub const FREE_FAILURES: u32 = 5;
-    pub const MAX_LOCK: Duration = Duration::from_secs(15 * 60);
+    pub const MAX_LOCK: Duration = Duration::from_mins(15);
     pub const MAX_KEYS: usize = 10_000;
 
     struct Entry {
@@ -662,7 +662,9 @@ mod throttle {
 
     /// Seconds to wait if any key is locked.
     pub fn blocked(keys: &[Key]) -> Option<u64> {
-        let m = map().lock().unwrap_or_else(|e| e.into_inner());
+        let m = map()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = Instant::now();
         keys.iter()
             .filter_map(|k| m.get(k))
@@ -672,7 +674,9 @@ mod throttle {
     }
 
     pub fn failed(st: &AppState, keys: &[Key]) {
-        let mut m = map().lock().unwrap_or_else(|e| e.into_inner());
+        let mut m = map()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = Instant::now();
         if m.len() + keys.len() > MAX_KEYS {
             // Drop what no longer locks anything, then (under a flood) the oldest half.
@@ -708,7 +712,9 @@ mod throttle {
     }
 
     pub fn succeeded(keys: &[Key]) {
-        let mut m = map().lock().unwrap_or_else(|e| e.into_inner());
+        let mut m = map()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(k) = keys.first() {
             m.remove(k);
         }

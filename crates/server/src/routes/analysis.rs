@@ -935,7 +935,10 @@ pub(crate) async fn run_partition(
         c.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
     );
     {
-        let mut list = c.proposals.lock().unwrap_or_else(|e| e.into_inner());
+        let mut list = c
+            .proposals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         list.push_back(Proposal {
             id: id.clone(),
             generation,
@@ -964,7 +967,10 @@ async fn accept_partition(
 ) -> Result<Response, ApiError> {
     let c = cache(&st)?;
     let p = {
-        let mut list = c.proposals.lock().unwrap_or_else(|e| e.into_inner());
+        let mut list = c
+            .proposals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let pos = list
             .iter()
             .position(|p| p.id == proposal_id)

@@ -150,7 +150,7 @@ fn feature(e: &Event, now: i64, cats: &EventCategories, history: bool) -> Value 
         "status": e.status.as_str(),
         "grid": e.grid,
         "community": e.community,
-        "routed_by": e.routed_by.map(|r| r.as_str()),
+        "routed_by": e.routed_by.map(gridmap_model::events::RoutedBy::as_str),
         "department": e.department,
         "priority": e.priority.as_str(),
         "building": e.building,
@@ -182,7 +182,7 @@ fn history_json(h: &HistoryEntry) -> Value {
         "at": rfc3339_utc(h.at),
         "user": h.user,
         "role": h.role,
-        "from": h.from.map(|s| s.as_str()),
+        "from": h.from.map(gridmap_model::events::EventStatus::as_str),
         "to": h.to.as_str(),
         "reason": h.reason,
         "note": h.note,
@@ -683,8 +683,8 @@ fn open311_request(e: &Event, cats: &EventCategories) -> Value {
         "address": Value::Null,
         "address_id": e.building,
         "zipcode": Value::Null,
-        "lat": e.location.map(|p| p.y()),
-        "long": e.location.map(|p| p.x()),
+        "lat": e.location.map(geo::Point::y),
+        "long": e.location.map(geo::Point::x),
         "media_url": e.photos.first(),
     })
 }
@@ -728,7 +728,7 @@ async fn requests(
                             reason: format!("'{v}' is not open or closed"),
                         })
                     }
-                })
+                });
             }
             "api_key" | "jurisdiction_id" => {}
             _ => {

@@ -355,17 +355,15 @@ pub async fn items(
             st.scope_key()
         ),
     );
-    let parts = match st.pages.get(&key) {
-        Some(p) => p,
-        None => {
-            let coll_url = format!("{base}/collections/{}", c.id());
-            let (head, tail) =
-                feature_page_parts(&snap, c, &q, &format!("{coll_url}/items"), Some(&coll_url));
-            let p =
-                std::sync::Arc::new((axum::body::Bytes::from(head), axum::body::Bytes::from(tail)));
-            st.pages.insert(key, p.clone());
-            p
-        }
+    let parts = if let Some(p) = st.pages.get(&key) {
+        p
+    } else {
+        let coll_url = format!("{base}/collections/{}", c.id());
+        let (head, tail) =
+            feature_page_parts(&snap, c, &q, &format!("{coll_url}/items"), Some(&coll_url));
+        let p = std::sync::Arc::new((axum::body::Bytes::from(head), axum::body::Bytes::from(tail)));
+        st.pages.insert(key, p.clone());
+        p
     };
     // Zero-copy body: the cached parts around a fresh timestamp.
     let ts = axum::body::Bytes::from(crate::time::rfc3339(std::time::SystemTime::now()));

@@ -138,7 +138,7 @@ async fn grid_detail(
     }
     let compounds: std::collections::BTreeSet<&str> = members
         .iter()
-        .filter_map(|b| b.compound.as_ref().map(|c| c.as_str()))
+        .filter_map(|b| b.compound.as_ref().map(gridmap_model::CompoundId::as_str))
         .collect();
     let stats = json!({
         "building_count": g.buildings.len(),
@@ -147,7 +147,7 @@ async fn grid_detail(
         "elderly": members.iter().map(|b| u64::from(b.elderly.unwrap_or(0))).sum::<u64>(),
         "buildings_with_steward": members.iter().filter(|b| b.steward.is_some()).count(),
         "compounds": compounds,
-        "missing_buildings": g.buildings.iter().filter(|b| snap.building(b.as_str()).is_none()).map(|b| b.as_str()).collect::<Vec<_>>(),
+        "missing_buildings": g.buildings.iter().filter(|b| snap.building(b.as_str()).is_none()).map(gridmap_model::BuildingId::as_str).collect::<Vec<_>>(),
     });
     let body = format!(
         "{{\"grid\":{grid},\"buildings\":{{\"type\":\"FeatureCollection\",\"numberMatched\":{n},\"numberReturned\":{n},\"features\":[{}]}},\"statistics\":{stats}}}",

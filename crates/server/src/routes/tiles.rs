@@ -103,19 +103,18 @@ async fn tile(
             st.scope_key()
         },
     );
-    let entry = match st.tiles.get(&key) {
-        Some(e) => e,
-        None => {
-            let bytes = tokio::task::spawn_blocking(move || render(&snap, source, &t))
-                .await
-                .map_err(|e| {
-                    ApiError::Internal(format!("rendering tile {layer}/{z}/{x}/{y} panicked: {e}"))
-                })?;
-            let tag = content_etag(&bytes);
-            let e = Arc::new((bytes, tag));
-            st.tiles.insert(key.clone(), e.clone());
-            e
-        }
+    let entry = if let Some(e) = st.tiles.get(&key) {
+        e
+    } else {
+        let bytes = tokio::task::spawn_blocking(move || render(&snap, source, &t))
+            .await
+            .map_err(|e| {
+                ApiError::Internal(format!("rendering tile {layer}/{z}/{x}/{y} panicked: {e}"))
+            })?;
+        let tag = content_etag(&bytes);
+        let e = Arc::new((bytes, tag));
+        st.tiles.insert(key.clone(), e.clone());
+        e
     };
     // Layer tiles depend on who asks (a grid lead's are filtered): never in shared caches.
     let cache = [
@@ -183,8 +182,8 @@ async fn tilejson(
     }
     .unwrap_or([-180.0, -85.0511, 180.0, 85.0511]);
     let center = [
-        (extent[0] + extent[2]) / 2.0,
-        (extent[1] + extent[3]) / 2.0,
+        f64::midpoint(extent[0], extent[2]),
+        f64::midpoint(extent[1], extent[3]),
         15.0,
     ];
     let vector_layers: Vec<_> = source

@@ -236,7 +236,7 @@ fn apply_grid(g: &mut Grid, fb: &FeatureBody, crs: &ApiCrs, full: bool) -> Resul
                     .ok_or_else(|| {
                         ApiError::InvalidBody("properties.code must be a non-empty string".into())
                     })?
-                    .to_owned()
+                    .to_owned();
             }
             "name" => g.name = opt_string(k, v)?,
             "community" => g.community = opt_string(k, v)?.map(CommunityId::new),
@@ -285,9 +285,8 @@ fn apply_grid(g: &mut Grid, fb: &FeatureBody, crs: &ApiCrs, full: bool) -> Resul
                 }
             }
         }
-        Some(_) => {}
         None if full => g.boundary = None,
-        None => {}
+        Some(_) | None => {}
     }
     Ok(())
 }
@@ -528,79 +527,76 @@ async fn create(
         "facility"
     });
     let exists = |what: &str| ApiError::Conflict(format!("{what} '{id}' already exists"));
-    match c {
-        Collection::Grids => {
-            let mut g = Grid {
-                id: GridId::new(&id),
-                code: String::new(),
-                name: None,
-                community: None,
-                buildings: vec![],
-                leads: vec![],
-                boundary: None,
-                version: 0,
-            };
-            apply_grid(&mut g, &fb, &crs, true)?;
-            auth::current().check_community(g.community.as_ref())?;
-            check_grid(&snap, &g)?;
-            let after = grid_record(&Grid {
-                version: 1,
-                ..g.clone()
-            });
-            let audit = Audit {
-                action: "grid.create",
-                target: format!("grid:{id}"),
-                before: None,
-                after: Some(after),
-            };
-            match edit::commit(
-                &st,
-                Edit::PutGrid {
-                    grid: g,
-                    expected: None,
-                },
-                audit,
-            )
-            .await
-            {
-                Err(ApiError::Store(crate::backend::StoreError::VersionConflict { .. })) => {
-                    return Err(exists("grid"))
-                }
-                r => r?,
-            };
-        }
-        _ => {
-            let mut f = Facility {
-                id: FacilityId::new(&id),
-                kind: FacilityKind::Other("other".into()),
-                name: None,
-                location: geo_types::Point::new(0.0, 0.0),
-                capacity: None,
-                opening_hours: None,
-            };
-            apply_facility(&mut f, &fb, &crs, true)?;
-            let audit = Audit {
-                action: "facility.create",
-                target: format!("facility:{id}"),
-                before: None,
-                after: Some(facility_record(&f, 1)),
-            };
-            match edit::commit(
-                &st,
-                Edit::PutFacility {
-                    facility: f,
-                    expected: None,
-                },
-                audit,
-            )
-            .await
-            {
-                Err(ApiError::Store(crate::backend::StoreError::VersionConflict { .. })) => {
-                    return Err(exists("facility"))
-                }
-                r => r?,
-            };
-        }
+    if c == Collection::Grids {
+        let mut g = Grid {
+            id: GridId::new(&id),
+            code: String::new(),
+            name: None,
+            community: None,
+            buildings: vec![],
+            leads: vec![],
+            boundary: None,
+            version: 0,
+        };
+        apply_grid(&mut g, &fb, &crs, true)?;
+        auth::current().check_community(g.community.as_ref())?;
+        check_grid(&snap, &g)?;
+        let after = grid_record(&Grid {
+            version: 1,
+            ..g.clone()
+        });
+        let audit = Audit {
+            action: "grid.create",
+            target: format!("grid:{id}"),
+            before: None,
+            after: Some(after),
+        };
+        match edit::commit(
+            &st,
+            Edit::PutGrid {
+                grid: g,
+                expected: None,
+            },
+            audit,
+        )
+        .await
+        {
+            Err(ApiError::Store(crate::backend::StoreError::VersionConflict { .. })) => {
+                return Err(exists("grid"))
+            }
+            r => r?,
+        };
+    } else {
+        let mut f = Facility {
+            id: FacilityId::new(&id),
+            kind: FacilityKind::Other("other".into()),
+            name: None,
+            location: geo_types::Point::new(0.0, 0.0),
+            capacity: None,
+            opening_hours: None,
+        };
+        apply_facility(&mut f, &fb, &crs, true)?;
+        let audit = Audit {
+            action: "facility.create",
+            target: format!("facility:{id}"),
+            before: None,
+            after: Some(facility_record(&f, 1)),
+        };
+        match edit::commit(
+            &st,
+            Edit::PutFacility {
+                facility: f,
+                expected: None,
+            },
+            audit,
+        )
+        .await
+        {
+            Err(ApiError::Store(crate::backend::StoreError::VersionConflict { .. })) => {
+                return Err(exists("facility"))
+            }
+            r => r?,
+        };
     }
     respond_fresh(&st, c, &id, &headers, StatusCode::CREATED).await
 }
@@ -619,72 +615,69 @@ async fn replace_or_update(
     let fb = feature_body(v, full)?;
     check_body_id(&fb, &fid);
     let expected = precondition(&st, c, &fid, &headers).await?;
-    match c {
-        Collection::Grids => {
-            let nf = || ApiError::NotFound {
-                what: "feature of grids".into(),
-                id: fid.clone(),
-            };
-            let mut g = st.store.grid(&GridId::new(&fid)).await?.ok_or_else(nf)?;
-            let before = g.clone();
-            auth::current().check_community(before.community.as_ref())?;
-            apply_grid(&mut g, &fb, &crs, full)?;
-            auth::current().check_community(g.community.as_ref())?;
-            check_grid(&*st.snapshot().await?, &g)?;
-            let action = if full { "grid.replace" } else { "grid.update" };
-            let after = grid_record(&Grid {
-                version: expected + 1,
-                ..g.clone()
-            });
-            let audit = Audit {
-                action,
-                target: format!("grid:{fid}"),
-                before: Some(grid_record(&before)),
-                after: Some(after),
-            };
-            edit::commit(
-                &st,
-                Edit::PutGrid {
-                    grid: g,
-                    expected: Some(expected),
-                },
-                audit,
-            )
-            .await?;
-        }
-        _ => {
-            let nf = || ApiError::NotFound {
-                what: "feature of facilities".into(),
-                id: fid.clone(),
-            };
-            let (mut f, v0) = st
-                .store
-                .facility(&FacilityId::new(&fid))
-                .await?
-                .ok_or_else(nf)?;
-            let before = facility_record(&f, v0);
-            apply_facility(&mut f, &fb, &crs, full)?;
-            let action = if full {
-                "facility.replace"
-            } else {
-                "facility.update"
-            };
-            let audit = Audit {
-                action,
-                target: format!("facility:{fid}"),
-                before: Some(before),
-                after: Some(facility_record(&f, expected + 1)),
-            };
-            edit::commit(
-                &st,
-                Edit::PutFacility {
-                    facility: f,
-                    expected: Some(expected),
-                },
-                audit,
-            )
-            .await?;
-        }
+    if c == Collection::Grids {
+        let nf = || ApiError::NotFound {
+            what: "feature of grids".into(),
+            id: fid.clone(),
+        };
+        let mut g = st.store.grid(&GridId::new(&fid)).await?.ok_or_else(nf)?;
+        let before = g.clone();
+        auth::current().check_community(before.community.as_ref())?;
+        apply_grid(&mut g, &fb, &crs, full)?;
+        auth::current().check_community(g.community.as_ref())?;
+        check_grid(&*st.snapshot().await?, &g)?;
+        let action = if full { "grid.replace" } else { "grid.update" };
+        let after = grid_record(&Grid {
+            version: expected + 1,
+            ..g.clone()
+        });
+        let audit = Audit {
+            action,
+            target: format!("grid:{fid}"),
+            before: Some(grid_record(&before)),
+            after: Some(after),
+        };
+        edit::commit(
+            &st,
+            Edit::PutGrid {
+                grid: g,
+                expected: Some(expected),
+            },
+            audit,
+        )
+        .await?;
+    } else {
+        let nf = || ApiError::NotFound {
+            what: "feature of facilities".into(),
+            id: fid.clone(),
+        };
+        let (mut f, v0) = st
+            .store
+            .facility(&FacilityId::new(&fid))
+            .await?
+            .ok_or_else(nf)?;
+        let before = facility_record(&f, v0);
+        apply_facility(&mut f, &fb, &crs, full)?;
+        let action = if full {
+            "facility.replace"
+        } else {
+            "facility.update"
+        };
+        let audit = Audit {
+            action,
+            target: format!("facility:{fid}"),
+            before: Some(before),
+            after: Some(facility_record(&f, expected + 1)),
+        };
+        edit::commit(
+            &st,
+            Edit::PutFacility {
+                facility: f,
+                expected: Some(expected),
+            },
+            audit,
+        )
+        .await?;
     }
     respond_fresh(&st, c, &fid, &headers, StatusCode::OK).await
 }
@@ -696,44 +689,41 @@ async fn delete(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let expected = precondition(&st, c, &fid, &headers).await?;
-    match c {
-        Collection::Grids => {
-            let before = st.store.grid(&GridId::new(&fid)).await?;
-            auth::current().check_community(before.as_ref().and_then(|g| g.community.as_ref()))?;
-            let audit = Audit {
-                action: "grid.delete",
-                target: format!("grid:{fid}"),
-                before: before.as_ref().map(grid_record),
-                after: None,
-            };
-            edit::commit(
-                &st,
-                Edit::DeleteGrid {
-                    id: GridId::new(&fid),
-                    expected: Some(expected),
-                },
-                audit,
-            )
-            .await?;
-        }
-        _ => {
-            let before = st.store.facility(&FacilityId::new(&fid)).await?;
-            let audit = Audit {
-                action: "facility.delete",
-                target: format!("facility:{fid}"),
-                before: before.map(|(f, v)| facility_record(&f, v)),
-                after: None,
-            };
-            edit::commit(
-                &st,
-                Edit::DeleteFacility {
-                    id: FacilityId::new(&fid),
-                    expected: Some(expected),
-                },
-                audit,
-            )
-            .await?;
-        }
+    if c == Collection::Grids {
+        let before = st.store.grid(&GridId::new(&fid)).await?;
+        auth::current().check_community(before.as_ref().and_then(|g| g.community.as_ref()))?;
+        let audit = Audit {
+            action: "grid.delete",
+            target: format!("grid:{fid}"),
+            before: before.as_ref().map(grid_record),
+            after: None,
+        };
+        edit::commit(
+            &st,
+            Edit::DeleteGrid {
+                id: GridId::new(&fid),
+                expected: Some(expected),
+            },
+            audit,
+        )
+        .await?;
+    } else {
+        let before = st.store.facility(&FacilityId::new(&fid)).await?;
+        let audit = Audit {
+            action: "facility.delete",
+            target: format!("facility:{fid}"),
+            before: before.map(|(f, v)| facility_record(&f, v)),
+            after: None,
+        };
+        edit::commit(
+            &st,
+            Edit::DeleteFacility {
+                id: FacilityId::new(&fid),
+                expected: Some(expected),
+            },
+            audit,
+        )
+        .await?;
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

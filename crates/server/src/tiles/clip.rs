@@ -62,23 +62,20 @@ pub fn clip_line(line: &LineString<f64>, lo: f64, hi: f64) -> Vec<LineString<f64
     let mut parts = Vec::new();
     let mut cur: Vec<Coord<f64>> = Vec::new();
     for w in line.0.windows(2) {
-        match clip_segment(w[0], w[1], lo, hi) {
-            Some((a, b)) => {
-                if cur.last() != Some(&a) {
-                    if cur.len() >= 2 {
-                        parts.push(LineString(std::mem::take(&mut cur)));
-                    }
-                    cur.clear();
-                    cur.push(a);
-                }
-                cur.push(b);
-            }
-            None => {
+        if let Some((a, b)) = clip_segment(w[0], w[1], lo, hi) {
+            if cur.last() != Some(&a) {
                 if cur.len() >= 2 {
                     parts.push(LineString(std::mem::take(&mut cur)));
                 }
                 cur.clear();
+                cur.push(a);
             }
+            cur.push(b);
+        } else {
+            if cur.len() >= 2 {
+                parts.push(LineString(std::mem::take(&mut cur)));
+            }
+            cur.clear();
         }
     }
     if cur.len() >= 2 {

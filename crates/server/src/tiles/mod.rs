@@ -639,7 +639,10 @@ mod point_tests {
     fn a_point_inside_the_tile_is_encoded() {
         let t = TileId::new(16, 53939, 24826).unwrap();
         let b = t.bounds(0.0);
-        let p = Geometry::Point(Point::new((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0));
+        let p = Geometry::Point(Point::new(
+            f64::midpoint(b[0], b[2]),
+            f64::midpoint(b[1], b[3]),
+        ));
         let g = to_tile_geometry(&p, &t).expect("inside");
         let f = g.to_mvt_unscaled();
         assert!(f.is_ok(), "{f:?}");

@@ -164,7 +164,7 @@ pub fn city(n: usize, seed: u64) -> Dataset {
                 HouseholdSource::Edited,
             ][i % 3],
             elderly: (i % 6 == 0).then_some((i % 13) as u32),
-            steward: (i % 9 == 0).then(|| format!("张{} 138{:08}", i, i)),
+            steward: (i % 9 == 0).then(|| format!("张{i} 138{i:08}")),
             compound: (i % 10 < 6).then(|| CompoundId::from(if east { "cp-1" } else { "cp-2" })),
             community: Some(CommunityId::from(if east { "c-east" } else { "c-west" })),
         });
@@ -191,7 +191,7 @@ pub fn city(n: usize, seed: u64) -> Dataset {
     for comm in ["c-east", "c-west"] {
         let ids: Vec<BuildingId> = buildings
             .iter()
-            .filter(|b| b.community.as_ref().map(|c| c.as_str()) == Some(comm))
+            .filter(|b| b.community.as_ref().map(gridmap_model::CommunityId::as_str) == Some(comm))
             .map(|b| b.id.clone())
             .collect();
         for (k, chunk) in ids.chunks(7).enumerate().take(ids.len() / 7) {
@@ -232,7 +232,7 @@ pub fn city(n: usize, seed: u64) -> Dataset {
                     "highway".into(),
                     ["footway", "residential", "steps"][r % 3].into(),
                 ),
-                ("name".into(), format!("{}胡同", r)),
+                ("name".into(), format!("{r}胡同")),
             ]),
             length_m: (r % 2 == 0).then_some(123.456 + r as f64),
         })
@@ -662,7 +662,8 @@ pub async fn bbox_queries_equal_a_brute_force_filter(s: &dyn Store) {
             .iter()
             .filter(|x| {
                 x.footprint.intersects(&r)
-                    && x.community.as_ref().map(|c| c.as_str()) == Some("c-west")
+                    && x.community.as_ref().map(gridmap_model::CommunityId::as_str)
+                        == Some("c-west")
                     && x.building_type.as_deref() == Some("yes")
             })
             .map(|x| x.id.0.clone())
@@ -771,7 +772,9 @@ pub async fn filters_by_community_grid_kind_and_ids(s: &dyn Store) {
         east.matched as usize,
         ds.grids
             .iter()
-            .filter(|g| g.community.as_ref().map(|c| c.as_str()) == Some("c-east"))
+            .filter(
+                |g| g.community.as_ref().map(gridmap_model::CommunityId::as_str) == Some("c-east")
+            )
             .count()
     );
     let old = s
@@ -1121,13 +1124,13 @@ pub async fn replace_grids_replaces_one_community_only(s: &dyn Store) {
     let east_before: Vec<Grid> = ds
         .grids
         .iter()
-        .filter(|g| g.community.as_ref().map(|c| c.as_str()) == Some("c-east"))
+        .filter(|g| g.community.as_ref().map(gridmap_model::CommunityId::as_str) == Some("c-east"))
         .cloned()
         .collect();
     let west_before: Vec<Grid> = ds
         .grids
         .iter()
-        .filter(|g| g.community.as_ref().map(|c| c.as_str()) == Some("c-west"))
+        .filter(|g| g.community.as_ref().map(gridmap_model::CommunityId::as_str) == Some("c-west"))
         .cloned()
         .collect();
     // New partition of the east: one grid keeps its id, one is new; the others disappear.
@@ -1905,7 +1908,7 @@ pub async fn every_write_appends_its_change_rows_and_a_failed_write_none(s: &dyn
     let east: Vec<Grid> = ds
         .grids
         .iter()
-        .filter(|g| g.community.as_ref().map(|c| c.as_str()) == Some("c-east"))
+        .filter(|g| g.community.as_ref().map(gridmap_model::CommunityId::as_str) == Some("c-east"))
         .cloned()
         .collect();
     let keep = east[1].clone();
@@ -2447,7 +2450,7 @@ pub async fn event_queries_filter_scope_overdue_and_page(s: &dyn Store) {
     assert_eq!(g1.matched, 10);
     let scoped = s
         .events(&q(|q| {
-            q.grids_in = Some(vec![GridId::new("g0"), GridId::new("g2")])
+            q.grids_in = Some(vec![GridId::new("g0"), GridId::new("g2")]);
         }))
         .await
         .unwrap();
