@@ -327,6 +327,36 @@ scenario('grid_lead_sees_only_their_grid', async () => {
   return o;
 });
 
+scenario('grid_lead_corrects_a_buildings_households_and_the_total_follows', async () => {
+  const o = await openPage({ hash: '#gridlead', as: 'grid_lead' });
+  await o.page.waitForSelector('#lead-buildings tbody tr .lead-correct', { timeout: 30000 });
+  const total = async () => Number((await o.page.textContent('#lead-households')).replace(/[^0-9]/g, ''));
+  const before = await total();
+  const row = o.page.locator('#lead-buildings tbody tr').first();
+  const id = await row.getAttribute('data-id');
+  const was = (await api(o.page, `/api/buildings/${encodeURIComponent(id)}/counts`)).body;
+  await row.locator('.lead-correct').click();
+  await o.page.fill('#correct-households', String(was.households + 7));
+  await o.page.fill('#correct-reason', '入户核实');
+  await shot(o.page, '07b-grid-lead-correct');
+  await o.page.click('#correct-save');
+  await o.page.waitForFunction((want) => Number((document.querySelector('#lead-households')?.textContent ?? '').replace(/[^0-9]/g, '')) === want, before + 7, { timeout: 30000 })
+    .catch(() => {});
+  const after = await total();
+  const now = (await api(o.page, `/api/buildings/${encodeURIComponent(id)}/counts`)).body;
+  await assert(after === before + 7, async () => `grid total ${before} → ${after} after +7 on ${id}: ${await o.page.locator('#correct-form, #view-gridlead .status').first().textContent()}`);
+  await assert(now.households === was.households + 7 && now.households_source === 'edited', `stored ${JSON.stringify(now)}`);
+  // The map's grid label follows too (the grid tiles are fetched again, past the browser's cache).
+  const grid = await o.page.inputValue('#lead-grid');
+  const labelled = await o.page.waitForFunction(([g, want]) => (window.map.getSource('grid-labels')?._data?.features ?? window.map.querySourceFeatures('grid-labels'))
+    .some((f) => String(f.properties?.id) === g && Number(f.properties?.households) === want), [grid, before + 7], { timeout: 15000 }).then(() => true, () => false);
+  await assert(labelled, `the map still labels grid ${grid} with its old household count`);
+  const hist = (await api(o.page, `/api/buildings/${encodeURIComponent(id)}/corrections`)).body;
+  await assert(hist.entries?.[0]?.after?.reason === '入户核实', `history ${JSON.stringify(hist).slice(0, 300)}`);
+  await shot(o.page, '07c-grid-lead-corrected');
+  return o;
+});
+
 scenario('adding_and_deleting_a_facility_round_trips', async () => {
   const o = await openPage({ hash: '#facilities', as: 'planner' });
   const before = (await api(o.page, '/api/facilities?limit=10000')).body.features.length;

@@ -90,10 +90,18 @@ export class AppContext {
     this.map.setLayoutProperty(id, 'visibility', ids.length ? 'visible' : 'none');
   }
 
-  /** Re-requests a vector tile layer after an edit. */
+  /**
+   * Re-requests a vector tile layer after an edit. Tiles are cached by the browser for 60 s, so
+   * the URLs get a new `v` (which the server ignores) and the next tiles are fetched fresh.
+   */
   reloadTiles(layer: TileLayer): void {
     const src = this.map.getSource<VectorTileSource>(layer);
-    if (src && 'setTiles' in src && src.tiles) src.setTiles([...src.tiles]);
+    if (!src || !('setTiles' in src) || !src.tiles) return;
+    const v = `v=${Date.now().toString(36)}`;
+    src.setTiles(src.tiles.map((u) => {
+      const bare = u.replace(/[?&]v=[^&]*$/, '');
+      return `${bare}${bare.includes('?') ? '&' : '?'}${v}`;
+    }));
   }
 
   communities(): Promise<Community[]> {

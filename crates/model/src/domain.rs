@@ -106,6 +106,10 @@ pub struct Compound {
     pub boundary: Option<MultiPolygon<f64>>,
 }
 
+/// The most households, or residents aged 65+, a correction may give one building: the largest
+/// residential towers hold a few thousand households, so a larger figure is a typing error.
+pub const MAX_COUNT_PER_BUILDING: u32 = 20_000;
+
 /// Where a building's household count came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]

@@ -149,6 +149,7 @@ impl Access {
                 matches!(u.role, Role::Admin | Role::Planner | Role::Department)
             }
             Action::Plan | Action::EditGrids => matches!(u.role, Role::Admin | Role::Planner),
+            Action::Correct => matches!(u.role, Role::Admin | Role::Planner | Role::GridLead),
             Action::Admin => u.role == Role::Admin,
         };
         if ok {
@@ -226,12 +227,15 @@ pub enum Action {
     /// Events (`/api/events`, Open311 requests): any login; what each role sees and may move
     /// is decided per event by `routes::events` (grid leads their grids, departments their queue).
     Events,
+    /// Correcting a building's counts (`PATCH /api/buildings/{id}/counts`): grid leads within
+    /// their grids (the scoped view), planners within their communities, admins.
+    Correct,
     /// Users and the audit log.
     Admin,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::Public,
         Action::Read,
         Action::Session,
@@ -240,6 +244,7 @@ impl Action {
         Action::EditGrids,
         Action::EditFacilities,
         Action::Events,
+        Action::Correct,
         Action::Admin,
     ];
 
@@ -253,6 +258,7 @@ impl Action {
             Action::EditGrids => "editing grids",
             Action::EditFacilities => "editing facilities",
             Action::Events => "reading or acting on events",
+            Action::Correct => "correcting a building's counts",
             Action::Admin => "managing users and reading the audit log",
         }
     }
@@ -265,6 +271,7 @@ impl Action {
             }
             Action::WhatIf | Action::EditFacilities => &["admin", "planner", "department"],
             Action::Plan | Action::EditGrids => &["admin", "planner"],
+            Action::Correct => &["admin", "planner", "grid_lead"],
             Action::Admin => &["admin"],
         }
     }
@@ -308,6 +315,7 @@ pub fn action(method: &Method, route: &str) -> Action {
         _ if read => Action::Read,
         "/api/whatif" => Action::WhatIf,
         "/api/partition" | "/api/rebalance" | "/api/validate" => Action::Plan,
+        "/api/buildings/{buildingId}/counts" => Action::Correct,
         r if r.starts_with("/api/partition/") && r.ends_with("/accept") => Action::EditGrids,
         r if r.starts_with("/collections/grids/items") => Action::EditGrids,
         r if r.starts_with("/collections/facilities/items") => Action::EditFacilities,

@@ -1,9 +1,11 @@
 /**
  * Grid lead view (我的网格): one grid only — its buildings with households, elderly and
  * stewards, the facilities that serve it with their walking times, and a printable building
- * list. A logged-in grid lead sees only the grids assigned to them (`/api/me`).
+ * list. A logged-in grid lead sees only the grids assigned to them (`/api/me`), and corrects a
+ * building's households and elderly in place (更正: `PATCH /api/buildings/{id}/counts` with the
+ * ETag of `GET …/counts`, so a count someone else changed meanwhile is refused, not overwritten).
  */
-import { get, getGridDetail, qs, type FeatureCollection, type GridDetail } from '../api';
+import { get, getGridDetail, hasRoute, qs, request, type FeatureCollection, type GridDetail } from '../api';
 import { bboxOf, type AppContext, type View } from '../context';
 import { kindLabel, num, onLangChange, t } from '../i18n';
 import { errorMessage, h, setStatus, tr } from '../ui/dom';
@@ -16,7 +18,11 @@ interface BuildingRow {
   households: number;
   elderly: number | null;
   steward: string;
+  edited: boolean;
 }
+
+/** Roles the server lets correct counts (grid leads in their grids, planners, admins). */
+const CORRECTORS = ['grid_lead', 'planner', 'admin'];
 
 export class GridLeadView implements View {
   private select!: HTMLSelectElement;
@@ -26,6 +32,7 @@ export class GridLeadView implements View {
   private note!: HTMLElement;
   private current: string | null = null;
   private loadedFor: string | null = null;
+  private editing: BuildingRow | null = null;
 
   constructor(private readonly ctx: AppContext) {}
 
@@ -122,9 +129,9 @@ export class GridLeadView implements View {
           ),
           h('h4', {}, t('building_list')),
           h('table', { class: 'table building-list', id: 'lead-buildings' },
-            h('thead', {}, h('tr', {}, h('th', {}, t('name')), h('th', {}, t('households')), h('th', {}, t('elderly')), h('th', {}, t('steward')))),
-            h('tbody', {}, ...rows.map((r) => h('tr', { 'data-id': r.id }, h('td', {}, r.name || r.address || r.id), h('td', { class: 'num' }, num(r.households)), h('td', { class: 'num' }, r.elderly === null ? '—' : num(r.elderly)), h('td', {}, r.steward || '—')))),
-            h('tfoot', {}, h('tr', {}, h('th', {}, t('total')), h('th', { class: 'num' }, num(sumH)), h('th', { class: 'num' }, num(sumE)), h('th', {}, ''))),
+            h('thead', {}, h('tr', {}, h('th', {}, t('name')), h('th', {}, t('households')), h('th', {}, t('elderly')), h('th', {}, t('steward')), ...(this.canCorrect() ? [h('th', { class: 'no-print' }, '')] : []))),
+            h('tbody', {}, ...rows.map((r) => this.row(r))),
+            h('tfoot', {}, h('tr', {}, h('th', {}, t('total')), h('th', { class: 'num' }, num(sumH)), h('th', { class: 'num' }, num(sumE)), h('th', {}, ''), ...(this.canCorrect() ? [h('th', { class: 'no-print' }, '')] : []))),
           ),
         ),
       );
@@ -132,6 +139,76 @@ export class GridLeadView implements View {
     } catch (e) {
       setStatus(this.status, errorMessage(e), 'warn');
     }
+  }
+
+  private canCorrect(): boolean {
+    return !!this.ctx.me && CORRECTORS.includes(this.ctx.me.role) && hasRoute('/api/buildings/x/counts', false);
+  }
+
+  private row(r: BuildingRow): HTMLElement {
+    const mark = r.edited ? h('span', { class: 'muted small', title: t('count_edited') }, ' ✎') : '';
+    const tr_ = h('tr', { 'data-id': r.id },
+      h('td', {}, r.name || r.address || r.id),
+      h('td', { class: 'num' }, num(r.households), mark),
+      h('td', { class: 'num' }, r.elderly === null ? '—' : num(r.elderly)),
+      h('td', {}, r.steward || '—'));
+    if (this.canCorrect()) {
+      tr_.append(h('td', { class: 'no-print' }, h('button', { class: 'lead-correct small', onclick: () => this.editRow(tr_, r) }, t('correct'))));
+    }
+    return tr_;
+  }
+
+  /** Turns a row into a correction form: households, elderly (empty: unknown), a reason. */
+  private editRow(row: HTMLElement, r: BuildingRow): void {
+    this.body.querySelector('#correct-form')?.closest('tr')?.replaceWith(this.row(this.editing ?? r));
+    this.editing = r;
+    const hh = h('input', { id: 'correct-households', type: 'number', min: '0', max: '20000', step: '1', value: String(r.households), class: 'num-input' }) as HTMLInputElement;
+    const el = h('input', { id: 'correct-elderly', type: 'number', min: '0', max: '20000', step: '1', value: r.elderly === null ? '' : String(r.elderly), class: 'num-input' }) as HTMLInputElement;
+    const why = h('input', { id: 'correct-reason', type: 'text', maxlength: '500', placeholder: t('correct_reason') }) as HTMLInputElement;
+    const msg = h('p', { class: 'status', hidden: true });
+    const save = async (): Promise<void> => {
+      const households = Number(hh.value);
+      if (!Number.isInteger(households) || households < 0 || households > 20000) {
+        setStatus(msg, `${t('households')}: 0–20000`, 'warn');
+        return;
+      }
+      const elderly = el.value.trim() === '' ? null : Number(el.value);
+      if (elderly !== null && (!Number.isInteger(elderly) || elderly < 0 || elderly > 20000)) {
+        setStatus(msg, `${t('elderly')}: 0–20000`, 'warn');
+        return;
+      }
+      const url = `/api/buildings/${encodeURIComponent(r.id)}/counts`;
+      try {
+        const cur = await request<Record<string, unknown>>(url);
+        const body: Record<string, unknown> = { households, elderly };
+        if (why.value.trim()) body.reason = why.value.trim();
+        await request(url, { method: 'PATCH', body, headers: cur.etag ? { 'If-Match': cur.etag } : {} });
+        this.editing = null;
+        // The grid labels (households per grid) and the building tiles hold the old count.
+        this.ctx.reloadTiles('grids');
+        this.ctx.reloadTiles('buildings');
+        if (this.current) await this.open(this.current);
+        setStatus(this.status, t('count_corrected'), 'ok');
+      } catch (e) {
+        setStatus(msg, errorMessage(e), 'warn');
+      }
+    };
+    const cancel = (): void => {
+      this.editing = null;
+      row.replaceWith(this.row(r));
+    };
+    const cells = h('td', { colspan: 5 },
+      h('div', { id: 'correct-form', class: 'form-grid' },
+        h('label', { for: 'correct-households' }, t('households')), hh,
+        h('label', { for: 'correct-elderly' }, t('elderly')), el,
+        h('label', { for: 'correct-reason' }, t('reason')), why),
+      h('div', { class: 'row' },
+        h('button', { id: 'correct-save', class: 'primary', onclick: () => void save() }, t('save')),
+        h('button', { id: 'correct-cancel', onclick: cancel }, t('cancel'))),
+      msg);
+    const form = h('tr', { 'data-id': r.id, class: 'editing' }, h('td', {}, r.name || r.address || r.id), cells);
+    row.replaceWith(form);
+    hh.focus();
   }
 
   /** Facilities serving the grid: per kind, the nearest facility of each building and the walk. */
@@ -187,6 +264,7 @@ function buildingRows(d: GridDetail): BuildingRow[] {
       households: Number(p.households ?? 0),
       elderly: p.elderly === null || p.elderly === undefined ? null : Number(p.elderly),
       steward: String(p.steward ?? ''),
+      edited: p.households_source === 'edited',
     }))
     // Buildings with an address or name first, those known only by id after them; the same
     // (Chinese, numeric) order in both interface languages, so a printed list reads the same.

@@ -508,7 +508,7 @@ async fn remove_user(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-fn audit_query(q: &[(String, String)]) -> Result<AuditQuery, ApiError> {
+pub(crate) fn audit_query(q: &[(String, String)]) -> Result<AuditQuery, ApiError> {
     let mut a = AuditQuery {
         limit: Some(100),
         ..AuditQuery::default()

@@ -2,6 +2,7 @@
 //! OpenAPI document lists exactly what the router serves.
 pub mod account;
 pub mod analysis;
+pub mod buildings;
 pub mod docs;
 pub mod events;
 pub mod health;
@@ -111,6 +112,7 @@ pub fn api_router(state: AppState) -> (axum::Router, serde_json::Value) {
         .merge(analysis::routes())
         .merge(jobs::routes())
         .merge(events::routes())
+        .merge(buildings::routes())
         .merge(account::routes())
         .merge(docs::routes());
     let (router, doc) = r.split_for_parts();

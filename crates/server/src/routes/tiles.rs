@@ -57,7 +57,8 @@ fn coord(name: &str, v: &str) -> Result<u32, ApiError> {
 /// cell, 32 × 32 cells a tile) instead of the footprints.
 #[utoipa::path(get, path = "/tiles/{layer}/{z}/{x}/{y}.mvt", tag = "Vector tiles", operation_id = "getTile",
     params(("layer" = String, Path, description = "buildings, grids, facilities, compounds, communities or basemap"),
-           ("z" = u32, Path, description = "Zoom 0-22"), ("x" = u32, Path, description = "Column"), ("y" = u32, Path, description = "Row")),
+           ("z" = u32, Path, description = "Zoom 0-22"), ("x" = u32, Path, description = "Column"), ("y" = u32, Path, description = "Row"),
+           ("v" = Option<String>, Query, description = "Ignored by the server: a client changes it after an edit so that its HTTP cache (max-age 60 s) fetches the new tile")),
     responses(
         (status = 200, description = "The tile (possibly empty)", content_type = "application/vnd.mapbox-vector-tile", body = Vec<u8>,
             headers(("ETag" = String, description = "Content hash"), ("Cache-Control" = String, description = "Caching policy"))),
@@ -72,7 +73,7 @@ async fn tile(
     QueryPairs(q): QueryPairs,
 ) -> Result<Response, ApiError> {
     let source = layer_of(&layer)?;
-    only(&q, &[])?;
+    only(&q, &["v"])?;
     let y = y.strip_suffix(".mvt").ok_or_else(|| ApiError::NotFound {
         what: "tile".into(),
         id: format!("{layer}/{z}/{x}/{y}"),
