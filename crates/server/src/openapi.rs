@@ -285,7 +285,11 @@ fn hand_written() -> Vec<(&'static str, Value)> {
 fn parameter_schema(name: &str, path: &str) -> Option<Value> {
     let collections: Vec<&str> = Collection::ALL.iter().map(|c| c.id()).collect();
     Some(match name {
-        "limit" if path.starts_with("/api/audit") || path.ends_with("/history") => {
+        "limit"
+            if path.starts_with("/api/audit")
+                || path.ends_with("/history")
+                || path.ends_with("/corrections") =>
+        {
             json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100})
         }
         "limit" => json!({"type": "integer", "minimum": 1, "default": 10}),

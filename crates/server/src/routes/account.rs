@@ -532,9 +532,14 @@ pub(crate) fn audit_query(q: &[(String, String)]) -> Result<AuditQuery, ApiError
                 a.limit = Some(n);
             }
             "offset" => {
-                a.offset = v
-                    .parse()
-                    .map_err(|_| crate::error::invalid("offset", "expected a whole number"))?;
+                // Any whole number: one past the last entry is an empty page, however far.
+                a.offset = match v.parse::<usize>() {
+                    Ok(n) => n,
+                    Err(_) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => usize::MAX,
+                    Err(_) => {
+                        return Err(crate::error::invalid("offset", "expected a whole number"))
+                    }
+                };
             }
             other => {
                 return Err(ApiError::UnknownParameter {

@@ -85,6 +85,7 @@ async fn stored_version(st: &AppState, id: &str) -> Result<i64, ApiError> {
     params(("buildingId" = String, Path, description = "Building id")),
     responses(
         (status = 200, description = "building, grid, community, households, households_source (estimated, imported, edited), elderly (null: unknown), version; ETag header", content_type = "application/json"),
+        (status = 400, description = "A query parameter (this operation takes none)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such building in the caller's scope", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn counts(
