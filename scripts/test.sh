@@ -66,6 +66,8 @@ step "lint (clippy, workspace lints in Cargo.toml: pedantic minus the listed all
 cargo clippy --workspace --all-targets --release -- -D warnings >"$LOG/clippy.log" 2>&1
 rc=$?; [ $rc -eq 0 ] || grep -E "^(warning|error)|-->" "$LOG/clippy.log" | head -n 40
 record "cargo clippy -D warnings" $rc
+python3 scripts/check_layers.py >"$LOG/layers.log" 2>&1
+rc=$?; cat "$LOG/layers.log"; record "ARCHITECTURE.md dependency rules = cargo metadata" $rc
 
 step "build (release, once for tests and checks)"
 cargo build --release --workspace --bins 2>&1 | tail -n 3
