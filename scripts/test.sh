@@ -82,6 +82,10 @@ else
   record "cargo test (workspace)" "${PIPESTATUS[0]}"
 fi
 
+step "doc tests (the examples on the public entry points; nextest does not run them)"
+cargo test --doc --workspace --release 2>&1 | tee "$LOG/doctest.log" | grep -E "^test result|FAILED|panicked" | tail -n 12
+record "cargo test --doc" "${PIPESTATUS[0]}"
+
 step "web app: dependencies, type check, build; the committed web/dist must be what web/src builds"
 (cd web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >"$LOG/npm-ci.log" 2>&1 && npm run build >"$LOG/web-build.log" 2>&1)
 rc=$?; [ $rc -eq 0 ] || tail -n 20 "$LOG/web-build.log"

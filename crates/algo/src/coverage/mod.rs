@@ -386,6 +386,36 @@ impl CoverageEngine {
     /// Distances to the nearest facility of `kind` (`None` = any kind) for `profile`, bounded at
     /// `max_minutes`. Computed once per (kind, speed, bound) and kept; a cached run with a larger
     /// bound for the same kind and speed is reused.
+    ///
+    /// A canteen at the west end of a 1.1 km footpath; one building 110 m along it, one 1 km:
+    ///
+    /// ```
+    /// use gridmap_algo::coverage::{CoverageEngine, CoverageOptions, WalkProfile};
+    /// use gridmap_algo::network::WalkingNetwork;
+    /// use gridmap_model::*;
+    /// use geo_types::{polygon, MultiPolygon, Point};
+    /// use std::sync::Arc;
+    /// let path = NetworkWay { id: "w1".into(), tags: [("highway".to_string(), "footway".to_string())].into(),
+    ///     geometry: (0..=10).map(|i| (f64::from(i) * 0.001, 0.0)).collect(), length_m: None };
+    /// let home = |id: &str, x: f64| Building {
+    ///     id: id.into(), name: None, building_type: None, address: None,
+    ///     footprint: MultiPolygon(vec![polygon![(x: x, y: 0.0001), (x: x + 0.0002, y: 0.0001),
+    ///         (x: x + 0.0002, y: 0.0003), (x: x, y: 0.0003), (x: x, y: 0.0001)]]),
+    ///     entrance: None, levels: None, households: 10, households_source: HouseholdSource::Imported,
+    ///     elderly: None, steward: None, compound: None, community: None,
+    /// };
+    /// let canteen = Facility { id: "f1".into(), kind: FacilityKind::Canteen, name: None,
+    ///     location: Point::new(0.0, 0.0001), capacity: None, opening_hours: None };
+    /// let net = Arc::new(WalkingNetwork::build(&[path]));
+    /// let engine = CoverageEngine::new(net, &[home("near", 0.0009), home("far", 0.0089)], &[canteen],
+    ///     CoverageOptions::default());
+    /// let cov = engine.coverage(Some(&FacilityKind::Canteen), WalkProfile::standard(), 10.0).unwrap();
+    /// assert!((100.0..160.0).contains(&cov.building_m[0]), "{}", cov.building_m[0]); // ~110 m along the path
+    /// assert_eq!(cov.nearest(0).map(|f| f.as_str()), Some("f1"));
+    /// assert!(cov.building_m[1].is_infinite());                 // 1 km: beyond 10 minutes
+    /// let all = engine.coverage(None, WalkProfile::standard(), 20.0).unwrap();
+    /// assert!(all.building_m[1] > 900.0 && all.building_m[1].is_finite());
+    /// ```
     pub fn coverage(
         &self,
         kind: Option<&FacilityKind>,

@@ -232,6 +232,40 @@ fn check(opts: &IsochroneOptions) -> Result<(), AlgoError> {
 impl CoverageEngine {
     /// Contours around every facility of a coverage's kind (their union). Levels must not exceed
     /// the coverage's `max_minutes`.
+    ///
+    /// ```
+    /// use gridmap_algo::coverage::{CoverageEngine, CoverageOptions, WalkProfile};
+    /// use gridmap_algo::isochrone::IsochroneOptions;
+    /// use gridmap_algo::network::WalkingNetwork;
+    /// use gridmap_model::*;
+    /// use geo::Contains;
+    /// use geo_types::{line_string, Point};
+    /// use std::sync::Arc;
+    /// // a cross of two 2.2 km footpaths with a reading room where they meet
+    /// let way = |id: &str, g| NetworkWay { id: WayId::new(id), geometry: g,
+    ///     tags: [("highway".to_string(), "footway".to_string())].into(), length_m: None };
+    /// let net = Arc::new(WalkingNetwork::build(&[
+    ///     way("ew", line_string![(x: -0.01, y: 0.0), (x: 0.0, y: 0.0), (x: 0.01, y: 0.0)]),
+    ///     way("ns", line_string![(x: 0.0, y: -0.01), (x: 0.0, y: 0.0), (x: 0.0, y: 0.01)]),
+    /// ]));
+    /// let room = Facility { id: "r1".into(), kind: FacilityKind::ReadingRoom, name: None,
+    ///     location: Point::new(0.0, 0.0), capacity: None, opening_hours: None };
+    /// let engine = CoverageEngine::new(net, &[], &[room], CoverageOptions::default());
+    /// let cov = engine.coverage(Some(&FacilityKind::ReadingRoom), WalkProfile::standard(), 10.0).unwrap();
+    /// let opts = IsochroneOptions { levels_min: vec![5.0, 10.0], ..IsochroneOptions::default() };
+    /// let bands = engine.isochrone_for_kind(&cov, &opts).unwrap();
+    /// assert_eq!(bands.len(), 2);
+    /// let five = bands.iter().find(|b| b.minutes == 5.0).unwrap();
+    /// let ten = bands.iter().find(|b| b.minutes == 10.0).unwrap();
+    /// assert!(ten.area_m2 > five.area_m2 && five.area_m2 > 0.0);
+    /// // 200 m east along a path is inside 5 minutes; 600 m east is not, but is inside 10
+    /// assert!(five.polygon.contains(&Point::new(0.0018, 0.0)));
+    /// assert!(!five.polygon.contains(&Point::new(0.0054, 0.0)));
+    /// assert!(ten.polygon.contains(&Point::new(0.0054, 0.0)));
+    /// // more than 10 minutes is refused for a coverage bounded at 10
+    /// let twenty = IsochroneOptions { levels_min: vec![20.0], ..IsochroneOptions::default() };
+    /// assert!(engine.isochrone_for_kind(&cov, &twenty).is_err());
+    /// ```
     pub fn isochrone_for_kind(
         &self,
         cov: &KindCoverage,

@@ -61,6 +61,41 @@ pub struct RebalanceResult {
 }
 
 /// Fixes grids out of band after household counts changed (see the module docs).
+///
+/// Two grids of six buildings of 50 households; a correction gives the westmost building 70
+/// households more, so the west grid (370) leaves the band of 300 ± 20 %, and its eastmost
+/// building moves to the east grid (320 and 350):
+///
+/// ```
+/// use geo_types::{LineString, MultiPolygon, Polygon};
+/// use gridmap_algo::partition::{rebalance, PartitionInput, PartitionParams};
+/// use gridmap_model::{Building, BuildingId, CommunityId, Grid, GridId, HouseholdSource};
+/// let square = |x: f64| MultiPolygon(vec![Polygon::new(LineString::from(vec![
+///     (x, 39.9), (x + 0.0003, 39.9), (x + 0.0003, 39.9003), (x, 39.9003), (x, 39.9)]), vec![])]);
+/// let mut buildings: Vec<Building> = (0..12).map(|i| Building {
+///     id: BuildingId::new(format!("b{i}")), name: None, building_type: None, address: None,
+///     footprint: square(116.3 + f64::from(i) * 0.0005), entrance: None, levels: None,
+///     households: 50, households_source: HouseholdSource::Imported, elderly: None,
+///     steward: None, compound: None, community: Some(CommunityId::new("c1")),
+/// }).collect();
+/// let grid = |id: &str, range: std::ops::Range<usize>| Grid {
+///     id: GridId::new(id), code: id.to_uppercase(), name: None, community: Some(CommunityId::new("c1")),
+///     buildings: range.map(|i| BuildingId::new(format!("b{i}"))).collect(),
+///     leads: vec![], boundary: None, version: 1,
+/// };
+/// let grids = [grid("west", 0..6), grid("east", 6..12)];
+/// buildings[0].households = 120;
+/// let input = PartitionInput { buildings: &buildings, ..PartitionInput::default() };
+/// let r = rebalance(&input, &grids, &PartitionParams::new(300.0, 0.2)).unwrap();
+/// assert_eq!((r.report.out_of_band_before, r.report.out_of_band_after), (1, 0));
+/// assert_eq!(r.moves.len(), 1);
+/// assert_eq!((r.moves[0].building.as_str(), r.moves[0].to.as_str()), ("b5", "east"));
+/// // every building is still in exactly one grid
+/// let mut all: Vec<&BuildingId> = r.grids.iter().flat_map(|g| &g.buildings).collect();
+/// all.sort();
+/// all.dedup();
+/// assert_eq!(all.len(), 12);
+/// ```
 pub fn rebalance(
     input: &PartitionInput<'_>,
     grids: &[Grid],

@@ -27,11 +27,27 @@ pub const ISLAND_GAP_M: f64 = 1_000.0;
 /// saying why. Errors only on invalid parameters or unusable input (duplicate ids, buildings
 /// without geometry).
 ///
+/// Twelve buildings of 50 households in a row, one community, grids of about 300:
+///
 /// ```
+/// use geo_types::{LineString, MultiPolygon, Polygon};
 /// use gridmap_algo::partition::{partition, PartitionInput, PartitionParams};
-/// let r = partition(&PartitionInput::default(), &PartitionParams::default()).unwrap();
-/// assert_eq!(r.report.grids, 0);
-/// assert!(partition(&PartitionInput::default(), &PartitionParams::new(0.0, 0.15)).is_err());
+/// use gridmap_model::{Building, BuildingId, CommunityId, HouseholdSource};
+/// let square = |x: f64| MultiPolygon(vec![Polygon::new(LineString::from(vec![
+///     (x, 39.9), (x + 0.0003, 39.9), (x + 0.0003, 39.9003), (x, 39.9003), (x, 39.9)]), vec![])]);
+/// let buildings: Vec<Building> = (0..12).map(|i| Building {
+///     id: BuildingId::new(format!("b{i}")), name: None, building_type: None, address: None,
+///     footprint: square(116.3 + f64::from(i) * 0.0005), entrance: None, levels: None,
+///     households: 50, households_source: HouseholdSource::Imported, elderly: None,
+///     steward: None, compound: None, community: Some(CommunityId::new("c1")),
+/// }).collect();
+/// let input = PartitionInput { buildings: &buildings, ..PartitionInput::default() };
+/// let r = partition(&input, &PartitionParams::default()).unwrap();
+/// assert_eq!(r.grids.len(), 2);
+/// assert!(r.grids.iter().all(|g| g.households == 300 && g.in_band && g.contiguous));
+/// assert_eq!(r.assignment().count(), 12); // every building in exactly one grid
+/// // a target of 0 households is refused, naming the parameter
+/// assert!(partition(&input, &PartitionParams::new(0.0, 0.15)).is_err());
 /// ```
 pub fn partition(
     input: &PartitionInput<'_>,

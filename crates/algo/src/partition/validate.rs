@@ -193,6 +193,29 @@ impl<'a> Validator<'a> {
 
     /// Checks drawn grids: membership, overlaps, unassigned buildings, band, contiguity and
     /// community borders.
+    ///
+    /// ```
+    /// use geo_types::{LineString, MultiPolygon, Polygon};
+    /// use gridmap_algo::partition::{DrawnGrid, PartitionInput, PartitionParams, Validator};
+    /// use gridmap_model::{Building, BuildingId, CommunityId, HouseholdSource};
+    /// let rect = |x0: f64, x1: f64, y0: f64, y1: f64| MultiPolygon(vec![Polygon::new(
+    ///     LineString::from(vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]), vec![])]);
+    /// let buildings: Vec<Building> = (0..12).map(|i| Building {
+    ///     id: BuildingId::new(format!("b{i}")), name: None, building_type: None, address: None,
+    ///     footprint: rect(116.3 + f64::from(i) * 0.0005, 116.3003 + f64::from(i) * 0.0005, 39.9, 39.9003),
+    ///     entrance: None, levels: None, households: 50, households_source: HouseholdSource::Imported,
+    ///     elderly: None, steward: None, compound: None, community: Some(CommunityId::new("c1")),
+    /// }).collect();
+    /// let input = PartitionInput { buildings: &buildings, ..PartitionInput::default() };
+    /// let v = Validator::new(&input, &PartitionParams::default()).unwrap();
+    /// // a planner draws one grid around the western six buildings
+    /// let west = DrawnGrid { id: "west".into(), boundary: rect(116.2999, 116.3028, 39.8999, 39.9004) };
+    /// let r = v.validate(&[west]);
+    /// assert_eq!(r.grids[0].households, 300);
+    /// assert!(r.grids[0].in_band && r.grids[0].contiguous && !r.grids[0].crosses_community);
+    /// assert_eq!(r.unassigned.len(), 6); // the eastern six are in no grid yet
+    /// assert!(!r.ok);
+    /// ```
     pub fn validate(&self, grids: &[DrawnGrid]) -> ValidationReport {
         let t0 = Instant::now();
         let n = self.prep.buildings.len();
