@@ -63,7 +63,7 @@ step "format"
 cargo fmt --all --check >"$LOG/fmt.log" 2>&1; record "cargo fmt --check" $?
 
 step "lint (clippy, workspace lints in Cargo.toml: pedantic minus the listed allows, no unwrap/expect/panic/print outside tests)"
-cargo clippy --workspace --all-targets --release -- -D warnings >"$LOG/clippy.log" 2>&1
+bash scripts/lint.sh >"$LOG/clippy.log" 2>&1
 rc=$?; [ $rc -eq 0 ] || grep -E "^(warning|error)|-->" "$LOG/clippy.log" | head -n 40
 record "cargo clippy -D warnings" $rc
 python3 scripts/check_layers.py >"$LOG/layers.log" 2>&1

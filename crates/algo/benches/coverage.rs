@@ -2,13 +2,6 @@
 //! `shared/checks/make_inputs.sh`): graph build + snap, full coverage of every kind, one
 //! isochrone, one what-if move; plus a what-if on 100k buildings (Monaco's, replicated with small
 //! offsets). Skips with a note when the inputs are absent.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 #[path = "../tests/coverage_support/mod.rs"]
 mod coverage_support;
 

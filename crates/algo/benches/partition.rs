@@ -2,13 +2,6 @@
 //! `GRIDMAP_ORACLE_DIR`, default /tmp/monaco-inputs) and a synthetic 100k-building city.
 //!
 //! `cargo bench -p gridmap-algo --bench partition`
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use criterion::{criterion_group, criterion_main, Criterion};
 use gridmap_algo::partition::{partition, DrawnGrid, PartitionInput, PartitionParams, Validator};
 use std::time::{Duration, Instant};

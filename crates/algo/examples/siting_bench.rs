@@ -2,13 +2,6 @@
 //! `$GRIDMAP_ORACLE_DIR` (default /tmp/monaco-inputs), samples candidates and runs one model.
 //!
 //! `cargo run --release -p gridmap-algo --example siting_bench -- KIND ADD CANDIDATES [SECONDS] [heuristic]`
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 #[path = "../tests/coverage_support/mod.rs"]
 mod coverage_support;
 

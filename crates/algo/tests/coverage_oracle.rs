@@ -5,13 +5,6 @@
 //! Inputs: `GRIDMAP_ORACLE_DIR` (default /tmp/monaco-inputs) made by `shared/checks/make_inputs.sh`;
 //! oracle minutes from `<dir>/oracle-<kind>.csv` when present, else the peer kit is run. Without
 //! inputs the test prints a loud note and passes, unless `GRIDMAP_REQUIRE_ORACLE=1`.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 mod coverage_support;
 
 use coverage_support as sup;

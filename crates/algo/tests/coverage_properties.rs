@@ -1,12 +1,5 @@
 //! Property tests of the walking engine on small random networks: the bounded Dijkstra against
 //! Floyd–Warshall, monotonicity of coverage, unreachable buildings, and what-if == recompute.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use geo_types::{polygon, LineString, MultiPolygon, Point};
 use gridmap_algo::coverage::{Change, CoverageEngine, CoverageOptions, WalkProfile};
 use gridmap_algo::network::{bounded_dijkstra, Seed, SnapMode, SnapOptions, WalkingNetwork};

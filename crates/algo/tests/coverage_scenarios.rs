@@ -9,13 +9,6 @@
 //!   y=-20  a a a a a a a a a a a a a a a a a a a      (street A buildings, community "A", 20 hh, 2 elderly)
 //!          x=0  F(100)                             x=2000
 //! ```
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use geo::{Contains, Validation};
 use geo_types::{polygon, LineString, MultiPolygon, Point};
 use gridmap_algo::coverage::{Change, CoverageEngine, CoverageOptions, GapOptions, WalkProfile};

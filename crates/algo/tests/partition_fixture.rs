@@ -1,13 +1,6 @@
 //! Shared by the partition tests and bench (included with `#[path]`): reading the peer kit's
 //! `buildings.geojson` and making synthetic cities.
 #![allow(dead_code)]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use geo_types::{polygon, LineString, MultiPolygon};
 use gridmap_model::{
     Building, BuildingId, CommunityId, CompoundId, HouseholdSource, NetworkWay, WayId,

@@ -2,13 +2,6 @@
 //! `GRIDMAP_ORACLE_DIR`): the bar of `shared/checks/partition.sh` — ≥ 95 % of grids in 255..345
 //! (when no single building is above the band), no out-of-band grid the input does not force,
 //! all contiguous, no grid across communities, every building in exactly one grid.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 #[path = "partition_fixture.rs"]
 mod fixture;
 

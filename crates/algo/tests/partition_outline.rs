@@ -1,12 +1,5 @@
 //! Grid outlines hug their buildings: scattered clusters give one part each, not a hull across
 //! the empty land between them (issue 13, item 13).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 #[path = "partition_fixture.rs"]
 mod fixture;
 

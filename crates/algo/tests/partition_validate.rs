@@ -1,11 +1,4 @@
 //! Validation of hand-drawn grids.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 #[path = "partition_fixture.rs"]
 mod fixture;
 

@@ -2,13 +2,6 @@
 //! reaches its target with the fewest sites, p-center against brute force, and on random
 //! networks: the reported coverage after siting equals the engine's own what-if chain (so
 //! "covered" means what `gridmap coverage` counts) and adding a site never lowers coverage.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use geo_types::{polygon, LineString, MultiPolygon, Point};
 use gridmap_algo::coverage::{Change, CoverageEngine, CoverageOptions, WalkProfile};
 use gridmap_algo::network::{SnapMode, SnapOptions, WalkingNetwork};

@@ -1,12 +1,5 @@
 //! Flips random bytes of a PBF and checks the reader returns instead of panicking:
 //! `cargo run -p gridmap-import --release --example fuzz_pbf -- FILE.osm.pbf [ROUNDS]`.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use gridmap_import::{read_osm_pbf, ImportOptions, NoProgress};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

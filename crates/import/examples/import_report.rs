@@ -1,12 +1,5 @@
 //! Imports a file and prints the report as JSON: `cargo run -p gridmap-import --release
 //! --example import_report -- FILE [synth N | export LAYER OUT.geojson]`.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use gridmap_import::{import_file, synth, to_geojson, ImportOptions, NoProgress};
 use gridmap_model::{crs::Crs, Layer};
 use std::time::Instant;

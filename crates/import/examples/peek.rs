@@ -1,11 +1,4 @@
 //! Prints communities, streets, compounds and facility kinds of a file (debugging aid).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use gridmap_import::{import_file, ImportOptions, NoProgress};
 use std::collections::BTreeMap;
 

@@ -1,12 +1,5 @@
 //! The facility kind profiles on real-shaped OSM objects (tests/data/facility_kinds.osm): the
 //! strict default takes only what tags or names say, the proxy profile is the peer kit's table.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use gridmap_import::{read_osm_xml, FacilityTagConfig, ImportOptions, NoProgress};
 use gridmap_model::FacilityKind;
 use std::collections::BTreeMap;

@@ -1,12 +1,5 @@
 //! The in-memory entries (used by the fuzz targets in crates/fuzz) read exactly what the file
 //! entries read, and their errors carry the given name and the same positions.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use gridmap_import::{
     read_geojson, read_geojson_bytes, read_household_csv, read_household_csv_from, read_osm_pbf,
     read_osm_pbf_from, read_osm_xml, read_osm_xml_bytes, ImportError, ImportOptions, NoProgress,

@@ -1,11 +1,4 @@
 //! Garbage in, error out: never a panic.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use gridmap_import::{import_file, ImportError, ImportOptions, NoProgress};
 
 fn write(name: &str, bytes: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {

@@ -1,11 +1,4 @@
 //! GeoJSON input: every layer, layer inference, CRS handling, bad input, and export round trips.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use gridmap_import::{read_geojson, to_geojson, ImportError, ImportOptions, NoProgress};
 use gridmap_model::crs::Crs;
 use gridmap_model::{Dataset, HouseholdSource, Layer};

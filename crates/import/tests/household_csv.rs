@@ -1,11 +1,4 @@
 //! Household CSV input.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use gridmap_import::{read_household_csv, ImportError, NoProgress};
 use gridmap_model::{BuildingId, BuildingKey};
 

@@ -1,11 +1,4 @@
 //! OSM semantics on small inline XML fixtures (always run).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use gridmap_import::{read_osm_xml, ImportOptions, ImportReport, NoProgress};
 use gridmap_model::{CompoundKind, Dataset, FacilityKind, HouseholdSource};
 

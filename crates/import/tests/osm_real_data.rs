@@ -1,11 +1,4 @@
 //! Imports of the real OSM extracts in shared/data (skipped with a note when absent).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 mod common;
 
 use common::shared_file;

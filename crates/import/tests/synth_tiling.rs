@@ -1,11 +1,4 @@
 //! The synth tiler: counts, ids, undistorted shapes, and a network stitched across seams.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use geo::{Area, GeodesicArea};
 use geo_types::{coord, polygon, LineString, MultiPolygon, Point};
 use gridmap_import::{synth, SEAM_CONNECTORS_PER_SEAM};

@@ -2,13 +2,6 @@
 //! `cargo run -p gridmap-server --example serve_city -- sqlite:///tmp/city.db 127.0.0.1:8088 [city.osm.pbf]`.
 //! With a file, imports it first and (fixture only, not the partition algorithm) groups each
 //! community's buildings, in id order, into grids of 40 so the grids collection has content.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use gridmap_model::{Grid, GridId};
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -3,13 +3,6 @@
 //! and coverage count the corrected figures at once, the correction is audited and listed with
 //! who/before/after; outside the caller's scope, without or with a stale If-Match, with a bad
 //! body or for a role that may not correct, nothing changes.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test: a failed assumption is the failure
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use geo_types::{LineString, MultiPolygon, Point, Polygon};

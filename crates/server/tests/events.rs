@@ -2,13 +2,6 @@
 //! g1 of six buildings in c1, grid g2 of six in c2), on a fake clock: routing at creation,
 //! scope per role for list, detail and Open311, 409 naming the allowed moves, If-Match, the
 //! Open311 GeoReport v2 shapes.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use geo_types::{LineString, MultiPolygon, Point, Polygon};

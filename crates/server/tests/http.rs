@@ -1,12 +1,5 @@
 //! HTTP-level tests of the server on a SQLite store holding a small synthetic city in Beijing
 //! (so GCJ-02 really shifts coordinates): two communities, 30 buildings, two grids, facilities.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use geo::Intersects;

@@ -1,12 +1,5 @@
 //! `/api/jobs`: long analysis work as jobs with progress (issue 12 item 3), on a SQLite store
 //! holding a small city (two communities of 15 buildings, facilities of three kinds).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use geo_types::{LineString, MultiPolygon, Point, Polygon};

@@ -3,13 +3,6 @@
 //! advanced snapshot equals a fresh load of the store: every feature of every collection as it
 //! is served, bbox and property selections, and grid statistics. And a second server over the
 //! same database follows the first one's edits.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use geo_types::{LineString, MultiPolygon, Point, Polygon};
 use gridmap_model::*;
 use gridmap_server::auth::{with_access, Access};

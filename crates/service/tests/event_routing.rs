@@ -1,12 +1,5 @@
 //! Routing events on real grids: Monaco imported from shared/data, partitioned, then points
 //! inside several grids and one between grids (skipped with a note when the extract is absent).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use geo::{Centroid, Contains};
 use gridmap_algo::events::EventRouter;
 use gridmap_algo::partition::PartitionParams;

@@ -2,13 +2,6 @@
 //! `Analysis::coverage` counts once the sites are facilities; bad input (no facilities of the
 //! kind, more sites than candidates, candidates off the network, an unreachable target, a
 //! cancelled run, a time limit of zero) answers as documented.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use geo_types::{polygon, LineString, MultiPolygon, Point};
 use gridmap_algo::coverage::WalkProfile;
 use gridmap_algo::siting::{Candidate, Model};

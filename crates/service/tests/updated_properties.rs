@@ -1,13 +1,6 @@
 //! `Analysis::updated` after random facility adds/moves/removes, household corrections and grid
 //! changes gives the same coverage per kind (minutes per building, statistics) as a fresh
 //! `Analysis::new` of the final dataset.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use geo_types::{polygon, LineString, MultiPolygon, Point};
 use gridmap_algo::coverage::WalkProfile;
 use gridmap_model::*;

@@ -4,13 +4,6 @@
 //! (a temp file) and PostgreSQL/PostGIS (a temp database on `GRIDMAP_TEST_PG`, default
 //! `postgres://postgres@127.0.0.1:5432/test`; skipped with `GRIDMAP_SKIP_PG=1`): import time,
 //! re-import (upsert) time, full `load()` time, and latency of bbox reads of ~1,000 buildings.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 use geo_types::{LineString, MultiPolygon, Point, Polygon};
 use gridmap_model::{
     Building, BuildingId, CommunityId, CompoundId, Dataset, Facility, FacilityId, FacilityKind,

@@ -3,13 +3,6 @@
 //! (default `postgres://postgres@127.0.0.1:5432/test`) and drops it afterwards, so tests run in
 //! parallel and repeatedly. Without a reachable server with PostGIS the tests FAIL, unless
 //! `GRIDMAP_SKIP_PG=1` is set (then they pass without running anything and say so).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 mod suite;
 
 use gridmap_store::Store;

@@ -1,11 +1,4 @@
 //! The store suite on embedded SQLite (a fresh file per test), plus SQLite-only checks.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)] // a test, bench or example: a failed assumption is the failure
 mod suite;
 
 use gridmap_store::{Query, Store, StoreError};
