@@ -160,8 +160,9 @@ async fn patch(
             upsert(&mut v, id, b, |b| b.id.as_str());
         }
         let base = cur.clone();
+        let changed = step.buildings.clone();
         cur = Arc::new(
-            tokio::task::spawn_blocking(move || base.with_buildings(seq, v))
+            tokio::task::spawn_blocking(move || base.with_buildings(seq, v, &changed))
                 .await
                 .map_err(join)?,
         );

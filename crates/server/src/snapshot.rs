@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::geojson::{identity, write_feature};
 use geo::{BoundingRect, ConvexHull, Intersects};
 use geo_types::{Geometry, MultiPoint, MultiPolygon, Point, Rect};
-use gridmap_model::{Dataset, FacilityKind};
+use gridmap_model::{Building, Dataset, FacilityKind};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 use serde_json::{json, Map, Value};
@@ -224,13 +224,13 @@ struct Agg {
 #[derive(Debug, Default)]
 pub struct BuildingDerived {
     /// Envelope of each building (by position).
-    rects: Vec<Option<[f64; 4]>>,
-    index: SpatialIndex,
+    rects: Arc<Vec<Option<[f64; 4]>>>,
+    index: Arc<SpatialIndex>,
     by_compound: HashMap<String, Agg>,
     by_community: HashMap<String, Agg>,
     /// Convex hulls of the buildings of each compound / community (for those without a boundary).
-    compound_hulls: HashMap<String, Geometry<f64>>,
-    community_hulls: HashMap<String, Geometry<f64>>,
+    compound_hulls: Arc<HashMap<String, Geometry<f64>>>,
+    community_hulls: Arc<HashMap<String, Geometry<f64>>>,
 }
 
 impl BuildingDerived {
@@ -298,14 +298,55 @@ impl BuildingDerived {
                 .collect()
         };
         BuildingDerived {
-            rects,
-            index,
+            rects: Arc::new(rects),
+            index: Arc::new(index),
             by_compound,
             by_community,
-            compound_hulls: hulls(pts_compound),
-            community_hulls: hulls(pts_community),
+            compound_hulls: Arc::new(hulls(pts_compound)),
+            community_hulls: Arc::new(hulls(pts_community)),
         }
     }
+
+    /// The same derivation after changes that touched only counts (households, elderly) of
+    /// buildings whose geometry, compound and community stayed: envelopes, index and hulls are
+    /// shared, the compound and community totals move by the differences. O(changes).
+    fn with_counts(&self, changes: &[(&Building, &Building)]) -> Self {
+        let mut by_compound = self.by_compound.clone();
+        let mut by_community = self.by_community.clone();
+        for (old, new) in changes {
+            let adjust = |m: &mut HashMap<String, Agg>, k: &str| {
+                let e = m.entry(k.to_owned()).or_default();
+                e.households = (e.households + u64::from(new.households))
+                    .saturating_sub(u64::from(old.households));
+                e.elderly = (e.elderly + u64::from(new.elderly.unwrap_or(0)))
+                    .saturating_sub(u64::from(old.elderly.unwrap_or(0)));
+            };
+            if let Some(c) = &new.compound {
+                adjust(&mut by_compound, c.as_str());
+            }
+            if let Some(c) = &new.community {
+                adjust(&mut by_community, c.as_str());
+            }
+        }
+        BuildingDerived {
+            rects: self.rects.clone(),
+            index: self.index.clone(),
+            by_compound,
+            by_community,
+            compound_hulls: self.compound_hulls.clone(),
+            community_hulls: self.community_hulls.clone(),
+        }
+    }
+}
+
+/// Whether `new` differs from `old` only in what no derived structure depends on (counts,
+/// names, address, type, levels, steward): same id, footprint, entrance, compound, community.
+fn same_shape(old: &Building, new: &Building) -> bool {
+    old.id == new.id
+        && old.footprint == new.footprint
+        && old.entrance == new.entrance
+        && old.compound == new.compound
+        && old.community == new.community
 }
 
 /// What is derived from grids and buildings: which grid each building is in, envelopes of the
@@ -725,17 +766,44 @@ impl Snapshot {
     }
 
     /// This snapshot with other buildings (household corrections, footprints): rebuilds what
-    /// depends on buildings; facilities and the basemap way index are shared.
+    /// depends on buildings; facilities and the basemap way index are shared. When every
+    /// building named in `changed` kept its place, geometry, compound and community (a count
+    /// correction), the envelopes, spatial index, hulls and grid membership are shared and only
+    /// the totals move: O(changes) instead of O(city).
     pub fn with_buildings(
         &self,
         generation: u64,
         buildings: gridmap_model::SharedVec<gridmap_model::Building>,
+        changed: &std::collections::BTreeSet<String>,
     ) -> Self {
         let mut ds = (*self.dataset).clone();
         ds.buildings = buildings;
         sort_layers(&mut ds);
-        let bd = Arc::new(BuildingDerived::build(&ds));
-        let gd = Arc::new(GridDerived::build(&ds, &bd));
+        let old = &self.dataset;
+        let counts_only: Option<Vec<(&Building, &Building)>> = (!changed.is_empty()
+            && ds.buildings.len() == old.buildings.len())
+        .then(|| {
+            changed
+                .iter()
+                .map(|id| {
+                    let o = building_position(old, id)?;
+                    let n = building_position(&ds, id)?;
+                    (o == n && same_shape(&old.buildings[o], &ds.buildings[n]))
+                        .then(|| (&old.buildings[o], &ds.buildings[n]))
+                })
+                .collect()
+        })
+        .flatten();
+        let (bd, gd) = if let Some(pairs) = counts_only {
+            (
+                Arc::new(self.buildings.with_counts(&pairs)),
+                self.grids.clone(),
+            )
+        } else {
+            let bd = Arc::new(BuildingDerived::build(&ds));
+            let gd = Arc::new(GridDerived::build(&ds, &bd));
+            (bd, gd)
+        };
         let mut versions = [generation; 5];
         versions[slot(Collection::Facilities)] = self.versions[slot(Collection::Facilities)];
         Self::assemble(
@@ -1207,5 +1275,74 @@ impl DataCache {
         let snap = Arc::new(crate::live::load(store).await?);
         self.install(snap.clone());
         Ok(snap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo_types::{LineString, Polygon};
+    use gridmap_model::{BuildingId, CommunityId, HouseholdSource};
+    use std::collections::BTreeSet;
+
+    fn city() -> Dataset {
+        let sq = |x: f64| {
+            MultiPolygon(vec![Polygon::new(
+                LineString::from(vec![
+                    (x, 0.0),
+                    (x + 0.001, 0.0),
+                    (x + 0.001, 0.001),
+                    (x, 0.0),
+                ]),
+                vec![],
+            )])
+        };
+        Dataset {
+            buildings: (0..4u32)
+                .map(|i| Building {
+                    id: BuildingId::new(format!("b{i}")),
+                    name: None,
+                    building_type: None,
+                    address: None,
+                    footprint: sq(f64::from(i) * 0.002),
+                    entrance: None,
+                    levels: None,
+                    households: 10,
+                    households_source: HouseholdSource::Imported,
+                    elderly: Some(1),
+                    steward: None,
+                    compound: None,
+                    community: Some(CommunityId::new("c1")),
+                })
+                .collect::<Vec<_>>()
+                .into(),
+            ..Dataset::default()
+        }
+    }
+
+    fn community_totals(s: &Snapshot) -> (u64, u64) {
+        let a = &s.buildings.by_community["c1"];
+        (a.households, a.elderly)
+    }
+
+    #[test]
+    fn a_count_correction_shares_the_index_and_moves_only_the_totals() {
+        let s = Snapshot::build(1, city());
+        let mut v = s.dataset.buildings.clone();
+        v[2].households = 40;
+        v[2].elderly = None;
+        let changed: BTreeSet<String> = ["b2".to_owned()].into();
+        let t = s.with_buildings(2, v.clone(), &changed);
+        assert!(Arc::ptr_eq(&s.buildings.index, &t.buildings.index));
+        assert!(Arc::ptr_eq(&s.grids, &t.grids));
+        assert_eq!(community_totals(&t), (70, 3));
+        // the same as deriving everything again
+        let fresh = Snapshot::build(2, t.dataset.as_ref().clone());
+        assert_eq!(community_totals(&fresh), community_totals(&t));
+        // a moved footprint rebuilds
+        let mut w = v;
+        w[1].footprint = w[3].footprint.clone();
+        let u = t.with_buildings(3, w, &["b1".to_owned()].into());
+        assert!(!Arc::ptr_eq(&t.buildings.index, &u.buildings.index));
     }
 }
