@@ -23,6 +23,9 @@ command -v osmium >/dev/null || need+=(osmium-tool)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 command -v npm >/dev/null || need+=(npm)
+# poppler reads the reports back (tests/report.sh); GDAL's ogr2ogr/ogrinfo read the OGC API.
+command -v pdftotext >/dev/null || need+=(poppler-utils)
+command -v ogrinfo >/dev/null || need+=(gdal-bin)
 # QGIS 3.22's Python bindings and data providers (OAPIF, vector tiles) for tests/qgis.sh.
 dpkg -s python3-qgis >/dev/null 2>&1 || need+=(python3-qgis)
 dpkg -s qgis-providers >/dev/null 2>&1 || need+=(qgis-providers)
@@ -30,7 +33,7 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null && apt-get install -y -qq "${need[@]}" >/dev/null || { echo "apt-get install ${need[*]} failed"; exit 1; }
 fi
-echo "ok: postgis, osmium, chromium, CJK fonts, npm, python3-qgis"
+echo "ok: postgis, osmium, chromium, CJK fonts, npm, poppler, GDAL, python3-qgis"
 
 step "PostgreSQL + PostGIS"
 if ! pg_isready -h 127.0.0.1 -p 5432 -q; then

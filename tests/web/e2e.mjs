@@ -3,7 +3,7 @@
 // Every scenario fails on a console error, an uncaught exception, an HTTP response >= 400, a
 // failed request or any request to a non-loopback host. Prints `N passed, N failed`.
 import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -446,6 +446,39 @@ scenario('siting_ranks_new_sites_and_accepting_one_adds_a_facility', async () =>
   await o.page.waitForFunction(() => document.querySelector('#site-table th')?.textContent !== '#' || document.querySelectorAll('.site-marker.close').length > 0, null, { timeout: 90000 });
   await o.page.waitForSelector('.site-marker.close', { timeout: 90000 });
   await assert((await o.page.locator('.site-marker.close').count()) === 1, 'closure: one site to close');
+  return o;
+});
+
+/** Clicks a print button and returns the downloaded PDF's name, size, page count and status line. */
+async function downloadPdf(page, id) {
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 120000 }), page.click(`#${id}`)]);
+  const file = await dl.path();
+  const bytes = readFileSync(file);
+  await page.waitForFunction((id) => /PDF|MB/.test(document.querySelector(`#${id}-status`)?.textContent ?? ''), id, { timeout: 10000 });
+  // pages of the tree: every page object carries /Type /Page (krilla writes them uncompressed)
+  const pages = (bytes.toString('latin1').match(/\/Type\s*\/Page(?![s\w])/g) ?? []).length;
+  return { name: dl.suggestedFilename(), size: bytes.length, head: bytes.subarray(0, 5).toString('latin1'), pages, status: await page.textContent(`#${id}-status`) };
+}
+
+scenario('print_buttons_fetch_the_atlas_and_coverage_report_as_pdf', async () => {
+  const o = await openPage({ hash: '#planner', as: 'planner' });
+  await o.page.waitForFunction(() => document.querySelectorAll('#partition-community option').length > 1, null, { timeout: 30000 });
+  const community = await o.page.$eval('#partition-community', (s) => s.options[1].value);
+  await o.page.selectOption('#partition-community', community);
+  const atlas = await downloadPdf(o.page, 'atlas-pdf');
+  const grids = await api(o.page, `/api/grids?limit=10000`);
+  const inCommunity = grids.body.features.filter((f) => f.properties.community === community).length;
+  await shot(o.page, '12-print-atlas');
+  await assert(atlas.head === '%PDF-' && atlas.name === `grid-atlas-${community}.pdf`, `atlas download: ${JSON.stringify(atlas)}`);
+  await assert(atlas.pages >= inCommunity + 1, `atlas of ${community}: ${atlas.pages} pages for ${inCommunity} grids`);
+  await tab(o.page, 'coverage');
+  const cov = await downloadPdf(o.page, 'cov-pdf');
+  await assert(cov.head === '%PDF-' && /^coverage-.*\.pdf$/.test(cov.name) && cov.pages >= 2, `coverage report download: ${JSON.stringify(cov)}`);
+  const lead = await openPage({ hash: '#gridlead', as: 'grid_lead' });
+  await lead.page.waitForSelector('#lead-buildings tbody tr', { timeout: 30000 });
+  const one = await downloadPdf(lead.page, 'lead-pdf');
+  await shot(lead.page, '13-print-grid');
+  await assert(one.head === '%PDF-' && one.pages >= 2 && one.pages < atlas.pages + 100, `grid lead's PDF: ${JSON.stringify(one)}`);
   return o;
 });
 

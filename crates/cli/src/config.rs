@@ -59,6 +59,9 @@ pub enum Command {
     Site(SiteArgs),
     /// Accessibility scores that count capacity (2SFCA / E2SFCA) per building, grid, community.
     Access(AccessArgs),
+    /// Printable PDF reports: the grid atlas and the coverage report (Chinese text selectable).
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Cut communities into grids of about N households and store them.
     Partition(PartitionArgs),
     /// Fix grids whose households left the band, moving as few households as possible.
@@ -465,4 +468,71 @@ pub fn init_tracing(g: &Global) {
     } else {
         builder.compact().init();
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Grid atlas: a cover with the map and table of the grids, then one page per grid (map,
+    /// counts, leads, facilities within --minutes, building roster).
+    Grids(AtlasArgs),
+    /// Coverage report of one kind: headline figures, a map by walking minutes with
+    /// isochrones, per-community and per-grid tables and bars, the ranked gaps.
+    Coverage(CoverageReportArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// Where to write the PDF (`-` = standard output).
+    #[arg(short = 'o', long)]
+    pub out: PathBuf,
+    /// Paper: a4, a3, a4-landscape, a3-landscape.
+    #[arg(long, default_value = "a4")]
+    pub paper: String,
+    /// Title of the dataset on the cover and in the footers (default: the database's name).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Person data (building stewards): hidden (counts only, the default), masked, or full.
+    #[arg(long, default_value = "hidden", value_parser = ["hidden", "masked", "full"])]
+    pub people: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AtlasArgs {
+    #[command(flatten)]
+    pub report: ReportArgs,
+    /// One community (id or name); default every grid.
+    #[arg(long)]
+    pub community: Option<String>,
+    /// Only these grids (ids or codes, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub grids: Vec<String>,
+    /// "Facilities within N minutes" on each grid page.
+    #[arg(long, default_value_t = 15.0)]
+    pub minutes: f64,
+    /// Target households per grid (the band on the pages).
+    #[arg(long, default_value_t = 300.0)]
+    pub target: f64,
+    #[arg(long, default_value_t = 0.15)]
+    pub tolerance: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct CoverageReportArgs {
+    #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
+    pub walk: WalkArgs,
+    /// Thresholds in minutes (comma-separated); the largest is the headline. Default 5,10,15.
+    #[arg(long, value_delimiter = ',')]
+    pub minutes: Vec<f64>,
+    /// How many of the largest gaps to list.
+    #[arg(long, default_value_t = 20)]
+    pub gaps: usize,
+    /// Also propose this many new sites of the kind (maximal covering, existing sites kept)
+    /// and show where they go and what they add.
+    #[arg(long, default_value_t = 0)]
+    pub add_sites: usize,
+    /// Street corners drawn (seed 1) as candidates for --add-sites.
+    #[arg(long, default_value_t = 1000)]
+    pub candidates: usize,
 }

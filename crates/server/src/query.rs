@@ -40,6 +40,23 @@ pub fn parse_count(name: &str, v: &str, min: u64) -> Result<u64, ApiError> {
     Ok(n)
 }
 
+/// The value of the last `k` in a query (a repeated parameter's last value wins).
+pub fn last<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
+    q.iter()
+        .rev()
+        .find(|(n, _)| n == k)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Parses a finite number within `lo..=hi`, naming the parameter and the range when it is not.
+pub fn parse_number(name: &str, v: &str, lo: f64, hi: f64) -> Result<f64, ApiError> {
+    v.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && (lo..=hi).contains(x))
+        .ok_or_else(|| invalid(name, format!("'{v}': a number from {lo} to {hi}")))
+}
+
 /// Parses `minx,miny,maxx,maxy` (4 numbers) in the given CRS into WGS84 boxes.
 pub fn parse_bbox(v: &str, crs: &ApiCrs) -> Result<Vec<[f64; 4]>, ApiError> {
     let nums: Vec<f64> = v

@@ -9,11 +9,14 @@
 mod access;
 mod coverage;
 mod grids;
+mod reports;
 mod siting;
 
 pub use access::*;
 pub use coverage::*;
+pub use gridmap_report::{Orientation, Paper, PaperSize};
 pub use grids::*;
+pub use reports::*;
 pub use siting::*;
 
 use gridmap_algo::coverage::{CoverageEngine, CoverageOptions, WalkProfile};

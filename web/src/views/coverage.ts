@@ -12,6 +12,7 @@ import { KIND_COLORS, MINUTE_STOPS, NOT_COVERED_COLOR, UNREACHABLE_COLOR } from 
 import { barChart } from '../ui/chart';
 import { kindCodes, kindDef } from '../kinds';
 import { debounce, download, errorMessage, h, setStatus, toCsv, toast, tr } from '../ui/dom';
+import { pdfButton } from '../ui/report';
 
 
 interface Params {
@@ -118,6 +119,9 @@ export class CoverageView implements View {
         tr('button', 'export_geojson', { id: 'export-geojson', onclick: () => this.exportGeoJson() }),
         tr('button', 'export_csv', { id: 'export-csv', onclick: () => this.exportCsv() }),
         tr('button', 'export_png', { id: 'export-png', onclick: () => this.exportPng() }),
+        pdfButton('cov-pdf', 'print_coverage_report',
+          () => `/api/reports/coverage.pdf${qs({ kind: this.params.kind, minutes: [...new Set([5, 10, this.params.minutes])].filter((m) => m <= this.params.minutes).sort((a, b) => a - b).join(','), profile: this.params.profile })}`,
+          () => `coverage-${this.stamp()}.pdf`),
       )),
     );
     this.ctx.map.on('moveend', debounce(() => this.active && this.computed && void this.loadBuildings(), 300));

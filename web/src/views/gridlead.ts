@@ -9,6 +9,7 @@ import { get, getGridDetail, hasRoute, qs, request, type FeatureCollection, type
 import { bboxOf, type AppContext, type View } from '../context';
 import { kindLabel, num, onLangChange, t } from '../i18n';
 import { errorMessage, h, setStatus, tr } from '../ui/dom';
+import { pdfButton } from '../ui/report';
 import { serviceKinds } from '../kinds';
 
 interface BuildingRow {
@@ -46,7 +47,8 @@ export class GridLeadView implements View {
     el.append(
       tr('h2', 'my_grid'),
       h('div', { class: 'card no-print' }, h('div', { class: 'form-grid' }, tr('label', 'choose_grid', { for: 'lead-grid' }), this.select), this.note,
-        h('div', { class: 'row' }, tr('button', 'print', { id: 'lead-print', onclick: () => window.print() }))),
+        h('div', { class: 'row' }, tr('button', 'print', { id: 'lead-print', onclick: () => window.print() }),
+          pdfButton('lead-pdf', 'print_grid_pdf', () => `/api/reports/grids.pdf${qs({ grids: this.current ?? undefined })}`, () => `grid-${this.current ?? 'all'}.pdf`))),
       this.status,
       this.body,
       this.serving,

@@ -5,12 +5,13 @@
  */
 import type { MapMouseEvent, MapGeoJSONFeature } from 'maplibre-gl';
 import type { Feature, MultiPolygon, Polygon } from 'geojson';
-import { getGridDetail, post, request, type FeatureCollection, type PartitionResult, type Validation } from '../api';
+import { getGridDetail, post, qs, request, type FeatureCollection, type PartitionResult, type Validation } from '../api';
 import { bboxOf, type AppContext, type View } from '../context';
 import { t, num, onLangChange } from '../i18n';
 import { BAND_COLORS } from '../map/style';
 import type { DrawController, DrawnPolygon } from '../map/draw';
 import { debounce, errorMessage, h, setStatus, toast, tr } from '../ui/dom';
+import { pdfButton } from '../ui/report';
 
 export function featureId(f: { id?: string | number | null; properties?: Record<string, unknown> | null }): string {
   return String(f.properties?.id ?? f.id ?? '');
@@ -94,7 +95,9 @@ export class PlannerView implements View {
       h('div', { class: 'card' },
         tr('h3', 'partition'),
         h('div', { class: 'form-grid' }, tr('label', 'community', { for: 'partition-community' }), this.communitySel, tr('label', 'seed', { for: 'partition-seed' }), seed),
-        h('div', { class: 'row' }, runBtn),
+        h('div', { class: 'row' }, runBtn,
+          pdfButton('atlas-pdf', 'print_atlas', () => `/api/reports/grids.pdf${qs({ community: this.communitySel.value || undefined })}`,
+            () => `grid-atlas${this.communitySel.value ? `-${this.communitySel.value}` : ''}.pdf`)),
         this.partStatus,
         this.partBox,
       ),

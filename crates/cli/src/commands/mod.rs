@@ -4,6 +4,7 @@ mod demo;
 mod export;
 mod import;
 mod partition;
+mod report;
 mod serve;
 mod site;
 mod stats;
@@ -23,6 +24,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Isochrone(a) => analysis::isochrone(g, a).await,
         Command::Site(a) => site::run(g, a).await,
         Command::Access(a) => site::access(g, a).await,
+        Command::Report(c) => report::run(g, c).await,
         Command::Partition(a) => partition::partition(g, a).await,
         Command::Rebalance(a) => partition::rebalance(g, a).await,
         Command::Validate(a) => partition::validate(g, a).await,

@@ -8,6 +8,7 @@ pub mod events;
 pub mod health;
 pub mod jobs;
 pub mod ogc;
+pub mod reports;
 pub mod rest;
 pub mod styles;
 pub mod tiles;
@@ -113,6 +114,7 @@ pub fn api_router(state: AppState) -> (axum::Router, serde_json::Value) {
         .merge(jobs::routes())
         .merge(events::routes())
         .merge(buildings::routes())
+        .merge(reports::routes())
         .merge(account::routes())
         .merge(docs::routes());
     let (router, doc) = r.split_for_parts();
