@@ -65,15 +65,17 @@ fn the_proposal_page_is_the_siting_answer_and_the_headline_is_coverage() {
     let value = |prefix: &str| {
         figs.iter()
             .find(|(l, _)| l.starts_with(prefix))
-            .map(|(_, v)| v.clone())
-            .unwrap_or_else(|| panic!("no figure '{prefix}' in {figs:?}"))
+            .map_or_else(
+                || panic!("no figure '{prefix}' in {figs:?}"),
+                |(_, v)| v.clone(),
+            )
     };
     // The widest circle (5 min, given second) is the headline.
     assert_eq!(value("覆盖率"), format!("{:.1} %", cov.pct), "{figs:?}");
     assert_eq!(value("现状"), format!("{:.1} %", site.pct_before));
     assert_eq!(value("新增后"), format!("{:.1} %", site.pct_after));
     assert!(site.pct_after > site.pct_before);
-    let heading = format!("新增 2 处设施建议 Where 2 new sites help most");
+    let heading = "新增 2 处设施建议 Where 2 new sites help most";
     assert!(
         report
             .blocks
