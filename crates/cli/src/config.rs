@@ -181,14 +181,30 @@ pub struct ImportArgs {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Layer to export.
-    #[arg(long, value_enum)]
-    pub layer: LayerArg,
-    /// Output GeoJSON file (`-` for stdout).
+    #[arg(
+        long,
+        value_enum,
+        required_unless_present = "input",
+        conflicts_with = "input"
+    )]
+    pub layer: Option<LayerArg>,
+    /// Or: a GeoJSON file to convert — an analysis result (`gaps --geojson`, `site --geojson`,
+    /// `isochrone --geojson`, `coverage --per-building`'s GeoJSON, an API answer).
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Output file (`-` for stdout; a GeoPackage or shapefile needs a file name).
     #[arg(long, short, default_value = "-")]
     pub out: PathBuf,
-    /// CRS of the output coordinates.
+    /// geojson, fgb, gpkg, shp, csv or xlsx; default: from the output file's extension, else geojson.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// CRS of the output coordinates (EPSG:4326, EPSG:4490, GCJ02, BD09). With --input the
+    /// file is read as WGS84 and converted.
     #[arg(long, default_value = "EPSG:4326")]
     pub crs: String,
+    /// Shapefile attribute text: utf-8 or gbk (said in the .cpg).
+    #[arg(long, default_value = "utf-8")]
+    pub encoding: String,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -62,6 +62,9 @@ pub enum ApiError {
     Busy { reason: String, retry_after: u64 },
     #[error("storage: {0}")]
     Store(#[from] StoreError),
+    /// The data cannot be written in the asked format (a shapefile of mixed geometry).
+    #[error("export: {0}")]
+    Export(#[from] gridmap_export::ExportError),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -87,7 +90,10 @@ impl ApiError {
             Self::InvalidParameter { .. }
             | Self::UnknownParameter { .. }
             | Self::InvalidBody(_) => StatusCode::BAD_REQUEST,
-            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Export(gridmap_export::ExportError::Io { .. }) | Self::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            Self::Unprocessable(_) | Self::Export(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -99,7 +105,6 @@ impl ApiError {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout(_) | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(e) => store_status(e),
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -128,7 +133,8 @@ impl ApiError {
                 StatusCode::BAD_REQUEST => "invalid-parameter",
                 _ => "storage",
             },
-            Self::Internal(_) => "internal",
+            Self::Export(gridmap_export::ExportError::Io { .. }) | Self::Internal(_) => "internal",
+            Self::Export(_) => "unprocessable-export",
         }
     }
 

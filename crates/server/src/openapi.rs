@@ -312,6 +312,9 @@ fn parameter_schema(name: &str, path: &str) -> Option<Value> {
         "collectionId" => json!({"type": "string", "enum": collections}),
         "featureId" => json!({"type": "string", "minLength": 1}),
         "f" if path == "/" => json!({"type": "string", "enum": ["json", "html"]}),
+        "f" if path.ends_with("/items") => {
+            json!({"type": "string", "enum": ["json", "geojson", "fgb", "gpkg", "shp", "csv", "xlsx"]})
+        }
         "f" if path.contains("/items") => json!({"type": "string", "enum": ["json", "geojson"]}),
         "f" => json!({"type": "string", "enum": ["json"]}),
         "z" => json!({"type": "integer", "minimum": 0, "maximum": crate::tiles::MAX_ZOOM}),

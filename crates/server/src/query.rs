@@ -21,6 +21,8 @@ pub struct ItemsQuery {
     pub filters: Vec<(Filter, String)>,
     /// Every parameter as given, for paging links.
     pub raw: Vec<(String, String)>,
+    /// `f=fgb|gpkg|shp|csv|xlsx`: the selection as a file (`None` = GeoJSON).
+    pub file: Option<gridmap_export::Format>,
 }
 
 /// Parses an integer parameter that must be ≥ `min`; absurdly large values saturate.
@@ -128,6 +130,7 @@ impl ItemsQuery {
             crs: ApiCrs::DEFAULT,
             filters: vec![],
             raw: pairs.clone(),
+            file: None,
         };
         let mut bbox_raw = None;
         let mut bbox_crs = ApiCrs::DEFAULT;
@@ -148,7 +151,13 @@ impl ItemsQuery {
                 "bbox" => bbox_raw = Some(v.clone()),
                 "bbox-crs" => bbox_crs = ApiCrs::parse("bbox-crs", v)?,
                 "crs" => q.crs = ApiCrs::parse("crs", v)?,
-                "f" => check_format(v, &["json", "geojson"])?,
+                "f" => {
+                    check_format(v, &["json", "geojson", "fgb", "gpkg", "shp", "csv", "xlsx"])?;
+                    q.file = match v.as_str() {
+                        "json" | "geojson" => None,
+                        other => other.parse().ok(),
+                    };
+                }
                 name => {
                     let f = c.filters().iter().find(|f| f.name() == name).copied();
                     if let Some(f) = f {

@@ -1204,13 +1204,20 @@ pub fn document(v: &mut Value) {
     let profile = json!({"type": "string", "enum": PROFILES});
     let speed = json!({"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SPEED_KMH});
     let cluster = json!({"type": "number", "minimum": MIN_CLUSTER_M, "maximum": MAX_CLUSTER_M});
-    let lists = ["/api/coverage", "/api/isochrones"];
+    let lists = [
+        "/api/coverage",
+        "/api/isochrones",
+        "/api/reports/coverage.pdf",
+    ];
+    let paper = json!({"type": "string", "enum": ["a4", "a3", "a4-landscape", "a3-landscape"]});
     for path in [
         "/api/coverage",
         "/api/coverage/buildings",
         "/api/gaps",
         "/api/isochrones",
         "/api/access",
+        "/api/reports/coverage.pdf",
+        "/api/reports/grids.pdf",
     ] {
         let Some(params) = v
             .pointer_mut(&format!(
@@ -1232,6 +1239,8 @@ pub fn document(v: &mut Value) {
                         kind.clone()
                     }
                 }
+                "paper" => paper.clone(),
+                "minutes" if path == "/api/reports/grids.pdf" => continue,
                 "kind" => kind.clone(),
                 "minutes" if lists.contains(&path) => {
                     p["style"] = json!("form");

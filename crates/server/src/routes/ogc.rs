@@ -346,6 +346,9 @@ pub async fn items(
     let q = ItemsQuery::parse(c, q, true)?;
     let base = st.base_url(&headers);
     let snap = st.snapshot().await?;
+    if let Some(format) = q.file {
+        return items_file(&snap, c, q, format).await;
+    }
     let key = (
         snap.version(c),
         format!(
@@ -379,6 +382,54 @@ pub async fn items(
     Ok(resp)
 }
 
+/// The selection of an items request as one file: every matching feature unless `limit` was
+/// given, coordinates in lon/lat whatever the CRS's axis order (as GIS files store them),
+/// written by `gridmap-export` on a blocking thread.
+async fn items_file(
+    snap: &Snapshot,
+    c: Collection,
+    mut q: ItemsQuery,
+    format: gridmap_export::Format,
+) -> Result<Response, ApiError> {
+    q.crs.lat_first = false;
+    if !q.raw.iter().any(|(k, _)| k == "limit") {
+        q.limit = u64::MAX;
+    }
+    let (head, tail) = feature_page_parts(snap, c, &q, "", None);
+    let text = head + &tail;
+    let name = c.id().to_owned();
+    let crs = q.crs.crs;
+    let bytes = tokio::task::spawn_blocking(move || {
+        let fc = text
+            .parse::<::geojson::GeoJson>()
+            .ok()
+            .and_then(|g| ::geojson::FeatureCollection::try_from(g).ok())
+            .ok_or_else(|| ApiError::Internal("a page that is not GeoJSON".into()))?;
+        let opts = gridmap_export::ExportOptions::new(name, crs);
+        gridmap_export::to_bytes(&fc, format, &opts).map_err(ApiError::from)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let ext = if format == gridmap_export::Format::Shapefile {
+        "shp.zip"
+    } else {
+        format.extension()
+    };
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.media_type()),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}.{ext}\"", c.id())) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&q.crs.header()) {
+        h.insert("content-crs", v);
+    }
+    Ok(resp)
+}
+
 /// Documents the items operation of one read-only collection with its own filters.
 macro_rules! read_only_items {
     ($fn_name:ident, $name:literal, [$($filter:tt)*]) => {
@@ -391,12 +442,16 @@ macro_rules! read_only_items {
                 ("bbox" = Option<String>, Query, description = "minx,miny,maxx,maxy in bbox-crs (EPSG:4326/4490: lat,lon order). A bbox whose south edge lies above its north edge selects nothing; minx > maxx crosses the antimeridian."),
                 ("bbox-crs" = Option<String>, Query, description = "CRS of bbox (default CRS84)"),
                 ("crs" = Option<String>, Query, description = "CRS of the output geometries (default CRS84); EPSG:4326 and EPSG:4490 are written lat,lon"),
-                ("f" = Option<String>, Query, description = "Output format (`json`, `geojson`)"),
+                ("f" = Option<String>, Query, description = "Output format: `json`/`geojson` (a page), or the selection as one file — `fgb` (FlatGeobuf), `gpkg` (GeoPackage), `shp` (a zip of the shapefile, UTF-8), `csv` (geometry as WKT), `xlsx`; a file holds every matching feature unless `limit` is given, in lon/lat order whatever `crs`"),
                 $($filter)*
             ),
             responses(
-                (status = 200, description = "A page of features", body = FeatureCollection, content_type = "application/geo+json",
+                (status = 200, description = "A page of features, or the selection as a file (`f`)", content(
+                    (FeatureCollection = "application/geo+json"), (Vec<u8> = "application/flatgeobuf"),
+                    (Vec<u8> = "application/geopackage+sqlite3"), (Vec<u8> = "application/zip"),
+                    (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
                     headers(("Content-Crs" = String, description = "CRS of the geometries, as <URI>"))),
+                (status = 422, description = "The selection cannot be written in this format (a shapefile of mixed geometry)", body = Problem, content_type = "application/problem+json"),
                 (status = 400, description = "Invalid or unknown parameter", body = Problem, content_type = "application/problem+json"),
             ))]
         async fn $fn_name(st: State<AppState>, headers: HeaderMap, q: QueryPairs) -> Result<Response, ApiError> {

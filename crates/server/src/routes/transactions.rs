@@ -743,12 +743,16 @@ macro_rules! editable_collection {
                 ("bbox" = Option<String>, Query, description = "minx,miny,maxx,maxy in bbox-crs"),
                 ("bbox-crs" = Option<String>, Query, description = "CRS of bbox (default CRS84)"),
                 ("crs" = Option<String>, Query, description = "CRS of the output geometries"),
-                ("f" = Option<String>, Query, description = "Output format (`json`, `geojson`)"),
+                ("f" = Option<String>, Query, description = "Output format: `json`/`geojson` (a page), or the selection as one file — `fgb` (FlatGeobuf), `gpkg` (GeoPackage), `shp` (a zip of the shapefile, UTF-8), `csv` (geometry as WKT), `xlsx`; a file holds every matching feature unless `limit` is given, in lon/lat order whatever `crs`"),
                 $($filter)*
             ),
             responses(
-                (status = 200, description = "A page of features", body = FeatureCollection, content_type = "application/geo+json",
-                    headers(("Content-Crs" = String, description = "CRS of the geometries"))),
+                (status = 200, description = "A page of features, or the selection as a file (`f`)", content(
+                    (FeatureCollection = "application/geo+json"), (Vec<u8> = "application/flatgeobuf"),
+                    (Vec<u8> = "application/geopackage+sqlite3"), (Vec<u8> = "application/zip"),
+                    (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
+                    headers(("Content-Crs" = String, description = "CRS of the geometries, as <URI>"))),
+                (status = 422, description = "The selection cannot be written in this format (a shapefile of mixed geometry)", body = Problem, content_type = "application/problem+json"),
                 (status = 400, description = "Invalid or unknown parameter", body = Problem, content_type = "application/problem+json"),
             ))]
         async fn $list(st: State<AppState>, headers: HeaderMap, q: QueryPairs) -> Result<Response, ApiError> {
