@@ -60,16 +60,9 @@ impl Format {
         }
     }
 
-    /// The name users type (`--format`, `f=`).
+    /// The name users type (`--format`, `f=`): the extension.
     pub fn name(self) -> &'static str {
-        match self {
-            Format::GeoJson => "geojson",
-            Format::FlatGeobuf => "fgb",
-            Format::GeoPackage => "gpkg",
-            Format::Shapefile => "shp",
-            Format::Csv => "csv",
-            Format::Xlsx => "xlsx",
-        }
+        self.extension()
     }
 
     /// The media type of [`to_bytes`]'s answer.

@@ -1,66 +1,31 @@
 //! `Analysis::updated` after random facility adds/moves/removes, household corrections and grid
 //! changes gives the same coverage per kind (minutes per building, statistics) as a fresh
 //! `Analysis::new` of the final dataset.
-use geo_types::{polygon, LineString, MultiPolygon, Point};
+use geo_types::Point;
 use gridmap_algo::coverage::WalkProfile;
 use gridmap_model::*;
 use gridmap_service::{Analysis, AnalysisChanges, CoverageQuery};
 use proptest::prelude::*;
 use std::sync::Arc;
 
-const LON0: f64 = 7.42;
-const LAT0: f64 = 43.73;
-const M: f64 = 1.0 / 111_195.0;
 const KINDS: [FacilityKind; 2] = [FacilityKind::Canteen, FacilityKind::ReadingRoom];
 
-fn pos(x: f64, y: f64) -> (f64, f64) {
-    (LON0 + x * M * 1.38, LAT0 + y * M)
-}
+mod common;
+use common::{building, lattice, pos};
 
 /// A 6×6 lattice of streets 90 m apart, 30 buildings, 4 facilities, 2 grids.
 fn base() -> Dataset {
-    let mut ways = Vec::new();
-    for i in 0..6 {
-        for j in 0..5 {
-            let (a, b) = (
-                pos(f64::from(i) * 90.0, f64::from(j) * 90.0),
-                pos(f64::from(i) * 90.0, f64::from(j + 1) * 90.0),
-            );
-            let (c, d) = (
-                pos(f64::from(j) * 90.0, f64::from(i) * 90.0),
-                pos(f64::from(j + 1) * 90.0, f64::from(i) * 90.0),
-            );
-            for (n, (p, q)) in [(a, b), (c, d)].into_iter().enumerate() {
-                ways.push(NetworkWay {
-                    id: WayId::new(format!("w{i}-{j}-{n}")),
-                    geometry: LineString::from(vec![p, q]),
-                    tags: Default::default(),
-                    length_m: None,
-                });
-            }
-        }
-    }
-    let buildings: Vec<Building> = (0..30)
-        .map(|i| {
-            let (lon, lat) = pos(20.0 + f64::from(i % 6) * 83.0, 35.0 + f64::from(i / 6) * 88.0);
-            let d = 5.0 * M;
-            Building {
-                id: BuildingId::new(format!("b{i}")),
-                name: None,
-                building_type: None,
-                address: None,
-                footprint: MultiPolygon(vec![polygon![
-                    (x: lon - d, y: lat - d), (x: lon + d, y: lat - d), (x: lon + d, y: lat + d), (x: lon - d, y: lat + d), (x: lon - d, y: lat - d)
-                ]]),
-                entrance: None,
-                levels: None,
-                households: 10 + i,
-                households_source: HouseholdSource::Estimated,
-                elderly: Some(i % 4),
-                steward: None,
-                compound: None,
-                community: Some(CommunityId::new(if i < 15 { "c1" } else { "c2" })),
-            }
+    let ways = lattice(6, 90.0);
+    let buildings: Vec<Building> = (0..30u32)
+        .map(|i| Building {
+            community: Some(CommunityId::new(if i < 15 { "c1" } else { "c2" })),
+            ..building(
+                format!("b{i}"),
+                20.0 + f64::from(i % 6) * 83.0,
+                35.0 + f64::from(i / 6) * 88.0,
+                10 + i,
+                i % 4,
+            )
         })
         .collect();
     let facilities = (0..4)

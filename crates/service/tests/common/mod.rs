@@ -1,5 +1,5 @@
-//! The small lattice city the service's integration tests share: a 10×10 lattice of streets
-//! 120 m apart, 81 buildings between them, 2 canteens in one corner.
+//! What the service's integration tests build their small cities of: a street lattice, square
+//! buildings and facilities placed in metres from one origin, and the shared 10×10 city.
 #![allow(dead_code)]
 use geo_types::{polygon, LineString, MultiPolygon, Point};
 use gridmap_model::*;
@@ -12,22 +12,22 @@ pub fn pos(x: f64, y: f64) -> (f64, f64) {
     (LON0 + x * M * 1.38, LAT0 + y * M)
 }
 
-/// A 10×10 lattice of streets 120 m apart, 81 buildings, 2 canteens in one corner.
-pub fn city() -> Dataset {
+/// The streets of an `n`×`n` lattice `spacing` metres apart, one way per block side.
+pub fn lattice(n: u32, spacing: f64) -> Vec<NetworkWay> {
     let mut ways = Vec::new();
-    for i in 0..10 {
-        for j in 0..9 {
+    for i in 0..n {
+        for j in 0..n - 1 {
             let (a, b) = (
-                pos(f64::from(i) * 120.0, f64::from(j) * 120.0),
-                pos(f64::from(i) * 120.0, f64::from(j + 1) * 120.0),
+                pos(f64::from(i) * spacing, f64::from(j) * spacing),
+                pos(f64::from(i) * spacing, f64::from(j + 1) * spacing),
             );
             let (c, d) = (
-                pos(f64::from(j) * 120.0, f64::from(i) * 120.0),
-                pos(f64::from(j + 1) * 120.0, f64::from(i) * 120.0),
+                pos(f64::from(j) * spacing, f64::from(i) * spacing),
+                pos(f64::from(j + 1) * spacing, f64::from(i) * spacing),
             );
-            for (n, (p, q)) in [(a, b), (c, d)].into_iter().enumerate() {
+            for (k, (p, q)) in [(a, b), (c, d)].into_iter().enumerate() {
                 ways.push(NetworkWay {
-                    id: WayId::new(format!("w{i}-{j}-{n}")),
+                    id: WayId::new(format!("w{i}-{j}-{k}")),
                     geometry: LineString::from(vec![p, q]),
                     tags: Default::default(),
                     length_m: None,
@@ -35,27 +35,43 @@ pub fn city() -> Dataset {
             }
         }
     }
-    let buildings: Vec<Building> = (0..81)
+    ways
+}
+
+/// A 10 m square building at (x, y) metres from the origin, its households estimated.
+pub fn building(id: String, x: f64, y: f64, households: u32, elderly: u32) -> Building {
+    let (lon, lat) = pos(x, y);
+    let d = 5.0 * M;
+    Building {
+        id: BuildingId::new(id),
+        name: None,
+        building_type: None,
+        address: None,
+        footprint: MultiPolygon(vec![polygon![
+            (x: lon - d, y: lat - d), (x: lon + d, y: lat - d), (x: lon + d, y: lat + d), (x: lon - d, y: lat + d), (x: lon - d, y: lat - d)
+        ]]),
+        entrance: None,
+        levels: None,
+        households,
+        households_source: HouseholdSource::Estimated,
+        elderly: Some(elderly),
+        steward: None,
+        compound: None,
+        community: None,
+    }
+}
+
+/// A 10×10 lattice of streets 120 m apart, 81 buildings, 2 canteens in one corner.
+pub fn city() -> Dataset {
+    let buildings: Vec<Building> = (0..81u32)
         .map(|i| {
-            let (lon, lat) = pos(60.0 + f64::from(i % 9) * 120.0, 60.0 + f64::from(i / 9) * 120.0);
-            let d = 5.0 * M;
-            Building {
-                id: BuildingId::new(format!("b{i:02}")),
-                name: None,
-                building_type: None,
-                address: None,
-                footprint: MultiPolygon(vec![polygon![
-                    (x: lon - d, y: lat - d), (x: lon + d, y: lat - d), (x: lon + d, y: lat + d), (x: lon - d, y: lat + d), (x: lon - d, y: lat - d)
-                ]]),
-                entrance: None,
-                levels: None,
-                households: 10 + (i as u32 * 7) % 40,
-                households_source: HouseholdSource::Estimated,
-                elderly: Some(i as u32 % 5),
-                steward: None,
-                compound: None,
-                community: None,
-            }
+            building(
+                format!("b{i:02}"),
+                60.0 + f64::from(i % 9) * 120.0,
+                60.0 + f64::from(i / 9) * 120.0,
+                10 + (i * 7) % 40,
+                i % 5,
+            )
         })
         .collect();
     let facilities = (0..2)
@@ -71,7 +87,7 @@ pub fn city() -> Dataset {
     Dataset {
         buildings: buildings.into(),
         facilities: SharedVec::new(facilities),
-        ways: ways.into(),
+        ways: lattice(10, 120.0).into(),
         ..Dataset::default()
     }
 }
