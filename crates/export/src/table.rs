@@ -13,6 +13,8 @@ use std::path::PathBuf;
 
 /// Excel's longest cell text.
 const XLSX_CELL: usize = 32_767;
+/// Excel's rows per sheet, less the header.
+const XLSX_ROWS: usize = 1_048_575;
 
 pub(crate) fn geojson_text(fc: &FeatureCollection, opts: &ExportOptions) -> String {
     let mut fc = fc.clone();
@@ -60,6 +62,15 @@ pub(crate) fn xlsx(
 ) -> Result<(Vec<u8>, Vec<String>)> {
     use rust_xlsxwriter::{Format, Workbook};
     let fail = |e: rust_xlsxwriter::XlsxError| ExportError::format("XLSX", e);
+    if fc.features.len() > XLSX_ROWS {
+        return Err(ExportError::format(
+            "XLSX",
+            format!(
+                "{} features are more than a sheet holds ({XLSX_ROWS} rows under the header); export as CSV, GeoPackage or FlatGeobuf",
+                fc.features.len()
+            ),
+        ));
+    }
     let mut warnings = Vec::new();
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();
@@ -77,18 +88,7 @@ pub(crate) fn xlsx(
         ws.set_freeze_panes(1, 0).map_err(fail)?;
         let mut long = 0usize;
         for (i, f) in fc.features.iter().enumerate() {
-            let row = u32::try_from(i + 1).map_err(|_| {
-                ExportError::format("XLSX", "more rows than a sheet holds (1,048,575)")
-            })?;
-            if row > 1_048_575 {
-                return Err(ExportError::format(
-                    "XLSX",
-                    format!(
-                        "{} features are more than a sheet holds (1,048,575); export as CSV, GeoPackage or FlatGeobuf",
-                        fc.features.len()
-                    ),
-                ));
-            }
+            let row = u32::try_from(i + 1).unwrap_or(u32::MAX);
             for (j, c) in s.cells(f).into_iter().enumerate() {
                 let j = j as u16;
                 match c {
