@@ -100,7 +100,7 @@ pub async fn run(g: &Global, a: ExportArgs) -> Result<()> {
     }
     let w = gridmap_export::write_file(&fc, format, &a.out, &opts).map_err(fail)?;
     for warning in &w.warnings {
-        tracing::warn!("{warning}");
+        tracing::info!("{warning}");
         if !g.quiet {
             eprintln!("note: {warning}");
         }
